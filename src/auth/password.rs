@@ -1,0 +1,99 @@
+//! Password hashing with argon2id at the argon2 crate's defaults (OWASP's
+//! recommended parameters). Hashing is deliberately expensive, so it runs on
+//! the blocking pool behind a semaphore sized to the cores: a flood of
+//! sign-ins queues up instead of starving the server.
+
+use std::sync::Arc;
+
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash},
+};
+use tokio::sync::Semaphore;
+
+use crate::identity::NewPassword;
+
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashError(String);
+
+/// Hashes a new password (blocking; for the CLI and background threads).
+pub fn hash_blocking(password: &NewPassword) -> Result<String, HashError> {
+    Argon2::default()
+        .hash_password(password.expose().as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| HashError(e.to_string()))
+}
+
+/// Checks `candidate` against a stored PHC string (blocking).
+pub fn verify_blocking(candidate: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).ok().is_some_and(|parsed| {
+        Argon2::default()
+            .verify_password(candidate.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// The shared hasher: bounded concurrency plus a dummy hash so that an
+/// unknown account costs as much time as a known one.
+#[derive(Clone)]
+pub struct Hasher {
+    permits: Arc<Semaphore>,
+    dummy: Arc<String>,
+}
+
+impl Hasher {
+    pub fn new() -> Result<Self, HashError> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let dummy = hash_blocking(
+            &NewPassword::parse("lockbox-dummy-password").map_err(|e| HashError(e.into()))?,
+        )?;
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(cores)),
+            dummy: Arc::new(dummy),
+        })
+    }
+
+    /// Verifies `candidate` against `stored`, or against the dummy hash when
+    /// there is no such account (and then always answers false).
+    pub async fn verify(&self, candidate: String, stored: Option<String>) -> bool {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
+        let known = stored.is_some();
+        let hash = stored.unwrap_or_else(|| self.dummy.as_str().to_owned());
+        let ok = actix_web::rt::task::spawn_blocking(move || verify_blocking(&candidate, &hash))
+            .await
+            .unwrap_or(false);
+        ok && known
+    }
+
+    pub async fn hash(&self, password: NewPassword) -> Result<String, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| HashError(e.to_string()))?;
+        actix_web::rt::task::spawn_blocking(move || hash_blocking(&password))
+            .await
+            .map_err(|e| HashError(e.to_string()))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_and_verify() {
+        let pw = NewPassword::parse("correct horse battery").expect("valid");
+        let hash = hash_blocking(&pw).expect("hashes");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(verify_blocking("correct horse battery", &hash));
+        assert!(!verify_blocking("wrong horse battery", &hash));
+        assert!(!verify_blocking("anything", "not a hash"));
+    }
+}

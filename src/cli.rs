@@ -1,0 +1,354 @@
+//! The `lockbox` command line: serve the portals, migrate, seed a demo, and
+//! create tenants, tenant users and provider staff. Passwords come from a
+//! prompt or from standard input, never from the argument list (which other
+//! users of the machine can read).
+
+use std::{
+    io::{BufRead, IsTerminal},
+    process::ExitCode,
+    sync::Arc,
+};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::{
+    auth::password,
+    clock::{SharedClock, SystemClock},
+    config::Settings,
+    db::{self, PgPool, embedded::EmbeddedPostgres},
+    demo,
+    identity::{DisplayName, Email, NewPassword},
+    staff::{self, StaffRole},
+    startup::Application,
+    tenants::{self, NewTenantUser, Role, TenantName},
+};
+
+#[derive(Parser)]
+#[command(name = "lockbox", version, about = "A self-hostable Customer Lockbox")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the admin center and the engineer portal.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Seed a demo world (idempotently), print its accounts, and serve.
+    Demo,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage tenant users (admin center accounts).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage provider staff (engineer portal accounts).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// The organisation's name, unique.
+        #[arg(long)]
+        name: String,
+        /// Require customer approval for data access from the start.
+        #[arg(long)]
+        lockbox_on: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a tenant user.
+    Create {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: UserRoleArg,
+        /// Defaults to the part of the e-mail address before the `@`.
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create a provider staff member.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: StaffRoleArg,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+}
+
+#[derive(Args)]
+struct PasswordArgs {
+    /// Read the password from the first line of standard input instead of
+    /// prompting for it.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum UserRoleArg {
+    GlobalAdmin,
+    Approver,
+    User,
+}
+
+impl From<UserRoleArg> for Role {
+    fn from(r: UserRoleArg) -> Self {
+        match r {
+            UserRoleArg::GlobalAdmin => Role::GlobalAdmin,
+            UserRoleArg::Approver => Role::Approver,
+            UserRoleArg::User => Role::User,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StaffRoleArg {
+    Engineer,
+    Manager,
+}
+
+impl From<StaffRoleArg> for StaffRole {
+    fn from(r: StaffRoleArg) -> Self {
+        match r {
+            StaffRoleArg::Engineer => StaffRole::Engineer,
+            StaffRoleArg::Manager => StaffRole::Manager,
+        }
+    }
+}
+
+/// A failure reported to the person at the terminal as one line.
+#[derive(Debug)]
+pub struct CliError(String);
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+/// The entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{}", one_line(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError(message)) => {
+            eprintln!("error: {}", one_line(&message));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Folds clap's multi-line message into one line, dropping the hints.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn init_tracing() {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_env("LOCKBOX_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+    let json = std::env::var("LOCKBOX_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// The database: `DATABASE_URL`, or the embedded cluster (kept alive by the
+/// returned guard, which stops it when dropped).
+pub fn open_database(settings: &Settings) -> Result<(PgPool, Option<EmbeddedPostgres>), CliError> {
+    let (url, guard) = match &settings.database_url {
+        Some(url) => (url.expose().to_owned(), None),
+        None => {
+            let pg = EmbeddedPostgres::start(&settings.data_dir)?;
+            tracing::info!(data_dir = %settings.data_dir.display(), "embedded PostgreSQL is running");
+            (pg.database_url(), Some(pg))
+        }
+    };
+    let pool = db::build_pool(&url, 16)?;
+    db::run_migrations(&pool)?;
+    Ok((pool, guard))
+}
+
+async fn run(command: Command) -> Result<(), CliError> {
+    let settings = Settings::from_env()?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let (pool, _embedded) = open_database(&settings)?;
+    match command {
+        Command::Serve => serve(settings, pool, clock).await,
+        Command::Migrate => {
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Demo => {
+            let accounts = db::blocking(&pool, {
+                let clock = clock.clone();
+                move |conn| demo::seed(conn, clock.now()).map_err(CliError::from)
+            })
+            .await?;
+            println!("{}", demo::describe(&settings, &accounts));
+            serve(settings, pool, clock).await
+        }
+        Command::Tenant {
+            command: TenantCommand::Create { name, lockbox_on },
+        } => {
+            let name = TenantName::parse(&name).map_err(message)?;
+            let tenant = db::blocking(&pool, move |conn| {
+                tenants::create_tenant(conn, &name, lockbox_on, clock.now()).map_err(CliError::from)
+            })
+            .await?;
+            println!("created tenant {} ({})", tenant.name, tenant.id);
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    tenant,
+                    email,
+                    role,
+                    display_name,
+                    password,
+                },
+        } => {
+            let email = Email::parse(&email).map_err(message)?;
+            let name = display_name_or_default(display_name.as_deref(), &email)?;
+            let hash = password::hash_blocking(&read_password(&password)?)?;
+            let role = Role::from(role);
+            let id = db::blocking(&pool, move |conn| {
+                let tenant = tenants::find_tenant_by_name(conn, &tenant)?
+                    .ok_or_else(|| tenants::TenantError::UnknownTenant(tenant.clone()))?;
+                let user = NewTenantUser {
+                    tenant_id: tenant.id,
+                    email: &email,
+                    display_name: &name,
+                    password_hash: &hash,
+                    role,
+                };
+                tenants::create_user(conn, user, clock.now()).map_err(CliError::from)
+            })
+            .await?;
+            println!("created user {id}");
+            Ok(())
+        }
+        Command::Staff {
+            command:
+                StaffCommand::Create {
+                    email,
+                    role,
+                    display_name,
+                    password,
+                },
+        } => {
+            let email = Email::parse(&email).map_err(message)?;
+            let name = display_name_or_default(display_name.as_deref(), &email)?;
+            let hash = password::hash_blocking(&read_password(&password)?)?;
+            let id = db::blocking(&pool, move |conn| {
+                staff::create_staff(conn, &email, &name, &hash, role.into(), clock.now())
+                    .map_err(CliError::from)
+            })
+            .await?;
+            println!("created staff member {id}");
+            Ok(())
+        }
+    }
+}
+
+/// An input refusal (a translation key) as an English sentence.
+fn message(key: &'static str) -> CliError {
+    CliError(crate::i18n::Tr::new(crate::i18n::Lang::En).t(key))
+}
+
+fn display_name_or_default(given: Option<&str>, email: &Email) -> Result<DisplayName, CliError> {
+    let raw = given.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or(""));
+    DisplayName::parse(raw).map_err(message)
+}
+
+fn read_password(args: &PasswordArgs) -> Result<NewPassword, CliError> {
+    let raw = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError(
+                "no terminal to ask for the password on; pipe it in with --password-stdin".into(),
+            ));
+        }
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Repeat password: ")?;
+        if first != second {
+            return Err(CliError("the two passwords differ".into()));
+        }
+        first
+    };
+    NewPassword::parse(&raw).map_err(message)
+}
+
+async fn serve(settings: Settings, pool: PgPool, clock: SharedClock) -> Result<(), CliError> {
+    let app = Application::build(settings.clone(), pool, clock)?;
+    tracing::info!(
+        admin = %format!("http://{}", settings.admin_addr),
+        engineer = %format!("http://{}", settings.engineer_addr),
+        "lockbox is serving"
+    );
+    app.run_until_stopped().await?;
+    tracing::info!("lockbox stopped");
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! Settings, read from the environment once at start-up. Every field is
+//! typed and bounded here, so a bad value is a clear start-up error rather
+//! than a surprise later.
+
+use std::{fmt, net::IpAddr, path::PathBuf};
+
+use chrono::Duration;
+
+/// A value that must never be printed (database URLs carry passwords).
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("{name} must be {expected}, got {value:?}")]
+    Invalid {
+        name: &'static str,
+        expected: &'static str,
+        value: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`; when unset lockbox runs its own embedded PostgreSQL.
+    pub database_url: Option<Secret>,
+    /// `LOCKBOX_DATA_DIR` (default `./var`): the embedded cluster lives here.
+    pub data_dir: PathBuf,
+    /// `LOCKBOX_ADMIN_ADDR` (default `127.0.0.1:8080`): customer admin center.
+    pub admin_addr: String,
+    /// `LOCKBOX_ENGINEER_ADDR` (default `127.0.0.1:8081`): engineer portal.
+    pub engineer_addr: String,
+    /// `LOCKBOX_TLS` (default false): the portals are reached over HTTPS
+    /// (usually through a TLS-terminating proxy). Turns on `Secure`
+    /// `__Host-` cookies and HSTS.
+    pub tls: bool,
+    /// `LOCKBOX_SESSION_IDLE_MINUTES` (default 30, 1–240).
+    pub session_idle: Duration,
+    /// `LOCKBOX_SESSION_ABSOLUTE_HOURS` (default 12, 1–24).
+    pub session_absolute: Duration,
+    /// `LOCKBOX_TRUSTED_PROXIES`: comma-separated addresses whose
+    /// `X-Forwarded-For` header is believed. Empty by default.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the
+    /// process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            database_url: get("DATABASE_URL").map(Secret::new),
+            data_dir: get("LOCKBOX_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("./var")),
+            admin_addr: get("LOCKBOX_ADMIN_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            engineer_addr: get("LOCKBOX_ENGINEER_ADDR").unwrap_or_else(|| "127.0.0.1:8081".into()),
+            tls: parse_bool("LOCKBOX_TLS", get("LOCKBOX_TLS"))?,
+            session_idle: Duration::minutes(parse_bounded(
+                "LOCKBOX_SESSION_IDLE_MINUTES",
+                get("LOCKBOX_SESSION_IDLE_MINUTES"),
+                30,
+                1..=240,
+                "a whole number of minutes from 1 to 240",
+            )?),
+            session_absolute: Duration::hours(parse_bounded(
+                "LOCKBOX_SESSION_ABSOLUTE_HOURS",
+                get("LOCKBOX_SESSION_ABSOLUTE_HOURS"),
+                12,
+                1..=24,
+                "a whole number of hours from 1 to 24",
+            )?),
+            trusted_proxies: parse_proxies(get("LOCKBOX_TRUSTED_PROXIES"))?,
+        })
+    }
+
+    /// Settings for tests: both listeners on random local ports.
+    pub fn for_tests(database_url: &str) -> Self {
+        Self {
+            database_url: Some(Secret::new(database_url)),
+            data_dir: PathBuf::from("./var"),
+            admin_addr: "127.0.0.1:0".into(),
+            engineer_addr: "127.0.0.1:0".into(),
+            tls: false,
+            session_idle: Duration::minutes(30),
+            session_absolute: Duration::hours(12),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+fn parse_bool(name: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no" | "off") => Ok(false),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some(other) => Err(ConfigError::Invalid {
+            name,
+            expected: "true or false",
+            value: other.to_owned(),
+        }),
+    }
+}
+
+fn parse_bounded(
+    name: &'static str,
+    value: Option<String>,
+    default: i64,
+    bounds: std::ops::RangeInclusive<i64>,
+    expected: &'static str,
+) -> Result<i64, ConfigError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    match value.trim().parse::<i64>() {
+        Ok(n) if bounds.contains(&n) => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            name,
+            expected,
+            value,
+        }),
+    }
+}
+
+fn parse_proxies(value: Option<String>) -> Result<Vec<IpAddr>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpAddr>().map_err(|_| ConfigError::Invalid {
+                name: "LOCKBOX_TRUSTED_PROXIES",
+                expected: "a comma-separated list of IP addresses",
+                value: s.to_owned(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert!(s.database_url.is_none());
+        assert_eq!(s.admin_addr, "127.0.0.1:8080");
+        assert_eq!(s.engineer_addr, "127.0.0.1:8081");
+        assert_eq!(s.session_idle, Duration::minutes(30));
+        assert_eq!(s.session_absolute, Duration::hours(12));
+        assert!(!s.tls);
+    }
+
+    #[test]
+    fn out_of_bounds_values_are_refused() {
+        assert!(settings(&[("LOCKBOX_SESSION_IDLE_MINUTES", "0")]).is_err());
+        assert!(settings(&[("LOCKBOX_SESSION_ABSOLUTE_HOURS", "25")]).is_err());
+        assert!(settings(&[("LOCKBOX_TLS", "maybe")]).is_err());
+        assert!(settings(&[("LOCKBOX_TRUSTED_PROXIES", "10.0.0.1, nope")]).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = settings(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).expect("valid");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

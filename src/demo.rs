@@ -1,0 +1,141 @@
+//! `lockbox demo`: a small world to click through. Contoso requires customer
+//! approval, Fabrikam does not; each has a global administrator, an approver
+//! and a plain user; the provider has two engineers and a manager.
+//!
+//! The demo password lives here and only here: no other code path knows it.
+
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+
+use crate::{
+    auth::password,
+    config::Settings,
+    identity::{DisplayName, Email, NewPassword},
+    staff::{self, StaffRole},
+    tenants::{self, NewTenantUser, Role, TenantName},
+};
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "lockbox-demo-2026";
+
+/// One demo account, as printed for the person trying lockbox out.
+pub struct DemoAccount {
+    pub portal: &'static str,
+    pub organization: Option<&'static str>,
+    pub email: String,
+    pub name: &'static str,
+    pub role: &'static str,
+}
+
+const TENANTS: &[(&str, bool, &str)] = &[
+    ("Contoso", true, "contoso"),
+    ("Fabrikam", false, "fabrikam"),
+];
+
+const TENANT_PEOPLE: &[(&str, &str, Role)] = &[
+    ("admin", "Global Admin", Role::GlobalAdmin),
+    ("approver", "Lockbox Approver", Role::Approver),
+    ("user", "Plain User", Role::User),
+];
+
+const STAFF: &[(&str, &str, StaffRole)] = &[
+    (
+        "engineer1@provider.example",
+        "Sam Rivera",
+        StaffRole::Engineer,
+    ),
+    (
+        "engineer2@provider.example",
+        "Noor Haddad",
+        StaffRole::Engineer,
+    ),
+    ("manager@provider.example", "Kim Jansen", StaffRole::Manager),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Tenant(#[from] tenants::TenantError),
+    #[error(transparent)]
+    Staff(#[from] staff::StaffError),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Creates whatever of the demo world is missing; running it twice changes
+/// nothing the second time.
+pub fn seed(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<DemoAccount>, DemoError> {
+    let password = NewPassword::parse(DEMO_PASSWORD).map_err(|e| DemoError::Other(e.into()))?;
+    let hash = password::hash_blocking(&password).map_err(|e| DemoError::Other(e.to_string()))?;
+    let mut accounts = Vec::new();
+    for (name, lockbox, domain) in TENANTS {
+        let tenant = match tenants::find_tenant_by_name(conn, name)? {
+            Some(t) => t,
+            None => {
+                let parsed = TenantName::parse(name).map_err(|e| DemoError::Other(e.into()))?;
+                tenants::create_tenant(conn, &parsed, *lockbox, now)?
+            }
+        };
+        for (local, display, role) in TENANT_PEOPLE {
+            let email = Email::parse(&format!("{local}@{domain}.example"))
+                .map_err(|e| DemoError::Other(e.into()))?;
+            if tenants::find_user_for_sign_in(conn, name, email.as_str())?.is_none() {
+                let display_name = DisplayName::parse(&format!("{name} {display}"))
+                    .map_err(|e| DemoError::Other(e.into()))?;
+                let user = NewTenantUser {
+                    tenant_id: tenant.id,
+                    email: &email,
+                    display_name: &display_name,
+                    password_hash: &hash,
+                    role: *role,
+                };
+                tenants::create_user(conn, user, now)?;
+            }
+            accounts.push(DemoAccount {
+                portal: "admin center",
+                organization: Some(name),
+                email: email.to_string(),
+                name: display,
+                role: role.as_db(),
+            });
+        }
+    }
+    for (email_text, display, role) in STAFF {
+        let email = Email::parse(email_text).map_err(|e| DemoError::Other(e.into()))?;
+        if staff::find_for_sign_in(conn, email.as_str())?.is_none() {
+            let display_name =
+                DisplayName::parse(display).map_err(|e| DemoError::Other(e.into()))?;
+            staff::create_staff(conn, &email, &display_name, &hash, *role, now)?;
+        }
+        accounts.push(DemoAccount {
+            portal: "engineer portal",
+            organization: None,
+            email: email.to_string(),
+            name: display,
+            role: role.as_db(),
+        });
+    }
+    Ok(accounts)
+}
+
+/// The text `lockbox demo` prints: where to go and how to sign in.
+pub fn describe(settings: &Settings, accounts: &[DemoAccount]) -> String {
+    let mut out = format!(
+        "\nlockbox demo is ready.\n\n  Admin center:    http://{}\n  Engineer portal: http://{}\n\n\
+         Every demo account's password is: {DEMO_PASSWORD}\n\n",
+        settings.admin_addr, settings.engineer_addr
+    );
+    for a in accounts {
+        out.push_str(&format!(
+            "  {:<16} {:<10} {:<32} {:<18} {}\n",
+            a.portal,
+            a.organization.unwrap_or("-"),
+            a.email,
+            a.role,
+            a.name
+        ));
+    }
+    out
+}

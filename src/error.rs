@@ -1,0 +1,137 @@
+//! The web layer's error type: every refusal and failure a handler can meet,
+//! mapped once to a status code and a friendly page. Unexpected errors are
+//! logged with their whole cause chain; the user sees a safe message.
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use askama::Template;
+
+use crate::{
+    db::DbError,
+    i18n::{Lang, Tr},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forbidden {
+    /// The CSRF token was missing or wrong.
+    Csrf,
+    /// An unsafe request came from another origin.
+    CrossOrigin,
+    /// A tenant user without a Customer Lockbox role.
+    NeedsLockboxRole,
+    /// The signed-in person's role does not allow this action.
+    Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden: {0:?}")]
+    Forbidden(Forbidden),
+    #[error("sign-in required")]
+    SignInRequired,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => AppError::NotFound,
+            other => AppError::Db(DbError::Query(other)),
+        }
+    }
+}
+
+impl From<actix_session::SessionGetError> for AppError {
+    fn from(e: actix_session::SessionGetError) -> Self {
+        AppError::Internal(anyhow::anyhow!("session read failed: {e}"))
+    }
+}
+
+impl From<actix_session::SessionInsertError> for AppError {
+    fn from(e: actix_session::SessionInsertError) -> Self {
+        AppError::Internal(anyhow::anyhow!("session write failed: {e}"))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorPage<'a> {
+    tr: Tr,
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+impl AppError {
+    /// The translation keys of the title and message shown for this error.
+    fn keys(&self) -> (&'static str, &'static str) {
+        match self {
+            AppError::NotFound => ("error-not-found-title", "error-not-found-message"),
+            AppError::Forbidden(Forbidden::Csrf) => ("error-forbidden-title", "error-csrf-message"),
+            AppError::Forbidden(Forbidden::CrossOrigin) => {
+                ("error-forbidden-title", "error-cross-origin-message")
+            }
+            AppError::Forbidden(Forbidden::NeedsLockboxRole) => {
+                ("error-no-access-title", "error-no-access-message")
+            }
+            AppError::Forbidden(Forbidden::Role) => ("error-forbidden-title", "error-role-message"),
+            AppError::SignInRequired => ("error-forbidden-title", "error-signin-required"),
+            AppError::BadRequest(_) => ("error-bad-request-title", "error-bad-request-message"),
+            AppError::PayloadTooLarge => ("error-too-large-title", "error-too-large-message"),
+            AppError::Db(_) | AppError::Internal(_) => {
+                ("error-internal-title", "error-internal-message")
+            }
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::SignInRequired => StatusCode::SEE_OTHER,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::SignInRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/signin"))
+                .finish();
+        }
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        let tr = Tr::new(Lang::En);
+        let (title_key, message_key) = self.keys();
+        let (title, message) = (tr.t(title_key), tr.t(message_key));
+        let page = ErrorPage {
+            tr,
+            status: status.as_u16(),
+            title: &title,
+            message: &message,
+        };
+        match page.render() {
+            Ok(body) => HttpResponse::build(status)
+                .content_type("text/html; charset=utf-8")
+                .body(body),
+            Err(_) => HttpResponse::build(status).body(message),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Provider staff: support engineers file access requests, support managers
+//! give the first approval. Staff never see or change tenant roles.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::{
+    identity::{DisplayName, Email},
+    schema::provider_staff,
+    tenants::lower,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffRole {
+    Engineer,
+    Manager,
+}
+
+impl StaffRole {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            StaffRole::Engineer => "engineer",
+            StaffRole::Manager => "manager",
+        }
+    }
+
+    pub fn from_db(value: &str) -> Option<Self> {
+        match value {
+            "engineer" => Some(StaffRole::Engineer),
+            "manager" => Some(StaffRole::Manager),
+            _ => None,
+        }
+    }
+
+    pub fn label_key(self) -> &'static str {
+        match self {
+            StaffRole::Engineer => "role-engineer",
+            StaffRole::Manager => "role-manager",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = provider_staff)]
+struct StaffRow {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    password_hash: String,
+    role: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StaffMember {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: StaffRole,
+}
+
+impl From<StaffRow> for StaffMember {
+    fn from(row: StaffRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+            // Constrained in the database; default to the weaker role.
+            role: StaffRole::from_db(&row.role).unwrap_or(StaffRole::Engineer),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    #[error("{0} already has a provider staff account")]
+    Duplicate(String),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+pub fn create_staff(
+    conn: &mut PgConnection,
+    email: &Email,
+    display_name: &DisplayName,
+    password_hash: &str,
+    role: StaffRole,
+    now: DateTime<Utc>,
+) -> Result<Uuid, StaffError> {
+    diesel::insert_into(provider_staff::table)
+        .values((
+            provider_staff::id.eq(Uuid::new_v4()),
+            provider_staff::email.eq(email.as_str()),
+            provider_staff::display_name.eq(display_name.as_str()),
+            provider_staff::password_hash.eq(password_hash),
+            provider_staff::role.eq(role.as_db()),
+            provider_staff::created_at.eq(now),
+        ))
+        .returning(provider_staff::id)
+        .get_result(conn)
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => StaffError::Duplicate(email.to_string()),
+            other => other.into(),
+        })
+}
+
+/// The staff member and their password hash, for sign-in.
+pub fn find_for_sign_in(
+    conn: &mut PgConnection,
+    email: &str,
+) -> QueryResult<Option<(StaffMember, String)>> {
+    let row: Option<StaffRow> = provider_staff::table
+        .filter(lower(provider_staff::email).eq(email.trim().to_lowercase()))
+        .select(StaffRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|r| {
+        let hash = r.password_hash.clone();
+        (StaffMember::from(r), hash)
+    }))
+}
+
+pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<StaffMember>> {
+    provider_staff::table
+        .find(id)
+        .select(StaffRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|r| r.map(StaffMember::from))
+}

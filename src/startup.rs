@@ -1,0 +1,194 @@
+//! Builds the running application: one database pool, two listeners (admin
+//! center, engineer portal), each with its own session cookie, plus the
+//! background housekeeping. Tests build it the same way on port 0.
+
+use std::net::TcpListener;
+
+use actix_session::{
+    SessionMiddleware,
+    config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy},
+};
+use actix_web::{
+    App, HttpServer,
+    cookie::{Key, SameSite},
+    dev::Server,
+    middleware::from_fn,
+    web,
+};
+use tracing_actix_web::TracingLogger;
+
+use crate::{
+    auth::{Realm, password::Hasher, session_store::PgSessionStore, throttle},
+    clock::SharedClock,
+    config::Settings,
+    db::{self, PgPool},
+    web::{self as portal, AppState, MAX_BODY_BYTES},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub struct Application {
+    admin_port: u16,
+    engineer_port: u16,
+    admin: Server,
+    engineer: Server,
+    state: AppState,
+}
+
+/// The session cookie's name: `__Host-` prefixed when served over TLS, so
+/// the browser pins it to this host and to HTTPS.
+fn cookie_name(realm: Realm, tls: bool) -> String {
+    let base = match realm {
+        Realm::Admin => "lockbox_admin",
+        Realm::Engineer => "lockbox_engineer",
+    };
+    if tls {
+        format!("__Host-{base}")
+    } else {
+        base.to_owned()
+    }
+}
+
+impl Application {
+    /// Migrates the database and binds both listeners; serving starts with
+    /// [`Application::run_until_stopped`].
+    pub fn build(
+        settings: Settings,
+        pool: PgPool,
+        clock: SharedClock,
+    ) -> Result<Self, StartupError> {
+        db::run_migrations(&pool)?;
+        let secret = {
+            let mut conn = pool.get().map_err(db::DbError::from)?;
+            db::shared_secret(&mut conn, "cookie_key")?
+        };
+        let key = Key::try_from(secret.as_slice())
+            .map_err(|e| StartupError::Other(format!("cookie key: {e}")))?;
+        let hasher = Hasher::new().map_err(|e| StartupError::Other(e.to_string()))?;
+        let state = AppState {
+            pool,
+            clock,
+            settings,
+            hasher,
+        };
+        let (admin, admin_port) = serve(&state, Realm::Admin, &key)?;
+        let (engineer, engineer_port) = serve(&state, Realm::Engineer, &key)?;
+        Ok(Self {
+            admin_port,
+            engineer_port,
+            admin,
+            engineer,
+            state,
+        })
+    }
+
+    pub fn admin_port(&self) -> u16 {
+        self.admin_port
+    }
+
+    pub fn engineer_port(&self) -> u16 {
+        self.engineer_port
+    }
+
+    /// Serves both portals until a shutdown signal; both stop gracefully.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let result = tokio::try_join!(self.admin, self.engineer).map(|_| ());
+        housekeeping.abort();
+        result
+    }
+}
+
+fn serve(state: &AppState, realm: Realm, key: &Key) -> Result<(Server, u16), StartupError> {
+    let addr = match realm {
+        Realm::Admin => state.settings.admin_addr.clone(),
+        Realm::Engineer => state.settings.engineer_addr.clone(),
+    };
+    let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+        addr: addr.clone(),
+        source,
+    })?;
+    let port = listener
+        .local_addr()
+        .map_err(|source| StartupError::Bind { addr, source })?
+        .port();
+    let data = web::Data::new(state.clone());
+    let key = key.clone();
+    let state = state.clone();
+    let server = HttpServer::new(move || {
+        let settings = &state.settings;
+        let store = PgSessionStore::new(
+            state.pool.clone(),
+            state.clock.clone(),
+            realm,
+            settings.session_idle,
+            settings.session_absolute,
+        );
+        let sessions = SessionMiddleware::builder(store, key.clone())
+            .cookie_name(cookie_name(realm, settings.tls))
+            .cookie_secure(settings.tls)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Strict)
+            .cookie_path("/".into())
+            .cookie_content_security(CookieContentSecurity::Signed)
+            .session_lifecycle(
+                BrowserSession::default()
+                    .state_ttl(actix_web::cookie::time::Duration::seconds(
+                        settings.session_absolute.num_seconds(),
+                    ))
+                    .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+            )
+            .build();
+        let routes = match realm {
+            Realm::Admin => portal::admin::routes,
+            Realm::Engineer => portal::engineer::routes,
+        };
+        App::new()
+            .wrap(from_fn(portal::same_origin))
+            .wrap(sessions)
+            .wrap(portal::security_headers(settings.tls))
+            .wrap(TracingLogger::default())
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .configure(portal::common_routes)
+            .configure(routes)
+            .default_service(web::to(portal::not_found))
+    })
+    .listen(listener)
+    .map_err(|source| StartupError::Bind {
+        addr: format!("port {port}"),
+        source,
+    })?
+    .run();
+    Ok((server, port))
+}
+
+/// Reclaims expired sessions and stale throttling records every few
+/// minutes. Idempotent, so any number of lockbox processes may run it.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        let result = db::blocking(&state.pool, move |conn| {
+            let sessions = crate::auth::session_store::prune(conn, now)?;
+            let throttling = throttle::prune(conn, now)?;
+            Ok::<_, db::DbError>(sessions + throttling)
+        })
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "housekeeping failed");
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! Tenants (customer organisations) and their users. A tenant user's role
+//! decides what they may do in the admin center; only the tenant's own global
+//! administrators change roles.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::{
+    identity::{DisplayName, Email},
+    schema::{tenant_users, tenants},
+};
+
+/// A tenant's name: 1–100 characters, trimmed, unique (case-insensitively).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantName(String);
+
+impl TenantName {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err("error-tenant-name-required");
+        }
+        if value.chars().count() > 100 || value.chars().any(char::is_control) {
+            return Err("error-tenant-name-invalid");
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = tenants)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub name: String,
+    pub lockbox_enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a tenant user may do in the admin center.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    GlobalAdmin,
+    Approver,
+    User,
+}
+
+impl Role {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            Role::GlobalAdmin => "global_admin",
+            Role::Approver => "approver",
+            Role::User => "user",
+        }
+    }
+
+    pub fn from_db(value: &str) -> Option<Self> {
+        match value {
+            "global_admin" => Some(Role::GlobalAdmin),
+            "approver" => Some(Role::Approver),
+            "user" => Some(Role::User),
+            _ => None,
+        }
+    }
+
+    /// The spelling used on the command line.
+    pub fn from_cli(value: &str) -> Option<Self> {
+        match value {
+            "global-admin" => Some(Role::GlobalAdmin),
+            "approver" => Some(Role::Approver),
+            "user" => Some(Role::User),
+            _ => None,
+        }
+    }
+
+    /// Global administrators and approvers may use the lockbox pages.
+    pub fn can_use_lockbox(self) -> bool {
+        matches!(self, Role::GlobalAdmin | Role::Approver)
+    }
+
+    /// The translation key of the role's name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Role::GlobalAdmin => "role-global-admin",
+            Role::Approver => "role-approver",
+            Role::User => "role-user",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = tenant_users)]
+pub struct TenantUserRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A tenant user as the rest of the code sees them (no password hash).
+#[derive(Debug, Clone)]
+pub struct TenantUser {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub tenant_name: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    #[error("a tenant named {0:?} already exists")]
+    DuplicateTenant(String),
+    #[error("no tenant named {0:?}")]
+    UnknownTenant(String),
+    #[error("{0} already has an account in this tenant")]
+    DuplicateUser(String),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+pub fn create_tenant(
+    conn: &mut PgConnection,
+    name: &TenantName,
+    lockbox_enabled: bool,
+    now: DateTime<Utc>,
+) -> Result<Tenant, TenantError> {
+    diesel::insert_into(tenants::table)
+        .values((
+            tenants::id.eq(Uuid::new_v4()),
+            tenants::name.eq(name.as_str()),
+            tenants::lockbox_enabled.eq(lockbox_enabled),
+            tenants::created_at.eq(now),
+        ))
+        .returning(Tenant::as_returning())
+        .get_result(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                TenantError::DuplicateTenant(name.as_str().to_owned())
+            } else {
+                e.into()
+            }
+        })
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// Looks a tenant up by name, ignoring case.
+pub fn find_tenant_by_name(conn: &mut PgConnection, name: &str) -> QueryResult<Option<Tenant>> {
+    tenants::table
+        .filter(lower(tenants::name).eq(name.trim().to_lowercase()))
+        .select(Tenant::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub struct NewTenantUser<'a> {
+    pub tenant_id: Uuid,
+    pub email: &'a Email,
+    pub display_name: &'a DisplayName,
+    pub password_hash: &'a str,
+    pub role: Role,
+}
+
+pub fn create_user(
+    conn: &mut PgConnection,
+    user: NewTenantUser<'_>,
+    now: DateTime<Utc>,
+) -> Result<Uuid, TenantError> {
+    diesel::insert_into(tenant_users::table)
+        .values((
+            tenant_users::id.eq(Uuid::new_v4()),
+            tenant_users::tenant_id.eq(user.tenant_id),
+            tenant_users::email.eq(user.email.as_str()),
+            tenant_users::display_name.eq(user.display_name.as_str()),
+            tenant_users::password_hash.eq(user.password_hash),
+            tenant_users::role.eq(user.role.as_db()),
+            tenant_users::created_at.eq(now),
+        ))
+        .returning(tenant_users::id)
+        .get_result(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                TenantError::DuplicateUser(user.email.to_string())
+            } else {
+                e.into()
+            }
+        })
+}
+
+fn to_user(row: TenantUserRow, tenant_name: String) -> TenantUser {
+    TenantUser {
+        id: row.id,
+        tenant_id: row.tenant_id,
+        tenant_name,
+        email: row.email,
+        display_name: row.display_name,
+        // The column's CHECK constraint admits only known roles; anything
+        // else is treated as the least privileged role.
+        role: Role::from_db(&row.role).unwrap_or(Role::User),
+    }
+}
+
+/// The user and their password hash, for sign-in.
+pub fn find_user_for_sign_in(
+    conn: &mut PgConnection,
+    tenant_name: &str,
+    email: &str,
+) -> QueryResult<Option<(TenantUser, String)>> {
+    let found: Option<(TenantUserRow, String)> = tenant_users::table
+        .inner_join(tenants::table)
+        .filter(lower(tenants::name).eq(tenant_name.trim().to_lowercase()))
+        .filter(lower(tenant_users::email).eq(email.trim().to_lowercase()))
+        .select((TenantUserRow::as_select(), tenants::name))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(row, tenant)| {
+        let hash = row.password_hash.clone();
+        (to_user(row, tenant), hash)
+    }))
+}
+
+pub fn find_user(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<TenantUser>> {
+    let found: Option<(TenantUserRow, String)> = tenant_users::table
+        .inner_join(tenants::table)
+        .filter(tenant_users::id.eq(id))
+        .select((TenantUserRow::as_select(), tenants::name))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(row, tenant)| to_user(row, tenant)))
+}
+
+/// Whether the tenant requires customer approval for data access.
+pub fn lockbox_enabled(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<bool> {
+    tenants::table
+        .find(tenant_id)
+        .select(tenants::lockbox_enabled)
+        .first(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_names_are_trimmed_and_bounded() {
+        assert_eq!(
+            TenantName::parse(" Contoso ").map(|n| n.0),
+            Ok("Contoso".into())
+        );
+        assert_eq!(TenantName::parse(""), Err("error-tenant-name-required"));
+        assert!(TenantName::parse(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in [Role::GlobalAdmin, Role::Approver, Role::User] {
+            assert_eq!(Role::from_db(role.as_db()), Some(role));
+        }
+        assert_eq!(Role::from_cli("global-admin"), Some(Role::GlobalAdmin));
+        assert_eq!(Role::from_cli("root"), None);
+        assert!(!Role::User.can_use_lockbox());
+    }
+}

@@ -1,0 +1,186 @@
+//! The customer admin center: sign-in and the pages of a tenant's global
+//! administrators and Customer Lockbox access approvers.
+
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web};
+use askama::Template;
+use std::{future::Future, pin::Pin};
+
+use super::{
+    AppState,
+    chrome::Chrome,
+    client_ip,
+    forms::{CsrfForm, PortalSession},
+    render, render_status, see_other,
+    signin::{self, SignInForm, SignInPage},
+};
+use crate::{
+    auth::{self, Attempt, Realm},
+    db::{self, DbError},
+    error::{AppError, Forbidden},
+    i18n::Tr,
+    tenants::{self, TenantUser},
+};
+
+/// The left navigation: only pages that exist are listed.
+const NAV: &[(&str, &str)] = &[("/", "nav-home")];
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/signin", web::get().to(signin_form))
+        .route("/signin", web::post().to(signin_submit))
+        .route("/signout", web::post().to(signout));
+}
+
+/// Any signed-in tenant user, whatever their role.
+pub struct SignedInUser(pub TenantUser);
+
+impl FromRequest for SignedInUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = PortalSession::from_request(&req);
+            let id = session.principal()?.ok_or(AppError::SignInRequired)?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+            let user = db::blocking(&state.pool, move |conn| {
+                tenants::find_user(conn, id).map_err(DbError::from)
+            })
+            .await?;
+            match user {
+                Some(user) => Ok(SignedInUser(user)),
+                None => {
+                    // The account is gone: the session must not outlive it.
+                    session.sign_out();
+                    Err(AppError::SignInRequired)
+                }
+            }
+        })
+    }
+}
+
+/// A global administrator or approver: the people lockbox pages are for.
+pub struct LockboxUser(pub TenantUser);
+
+impl FromRequest for LockboxUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = SignedInUser::from_request(req, payload);
+        Box::pin(async move {
+            let SignedInUser(user) = user.await?;
+            if user.role.can_use_lockbox() {
+                Ok(LockboxUser(user))
+            } else {
+                Err(AppError::Forbidden(Forbidden::NeedsLockboxRole))
+            }
+        })
+    }
+}
+
+fn chrome(req: &HttpRequest) -> Result<Chrome, AppError> {
+    Chrome::new(req, "admin", "portal-admin", NAV)
+}
+
+fn signin_page(req: &HttpRequest, tr: Tr) -> Result<SignInPage, AppError> {
+    Ok(SignInPage::new(
+        tr,
+        chrome(req)?,
+        "signin-intro-admin",
+        true,
+    ))
+}
+
+async fn signin_form(req: HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
+    if PortalSession::from_request(&req).principal()?.is_some() {
+        return Ok(see_other("/"));
+    }
+    signin_page(&req, tr)?.show()
+}
+
+async fn signin_submit(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<SignInForm>,
+) -> Result<HttpResponse, AppError> {
+    let page = signin_page(&req, tr)?;
+    if form.organization.trim().is_empty()
+        || form.email.trim().is_empty()
+        || form.password.is_empty()
+    {
+        return page.refuse(
+            &form,
+            StatusCode::BAD_REQUEST,
+            "signin-missing-fields-admin",
+        );
+    }
+    let ip = client_ip(&req, &state.settings.trusted_proxies);
+    let (org, email) = (form.organization.clone(), form.email.clone());
+    let attempt = Attempt {
+        realm: Realm::Admin,
+        account_key: format!("{}/{}", org.trim(), email.trim()),
+        ip,
+        password: form.password.clone(),
+    };
+    let outcome = auth::sign_in(
+        &state.pool,
+        &state.clock,
+        &state.hasher,
+        attempt,
+        move |conn| {
+            Ok(tenants::find_user_for_sign_in(conn, &org, &email)?.map(|(u, hash)| (u.id, hash)))
+        },
+    )
+    .await?;
+    signin::answer(&req, page, &form, outcome)
+}
+
+async fn signout(req: HttpRequest, _form: CsrfForm<serde::de::IgnoredAny>) -> HttpResponse {
+    PortalSession::from_request(&req).sign_out();
+    see_other("/signin")
+}
+
+#[derive(Template)]
+#[template(path = "admin/home.html")]
+struct HomePage {
+    tr: Tr,
+    chrome: Chrome,
+    lockbox_enabled: bool,
+    role_key: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin/no_access.html")]
+struct NoAccessPage {
+    tr: Tr,
+    chrome: Chrome,
+}
+
+async fn home(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    SignedInUser(user): SignedInUser,
+) -> Result<HttpResponse, AppError> {
+    if !user.role.can_use_lockbox() {
+        let mut chrome = chrome(&req)?.signed_in(&user.display_name, Some(&user.tenant_name));
+        chrome.nav.clear();
+        return render_status(StatusCode::FORBIDDEN, &NoAccessPage { tr, chrome });
+    }
+    let tenant_id = user.tenant_id;
+    let lockbox_enabled = db::blocking(&state.pool, move |conn| {
+        tenants::lockbox_enabled(conn, tenant_id).map_err(DbError::from)
+    })
+    .await?;
+    render(&HomePage {
+        tr,
+        chrome: chrome(&req)?.signed_in(&user.display_name, Some(&user.tenant_name)),
+        lockbox_enabled,
+        role_key: user.role.label_key(),
+    })
+}

@@ -1,0 +1,137 @@
+//! The engineer portal: sign-in and the pages of provider support engineers
+//! and support managers.
+
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web};
+use askama::Template;
+use std::{future::Future, pin::Pin};
+
+use super::{
+    AppState,
+    chrome::Chrome,
+    client_ip,
+    forms::{CsrfForm, PortalSession},
+    render, see_other,
+    signin::{self, SignInForm, SignInPage},
+};
+use crate::{
+    auth::{self, Attempt, Realm},
+    db::{self, DbError},
+    error::AppError,
+    i18n::Tr,
+    staff::{self, StaffMember},
+};
+
+const NAV: &[(&str, &str)] = &[("/", "nav-home")];
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/signin", web::get().to(signin_form))
+        .route("/signin", web::post().to(signin_submit))
+        .route("/signout", web::post().to(signout));
+}
+
+/// A signed-in engineer or manager.
+pub struct SignedInStaff(pub StaffMember);
+
+impl FromRequest for SignedInStaff {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = PortalSession::from_request(&req);
+            let id = session.principal()?.ok_or(AppError::SignInRequired)?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+            let member = db::blocking(&state.pool, move |conn| {
+                staff::find(conn, id).map_err(DbError::from)
+            })
+            .await?;
+            match member {
+                Some(member) => Ok(SignedInStaff(member)),
+                None => {
+                    session.sign_out();
+                    Err(AppError::SignInRequired)
+                }
+            }
+        })
+    }
+}
+
+fn chrome(req: &HttpRequest) -> Result<Chrome, AppError> {
+    Chrome::new(req, "engineer", "portal-engineer", NAV)
+}
+
+fn signin_page(req: &HttpRequest, tr: Tr) -> Result<SignInPage, AppError> {
+    Ok(SignInPage::new(
+        tr,
+        chrome(req)?,
+        "signin-intro-engineer",
+        false,
+    ))
+}
+
+async fn signin_form(req: HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
+    if PortalSession::from_request(&req).principal()?.is_some() {
+        return Ok(see_other("/"));
+    }
+    signin_page(&req, tr)?.show()
+}
+
+async fn signin_submit(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<SignInForm>,
+) -> Result<HttpResponse, AppError> {
+    let page = signin_page(&req, tr)?;
+    if form.email.trim().is_empty() || form.password.is_empty() {
+        return page.refuse(&form, StatusCode::BAD_REQUEST, "signin-missing-fields");
+    }
+    let ip = client_ip(&req, &state.settings.trusted_proxies);
+    let email = form.email.clone();
+    let attempt = Attempt {
+        realm: Realm::Engineer,
+        account_key: email.trim().to_owned(),
+        ip,
+        password: form.password.clone(),
+    };
+    let outcome = auth::sign_in(
+        &state.pool,
+        &state.clock,
+        &state.hasher,
+        attempt,
+        move |conn| Ok(staff::find_for_sign_in(conn, &email)?.map(|(m, hash)| (m.id, hash))),
+    )
+    .await?;
+    signin::answer(&req, page, &form, outcome)
+}
+
+async fn signout(req: HttpRequest, _form: CsrfForm<serde::de::IgnoredAny>) -> HttpResponse {
+    PortalSession::from_request(&req).sign_out();
+    see_other("/signin")
+}
+
+#[derive(Template)]
+#[template(path = "engineer/home.html")]
+struct HomePage {
+    tr: Tr,
+    chrome: Chrome,
+    role_key: &'static str,
+    email: String,
+}
+
+async fn home(
+    req: HttpRequest,
+    tr: Tr,
+    SignedInStaff(member): SignedInStaff,
+) -> Result<HttpResponse, AppError> {
+    render(&HomePage {
+        tr,
+        chrome: chrome(&req)?.signed_in(&member.display_name, None),
+        role_key: member.role.label_key(),
+        email: member.email,
+    })
+}

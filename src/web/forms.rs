@@ -1,0 +1,111 @@
+//! The typed session both portals use, and [`CsrfForm`]: the only way a
+//! handler receives a POSTed form, so no state-changing form can skip the
+//! CSRF check.
+
+use std::{future::Future, pin::Pin};
+
+use actix_session::{Session, SessionExt};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, error::PayloadError, web};
+use serde::{Deserialize, de::DeserializeOwned};
+use uuid::Uuid;
+
+use crate::{
+    auth::token,
+    error::{AppError, Forbidden},
+};
+
+/// The form field every POST form carries.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// The session of one portal, with typed accessors instead of string keys.
+pub struct PortalSession(Session);
+
+impl PortalSession {
+    const PRINCIPAL: &'static str = "principal";
+    const CSRF: &'static str = "csrf";
+
+    pub fn from_request(req: &HttpRequest) -> Self {
+        Self(req.get_session())
+    }
+
+    /// The signed-in account's id, if any.
+    pub fn principal(&self) -> Result<Option<Uuid>, AppError> {
+        Ok(self.0.get::<Uuid>(Self::PRINCIPAL)?)
+    }
+
+    /// Starts a signed-in session under a fresh session id (no fixation) with
+    /// a fresh CSRF token.
+    pub fn sign_in(&self, id: Uuid) -> Result<(), AppError> {
+        self.0.renew();
+        self.0.insert(Self::PRINCIPAL, id)?;
+        self.0.insert(Self::CSRF, token::random_token())?;
+        Ok(())
+    }
+
+    /// Ends the session on the server and clears the cookie.
+    pub fn sign_out(&self) {
+        self.0.purge();
+    }
+
+    /// The session's CSRF token, created on first use.
+    pub fn csrf_token(&self) -> Result<String, AppError> {
+        if let Some(t) = self.0.get::<String>(Self::CSRF)? {
+            return Ok(t);
+        }
+        let t = token::random_token();
+        self.0.insert(Self::CSRF, &t)?;
+        Ok(t)
+    }
+
+    fn csrf_matches(&self, presented: Option<&str>) -> Result<bool, AppError> {
+        let expected = self.0.get::<String>(Self::CSRF)?;
+        Ok(match (expected, presented) {
+            (Some(e), Some(p)) => token::constant_time_eq(&e, p),
+            _ => false,
+        })
+    }
+}
+
+impl FromRequest for PortalSession {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self::from_request(req)))
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    csrf_token: Option<String>,
+}
+
+/// A url-encoded form whose CSRF token matched the session's. A missing or
+/// wrong token is answered 403 before the handler runs.
+pub struct CsrfForm<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let bytes = body.await.map_err(|e| match e.as_error::<PayloadError>() {
+                Some(PayloadError::Overflow) => AppError::PayloadTooLarge,
+                _ => AppError::BadRequest("unreadable form".into()),
+            })?;
+            let field: CsrfField = serde_urlencoded::from_bytes(&bytes)
+                .map_err(|_| AppError::Forbidden(Forbidden::Csrf))?;
+            let session = PortalSession::from_request(&req);
+            if !session.csrf_matches(field.csrf_token.as_deref())? {
+                tracing::warn!(path = %req.path(), "CSRF token missing or wrong");
+                return Err(AppError::Forbidden(Forbidden::Csrf));
+            }
+            serde_urlencoded::from_bytes(&bytes)
+                .map(CsrfForm)
+                .map_err(|e| AppError::BadRequest(e.to_string()))
+        })
+    }
+}

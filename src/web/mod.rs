@@ -1,0 +1,219 @@
+//! The HTTP layer: one module per portal, plus what both share — app state,
+//! security headers, the same-origin check, CSRF-checked forms, the
+//! language switch, static files and health checks.
+
+pub mod admin;
+pub mod chrome;
+pub mod engineer;
+pub mod forms;
+pub mod signin;
+
+use std::net::IpAddr;
+
+use actix_web::{
+    HttpRequest, HttpResponse, ResponseError,
+    body::{EitherBody, MessageBody},
+    cookie::{Cookie, SameSite},
+    dev::{ServiceRequest, ServiceResponse},
+    http::{Method, header},
+    middleware::{DefaultHeaders, Next},
+    web,
+};
+use serde::Deserialize;
+
+use crate::{
+    auth::password::Hasher,
+    clock::SharedClock,
+    config::Settings,
+    db::{self, DbError, PgPool},
+    error::{AppError, Forbidden},
+    i18n::{LANG_COOKIE, Lang},
+};
+
+/// What every handler may reach, shared by both portals.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub clock: SharedClock,
+    pub settings: Settings,
+    pub hasher: Hasher,
+}
+
+/// The largest request body either portal accepts; more is answered 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Security headers on every response. The CSP allows no script at all: the
+/// UI works without JavaScript.
+pub fn security_headers(tls: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        ))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::CACHE_CONTROL, "no-store"));
+    if tls {
+        headers.add((
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        ))
+    } else {
+        headers
+    }
+}
+
+/// Refuses state-changing requests that a browser says come from another
+/// site (`Sec-Fetch-Site`) or another origin (`Origin`). Requests without
+/// either header (non-browser clients) still need their CSRF token.
+pub async fn same_origin<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !is_same_origin(req.request()) {
+        tracing::warn!(path = %req.path(), "cross-origin request refused");
+        // Answered here (not as an Err) so the outer middleware still adds
+        // the security headers.
+        let response = AppError::Forbidden(Forbidden::CrossOrigin).error_response();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+fn is_same_origin(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    match headers.get(header::ORIGIN) {
+        None => true,
+        Some(origin) => {
+            let info = req.connection_info();
+            let expected = format!("{}://{}", info.scheme(), info.host());
+            origin.to_str().is_ok_and(|o| o == expected)
+        }
+    }
+}
+
+/// The client's address: the peer, or — when the peer is a trusted proxy —
+/// the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted_proxies.contains(ip))
+        .unwrap_or(peer)
+}
+
+static APP_CSS: &str = include_str!("../../static/app.css");
+
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(APP_CSS)
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let ok = db::blocking(&state.pool, |conn| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map_err(DbError::from)
+    })
+    .await
+    .is_ok();
+    if ok {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": "ok"}))
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "unavailable", "database": "unreachable"}))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    to: String,
+    back: Option<String>,
+}
+
+/// `GET /lang?to=nl&back=/path`: the language switch. Only local paths are
+/// accepted as `back`, so this is no open redirect.
+pub async fn switch_language(query: web::Query<LangQuery>) -> Result<HttpResponse, AppError> {
+    let lang = Lang::from_code(&query.to).ok_or_else(|| AppError::BadRequest("language".into()))?;
+    let back = query
+        .back
+        .as_deref()
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or("/");
+    let cookie = Cookie::build(LANG_COOKIE, lang.code())
+        .path("/")
+        .same_site(SameSite::Strict)
+        .http_only(true)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, back.to_owned()))
+        .cookie(cookie)
+        .finish())
+}
+
+/// Routes both portals share.
+pub fn common_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/static/app.css", web::get().to(stylesheet))
+        .route("/lang", web::get().to(switch_language));
+}
+
+/// A `303 See Other` to `location`, the answer to every successful POST.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_owned()))
+        .finish()
+}
+
+/// Renders an askama page into an HTML response.
+pub fn render<T: askama::Template>(page: &T) -> Result<HttpResponse, AppError> {
+    let body = page
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+/// Like [`render`] with another status (a form re-rendered with errors).
+pub fn render_status<T: askama::Template>(
+    status: actix_web::http::StatusCode,
+    page: &T,
+) -> Result<HttpResponse, AppError> {
+    let mut response = render(page)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// Any path no route matches.
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

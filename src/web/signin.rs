@@ -1,0 +1,82 @@
+//! The sign-in page both portals share (the admin center also asks for the
+//! organisation), and the answer to each sign-in outcome.
+
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
+use askama::Template;
+
+use super::{chrome::Chrome, render, render_status, see_other};
+use crate::{auth::SignInOutcome, error::AppError, i18n::Tr, web::forms::PortalSession};
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+pub struct SignInPage {
+    pub tr: Tr,
+    pub chrome: Chrome,
+    pub intro_key: &'static str,
+    pub ask_organization: bool,
+    pub organization: String,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    pub organization: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+impl SignInPage {
+    pub fn new(tr: Tr, chrome: Chrome, intro_key: &'static str, ask_organization: bool) -> Self {
+        Self {
+            tr,
+            chrome,
+            intro_key,
+            ask_organization,
+            organization: String::new(),
+            email: String::new(),
+            error: None,
+        }
+    }
+
+    /// Re-renders the form with what was typed (never the password) and an
+    /// error.
+    pub fn refuse(
+        mut self,
+        form: &SignInForm,
+        status: StatusCode,
+        error_key: &str,
+    ) -> Result<HttpResponse, AppError> {
+        self.organization = form.organization.clone();
+        self.email = form.email.clone();
+        self.error = Some(self.tr.t(error_key));
+        render_status(status, &self)
+    }
+
+    pub fn show(self) -> Result<HttpResponse, AppError> {
+        render(&self)
+    }
+}
+
+/// Turns an outcome into a response: a fresh session and a redirect home on
+/// success, the form again otherwise.
+pub fn answer(
+    req: &HttpRequest,
+    page: SignInPage,
+    form: &SignInForm,
+    outcome: SignInOutcome,
+) -> Result<HttpResponse, AppError> {
+    match outcome {
+        SignInOutcome::Success(id) => {
+            PortalSession::from_request(req).sign_in(id)?;
+            Ok(see_other("/"))
+        }
+        SignInOutcome::Invalid => page.refuse(form, StatusCode::UNAUTHORIZED, "signin-invalid"),
+        SignInOutcome::Throttled => {
+            page.refuse(form, StatusCode::TOO_MANY_REQUESTS, "signin-throttled")
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! The `lockbox` binary, run as a person would run it.
+
+use std::{
+    io::Write,
+    net::TcpListener,
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use diesel::{QueryDsl, RunQueryDsl};
+use lockbox::schema::tenant_users;
+
+use crate::helpers::TestDatabase;
+
+fn lockbox(db: &TestDatabase) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockbox"));
+    cmd.env("DATABASE_URL", &db.url).env("LOCKBOX_LOG", "warn");
+    cmd
+}
+
+fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lockbox starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("lockbox finishes")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).trim().to_owned()
+}
+
+/// A refusal: non-zero exit and exactly one line saying why.
+fn assert_one_line_error(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "should fail: {out:?}");
+    let err = stderr(out);
+    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+    assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn count(db: &TestDatabase, table: &str) -> i64 {
+    use diesel::Connection;
+    let mut conn = diesel::PgConnection::establish(&db.url).expect("connect");
+    diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+        .get_result::<Count>(&mut conn)
+        .expect("count")
+        .n
+}
+
+fn create_tenant(db: &TestDatabase, name: &str) -> Output {
+    let mut cmd = lockbox(db);
+    cmd.args(["tenant", "create", "--name", name]);
+    run_with_stdin(cmd, "")
+}
+
+#[test]
+fn migrate_applies_the_migrations() {
+    let db = TestDatabase::new();
+    let out = run_with_stdin(
+        {
+            let mut c = lockbox(&db);
+            c.arg("migrate");
+            c
+        },
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("database is up to date"));
+}
+
+#[test]
+fn tenant_create_creates_a_tenant_and_refuses_a_duplicate() {
+    let db = TestDatabase::new();
+    let out = create_tenant(&db, "Contoso");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(count(&db, "tenants"), 1);
+
+    assert_one_line_error(&create_tenant(&db, "contoso"), "already exists");
+    assert_one_line_error(&create_tenant(&db, "   "), "Enter the organization's name.");
+    assert_eq!(count(&db, "tenants"), 1);
+}
+
+#[test]
+fn user_create_reads_the_password_from_stdin() {
+    let db = TestDatabase::new();
+    create_tenant(&db, "Contoso");
+    let mut cmd = lockbox(&db);
+    cmd.args([
+        "user",
+        "create",
+        "--tenant",
+        "Contoso",
+        "--email",
+        "ada@contoso.example",
+        "--role",
+        "global-admin",
+        "--display-name",
+        "Ada Admin",
+        "--password-stdin",
+    ]);
+    let out = run_with_stdin(cmd, "a long enough password\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    use diesel::{Connection, ExpressionMethods};
+    let mut conn = diesel::PgConnection::establish(&db.url).expect("connect");
+    let (role, hash): (String, String) = tenant_users::table
+        .filter(tenant_users::email.eq("ada@contoso.example"))
+        .select((tenant_users::role, tenant_users::password_hash))
+        .first(&mut conn)
+        .expect("user exists");
+    assert_eq!(role, "global_admin");
+    assert!(lockbox::auth::password::verify_blocking(
+        "a long enough password",
+        &hash
+    ));
+}
+
+#[test]
+fn user_create_refuses_bad_arguments_with_one_line() {
+    let db = TestDatabase::new();
+    create_tenant(&db, "Contoso");
+    let user = |args: &[&str], stdin: &str| {
+        let mut cmd = lockbox(&db);
+        cmd.args(["user", "create"]).args(args);
+        run_with_stdin(cmd, stdin)
+    };
+    let base = [
+        "--tenant",
+        "Contoso",
+        "--email",
+        "ada@contoso.example",
+        "--password-stdin",
+    ];
+
+    let out = user(
+        &[&base[..], &["--role", "wizard"]].concat(),
+        "a long enough password\n",
+    );
+    assert_one_line_error(&out, "invalid value 'wizard'");
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = user(&[&base[..], &["--role", "user"]].concat(), "short\n");
+    assert_one_line_error(&out, "at least 12 characters");
+
+    let out = user(
+        &[
+            "--tenant",
+            "Nowhere",
+            "--email",
+            "ada@x.example",
+            "--role",
+            "user",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert_one_line_error(&out, "no tenant named \"Nowhere\"");
+
+    let out = user(
+        &[
+            "--tenant",
+            "Contoso",
+            "--email",
+            "not-an-email",
+            "--role",
+            "user",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert_one_line_error(&out, "valid email address");
+
+    let out = user(
+        &[
+            "--tenant",
+            "Contoso",
+            "--email",
+            "ada@contoso.example",
+            "--role",
+            "user",
+        ],
+        "",
+    );
+    assert_one_line_error(&out, "--password-stdin");
+
+    assert_eq!(count(&db, "tenant_users"), 0, "nothing was created");
+}
+
+#[test]
+fn a_password_is_never_accepted_on_the_command_line() {
+    let db = TestDatabase::new();
+    let mut cmd = lockbox(&db);
+    cmd.args([
+        "staff",
+        "create",
+        "--email",
+        "e@provider.example",
+        "--role",
+        "engineer",
+        "--password",
+        "secret12345678",
+    ]);
+    let out = run_with_stdin(cmd, "");
+    assert_one_line_error(&out, "unexpected argument '--password'");
+    assert!(!stderr(&out).contains("secret12345678"));
+}
+
+#[test]
+fn staff_create_creates_engineers_and_managers_once() {
+    let db = TestDatabase::new();
+    let staff = |email: &str, role: &str| {
+        let mut cmd = lockbox(&db);
+        cmd.args([
+            "staff",
+            "create",
+            "--email",
+            email,
+            "--role",
+            role,
+            "--password-stdin",
+        ]);
+        run_with_stdin(cmd, "a long enough password\n")
+    };
+    assert!(staff("eng@provider.example", "engineer").status.success());
+    assert!(staff("boss@provider.example", "manager").status.success());
+    assert_one_line_error(
+        &staff("ENG@provider.example", "engineer"),
+        "already has a provider staff account",
+    );
+    assert_one_line_error(
+        &staff("x@provider.example", "admin"),
+        "invalid value 'admin'",
+    );
+    assert_eq!(count(&db, "provider_staff"), 2);
+}
+
+/// Two free local ports (bound and released; good enough for a test).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn wait_healthy(child: &mut Child, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let client = reqwest::blocking_free_get;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("poll") {
+            panic!("lockbox exited early: {status}");
+        }
+        if client(port) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("lockbox did not become healthy on port {port}");
+}
+
+mod reqwest {
+    /// A plain HTTP GET of /healthz over a socket, without an async runtime.
+    pub fn blocking_free_get(port: u16) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ =
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out.starts_with("HTTP/1.1 200")
+    }
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    child.wait().expect("lockbox exits")
+}
+
+#[test]
+fn serve_answers_on_both_ports_and_stops_gracefully() {
+    let db = TestDatabase::new();
+    let (admin, engineer) = (free_port(), free_port());
+    let mut child = lockbox(&db)
+        .arg("serve")
+        .env("LOCKBOX_ADMIN_ADDR", format!("127.0.0.1:{admin}"))
+        .env("LOCKBOX_ENGINEER_ADDR", format!("127.0.0.1:{engineer}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    wait_healthy(&mut child, admin);
+    wait_healthy(&mut child, engineer);
+    assert!(terminate(&mut child).success());
+}
+
+#[test]
+fn serve_refuses_out_of_bounds_configuration() {
+    let db = TestDatabase::new();
+    let mut cmd = lockbox(&db);
+    cmd.arg("serve").env("LOCKBOX_SESSION_IDLE_MINUTES", "0");
+    assert_one_line_error(&run_with_stdin(cmd, ""), "LOCKBOX_SESSION_IDLE_MINUTES");
+}
+
+#[test]
+fn demo_on_the_embedded_default_seeds_serves_and_reuses_its_cluster() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let demo = |admin: u16, engineer: u16| {
+        Command::new(env!("CARGO_BIN_EXE_lockbox"))
+            .arg("demo")
+            .env_remove("DATABASE_URL")
+            .env("LOCKBOX_DATA_DIR", data.path())
+            .env("LOCKBOX_ADMIN_ADDR", format!("127.0.0.1:{admin}"))
+            .env("LOCKBOX_ENGINEER_ADDR", format!("127.0.0.1:{engineer}"))
+            .env("LOCKBOX_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts")
+    };
+    let (admin, engineer) = (free_port(), free_port());
+    let mut first = demo(admin, engineer);
+    wait_healthy(&mut first, admin);
+    wait_healthy(&mut first, engineer);
+    assert!(terminate(&mut first).success());
+    let mut printed = String::new();
+    std::io::Read::read_to_string(&mut first.stdout.take().expect("stdout"), &mut printed)
+        .expect("read");
+    assert!(
+        printed.contains(&format!("http://127.0.0.1:{admin}")),
+        "{printed}"
+    );
+    assert!(printed.contains("admin@contoso.example"));
+    assert!(printed.contains("manager@provider.example"));
+    assert!(printed.contains("password is: "));
+
+    let cluster = data.path().join("postgres");
+    assert!(
+        cluster.join("PG_VERSION").exists(),
+        "a private cluster under the data dir"
+    );
+    assert!(
+        !cluster.join("postmaster.pid").exists(),
+        "stopped when lockbox exited"
+    );
+    let created = std::fs::metadata(cluster.join("PG_VERSION"))
+        .and_then(|m| m.modified())
+        .expect("mtime");
+
+    let mut second = demo(admin, engineer);
+    wait_healthy(&mut second, admin);
+    assert!(terminate(&mut second).success());
+    let again = std::fs::metadata(cluster.join("PG_VERSION"))
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    assert_eq!(created, again, "the second demo reuses the cluster");
+    let conf = std::fs::read_to_string(cluster.join("postgresql.conf")).expect("conf");
+    assert!(conf.contains("listen_addresses = ''"), "no TCP port");
+}

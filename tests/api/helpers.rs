@@ -1,0 +1,400 @@
+//! The test harness: the real application on random ports, a fresh
+//! PostgreSQL database per test (cloned from a template migrated once per
+//! run), a settable clock, and cookie-aware HTTP clients.
+
+use std::{
+    net::IpAddr,
+    sync::{Arc, OnceLock},
+};
+
+use chrono::{DateTime, Utc};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use lockbox::{
+    auth::password,
+    clock::{SettableClock, SharedClock},
+    config::Settings,
+    db::{self, PgPool},
+    identity::{DisplayName, Email, NewPassword},
+    staff::{self, StaffRole},
+    startup::Application,
+    tenants::{self, NewTenantUser, Role, TenantName},
+};
+use reqwest::{Client, Response, cookie::Jar, redirect::Policy};
+use uuid::Uuid;
+
+/// The server the tests create their databases on.
+pub fn server_url() -> String {
+    std::env::var("LOCKBOX_TEST_DATABASE_URL")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// `server_url` with another database name.
+pub fn database_url(db: &str) -> String {
+    let base = server_url();
+    let (head, query) = match base.split_once('?') {
+        Some((h, q)) => (h.to_owned(), format!("?{q}")),
+        None => (base.clone(), String::new()),
+    };
+    let prefix = head.rsplit_once('/').map_or(head.as_str(), |(p, _)| p);
+    format!("{prefix}/{db}{query}")
+}
+
+/// A digest of the migrations, so a changed migration gets a new template.
+fn migrations_digest() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<_> = walk(&dir);
+    files.sort();
+    let mut all = Vec::new();
+    for f in files {
+        all.extend(f.to_string_lossy().as_bytes());
+        all.extend(std::fs::read(&f).expect("migration readable"));
+    }
+    lockbox::auth::token::hex(&lockbox::auth::token::sha256(&all))[..16].to_owned()
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("migrations dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The migrated template, created once per run; concurrent test processes
+/// wait for each other on an advisory lock.
+fn template() -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let name = format!("lockbox_template_{}", migrations_digest());
+        let mut admin = PgConnection::establish(&server_url()).expect("test PostgreSQL reachable");
+        diesel::sql_query("SELECT pg_advisory_lock(7346205002)")
+            .execute(&mut admin)
+            .expect("lock");
+        let exists = diesel::sql_query(format!(
+            "SELECT 1 AS one FROM pg_database WHERE datname = '{name}'"
+        ))
+        .execute(&mut admin)
+        .expect("query")
+            > 0;
+        if !exists {
+            let building = format!("{name}_building");
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}"))
+                .execute(&mut admin)
+                .expect("drop stale");
+            diesel::sql_query(format!("CREATE DATABASE {building}"))
+                .execute(&mut admin)
+                .expect("create template");
+            {
+                let pool = db::build_pool(&database_url(&building), 1).expect("pool");
+                db::run_migrations(&pool).expect("migrations apply");
+            }
+            diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+                .execute(&mut admin)
+                .expect("publish template");
+        }
+        diesel::sql_query("SELECT pg_advisory_unlock(7346205002)")
+            .execute(&mut admin)
+            .expect("unlock");
+        name
+    })
+}
+
+/// A fresh database for one test, dropped when the guard goes.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub fn new() -> Self {
+        let template = template();
+        let name = format!("lockbox_test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&server_url()).expect("test PostgreSQL reachable");
+        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .execute(&mut admin)
+            .expect("clone template");
+        let url = database_url(&name);
+        Self { name, url }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&server_url()) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+        .expect("valid")
+        .with_timezone(&Utc)
+}
+
+pub struct TestApp {
+    pub admin_url: String,
+    pub engineer_url: String,
+    pub pool: PgPool,
+    pub clock: SettableClock,
+    /// Dropped with the app: the test's database goes with it.
+    _db: TestDatabase,
+}
+
+/// A person with an account, and the password they sign in with.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: Uuid,
+    pub organization: String,
+    pub email: String,
+    pub password: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDatabase::new();
+    let mut settings = Settings::for_tests(&db.url);
+    configure(&mut settings);
+    let pool = db::build_pool(&db.url, 8).expect("pool");
+    let clock = SettableClock::new(start_time());
+    let shared: SharedClock = Arc::new(clock.clone());
+    let app = Application::build(settings, pool.clone(), shared).expect("app builds");
+    let admin_url = format!("http://127.0.0.1:{}", app.admin_port());
+    let engineer_url = format!("http://127.0.0.1:{}", app.engineer_port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        admin_url,
+        engineer_url,
+        pool,
+        clock,
+        _db: db,
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub fn client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// A client with an inspectable cookie jar.
+pub fn client_with_jar() -> (Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let client = Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(Policy::none())
+        .build()
+        .expect("client");
+    (client, jar)
+}
+
+/// A client whose connections come from another loopback address.
+pub fn client_from(ip: &str) -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .local_address(ip.parse::<IpAddr>().expect("ip"))
+        .build()
+        .expect("client")
+}
+
+/// The `csrf_token` of the first form on the page.
+pub fn csrf_of(html: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse("input[name=csrf_token]").expect("selector");
+    doc.select(&sel)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .expect("page has a CSRF token")
+        .to_owned()
+}
+
+/// The text of the elements `selector` matches, trimmed.
+pub fn texts(html: &str, selector: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).expect("selector");
+    doc.select(&sel)
+        .map(|e| {
+            e.text()
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+pub fn location(resp: &Response) -> String {
+    resp.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+impl TestApp {
+    pub fn conn(&self) -> db::PgConn {
+        self.pool.get().expect("connection")
+    }
+
+    pub fn create_tenant(&self, name: &str, lockbox_on: bool) -> Uuid {
+        let name = TenantName::parse(name).expect("valid name");
+        tenants::create_tenant(&mut self.conn(), &name, lockbox_on, self.clock_now())
+            .expect("tenant created")
+            .id
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use lockbox::clock::Clock;
+        self.clock.now()
+    }
+
+    pub fn create_user(&self, tenant: &str, email: &str, role: Role) -> TestUser {
+        let tenant_row = tenants::find_tenant_by_name(&mut self.conn(), tenant)
+            .expect("query")
+            .expect("tenant exists");
+        let hash =
+            password::hash_blocking(&NewPassword::parse(PASSWORD).expect("valid")).expect("hash");
+        let email_p = Email::parse(email).expect("valid email");
+        let name = DisplayName::parse(&format!(
+            "{tenant} {}",
+            email.split('@').next().unwrap_or("x")
+        ))
+        .expect("valid name");
+        let id = tenants::create_user(
+            &mut self.conn(),
+            NewTenantUser {
+                tenant_id: tenant_row.id,
+                email: &email_p,
+                display_name: &name,
+                password_hash: &hash,
+                role,
+            },
+            self.clock_now(),
+        )
+        .expect("user created");
+        TestUser {
+            id,
+            organization: tenant.to_owned(),
+            email: email.to_owned(),
+            password: PASSWORD.to_owned(),
+        }
+    }
+
+    pub fn create_staff(&self, email: &str, role: StaffRole) -> TestUser {
+        let hash =
+            password::hash_blocking(&NewPassword::parse(PASSWORD).expect("valid")).expect("hash");
+        let email_p = Email::parse(email).expect("valid email");
+        let name = DisplayName::parse(email.split('@').next().unwrap_or("x")).expect("valid");
+        let id = staff::create_staff(
+            &mut self.conn(),
+            &email_p,
+            &name,
+            &hash,
+            role,
+            self.clock_now(),
+        )
+        .expect("staff created");
+        TestUser {
+            id,
+            organization: String::new(),
+            email: email.to_owned(),
+            password: PASSWORD.to_owned(),
+        }
+    }
+
+    /// GETs the admin sign-in page (for its CSRF token) and signs in.
+    pub async fn admin_sign_in(&self, client: &Client, user: &TestUser) -> Response {
+        self.admin_sign_in_with(client, &user.organization, &user.email, &user.password)
+            .await
+    }
+
+    pub async fn admin_sign_in_with(
+        &self,
+        client: &Client,
+        organization: &str,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        let page = self
+            .get_admin(client, "/signin")
+            .await
+            .text()
+            .await
+            .expect("body");
+        client
+            .post(format!("{}/signin", self.admin_url))
+            .form(&[
+                ("csrf_token", csrf_of(&page).as_str()),
+                ("organization", organization),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn engineer_sign_in(&self, client: &Client, user: &TestUser) -> Response {
+        self.engineer_sign_in_with(client, &user.email, &user.password)
+            .await
+    }
+
+    pub async fn engineer_sign_in_with(
+        &self,
+        client: &Client,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        let page = self
+            .get_engineer(client, "/signin")
+            .await
+            .text()
+            .await
+            .expect("body");
+        client
+            .post(format!("{}/signin", self.engineer_url))
+            .form(&[
+                ("csrf_token", csrf_of(&page).as_str()),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_admin(&self, client: &Client, path: &str) -> Response {
+        client
+            .get(format!("{}{path}", self.admin_url))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_engineer(&self, client: &Client, path: &str) -> Response {
+        client
+            .get(format!("{}{path}", self.engineer_url))
+            .send()
+            .await
+            .expect("request")
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real application over real HTTP on a real
+//! PostgreSQL database per test.
+
+mod cli;
+mod embedded;
+mod helpers;
+mod security;
+mod sessions;
+mod signin;

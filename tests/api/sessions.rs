@@ -1,0 +1,175 @@
+use chrono::Duration;
+use lockbox::{staff::StaffRole, tenants::Role};
+use reqwest::{StatusCode, Url};
+
+use crate::helpers::{client, client_with_jar, csrf_of, location, spawn_app};
+
+fn cookie_header(jar: &reqwest::cookie::Jar, base: &str) -> String {
+    use reqwest::cookie::CookieStore;
+    jar.cookies(&Url::parse(base).expect("url"))
+        .and_then(|v| v.to_str().ok().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session_on_the_server_and_a_replayed_cookie_is_refused() {
+    let app = spawn_app().await;
+    app.create_tenant("Contoso", true);
+    let admin = app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
+    let (client, jar) = client_with_jar();
+    app.admin_sign_in(&client, &admin).await;
+    let stolen = cookie_header(&jar, &app.admin_url);
+    assert!(stolen.contains("lockbox_admin="));
+
+    let home = app
+        .get_admin(&client, "/")
+        .await
+        .text()
+        .await
+        .expect("body");
+    let resp = client
+        .post(format!("{}/signout", app.admin_url))
+        .form(&[("csrf_token", csrf_of(&home))])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(location(&resp), "/signin");
+
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(format!("{}/", app.admin_url))
+        .header("cookie", stolen)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(replay.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&replay), "/signin");
+}
+
+#[tokio::test]
+async fn the_session_id_changes_at_sign_in() {
+    let app = spawn_app().await;
+    let engineer = app.create_staff("eng@provider.example", StaffRole::Engineer);
+    let (client, jar) = client_with_jar();
+    app.get_engineer(&client, "/signin").await;
+    let before = cookie_header(&jar, &app.engineer_url);
+    assert!(
+        before.contains("lockbox_engineer="),
+        "the sign-in page starts a session for its CSRF token"
+    );
+
+    app.engineer_sign_in(&client, &engineer).await;
+    let after = cookie_header(&jar, &app.engineer_url);
+    assert_ne!(before, after);
+
+    let old = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(format!("{}/", app.engineer_url))
+        .header("cookie", before)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        location(&old),
+        "/signin",
+        "the pre-sign-in id grants nothing"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_after_thirty_minutes() {
+    let app = spawn_app().await;
+    let engineer = app.create_staff("eng@provider.example", StaffRole::Engineer);
+    let client = client();
+    app.engineer_sign_in(&client, &engineer).await;
+
+    app.clock.advance(Duration::minutes(29));
+    assert_eq!(
+        app.get_engineer(&client, "/").await.status(),
+        StatusCode::OK
+    );
+    app.clock.advance(Duration::minutes(29));
+    assert_eq!(
+        app.get_engineer(&client, "/").await.status(),
+        StatusCode::OK,
+        "activity keeps the session alive"
+    );
+    app.clock.advance(Duration::minutes(30));
+    let resp = app.get_engineer(&client, "/").await;
+    assert_eq!(location(&resp), "/signin", "30 idle minutes end it");
+}
+
+#[tokio::test]
+async fn a_busy_session_still_ends_after_twelve_hours() {
+    let app = spawn_app().await;
+    app.create_tenant("Contoso", true);
+    let admin = app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
+    let client = client();
+    app.admin_sign_in(&client, &admin).await;
+
+    // Active every 25 minutes: never idle, but 12 hours end it anyway.
+    for _ in 0..28 {
+        app.clock.advance(Duration::minutes(25));
+        assert_eq!(app.get_admin(&client, "/").await.status(), StatusCode::OK);
+    }
+    app.clock.advance(Duration::minutes(25)); // 29 × 25 min = 12 h 5 min
+    let resp = app.get_admin(&client, "/").await;
+    assert_eq!(location(&resp), "/signin");
+}
+
+#[tokio::test]
+async fn a_session_of_one_portal_is_worthless_on_the_other() {
+    let app = spawn_app().await;
+    app.create_tenant("Contoso", true);
+    let admin = app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
+    let (client, jar) = client_with_jar();
+    app.admin_sign_in(&client, &admin).await;
+    let cookie = cookie_header(&jar, &app.admin_url);
+    let value = cookie
+        .split("; ")
+        .find_map(|c| c.strip_prefix("lockbox_admin="))
+        .expect("admin cookie")
+        .to_owned();
+
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for header in [
+        format!("lockbox_admin={value}"),
+        format!("lockbox_engineer={value}"),
+    ] {
+        let resp = bare
+            .get(format!("{}/", app.engineer_url))
+            .header("cookie", header.clone())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            location(&resp),
+            "/signin",
+            "{header} must not sign anyone in"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_session_ends_when_its_account_is_deleted() {
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    use lockbox::schema::tenant_users;
+    let app = spawn_app().await;
+    app.create_tenant("Contoso", true);
+    let admin = app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
+    let client = client();
+    app.admin_sign_in(&client, &admin).await;
+    assert_eq!(app.get_admin(&client, "/").await.status(), StatusCode::OK);
+
+    diesel::delete(tenant_users::table.filter(tenant_users::id.eq(admin.id)))
+        .execute(&mut app.conn())
+        .expect("deleted");
+    assert_eq!(location(&app.get_admin(&client, "/").await), "/signin");
+}
