@@ -56,6 +56,12 @@ pub struct Settings {
     /// `LOCKBOX_TRUSTED_PROXIES`: comma-separated addresses whose
     /// `X-Forwarded-For` header is believed. Empty by default.
     pub trusted_proxies: Vec<IpAddr>,
+    /// `LOCKBOX_PENDING_LIFETIME_MINUTES` (default 720 = 12 h, 1 min–7 days):
+    /// how long a request waits for the customer before it expires.
+    pub pending_lifetime: Duration,
+    /// `LOCKBOX_MAX_WINDOW_MINUTES` (default 240 = 4 h, 1 min–8 h): the
+    /// longest access window an engineer may request.
+    pub max_window: Duration,
 }
 
 impl Settings {
@@ -91,6 +97,20 @@ impl Settings {
                 "a whole number of hours from 1 to 24",
             )?),
             trusted_proxies: parse_proxies(get("LOCKBOX_TRUSTED_PROXIES"))?,
+            pending_lifetime: Duration::minutes(parse_bounded(
+                "LOCKBOX_PENDING_LIFETIME_MINUTES",
+                get("LOCKBOX_PENDING_LIFETIME_MINUTES"),
+                12 * 60,
+                1..=7 * 24 * 60,
+                "a whole number of minutes from 1 to 10080 (7 days)",
+            )?),
+            max_window: Duration::minutes(parse_bounded(
+                "LOCKBOX_MAX_WINDOW_MINUTES",
+                get("LOCKBOX_MAX_WINDOW_MINUTES"),
+                4 * 60,
+                1..=8 * 60,
+                "a whole number of minutes from 1 to 480 (8 hours)",
+            )?),
         })
     }
 
@@ -105,6 +125,8 @@ impl Settings {
             session_idle: Duration::minutes(30),
             session_absolute: Duration::hours(12),
             trusted_proxies: Vec::new(),
+            pending_lifetime: Duration::hours(12),
+            max_window: Duration::hours(4),
         }
     }
 }
@@ -181,6 +203,8 @@ mod tests {
         assert_eq!(s.session_idle, Duration::minutes(30));
         assert_eq!(s.session_absolute, Duration::hours(12));
         assert!(!s.tls);
+        assert_eq!(s.pending_lifetime, Duration::hours(12));
+        assert_eq!(s.max_window, Duration::hours(4));
     }
 
     #[test]
@@ -189,6 +213,11 @@ mod tests {
         assert!(settings(&[("LOCKBOX_SESSION_ABSOLUTE_HOURS", "25")]).is_err());
         assert!(settings(&[("LOCKBOX_TLS", "maybe")]).is_err());
         assert!(settings(&[("LOCKBOX_TRUSTED_PROXIES", "10.0.0.1, nope")]).is_err());
+        assert!(settings(&[("LOCKBOX_PENDING_LIFETIME_MINUTES", "0")]).is_err());
+        assert!(settings(&[("LOCKBOX_PENDING_LIFETIME_MINUTES", "10081")]).is_err());
+        assert!(settings(&[("LOCKBOX_PENDING_LIFETIME_MINUTES", "10080")]).is_ok());
+        assert!(settings(&[("LOCKBOX_MAX_WINDOW_MINUTES", "481")]).is_err());
+        assert!(settings(&[("LOCKBOX_MAX_WINDOW_MINUTES", "1")]).is_ok());
     }
 
     #[test]

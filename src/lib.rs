@@ -22,6 +22,7 @@ pub mod demo;
 pub mod error;
 pub mod i18n;
 pub mod identity;
+pub mod requests;
 pub mod schema;
 pub mod staff;
 pub mod startup;

@@ -1,6 +1,40 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    access_request_events (id) {
+        id -> Int8,
+        request_id -> Uuid,
+        occurred_at -> Timestamptz,
+        event -> Text,
+        to_status -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Uuid>,
+        actor_name -> Text,
+        comment -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    access_requests (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        engineer_id -> Uuid,
+        service_request -> Text,
+        workload -> Text,
+        duration_minutes -> Int4,
+        justification -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+        manager_id -> Nullable<Uuid>,
+        manager_decided_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
+        approved_at -> Nullable<Timestamptz>,
+        ends_at -> Nullable<Timestamptz>,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     app_secrets (name) {
         name -> Text,
         value -> Bytea,
@@ -67,9 +101,13 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(access_request_events -> access_requests (request_id));
+diesel::joinable!(access_requests -> tenants (tenant_id));
 diesel::joinable!(tenant_users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    access_request_events,
+    access_requests,
     app_secrets,
     provider_staff,
     sign_in_failures,

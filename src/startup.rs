@@ -22,6 +22,8 @@ use crate::{
     clock::SharedClock,
     config::Settings,
     db::{self, PgPool},
+    error::AppError,
+    requests::store as requests,
     web::{self as portal, AppState, MAX_BODY_BYTES},
 };
 
@@ -104,8 +106,10 @@ impl Application {
     /// Serves both portals until a shutdown signal; both stop gracefully.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let sweeper = tokio::spawn(sweeper(self.state.clone()));
         let result = tokio::try_join!(self.admin, self.engineer).map(|_| ());
         housekeeping.abort();
+        sweeper.abort();
         result
     }
 }
@@ -161,6 +165,12 @@ fn serve(state: &AppState, realm: Realm, key: &Key) -> Result<(Server, u16), Sta
             .wrap(TracingLogger::default())
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            // A malformed id in a URL is a page that does not exist.
+            .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| AppError::BadRequest(e.to_string()).into()),
+            )
             .configure(portal::common_routes)
             .configure(routes)
             .default_service(web::to(portal::not_found))
@@ -189,6 +199,26 @@ async fn housekeeping(state: AppState) {
         .await;
         if let Err(e) = result {
             tracing::warn!(error = %e, "housekeeping failed");
+        }
+    }
+}
+
+/// Records expiries and ends of access windows soon after time decides
+/// them (every page already shows the effective state; this writes it into
+/// history). Safe with several lockbox processes: see [`requests::sweep`].
+async fn sweeper(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+    loop {
+        tick.tick().await;
+        let (now, policy) = (state.clock.now(), state.policy());
+        let result = db::blocking(&state.pool, move |conn| {
+            requests::sweep(conn, now, &policy, 500).map_err(db::DbError::from)
+        })
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(recorded = n, "sweeper recorded expired or ended requests"),
+            Err(e) => tracing::warn!(error = %e, "sweeper failed"),
         }
     }
 }

@@ -245,6 +245,14 @@ pub fn find_user(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Tenant
     Ok(found.map(|(row, tenant)| to_user(row, tenant)))
 }
 
+/// Every tenant, by name (the engineer's tenant picker).
+pub fn list_tenants(conn: &mut PgConnection) -> QueryResult<Vec<Tenant>> {
+    tenants::table
+        .order(lower(tenants::name))
+        .select(Tenant::as_select())
+        .load(conn)
+}
+
 /// Whether the tenant requires customer approval for data access.
 pub fn lockbox_enabled(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<bool> {
     tenants::table

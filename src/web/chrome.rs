@@ -32,16 +32,20 @@ impl Chrome {
         nav: &[(&'static str, &'static str)],
     ) -> Result<Self, AppError> {
         let path = req.path().to_owned();
+        // The current item is the longest one the path is under.
+        let under =
+            |href: &str| path == href || (href != "/" && path.starts_with(&format!("{href}/")));
+        let current = nav
+            .iter()
+            .map(|(href, _)| *href)
+            .filter(|href| under(href))
+            .max_by_key(|href| href.len());
         let nav = nav
             .iter()
             .map(|(href, label_key)| NavItem {
                 href,
                 label_key,
-                current: if *href == "/" {
-                    path == "/"
-                } else {
-                    path.starts_with(href)
-                },
+                current: Some(*href) == current,
             })
             .collect();
         Ok(Self {

@@ -23,6 +23,7 @@ pub struct PortalSession(Session);
 impl PortalSession {
     const PRINCIPAL: &'static str = "principal";
     const CSRF: &'static str = "csrf";
+    const FLASH: &'static str = "flash";
 
     pub fn from_request(req: &HttpRequest) -> Self {
         Self(req.get_session())
@@ -55,6 +56,16 @@ impl PortalSession {
         let t = token::random_token();
         self.0.insert(Self::CSRF, &t)?;
         Ok(t)
+    }
+
+    /// A confirmation message for the next page shown.
+    pub fn set_flash(&self, message: &str) -> Result<(), AppError> {
+        Ok(self.0.insert(Self::FLASH, message)?)
+    }
+
+    /// The pending confirmation message, removed as it is read.
+    pub fn take_flash(&self) -> Option<String> {
+        self.0.remove_as::<String>(Self::FLASH).and_then(Result::ok)
     }
 
     fn csrf_matches(&self, presented: Option<&str>) -> Result<bool, AppError> {

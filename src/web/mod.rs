@@ -7,6 +7,7 @@ pub mod chrome;
 pub mod engineer;
 pub mod forms;
 pub mod signin;
+pub mod view;
 
 use std::net::IpAddr;
 
@@ -37,6 +38,16 @@ pub struct AppState {
     pub clock: SharedClock,
     pub settings: Settings,
     pub hasher: Hasher,
+}
+
+impl AppState {
+    /// The deployment's time rules for requests.
+    pub fn policy(&self) -> crate::requests::Policy {
+        crate::requests::Policy {
+            pending_lifetime: self.settings.pending_lifetime,
+            max_window: self.settings.max_window,
+        }
+    }
 }
 
 /// The largest request body either portal accepts; more is answered 413.

@@ -398,3 +398,168 @@ impl TestApp {
             .expect("request")
     }
 }
+
+/// The fields of a valid new request for `tenant_id`.
+pub fn request_form(tenant_id: Uuid) -> Vec<(&'static str, String)> {
+    vec![
+        ("tenant", tenant_id.to_string()),
+        ("service_request", "SR-4711".to_owned()),
+        ("workload", "exchange".to_owned()),
+        ("duration", "240".to_owned()),
+        (
+            "justification",
+            "Mailbox does not sync; need to read its statistics.".to_owned(),
+        ),
+    ]
+}
+
+/// The request id a "303 to /requests/{id}" points at.
+pub fn request_id_of(resp: &Response) -> Uuid {
+    let loc = location(resp);
+    let id = loc
+        .strip_prefix("/requests/")
+        .unwrap_or_else(|| panic!("not a request location: {loc:?}"));
+    Uuid::parse_str(id).expect("a request id")
+}
+
+impl TestApp {
+    /// Files a request through the engineer portal's form.
+    pub async fn file_request(
+        &self,
+        client: &Client,
+        fields: &[(&'static str, String)],
+    ) -> Response {
+        let page = self
+            .get_engineer(client, "/requests/new")
+            .await
+            .text()
+            .await
+            .expect("body");
+        let mut form = vec![("csrf_token", csrf_of(&page))];
+        form.extend(fields.iter().cloned());
+        client
+            .post(format!("{}/requests", self.engineer_url))
+            .form(&form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Files a valid request and returns its id.
+    pub async fn filed_request(&self, client: &Client, tenant_id: Uuid) -> Uuid {
+        let resp = self.file_request(client, &request_form(tenant_id)).await;
+        assert_eq!(resp.status(), reqwest::StatusCode::SEE_OTHER, "filed");
+        request_id_of(&resp)
+    }
+
+    /// Takes a decision in the engineer portal through its confirmation page.
+    pub async fn staff_decide(
+        &self,
+        client: &Client,
+        id: Uuid,
+        action: &str,
+        comment: &str,
+    ) -> Response {
+        let confirm = self
+            .get_engineer(client, &format!("/requests/{id}/{action}"))
+            .await;
+        let token = if confirm.status().is_success() {
+            csrf_of(&confirm.text().await.expect("body"))
+        } else {
+            // Refused pages carry no form; take a token from the home page.
+            csrf_of(
+                &self
+                    .get_engineer(client, "/")
+                    .await
+                    .text()
+                    .await
+                    .expect("body"),
+            )
+        };
+        client
+            .post(format!("{}/requests/{id}/{action}", self.engineer_url))
+            .form(&[("csrf_token", token.as_str()), ("comment", comment)])
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A signed-in engineer-portal client for `user`.
+    pub async fn engineer_client(&self, user: &TestUser) -> Client {
+        let c = client();
+        let resp = self.engineer_sign_in(&c, user).await;
+        assert_eq!(resp.status(), reqwest::StatusCode::SEE_OTHER, "signed in");
+        c
+    }
+
+    /// A signed-in admin-center client for `user`.
+    pub async fn admin_client(&self, user: &TestUser) -> Client {
+        let c = client();
+        let resp = self.admin_sign_in(&c, user).await;
+        assert_eq!(resp.status(), reqwest::StatusCode::SEE_OTHER, "signed in");
+        c
+    }
+
+    /// Counts the timeline entries of `request` that moved it to `status`.
+    pub fn events_to(&self, request: Uuid, status: &str) -> i64 {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use lockbox::schema::access_request_events as ev;
+        ev::table
+            .filter(ev::request_id.eq(request))
+            .filter(ev::to_status.eq(status))
+            .count()
+            .get_result(&mut self.conn())
+            .expect("count")
+    }
+
+    pub fn stored_status(&self, request: Uuid) -> String {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use lockbox::schema::access_requests as ar;
+        ar::table
+            .filter(ar::id.eq(request))
+            .select(ar::status)
+            .first(&mut self.conn())
+            .expect("request exists")
+    }
+
+    pub fn set_lockbox(&self, tenant: Uuid, on: bool) {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use lockbox::schema::tenants;
+        diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
+            .set(tenants::lockbox_enabled.eq(on))
+            .execute(&mut self.conn())
+            .expect("switch set");
+    }
+}
+
+/// The world most request tests start from: Contoso (Lockbox on),
+/// Fabrikam (off), an engineer, a second engineer and a manager.
+pub struct World {
+    pub app: TestApp,
+    pub contoso: Uuid,
+    pub fabrikam: Uuid,
+    pub engineer: TestUser,
+    pub other_engineer: TestUser,
+    pub manager: TestUser,
+}
+
+pub async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+pub async fn world_with(configure: impl FnOnce(&mut Settings)) -> World {
+    let app = spawn_app_with(configure).await;
+    let contoso = app.create_tenant("Contoso", true);
+    let fabrikam = app.create_tenant("Fabrikam", false);
+    let engineer = app.create_staff("eng@provider.example", StaffRole::Engineer);
+    let other_engineer = app.create_staff("eng2@provider.example", StaffRole::Engineer);
+    let manager = app.create_staff("boss@provider.example", StaffRole::Manager);
+    World {
+        app,
+        contoso,
+        fabrikam,
+        engineer,
+        other_engineer,
+        manager,
+    }
+}

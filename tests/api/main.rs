@@ -4,6 +4,7 @@
 mod cli;
 mod embedded;
 mod helpers;
+mod requests;
 mod security;
 mod sessions;
 mod signin;

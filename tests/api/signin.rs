@@ -108,8 +108,7 @@ async fn an_approver_sees_the_admin_center() {
     let app = spawn_app().await;
     app.create_tenant("Contoso", false);
     let approver = app.create_user("Contoso", "approver@contoso.example", Role::Approver);
-    let client = client();
-    app.admin_sign_in(&client, &approver).await;
+    let client = app.admin_client(&approver).await;
     let html = app
         .get_admin(&client, "/")
         .await

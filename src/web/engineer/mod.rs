@@ -18,13 +18,26 @@ use crate::{
     db::{self, DbError},
     error::AppError,
     i18n::Tr,
-    staff::{self, StaffMember},
+    staff::{self, StaffMember, StaffRole},
 };
 
-const NAV: &[(&str, &str)] = &[("/", "nav-home")];
+pub mod requests;
+
+const ENGINEER_NAV: &[(&str, &str)] = &[
+    ("/", "nav-home"),
+    ("/requests/new", "nav-new-request"),
+    ("/requests", "nav-my-requests"),
+];
+const MANAGER_NAV: &[(&str, &str)] = &[
+    ("/", "nav-home"),
+    ("/requests/new", "nav-new-request"),
+    ("/requests", "nav-my-requests"),
+    ("/queue", "nav-queue"),
+];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
+    cfg.configure(requests::routes)
+        .route("/", web::get().to(home))
         .route("/signin", web::get().to(signin_form))
         .route("/signin", web::post().to(signin_submit))
         .route("/signout", web::post().to(signout));
@@ -60,17 +73,18 @@ impl FromRequest for SignedInStaff {
     }
 }
 
-fn chrome(req: &HttpRequest) -> Result<Chrome, AppError> {
-    Chrome::new(req, "engineer", "portal-engineer", NAV)
+/// The frame of a page for a signed-in staff member.
+fn chrome(req: &HttpRequest, me: &StaffMember) -> Result<Chrome, AppError> {
+    let nav = match me.role {
+        StaffRole::Manager => MANAGER_NAV,
+        StaffRole::Engineer => ENGINEER_NAV,
+    };
+    Ok(Chrome::new(req, "engineer", "portal-engineer", nav)?.signed_in(&me.display_name, None))
 }
 
 fn signin_page(req: &HttpRequest, tr: Tr) -> Result<SignInPage, AppError> {
-    Ok(SignInPage::new(
-        tr,
-        chrome(req)?,
-        "signin-intro-engineer",
-        false,
-    ))
+    let chrome = Chrome::new(req, "engineer", "portal-engineer", &[])?;
+    Ok(SignInPage::new(tr, chrome, "signin-intro-engineer", false))
 }
 
 async fn signin_form(req: HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
@@ -130,7 +144,7 @@ async fn home(
 ) -> Result<HttpResponse, AppError> {
     render(&HomePage {
         tr,
-        chrome: chrome(&req)?.signed_in(&member.display_name, None),
+        chrome: chrome(&req, &member)?,
         role_key: member.role.label_key(),
         email: member.email,
     })

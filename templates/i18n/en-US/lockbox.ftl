@@ -63,3 +63,110 @@ error-password-too-short = A password needs at least 12 characters.
 error-password-too-long = A password has at most 128 characters.
 error-tenant-name-required = Enter the organization's name.
 error-tenant-name-invalid = An organization's name has at most 100 characters and no control characters.
+
+nav-new-request = New request
+nav-my-requests = My requests
+nav-queue = Approval queue
+
+field-request-id = Request ID
+field-status = Status
+field-tenant = Customer organization
+field-requester = Requester
+field-service-request = Service request number
+field-workload = Workload
+field-duration = Requested duration
+field-duration-minutes = Requested duration in minutes (1 to { $max })
+field-requested-at = Requested at
+field-deadline = Deadline
+field-expires-at = Expires at
+field-access-ends-at = Access ends at
+field-justification = Justification
+field-comment = Comment (optional)
+field-actions = Actions
+
+status-pending-manager = Pending manager approval
+status-pending-customer = Pending customer approval
+status-approved = Approved
+status-rejected = Rejected
+status-denied = Denied
+status-expired = Expired
+status-cancelled = Cancelled
+status-revoked = Revoked
+status-ended = Ended
+
+state-word-pending-manager = filed
+state-word-pending-customer = approved by a manager and sent to the customer
+state-word-approved = approved
+state-word-rejected = rejected
+state-word-denied = denied
+state-word-expired = expired
+state-word-cancelled = cancelled
+state-word-revoked = revoked
+state-word-ended = ended
+
+event-filed = Request filed
+event-manager-approved = Approved by a support manager
+event-manager-rejected = Rejected by a support manager
+event-customer-approved = Approved by the customer
+event-customer-denied = Denied by the customer
+event-cancelled = Cancelled
+event-revoked = Access revoked by the customer
+event-expired = Expired without a customer decision
+event-ended = Access window ended; access revoked automatically
+
+actor-system = System
+actor-customer = Customer ({ $tenant })
+
+refusal-expired = This request expired at { $at }.
+refusal-window-ended = Access under this request ended at { $at }.
+refusal-already = This request was already { $state } by { $who } at { $at }.
+refusal-two-person = You filed this request yourself; another support manager must decide it.
+refusal-not-your-request = Only the engineer who filed a request can cancel it.
+refusal-not-your-decision = Your role cannot make this decision.
+
+my-requests-title = My requests
+my-requests-empty = You have not filed any access requests yet.
+queue-title = Approval queue
+queue-empty = No requests are waiting for a support manager.
+queue-own = You filed this request; another support manager must decide it.
+request-title = Request
+timeline-heading = Timeline
+
+action-approve = Approve
+action-reject = Reject
+action-cancel = Cancel request
+action-back = Back to the request
+
+confirm-approve-title = Approve this request?
+confirm-approve-question = Approving sends the request to the customer when their Customer Lockbox is on; otherwise access starts now.
+confirm-approve-button = Yes, approve
+confirm-reject-title = Reject this request?
+confirm-reject-question = The engineer will not get access under this request.
+confirm-reject-button = Yes, reject
+confirm-cancel-title = Cancel this request?
+confirm-cancel-question = A cancelled request cannot be reopened; file a new one if access is needed later.
+confirm-cancel-button = Yes, cancel the request
+
+new-request-title = New access request
+new-request-intro = Ask for time-limited access to one customer's content for one support case. A support manager approves it first; then the customer, when their Customer Lockbox is on.
+form-has-errors = Some fields need your attention; see the messages below.
+choose-tenant = Choose an organization
+choose-workload = Choose a workload
+new-request-submit = File request
+
+flash-filed = Your request was filed and waits for a support manager.
+flash-approved-to-customer = You approved the request; it now waits for the customer's approval.
+flash-approved-open = You approved the request; the customer's Customer Lockbox is off, so access is open until { $at }.
+flash-rejected = You rejected the request.
+flash-cancelled = The request was cancelled.
+
+error-sr-required = Enter the service request number.
+error-sr-too-long = A service request number has at most 64 characters and no control characters.
+error-justification-required = Explain why you need access.
+error-justification-too-long = A justification has at most 2,000 characters.
+error-duration-invalid = Enter the duration as a whole number of minutes.
+error-duration-range = Choose a duration from 1 to { $max } minutes.
+error-comment-too-long = A comment has at most 1,000 characters.
+error-tenant-choose = Choose the customer organization.
+error-workload-choose = Choose Exchange Online, SharePoint Online or OneDrive for Business.
+error-duplicate-window = You already have approved access to this organization and workload until { $at }; use it instead of filing another request.

@@ -63,3 +63,110 @@ error-password-too-short = Een wachtwoord heeft minstens 12 tekens nodig.
 error-password-too-long = Een wachtwoord heeft hooguit 128 tekens.
 error-tenant-name-required = Vul de naam van de organisatie in.
 error-tenant-name-invalid = De naam van een organisatie heeft hooguit 100 tekens en geen stuurtekens.
+
+nav-new-request = Nieuwe aanvraag
+nav-my-requests = Mijn aanvragen
+nav-queue = Goedkeuringswachtrij
+
+field-request-id = Aanvraag-ID
+field-status = Status
+field-tenant = Klantorganisatie
+field-requester = Aanvrager
+field-service-request = Nummer van de serviceaanvraag
+field-workload = Workload
+field-duration = Aangevraagde duur
+field-duration-minutes = Aangevraagde duur in minuten (1 tot { $max })
+field-requested-at = Aangevraagd op
+field-deadline = Termijn
+field-expires-at = Verloopt op
+field-access-ends-at = Toegang eindigt op
+field-justification = Motivering
+field-comment = Opmerking (optioneel)
+field-actions = Acties
+
+status-pending-manager = Wacht op goedkeuring manager
+status-pending-customer = Wacht op goedkeuring klant
+status-approved = Goedgekeurd
+status-rejected = Afgewezen
+status-denied = Geweigerd
+status-expired = Verlopen
+status-cancelled = Geannuleerd
+status-revoked = Ingetrokken
+status-ended = Beëindigd
+
+state-word-pending-manager = ingediend
+state-word-pending-customer = door een manager goedgekeurd en naar de klant gestuurd
+state-word-approved = goedgekeurd
+state-word-rejected = afgewezen
+state-word-denied = geweigerd
+state-word-expired = verlopen
+state-word-cancelled = geannuleerd
+state-word-revoked = ingetrokken
+state-word-ended = beëindigd
+
+event-filed = Aanvraag ingediend
+event-manager-approved = Goedgekeurd door een supportmanager
+event-manager-rejected = Afgewezen door een supportmanager
+event-customer-approved = Goedgekeurd door de klant
+event-customer-denied = Geweigerd door de klant
+event-cancelled = Geannuleerd
+event-revoked = Toegang ingetrokken door de klant
+event-expired = Verlopen zonder beslissing van de klant
+event-ended = Toegangsperiode voorbij; toegang automatisch ingetrokken
+
+actor-system = Systeem
+actor-customer = Klant ({ $tenant })
+
+refusal-expired = Deze aanvraag is verlopen op { $at }.
+refusal-window-ended = De toegang onder deze aanvraag is beëindigd op { $at }.
+refusal-already = Deze aanvraag is al { $state } door { $who } op { $at }.
+refusal-two-person = U hebt deze aanvraag zelf ingediend; een andere supportmanager moet erover beslissen.
+refusal-not-your-request = Alleen de engineer die een aanvraag indiende, kan die annuleren.
+refusal-not-your-decision = Uw rol kan deze beslissing niet nemen.
+
+my-requests-title = Mijn aanvragen
+my-requests-empty = U hebt nog geen toegangsaanvragen ingediend.
+queue-title = Goedkeuringswachtrij
+queue-empty = Er wachten geen aanvragen op een supportmanager.
+queue-own = U hebt deze aanvraag ingediend; een andere supportmanager moet erover beslissen.
+request-title = Aanvraag
+timeline-heading = Tijdlijn
+
+action-approve = Goedkeuren
+action-reject = Afwijzen
+action-cancel = Aanvraag annuleren
+action-back = Terug naar de aanvraag
+
+confirm-approve-title = Deze aanvraag goedkeuren?
+confirm-approve-question = Na goedkeuring gaat de aanvraag naar de klant als diens Klanten-lockbox aanstaat; anders begint de toegang nu.
+confirm-approve-button = Ja, goedkeuren
+confirm-reject-title = Deze aanvraag afwijzen?
+confirm-reject-question = De engineer krijgt onder deze aanvraag geen toegang.
+confirm-reject-button = Ja, afwijzen
+confirm-cancel-title = Deze aanvraag annuleren?
+confirm-cancel-question = Een geannuleerde aanvraag kan niet worden heropend; dien later zo nodig een nieuwe in.
+confirm-cancel-button = Ja, aanvraag annuleren
+
+new-request-title = Nieuwe toegangsaanvraag
+new-request-intro = Vraag tijdelijke toegang aan tot de inhoud van één klant voor één supportzaak. Eerst keurt een supportmanager goed, daarna de klant als diens Klanten-lockbox aanstaat.
+form-has-errors = Sommige velden vragen uw aandacht; zie de meldingen hieronder.
+choose-tenant = Kies een organisatie
+choose-workload = Kies een workload
+new-request-submit = Aanvraag indienen
+
+flash-filed = Uw aanvraag is ingediend en wacht op een supportmanager.
+flash-approved-to-customer = U hebt de aanvraag goedgekeurd; die wacht nu op goedkeuring door de klant.
+flash-approved-open = U hebt de aanvraag goedgekeurd; de Klanten-lockbox van de klant staat uit, dus de toegang is open tot { $at }.
+flash-rejected = U hebt de aanvraag afgewezen.
+flash-cancelled = De aanvraag is geannuleerd.
+
+error-sr-required = Vul het nummer van de serviceaanvraag in.
+error-sr-too-long = Een nummer van een serviceaanvraag heeft hooguit 64 tekens en geen stuurtekens.
+error-justification-required = Leg uit waarom u toegang nodig hebt.
+error-justification-too-long = Een motivering heeft hooguit 2.000 tekens.
+error-duration-invalid = Vul de duur in als een geheel aantal minuten.
+error-duration-range = Kies een duur van 1 tot { $max } minuten.
+error-comment-too-long = Een opmerking heeft hooguit 1.000 tekens.
+error-tenant-choose = Kies de klantorganisatie.
+error-workload-choose = Kies Exchange Online, SharePoint Online of OneDrive for Business.
+error-duplicate-window = U hebt al goedgekeurde toegang tot deze organisatie en workload tot { $at }; gebruik die in plaats van een nieuwe aanvraag.

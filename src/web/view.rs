@@ -1,0 +1,168 @@
+//! View models shared by both portals: requests and their timelines as the
+//! pages show them, with the effective state computed at `now`.
+
+use chrono::{DateTime, Utc};
+
+use crate::{
+    i18n::Tr,
+    requests::{
+        Refusal, Status, format_minutes,
+        store::{AccessRequest, TimelineEntry, staff_public_id},
+    },
+};
+
+/// Times are shown in UTC, to the second, with the zone spelled out.
+pub fn fmt_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// The CSS class of a state's badge.
+pub fn badge_class(status: Status) -> &'static str {
+    match status {
+        Status::PendingManager | Status::PendingCustomer => "badge-pending",
+        Status::Approved => "badge-on",
+        Status::Rejected | Status::Denied | Status::Revoked => "badge-refused",
+        Status::Expired | Status::Cancelled | Status::Ended => "badge-closed",
+    }
+}
+
+/// Which realm is looking: names of the other side are shown differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Provider,
+    Customer,
+}
+
+pub struct RequestView {
+    pub id: String,
+    pub tenant: String,
+    pub engineer: String,
+    pub service_request: String,
+    pub workload: &'static str,
+    pub duration: String,
+    pub justification: String,
+    pub status: Status,
+    pub status_key: &'static str,
+    pub badge: &'static str,
+    pub created_at: String,
+    /// ("expires at" / "access ends at" label key, time), when one applies.
+    pub deadline: Option<(&'static str, String)>,
+}
+
+impl RequestView {
+    pub fn new(req: &AccessRequest, now: DateTime<Utc>, viewer: Viewer) -> Self {
+        let status = req.effective(now);
+        let deadline = match status {
+            Status::PendingCustomer | Status::Expired => {
+                req.expires_at.map(|at| ("field-expires-at", fmt_time(at)))
+            }
+            Status::Approved | Status::Ended | Status::Revoked => {
+                req.ends_at.map(|at| ("field-access-ends-at", fmt_time(at)))
+            }
+            _ => None,
+        };
+        Self {
+            id: req.id.to_string(),
+            tenant: req.tenant_name.clone(),
+            engineer: match viewer {
+                Viewer::Provider => req.engineer_name.clone(),
+                Viewer::Customer => req.engineer_public_id(),
+            },
+            service_request: req.service_request.clone(),
+            workload: req.workload.name(),
+            duration: format_minutes(req.duration_minutes),
+            justification: req.justification.clone(),
+            status,
+            status_key: status.label_key(),
+            badge: badge_class(status),
+            created_at: fmt_time(req.created_at),
+            deadline,
+        }
+    }
+}
+
+pub struct TimelineView {
+    pub at: String,
+    pub event_key: String,
+    pub actor: String,
+    pub comment: Option<String>,
+}
+
+/// How an actor is named to `viewer`: customers see provider staff by their
+/// staff id only; engineers see the customer as the organisation.
+pub fn actor_label(tr: &Tr, entry: &TimelineEntry, tenant: &str, viewer: Viewer) -> String {
+    match (entry.actor_kind.as_str(), viewer) {
+        ("system", _) => tr.t("actor-system"),
+        ("customer", Viewer::Provider) => tr.t1("actor-customer", "tenant", tenant),
+        ("engineer" | "manager", Viewer::Customer) => entry
+            .actor_id
+            .map(staff_public_id)
+            .unwrap_or_else(|| entry.actor_name.clone()),
+        _ => entry.actor_name.clone(),
+    }
+}
+
+pub fn timeline_view(
+    tr: &Tr,
+    entries: &[TimelineEntry],
+    tenant: &str,
+    viewer: Viewer,
+) -> Vec<TimelineView> {
+    entries
+        .iter()
+        .map(|e| TimelineView {
+            at: fmt_time(e.at),
+            event_key: format!("event-{}", e.event.replace('_', "-")),
+            actor: actor_label(tr, e, tenant, viewer),
+            comment: e.comment.clone(),
+        })
+        .collect()
+}
+
+/// A refusal in words, naming who decided and when where that is known.
+pub fn refusal_message(
+    tr: &Tr,
+    refusal: Refusal,
+    last: Option<&TimelineEntry>,
+    tenant: &str,
+    viewer: Viewer,
+) -> String {
+    match refusal {
+        Refusal::Expired { at } => tr.t1("refusal-expired", "at", &fmt_time(at)),
+        Refusal::WindowEnded { at } => tr.t1("refusal-window-ended", "at", &fmt_time(at)),
+        Refusal::AlreadyDecided { status } | Refusal::NotInThisState { status } => match last {
+            Some(e) if e.status() == Some(Status::Expired) => {
+                tr.t1("refusal-expired", "at", &fmt_time(e.at))
+            }
+            Some(e) if e.status() == Some(Status::Ended) => {
+                tr.t1("refusal-window-ended", "at", &fmt_time(e.at))
+            }
+            Some(e) => tr.t_args(
+                "refusal-already",
+                &[
+                    (
+                        "state",
+                        &tr.t(&format!("state-word-{}", status.as_db().replace('_', "-"))),
+                    ),
+                    ("who", &actor_label(tr, e, tenant, viewer)),
+                    ("at", &fmt_time(e.at)),
+                ],
+            ),
+            None => tr.t(status.label_key()),
+        },
+        Refusal::TwoPersonRule => tr.t("refusal-two-person"),
+        Refusal::NotYourRequest => tr.t("refusal-not-your-request"),
+        Refusal::NotYourDecision | Refusal::NotYetDue => tr.t("refusal-not-your-decision"),
+    }
+}
+
+/// 409 for "too late / someone else decided", 403 for "not yours to decide".
+pub fn refusal_status(refusal: Refusal) -> actix_web::http::StatusCode {
+    use actix_web::http::StatusCode;
+    match refusal {
+        Refusal::TwoPersonRule | Refusal::NotYourRequest | Refusal::NotYourDecision => {
+            StatusCode::FORBIDDEN
+        }
+        _ => StatusCode::CONFLICT,
+    }
+}
