@@ -63,7 +63,7 @@ pub fn staff_public_id(id: Uuid) -> String {
     format!("PS-{}", hex[..8].to_uppercase())
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = ar)]
 struct RequestRow {
     id: Uuid,
@@ -205,6 +205,132 @@ pub fn list_for_engineer(
         .into_iter()
         .map(from_row)
         .collect())
+}
+
+/// Filters of the admin center's request list.
+#[derive(Debug, Clone, Default)]
+pub struct TenantFilter {
+    /// The effective state (time rules applied).
+    pub state: Option<Status>,
+    /// Requested at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Requested before.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A position in the admin center's list: pending requests come first,
+/// then the rest, each newest first. Keyset pagination continues strictly
+/// after it, so no page ever repeats or skips a row (no OFFSET).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub rank: i32,
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// `rank.micros.uuid`, safe in a URL.
+    pub fn encode(&self) -> String {
+        format!(
+            "{}.{}.{}",
+            self.rank,
+            self.created_at.timestamp_micros(),
+            self.id
+        )
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let mut parts = raw.splitn(3, '.');
+        let rank = parts.next()?.parse().ok()?;
+        let micros = parts.next()?.parse().ok()?;
+        let id = Uuid::parse_str(parts.next()?).ok()?;
+        Some(Self {
+            rank,
+            created_at: DateTime::from_timestamp_micros(micros)?,
+            id,
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+struct RankedRow {
+    #[diesel(embed)]
+    request: RequestRow,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tenant_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    engineer_name: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    rank: i32,
+}
+
+/// One page of a tenant's requests, pending first, with the cursor of the
+/// next page if there is one.
+pub fn list_for_tenant(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    filter: &TenantFilter,
+    after: Option<Cursor>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<(Vec<AccessRequest>, Option<Cursor>)> {
+    use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    let rows: Vec<RankedRow> = diesel::sql_query(
+        "WITH r AS ( \
+            SELECT a.*, CASE \
+                WHEN a.status = 'pending_customer' AND a.expires_at <= $2 THEN 'expired' \
+                WHEN a.status = 'approved' AND a.ends_at <= $2 THEN 'ended' \
+                ELSE a.status END AS effective \
+            FROM access_requests a WHERE a.tenant_id = $1), \
+         ranked AS ( \
+            SELECT r.*, CASE WHEN r.effective IN ('pending_manager', 'pending_customer') \
+                THEN 0 ELSE 1 END AS rank FROM r) \
+         SELECT ranked.id, ranked.tenant_id, ranked.engineer_id, ranked.service_request, \
+                ranked.workload, ranked.duration_minutes, ranked.justification, ranked.status, \
+                ranked.created_at, ranked.manager_id, ranked.expires_at, ranked.approved_at, \
+                ranked.ends_at, t.name AS tenant_name, s.display_name AS engineer_name, ranked.rank \
+         FROM ranked \
+         JOIN tenants t ON t.id = ranked.tenant_id \
+         JOIN provider_staff s ON s.id = ranked.engineer_id \
+         WHERE ($3::text IS NULL OR ranked.effective = $3) \
+           AND ($4::timestamptz IS NULL OR ranked.created_at >= $4) \
+           AND ($5::timestamptz IS NULL OR ranked.created_at < $5) \
+           AND ($6::int IS NULL OR ranked.rank > $6 \
+                OR (ranked.rank = $6 AND (ranked.created_at, ranked.id) < ($7, $8))) \
+         ORDER BY ranked.rank ASC, ranked.created_at DESC, ranked.id DESC \
+         LIMIT $9",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Nullable<Text>, _>(filter.state.map(Status::as_db))
+    .bind::<Nullable<Timestamptz>, _>(filter.from)
+    .bind::<Nullable<Timestamptz>, _>(filter.until)
+    .bind::<Nullable<Integer>, _>(after.map(|c| c.rank))
+    .bind::<Nullable<Timestamptz>, _>(after.map(|c| c.created_at))
+    .bind::<Nullable<SqlUuid>, _>(after.map(|c| c.id))
+    .bind::<BigInt, _>(limit + 1)
+    .load(conn)?;
+    let more = rows.len() as i64 > limit;
+    let mut page: Vec<(AccessRequest, i32)> = rows
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|r| {
+            (
+                from_row((r.request, r.tenant_name, r.engineer_name)),
+                r.rank,
+            )
+        })
+        .collect();
+    let next = if more {
+        page.last().map(|(req, rank)| Cursor {
+            rank: *rank,
+            created_at: req.created_at,
+            id: req.id,
+        })
+    } else {
+        None
+    };
+    Ok((page.drain(..).map(|(r, _)| r).collect(), next))
 }
 
 /// Requests waiting for a manager, oldest first.

@@ -82,6 +82,8 @@ impl Role {
         matches!(self, Role::GlobalAdmin | Role::Approver)
     }
 
+    pub const ALL: [Role; 3] = [Role::GlobalAdmin, Role::Approver, Role::User];
+
     /// The translation key of the role's name.
     pub fn label_key(self) -> &'static str {
         match self {
@@ -123,6 +125,10 @@ pub enum TenantError {
     UnknownTenant(String),
     #[error("{0} already has an account in this tenant")]
     DuplicateUser(String),
+    #[error("a tenant must keep at least one global administrator")]
+    LastGlobalAdmin,
+    #[error("no such user in this tenant")]
+    UnknownUser,
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
 }
@@ -259,6 +265,80 @@ pub fn lockbox_enabled(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<
         .find(tenant_id)
         .select(tenants::lockbox_enabled)
         .first(conn)
+}
+
+/// Turns the tenant's Customer Lockbox on or off; returns the old value.
+pub fn set_lockbox(conn: &mut PgConnection, tenant_id: Uuid, enabled: bool) -> QueryResult<bool> {
+    conn.transaction(|conn| {
+        let old: bool = tenants::table
+            .find(tenant_id)
+            .select(tenants::lockbox_enabled)
+            .for_update()
+            .first(conn)?;
+        diesel::update(tenants::table.find(tenant_id))
+            .set(tenants::lockbox_enabled.eq(enabled))
+            .execute(conn)?;
+        Ok(old)
+    })
+}
+
+/// The tenant's users, by display name.
+pub fn list_users(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<TenantUser>> {
+    let rows: Vec<(TenantUserRow, String)> = tenant_users::table
+        .inner_join(tenants::table)
+        .filter(tenant_users::tenant_id.eq(tenant_id))
+        .order((lower(tenant_users::display_name), tenant_users::email))
+        .select((TenantUserRow::as_select(), tenants::name))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(r, t)| to_user(r, t)).collect())
+}
+
+/// Changes a user's role within `tenant_id`. The tenant row is locked so
+/// that two administrators demoting each other at once cannot leave the
+/// tenant without a global administrator. Returns the old role.
+pub fn set_role(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+) -> Result<Role, TenantError> {
+    conn.transaction(|conn| {
+        tenants::table
+            .find(tenant_id)
+            .select(tenants::id)
+            .for_update()
+            .first::<Uuid>(conn)?;
+        let current: String = tenant_users::table
+            .filter(tenant_users::id.eq(user_id))
+            .filter(tenant_users::tenant_id.eq(tenant_id))
+            .select(tenant_users::role)
+            .first(conn)
+            .optional()?
+            .ok_or(TenantError::UnknownUser)?;
+        let old = Role::from_db(&current).unwrap_or(Role::User);
+        if old == Role::GlobalAdmin && role != Role::GlobalAdmin {
+            let admins: i64 = tenant_users::table
+                .filter(tenant_users::tenant_id.eq(tenant_id))
+                .filter(tenant_users::role.eq(Role::GlobalAdmin.as_db()))
+                .count()
+                .get_result(conn)?;
+            if admins <= 1 {
+                return Err(TenantError::LastGlobalAdmin);
+            }
+        }
+        diesel::update(tenant_users::table.find(user_id))
+            .set(tenant_users::role.eq(role.as_db()))
+            .execute(conn)?;
+        Ok(old)
+    })
+}
+
+/// The users who decide on the tenant's requests (and are told of them).
+pub fn lockbox_people(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<TenantUser>> {
+    Ok(list_users(conn, tenant_id)?
+        .into_iter()
+        .filter(|u| u.role.can_use_lockbox())
+        .collect())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod chrome;
+pub mod confirm;
 pub mod engineer;
 pub mod forms;
 pub mod signin;

@@ -29,6 +29,24 @@ pub fn server_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// `url` with TLS turned off unless it asks for it: on loopback TLS buys
+/// nothing, and OpenSSL's clean-up at process exit can crash threads that
+/// still hold connections.
+fn without_tls(url: &str) -> String {
+    if url.contains("sslmode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
+    }
+}
+
+/// The server's maintenance database, where databases are created.
+fn maintenance_url() -> String {
+    without_tls(&server_url())
+}
+
 /// `server_url` with another database name.
 pub fn database_url(db: &str) -> String {
     let base = server_url();
@@ -37,7 +55,7 @@ pub fn database_url(db: &str) -> String {
         None => (base.clone(), String::new()),
     };
     let prefix = head.rsplit_once('/').map_or(head.as_str(), |(p, _)| p);
-    format!("{prefix}/{db}{query}")
+    without_tls(&format!("{prefix}/{db}{query}"))
 }
 
 /// A digest of the migrations, so a changed migration gets a new template.
@@ -72,7 +90,8 @@ fn template() -> &'static str {
     static TEMPLATE: OnceLock<String> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         let name = format!("lockbox_template_{}", migrations_digest());
-        let mut admin = PgConnection::establish(&server_url()).expect("test PostgreSQL reachable");
+        let mut admin =
+            PgConnection::establish(&maintenance_url()).expect("test PostgreSQL reachable");
         diesel::sql_query("SELECT pg_advisory_lock(7346205002)")
             .execute(&mut admin)
             .expect("lock");
@@ -115,7 +134,8 @@ impl TestDatabase {
     pub fn new() -> Self {
         let template = template();
         let name = format!("lockbox_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(&server_url()).expect("test PostgreSQL reachable");
+        let mut admin =
+            PgConnection::establish(&maintenance_url()).expect("test PostgreSQL reachable");
         diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .execute(&mut admin)
             .expect("clone template");
@@ -126,7 +146,7 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&server_url()) {
+        if let Ok(mut admin) = PgConnection::establish(&maintenance_url()) {
             let _ = diesel::sql_query(format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name
@@ -561,5 +581,159 @@ pub async fn world_with(configure: impl FnOnce(&mut Settings)) -> World {
         engineer,
         other_engineer,
         manager,
+    }
+}
+
+impl TestApp {
+    /// Arranges a request through the domain directly: filed by `engineer`
+    /// for `tenant` (Exchange, 4 h) and, if `manager` is given, approved by
+    /// them. Returns its id.
+    pub fn arrange_request(
+        &self,
+        tenant: Uuid,
+        engineer: &TestUser,
+        manager: Option<&TestUser>,
+    ) -> Uuid {
+        use lockbox::requests::{
+            AccessDuration, Actor, Comment, Event, Justification, NewRequest, Policy,
+            ServiceRequestNumber, Workload,
+            store::{self, Decision, Scope},
+        };
+        let policy = Policy::default();
+        let new = NewRequest {
+            tenant_id: tenant,
+            service_request: ServiceRequestNumber::parse("SR-1000").expect("valid"),
+            workload: Workload::Exchange,
+            duration: AccessDuration::parse("240", &policy).expect("valid"),
+            justification: Justification::parse("Investigating a support case.").expect("valid"),
+        };
+        let mut conn = self.conn();
+        let id =
+            store::file(&mut conn, engineer.id, "engineer", &new, self.clock_now()).expect("filed");
+        if let Some(manager) = manager {
+            let decision = Decision {
+                event: Event::ManagerApprove { lockbox_on: true },
+                actor: Actor::Manager(manager.id),
+                actor_name: "manager".into(),
+                comment: Comment::default(),
+            };
+            store::decide(
+                &mut conn,
+                id,
+                Scope::Provider,
+                &decision,
+                self.clock_now(),
+                &policy,
+            )
+            .expect("approved");
+        }
+        id
+    }
+
+    /// Cancels a request as its engineer, through the domain.
+    pub fn arrange_cancel(&self, request: Uuid, engineer: &TestUser) {
+        use lockbox::requests::{Actor, Comment, Event, Policy, store};
+        let decision = store::Decision {
+            event: Event::Cancel,
+            actor: Actor::Engineer(engineer.id),
+            actor_name: "engineer".into(),
+            comment: Comment::default(),
+        };
+        store::decide(
+            &mut self.conn(),
+            request,
+            store::Scope::Provider,
+            &decision,
+            self.clock_now(),
+            &Policy::default(),
+        )
+        .expect("cancelled");
+    }
+
+    /// Takes a customer decision through its confirmation page.
+    pub async fn customer_decide(
+        &self,
+        client: &Client,
+        id: Uuid,
+        action: &str,
+        comment: &str,
+    ) -> Response {
+        let base = format!("/support/lockbox/requests/{id}");
+        let confirm = self.get_admin(client, &format!("{base}/{action}")).await;
+        let token = if confirm.status().is_success() {
+            csrf_of(&confirm.text().await.expect("body"))
+        } else {
+            // Refused pages carry no form; the frame's sign-out form has one.
+            csrf_of(
+                &self
+                    .get_admin(client, "/")
+                    .await
+                    .text()
+                    .await
+                    .expect("body"),
+            )
+        };
+        client
+            .post(format!("{}{base}/{action}", self.admin_url))
+            .form(&[("csrf_token", token.as_str()), ("comment", comment)])
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// POSTs `fields` to `action` on the admin center with a CSRF token
+    /// taken from `page`.
+    pub async fn admin_post(
+        &self,
+        client: &Client,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let html = self
+            .get_admin(client, page)
+            .await
+            .text()
+            .await
+            .expect("body");
+        let token = csrf_of(&html);
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        form.extend_from_slice(fields);
+        client
+            .post(format!("{}{action}", self.admin_url))
+            .form(&form)
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// Contoso's people on top of [`World`]: a global admin, an approver and a
+/// plain user, plus Fabrikam's global admin for isolation tests.
+pub struct Customers {
+    pub admin: TestUser,
+    pub approver: TestUser,
+    pub user: TestUser,
+    pub fabrikam_admin: TestUser,
+}
+
+impl World {
+    pub fn customers(&self) -> Customers {
+        Customers {
+            admin: self
+                .app
+                .create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin),
+            approver: self
+                .app
+                .create_user("Contoso", "approver@contoso.example", Role::Approver),
+            user: self
+                .app
+                .create_user("Contoso", "user@contoso.example", Role::User),
+            fabrikam_admin: self.app.create_user(
+                "Fabrikam",
+                "admin@fabrikam.example",
+                Role::GlobalAdmin,
+            ),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the real application over real HTTP on a real
 //! PostgreSQL database per test.
 
+mod admin;
 mod cli;
 mod embedded;
 mod helpers;

@@ -21,11 +21,23 @@ use crate::{
     tenants::{self, TenantUser},
 };
 
-/// The left navigation: only pages that exist are listed.
-const NAV: &[(&str, &str)] = &[("/", "nav-home")];
+pub mod requests;
+pub mod roles;
+pub mod settings;
+
+/// The left navigation of global administrators and approvers.
+const NAV: &[(&str, &str)] = &[
+    ("/", "nav-home"),
+    ("/support/lockbox/requests", "nav-lockbox-requests"),
+    ("/settings/org/lockbox", "nav-org-settings"),
+    ("/roles", "nav-roles"),
+];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
+    cfg.configure(requests::routes)
+        .configure(settings::routes)
+        .configure(roles::routes)
+        .route("/", web::get().to(home))
         .route("/signin", web::get().to(signin_form))
         .route("/signin", web::post().to(signin_submit))
         .route("/signout", web::post().to(signout));
@@ -82,17 +94,30 @@ impl FromRequest for LockboxUser {
     }
 }
 
-fn chrome(req: &HttpRequest) -> Result<Chrome, AppError> {
-    Chrome::new(req, "admin", "portal-admin", NAV)
+/// The frame of a page for a signed-in tenant user; plain users get no
+/// navigation, since every page is closed to them.
+fn chrome(req: &HttpRequest, user: &TenantUser) -> Result<Chrome, AppError> {
+    let nav = if user.role.can_use_lockbox() {
+        NAV
+    } else {
+        &[]
+    };
+    Ok(Chrome::new(req, "admin", "portal-admin", nav)?
+        .signed_in(&user.display_name, Some(&user.tenant_name)))
+}
+
+/// Refuses everyone but the tenant's global administrators.
+fn require_global_admin(user: &TenantUser) -> Result<(), AppError> {
+    if user.role == tenants::Role::GlobalAdmin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(Forbidden::Role))
+    }
 }
 
 fn signin_page(req: &HttpRequest, tr: Tr) -> Result<SignInPage, AppError> {
-    Ok(SignInPage::new(
-        tr,
-        chrome(req)?,
-        "signin-intro-admin",
-        true,
-    ))
+    let chrome = Chrome::new(req, "admin", "portal-admin", &[])?;
+    Ok(SignInPage::new(tr, chrome, "signin-intro-admin", true))
 }
 
 async fn signin_form(req: HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
@@ -168,8 +193,7 @@ async fn home(
     SignedInUser(user): SignedInUser,
 ) -> Result<HttpResponse, AppError> {
     if !user.role.can_use_lockbox() {
-        let mut chrome = chrome(&req)?.signed_in(&user.display_name, Some(&user.tenant_name));
-        chrome.nav.clear();
+        let chrome = chrome(&req, &user)?;
         return render_status(StatusCode::FORBIDDEN, &NoAccessPage { tr, chrome });
     }
     let tenant_id = user.tenant_id;
@@ -179,7 +203,7 @@ async fn home(
     .await?;
     render(&HomePage {
         tr,
-        chrome: chrome(&req)?.signed_in(&user.display_name, Some(&user.tenant_name)),
+        chrome: chrome(&req, &user)?,
         lockbox_enabled,
         role_key: user.role.label_key(),
     })

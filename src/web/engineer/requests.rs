@@ -20,6 +20,7 @@ use crate::{
     web::{
         AppState,
         chrome::Chrome,
+        confirm::ConfirmPage,
         forms::{CsrfForm, PortalSession},
         render, render_status, see_other,
         view::{
@@ -323,22 +324,25 @@ impl Action {
     }
 }
 
-#[derive(Template)]
-#[template(path = "engineer/confirm.html")]
-struct ConfirmPage {
+fn confirm_page(
+    req: &HttpRequest,
     tr: Tr,
-    chrome: Chrome,
-    request: RequestView,
-    action: &'static str,
-    comment: String,
-    comment_error: Option<String>,
-}
-
-impl ConfirmPage {
-    /// The translation key of one of this action's texts.
-    fn key(&self, part: &str) -> String {
-        format!("confirm-{}-{part}", self.action)
-    }
+    state: &AppState,
+    me: &StaffMember,
+    request: &AccessRequest,
+    action: Action,
+) -> Result<ConfirmPage, AppError> {
+    let url = format!("/requests/{}", request.id);
+    Ok(ConfirmPage {
+        chrome: chrome(req, me)?,
+        request: RequestView::new(request, state.clock.now(), Viewer::Provider),
+        key_prefix: format!("confirm-{}", action.slug()),
+        action_url: format!("{url}/{}", action.slug()),
+        back_url: url,
+        comment: String::new(),
+        comment_error: None,
+        tr,
+    })
 }
 
 fn parse_action(raw: &str) -> Result<Action, AppError> {
@@ -356,14 +360,7 @@ async fn confirm(
     let action = parse_action(&action)?;
     action.event_and_actor(&me)?;
     let request = visible_request(&state, &me, id).await?;
-    render(&ConfirmPage {
-        tr,
-        chrome: chrome(&req, &me)?,
-        request: RequestView::new(&request, state.clock.now(), Viewer::Provider),
-        action: action.slug(),
-        comment: String::new(),
-        comment_error: None,
-    })
+    render(&confirm_page(&req, tr, &state, &me, &request, action)?)
 }
 
 #[derive(serde::Deserialize)]
@@ -387,15 +384,8 @@ async fn decide(
     let comment = match Comment::parse(&form.comment) {
         Ok(c) => c,
         Err(key) => {
-            let page = ConfirmPage {
-                chrome: chrome(&req, &me)?,
-                request: RequestView::new(&request, state.clock.now(), Viewer::Provider),
-                action: action.slug(),
-                comment: form.comment,
-                comment_error: Some(tr.t(key)),
-                tr,
-            };
-            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+            return confirm_page(&req, tr, &state, &me, &request, action)?
+                .refuse_comment(form.comment, key);
         }
     };
     let decision = Decision {

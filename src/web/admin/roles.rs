@@ -1,0 +1,221 @@
+//! Roles: the tenant's users and their roles. Global administrators assign
+//! and remove the Customer Lockbox access approver role and add users;
+//! approvers see the list read-only. A tenant always keeps at least one
+//! global administrator.
+
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use askama::Template;
+use uuid::Uuid;
+
+use super::{LockboxUser, chrome, require_global_admin};
+use crate::{
+    db::{self, DbError},
+    error::AppError,
+    i18n::Tr,
+    identity::{DisplayName, Email, NewPassword},
+    requests::FieldErrors,
+    tenants::{self, NewTenantUser, Role, TenantError, TenantUser},
+    web::{
+        AppState,
+        chrome::Chrome,
+        forms::{CsrfForm, PortalSession},
+        render_status, see_other,
+    },
+};
+
+const PATH: &str = "/roles";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(PATH, web::get().to(show))
+        .route("/roles/users", web::post().to(add_user))
+        .route("/roles/users/{id}", web::post().to(change_role));
+}
+
+/// The add-user form as typed (the password is never sent back).
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+struct NewUserInput {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    role: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/roles.html")]
+struct RolesPage {
+    tr: Tr,
+    chrome: Chrome,
+    users: Vec<TenantUser>,
+    roles: [Role; 3],
+    can_change: bool,
+    me: Uuid,
+    flash: Option<String>,
+    alert: Option<String>,
+    input: NewUserInput,
+    errors: FieldErrors,
+}
+
+impl RolesPage {
+    fn error(&self, field: &str) -> Option<String> {
+        self.errors.get(field).map(|k| self.tr.t(k))
+    }
+}
+
+async fn page(
+    req: &HttpRequest,
+    tr: Tr,
+    state: &AppState,
+    user: &TenantUser,
+    alert: Option<String>,
+    input: NewUserInput,
+    errors: FieldErrors,
+) -> Result<RolesPage, AppError> {
+    let tenant = user.tenant_id;
+    let users = db::blocking(&state.pool, move |conn| {
+        tenants::list_users(conn, tenant).map_err(DbError::from)
+    })
+    .await?;
+    Ok(RolesPage {
+        chrome: chrome(req, user)?,
+        users,
+        roles: Role::ALL,
+        can_change: user.role == Role::GlobalAdmin,
+        me: user.id,
+        flash: PortalSession::from_request(req).take_flash(),
+        alert,
+        input,
+        errors,
+        tr,
+    })
+}
+
+async fn show(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    LockboxUser(user): LockboxUser,
+) -> Result<HttpResponse, AppError> {
+    let input = NewUserInput {
+        role: Role::User.as_db().into(),
+        ..NewUserInput::default()
+    };
+    let page = page(&req, tr, &state, &user, None, input, FieldErrors::new()).await?;
+    render_status(StatusCode::OK, &page)
+}
+
+#[derive(serde::Deserialize)]
+struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+async fn change_role(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    LockboxUser(user): LockboxUser,
+    path: web::Path<Uuid>,
+    CsrfForm(form): CsrfForm<RoleForm>,
+) -> Result<HttpResponse, AppError> {
+    require_global_admin(&user)?;
+    let role = Role::from_db(&form.role).ok_or_else(|| AppError::BadRequest("role".into()))?;
+    let (tenant, target) = (user.tenant_id, path.into_inner());
+    let result = db::blocking(&state.pool, move |conn| {
+        Ok::<_, AppError>(tenants::set_role(conn, tenant, target, role))
+    })
+    .await?;
+    match result {
+        Ok(_) => {
+            PortalSession::from_request(&req).set_flash(&tr.t1(
+                "flash-role-changed",
+                "role",
+                &tr.t(role.label_key()),
+            ))?;
+            Ok(see_other(PATH))
+        }
+        Err(TenantError::UnknownUser) => Err(AppError::NotFound),
+        Err(TenantError::LastGlobalAdmin) => {
+            let alert = Some(tr.t("error-last-global-admin"));
+            let page = page(
+                &req,
+                tr,
+                &state,
+                &user,
+                alert,
+                NewUserInput::default(),
+                FieldErrors::new(),
+            )
+            .await?;
+            render_status(StatusCode::CONFLICT, &page)
+        }
+        Err(TenantError::Db(e)) => Err(e.into()),
+        Err(other) => Err(AppError::Internal(anyhow::anyhow!("{other}"))),
+    }
+}
+
+async fn add_user(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    LockboxUser(user): LockboxUser,
+    CsrfForm(input): CsrfForm<NewUserInput>,
+) -> Result<HttpResponse, AppError> {
+    require_global_admin(&user)?;
+    let mut errors = FieldErrors::new();
+    let email = Email::parse(&input.email)
+        .map_err(|e| errors.insert("email", e))
+        .ok();
+    let name = DisplayName::parse(&input.display_name)
+        .map_err(|e| errors.insert("display_name", e))
+        .ok();
+    let password = NewPassword::parse(&input.password)
+        .map_err(|e| errors.insert("password", e))
+        .ok();
+    let role = Role::from_db(&input.role);
+    if role.is_none() {
+        errors.insert("role", "error-role-choose");
+    }
+    let (Some(email), Some(name), Some(password), Some(role)) = (email, name, password, role)
+    else {
+        let page = page(&req, tr, &state, &user, None, input, errors).await?;
+        return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let hash = state
+        .hasher
+        .hash(password)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let (tenant, now) = (user.tenant_id, state.clock.now());
+    let created = db::blocking(&state.pool, move |conn| {
+        let new = NewTenantUser {
+            tenant_id: tenant,
+            email: &email,
+            display_name: &name,
+            password_hash: &hash,
+            role,
+        };
+        Ok::<_, AppError>(tenants::create_user(conn, new, now))
+    })
+    .await?;
+    match created {
+        Ok(_) => {
+            PortalSession::from_request(&req).set_flash(&tr.t1(
+                "flash-user-added",
+                "email",
+                input.email.trim(),
+            ))?;
+            Ok(see_other(PATH))
+        }
+        Err(TenantError::DuplicateUser(_)) => {
+            errors.insert("email", "error-email-taken");
+            let page = page(&req, tr, &state, &user, None, input, errors).await?;
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(TenantError::Db(e)) => Err(e.into()),
+        Err(other) => Err(AppError::Internal(anyhow::anyhow!("{other}"))),
+    }
+}

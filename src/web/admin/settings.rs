@@ -1,0 +1,105 @@
+//! Settings › Org settings › Security & privacy › Customer Lockbox: the
+//! switch "Require approval for all data access requests". Global
+//! administrators change it; approvers see it read-only.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::{LockboxUser, chrome, require_global_admin};
+use crate::{
+    db::{self, DbError},
+    error::AppError,
+    i18n::Tr,
+    tenants::{self, Role},
+    web::{
+        AppState,
+        chrome::Chrome,
+        forms::{CsrfForm, PortalSession},
+        render, see_other,
+    },
+};
+
+const PATH: &str = "/settings/org/lockbox";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(PATH, web::get().to(show))
+        .route(PATH, web::post().to(change));
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage {
+    tr: Tr,
+    chrome: Chrome,
+    enabled: bool,
+    can_change: bool,
+    flash: Option<String>,
+    /// Turning the switch off asks first: this page is the question.
+    confirm_off: bool,
+}
+
+async fn show(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    LockboxUser(user): LockboxUser,
+) -> Result<HttpResponse, AppError> {
+    let tenant = user.tenant_id;
+    let enabled = db::blocking(&state.pool, move |conn| {
+        tenants::lockbox_enabled(conn, tenant).map_err(DbError::from)
+    })
+    .await?;
+    render(&SettingsPage {
+        chrome: chrome(&req, &user)?,
+        enabled,
+        can_change: user.role == Role::GlobalAdmin,
+        flash: PortalSession::from_request(&req).take_flash(),
+        confirm_off: false,
+        tr,
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct SwitchForm {
+    /// Present ("on") when the checkbox is ticked.
+    require_approval: Option<String>,
+    /// "yes" once the global administrator confirmed turning it off.
+    confirm: Option<String>,
+}
+
+async fn change(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    LockboxUser(user): LockboxUser,
+    CsrfForm(form): CsrfForm<SwitchForm>,
+) -> Result<HttpResponse, AppError> {
+    require_global_admin(&user)?;
+    let enabled = form.require_approval.is_some();
+    let tenant = user.tenant_id;
+    let current = db::blocking(&state.pool, move |conn| {
+        tenants::lockbox_enabled(conn, tenant).map_err(DbError::from)
+    })
+    .await?;
+    if current && !enabled && form.confirm.as_deref() != Some("yes") {
+        return render(&SettingsPage {
+            chrome: chrome(&req, &user)?,
+            enabled: current,
+            can_change: true,
+            flash: None,
+            confirm_off: true,
+            tr,
+        });
+    }
+    db::blocking(&state.pool, move |conn| {
+        tenants::set_lockbox(conn, tenant, enabled).map_err(DbError::from)
+    })
+    .await?;
+    let key = if enabled {
+        "flash-lockbox-on"
+    } else {
+        "flash-lockbox-off"
+    };
+    PortalSession::from_request(&req).set_flash(&tr.t(key))?;
+    Ok(see_other(PATH))
+}

@@ -1,0 +1,43 @@
+//! The confirmation step before a decision on a request, shared by both
+//! portals: the question, the request's facts, an optional comment, and the
+//! button that really does it.
+
+use actix_web::{HttpResponse, http::StatusCode};
+use askama::Template;
+
+use super::{chrome::Chrome, render_status, view::RequestView};
+use crate::{error::AppError, i18n::Tr};
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage {
+    pub tr: Tr,
+    pub chrome: Chrome,
+    pub request: RequestView,
+    /// Translation-key prefix of the texts: `<prefix>-title`, `-question`,
+    /// `-button`.
+    pub key_prefix: String,
+    /// Where the form posts to.
+    pub action_url: String,
+    /// Where "back" leads.
+    pub back_url: String,
+    pub comment: String,
+    pub comment_error: Option<String>,
+}
+
+impl ConfirmPage {
+    fn key(&self, part: &str) -> String {
+        format!("{}-{part}", self.key_prefix)
+    }
+
+    /// The page again, with the comment as typed and what is wrong with it.
+    pub fn refuse_comment(
+        mut self,
+        comment: String,
+        error_key: &str,
+    ) -> Result<HttpResponse, AppError> {
+        self.comment_error = Some(self.tr.t(error_key));
+        self.comment = comment;
+        render_status(StatusCode::UNPROCESSABLE_ENTITY, &self)
+    }
+}
