@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 
 use crate::{
+    audit,
     auth::password,
     config::Settings,
     identity::{DisplayName, Email, NewPassword},
@@ -75,7 +76,7 @@ pub fn seed(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<DemoAccou
             Some(t) => t,
             None => {
                 let parsed = TenantName::parse(name).map_err(|e| DemoError::Other(e.into()))?;
-                tenants::create_tenant(conn, &parsed, *lockbox, now)?
+                tenants::create_tenant(conn, &parsed, *lockbox, now, &audit::Actor::command_line())?
             }
         };
         for (local, display, role) in TENANT_PEOPLE {
@@ -91,7 +92,7 @@ pub fn seed(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<DemoAccou
                     password_hash: &hash,
                     role: *role,
                 };
-                tenants::create_user(conn, user, now)?;
+                tenants::create_user(conn, user, now, &audit::Actor::command_line())?;
             }
             accounts.push(DemoAccount {
                 portal: "admin center",

@@ -13,7 +13,9 @@
 //!
 //! Time is a dependency: domain code takes `now` from a [`clock::Clock`].
 
+pub mod audit;
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -42,6 +42,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_records (id) {
+        id -> Int8,
+        tenant_id -> Uuid,
+        seq -> Int8,
+        occurred_at -> Timestamptz,
+        actor_id -> Text,
+        actor_name -> Text,
+        ip -> Text,
+        activity -> Text,
+        item -> Text,
+        parameters -> Jsonb,
+        request_id -> Nullable<Uuid>,
+        prev_hash -> Bytea,
+        hash -> Bytea,
+    }
+}
+
+diesel::table! {
     provider_staff (id) {
         id -> Uuid,
         email -> Text,
@@ -103,12 +121,14 @@ diesel::table! {
 
 diesel::joinable!(access_request_events -> access_requests (request_id));
 diesel::joinable!(access_requests -> tenants (tenant_id));
+diesel::joinable!(audit_records -> tenants (tenant_id));
 diesel::joinable!(tenant_users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_request_events,
     access_requests,
     app_secrets,
+    audit_records,
     provider_staff,
     sign_in_failures,
     sign_in_lockouts,

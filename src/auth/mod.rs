@@ -103,3 +103,60 @@ where
     })
     .await
 }
+
+/// Records an admin-center sign-in attempt in the tenant's audit log:
+/// `UserLoggedIn`, or `UserLoginFailed` with the reason. An attempt for an
+/// organisation that does not exist has no log to go to and is only traced.
+pub fn record_admin_sign_in(
+    conn: &mut PgConnection,
+    organization: &str,
+    email: &str,
+    outcome: SignInOutcome,
+    ip: IpAddr,
+    now: chrono::DateTime<chrono::Utc>,
+) -> diesel::QueryResult<()> {
+    use crate::{audit, tenants};
+    let Some(tenant) = tenants::find_tenant_by_name(conn, organization)? else {
+        tracing::info!(%ip, "sign-in attempt for an unknown organisation");
+        return Ok(());
+    };
+    let ip = ip.to_string();
+    // What was typed is bounded before it is stored.
+    let typed: String = email.trim().chars().take(254).collect();
+    let user = tenants::find_user_for_sign_in(conn, organization, &typed)?.map(|(u, _)| u);
+    let actor = match &user {
+        Some(u) => audit::Actor::customer(u.id, &u.display_name, &ip),
+        None => audit::Actor {
+            id: String::new(),
+            name: typed.clone(),
+            ip,
+        },
+    };
+    let (activity, parameters) = match outcome {
+        SignInOutcome::Success(_) => (
+            audit::activity::USER_LOGGED_IN,
+            serde_json::json!({"Email": typed, "Role": user.as_ref().map(|u| u.role.audit_name())}),
+        ),
+        SignInOutcome::Invalid => (
+            audit::activity::USER_LOGIN_FAILED,
+            serde_json::json!({"Email": typed, "Reason": "InvalidCredentials"}),
+        ),
+        SignInOutcome::Throttled => (
+            audit::activity::USER_LOGIN_FAILED,
+            serde_json::json!({"Email": typed, "Reason": "TooManyAttempts"}),
+        ),
+    };
+    audit::append(
+        conn,
+        audit::Entry {
+            tenant_id: tenant.id,
+            occurred_at: now,
+            actor: &actor,
+            activity,
+            item: String::new(),
+            parameters,
+            request_id: None,
+        },
+    )?;
+    Ok(())
+}

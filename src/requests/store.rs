@@ -10,9 +10,11 @@ use super::{
     Comment, NewRequest, Workload,
     machine::{self, Actor, Event, Policy, Refusal, Snapshot, Status, Transition},
 };
-use crate::schema::{
-    access_request_events as ev, access_requests as ar, provider_staff as ps, tenants,
+use crate::{
+    audit,
+    schema::{access_request_events as ev, access_requests as ar, provider_staff as ps, tenants},
 };
+use serde_json::json;
 
 /// A request as read, with the names the pages show.
 #[derive(Debug, Clone)]
@@ -349,11 +351,15 @@ pub fn manager_queue(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Acc
 /// approved window open for the same tenant and workload.
 pub fn file(
     conn: &mut PgConnection,
-    engineer_id: Uuid,
-    engineer_name: &str,
+    (engineer_id, name, ip): (Uuid, &str, &str),
     new: &NewRequest,
     now: DateTime<Utc>,
 ) -> Result<Uuid, RequestError> {
+    let engineer = By {
+        actor: Actor::Engineer(engineer_id),
+        name,
+        ip,
+    };
     conn.transaction(|conn| {
         let tenant_exists: bool = diesel::select(diesel::dsl::exists(
             tenants::table.filter(tenants::id.eq(new.tenant_id)),
@@ -394,22 +400,79 @@ pub fn file(
             now,
             "filed",
             Status::PendingManager,
-            Actor::Engineer(engineer_id),
-            engineer_name,
+            engineer,
             None,
+        )?;
+        audit::append(
+            conn,
+            audit::Entry {
+                tenant_id: new.tenant_id,
+                occurred_at: now,
+                actor: &engineer.audit_actor(),
+                activity: audit::activity::NEW_REQUEST,
+                item: id.to_string(),
+                parameters: json!({
+                    "ServiceRequest": new.service_request.as_str(),
+                    "Workload": new.workload.name(),
+                    "DurationMinutes": new.duration.minutes(),
+                    "Justification": new.justification.as_str(),
+                    "StaffId": staff_public_id(engineer_id),
+                }),
+                request_id: Some(id),
+            },
         )?;
         Ok(id)
     })
 }
 
-/// A decision to apply: what happens, who causes it (named as the
-/// timeline will show them), and their optional comment.
+/// Who causes a transition, as the timeline and the audit log name them,
+/// and the address they came from.
+#[derive(Debug, Clone, Copy)]
+pub struct By<'a> {
+    pub actor: Actor,
+    pub name: &'a str,
+    pub ip: &'a str,
+}
+
+impl By<'_> {
+    const SYSTEM: By<'static> = By {
+        actor: Actor::System,
+        name: "System",
+        ip: "",
+    };
+
+    /// Provider staff appear as "Provider Operator" with their staff id;
+    /// nothing else about them reaches the customer's log.
+    fn audit_actor(&self) -> audit::Actor {
+        match self.actor {
+            Actor::Engineer(id) | Actor::Manager(id) => {
+                audit::Actor::provider_operator(id, self.ip)
+            }
+            Actor::Customer(id) => audit::Actor::customer(id, self.name, self.ip),
+            Actor::System => audit::Actor::system(),
+        }
+    }
+}
+
+/// A decision to apply: what happens, who causes it, from where, and their
+/// optional comment.
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub event: Event,
     pub actor: Actor,
     pub actor_name: String,
+    pub ip: String,
     pub comment: Comment,
+}
+
+impl Decision {
+    fn by(&self) -> By<'_> {
+        By {
+            actor: self.actor,
+            name: &self.actor_name,
+            ip: &self.ip,
+        }
+    }
 }
 
 /// Applies `event` to the request under a row lock. For a manager's
@@ -438,8 +501,14 @@ pub fn decide(
         };
         match machine::transition(&locked.snapshot(), event, decision.actor, now, policy) {
             Ok(t) => {
-                let by = (decision.actor, decision.actor_name.as_str());
-                apply(conn, &locked, event, t, by, decision.comment.as_deref())?;
+                apply(
+                    conn,
+                    &locked,
+                    event,
+                    t,
+                    decision.by(),
+                    decision.comment.as_deref(),
+                )?;
                 Ok(Ok(()))
             }
             Err(refusal) => {
@@ -494,7 +563,7 @@ fn record_time_decided(
 ) -> QueryResult<bool> {
     for event in [Event::Expire, Event::End] {
         if let Ok(t) = machine::transition(&req.snapshot(), event, Actor::System, now, policy) {
-            apply(conn, req, event, t, (Actor::System, "System"), None)?;
+            apply(conn, req, event, t, By::SYSTEM, None)?;
             return Ok(true);
         }
     }
@@ -508,11 +577,11 @@ fn apply(
     req: &AccessRequest,
     event: Event,
     t: Transition,
-    (actor, actor_name): (Actor, &str),
+    by: By<'_>,
     comment: Option<&str>,
 ) -> QueryResult<()> {
     let closed_at = t.to.is_final().then_some(t.at);
-    let manager = match (event, actor) {
+    let manager = match (event, by.actor) {
         (Event::ManagerApprove { .. } | Event::ManagerReject, Actor::Manager(m)) => Some((m, t.at)),
         _ => None,
     };
@@ -531,29 +600,71 @@ fn apply(
             .set(ar::manager_decided_at.eq(at))
             .execute(conn)?;
     }
-    record_event(
+    record_event(conn, req.id, t.at, event.as_db(), t.to, by, comment)?;
+    let (activity, parameters) = audit_of(event, t, by, comment);
+    audit::append(
         conn,
-        req.id,
-        t.at,
-        event.as_db(),
-        t.to,
-        actor,
-        actor_name,
-        comment,
-    )
+        audit::Entry {
+            tenant_id: req.tenant_id,
+            occurred_at: t.at,
+            actor: &by.audit_actor(),
+            activity,
+            item: req.id.to_string(),
+            parameters,
+            request_id: Some(req.id),
+        },
+    )?;
+    Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The audit activity and parameters of a transition.
+fn audit_of(
+    event: Event,
+    t: Transition,
+    by: By<'_>,
+    comment: Option<&str>,
+) -> (&'static str, serde_json::Value) {
+    use audit::activity as a;
+    let comment = comment.unwrap_or("");
+    let staff = by.actor.id().map(staff_public_id).unwrap_or_default();
+    let customer = |decision: &str| {
+        (
+            a::SET_REQUEST,
+            json!({"ApprovalDecision": decision, "Comment": comment}),
+        )
+    };
+    match (event, by.actor) {
+        (Event::CustomerApprove, _) => customer("Approve"),
+        (Event::CustomerDeny, _) => customer("Deny"),
+        (Event::Revoke, _) => customer("Revoke"),
+        (Event::Cancel, Actor::Customer(_)) => customer("Cancel"),
+        (Event::Cancel, _) => (
+            a::CANCEL_REQUEST,
+            json!({"Comment": comment, "StaffId": staff}),
+        ),
+        (Event::ManagerApprove { .. }, _) => (
+            a::APPROVE_REQUEST,
+            json!({"Comment": comment, "StaffId": staff, "NextState": t.to.name()}),
+        ),
+        (Event::ManagerReject, _) => (
+            a::REJECT_REQUEST,
+            json!({"Comment": comment, "StaffId": staff}),
+        ),
+        (Event::Expire, _) => (a::EXPIRE_REQUEST, json!({"ExpiredAt": t.at})),
+        (Event::End, _) => (a::END_REQUEST, json!({"EndedAt": t.at})),
+    }
+}
+
 fn record_event(
     conn: &mut PgConnection,
     request_id: Uuid,
     at: DateTime<Utc>,
     event: &str,
     to: Status,
-    actor: Actor,
-    actor_name: &str,
+    by: By<'_>,
     comment: Option<&str>,
 ) -> QueryResult<()> {
+    let (actor, actor_name) = (by.actor, by.name);
     diesel::insert_into(ev::table)
         .values((
             ev::request_id.eq(request_id),

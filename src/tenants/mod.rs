@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use serde_json::json;
+
 use crate::{
+    audit,
     identity::{DisplayName, Email},
     schema::{tenant_users, tenants},
 };
@@ -84,6 +87,15 @@ impl Role {
 
     pub const ALL: [Role; 3] = [Role::GlobalAdmin, Role::Approver, Role::User];
 
+    /// The role's name in audit records (English, like the activities).
+    pub fn audit_name(self) -> &'static str {
+        match self {
+            Role::GlobalAdmin => "Global Administrator",
+            Role::Approver => "Customer Lockbox Access Approver",
+            Role::User => "User",
+        }
+    }
+
     /// The translation key of the role's name.
     pub fn label_key(self) -> &'static str {
         match self {
@@ -140,7 +152,33 @@ fn is_unique_violation(e: &diesel::result::Error) -> bool {
     )
 }
 
+/// Creates a tenant; its audit chain starts with the record of its creation.
 pub fn create_tenant(
+    conn: &mut PgConnection,
+    name: &TenantName,
+    lockbox_enabled: bool,
+    now: DateTime<Utc>,
+    actor: &audit::Actor,
+) -> Result<Tenant, TenantError> {
+    conn.transaction(|conn| {
+        let tenant = insert_tenant(conn, name, lockbox_enabled, now)?;
+        audit::append(
+            conn,
+            audit::Entry {
+                tenant_id: tenant.id,
+                occurred_at: now,
+                actor,
+                activity: audit::activity::NEW_ORGANIZATION,
+                item: String::new(),
+                parameters: json!({"Name": tenant.name, "CustomerLockboxEnabled": lockbox_enabled}),
+                request_id: None,
+            },
+        )?;
+        Ok(tenant)
+    })
+}
+
+fn insert_tenant(
     conn: &mut PgConnection,
     name: &TenantName,
     lockbox_enabled: bool,
@@ -183,9 +221,39 @@ pub struct NewTenantUser<'a> {
     pub role: Role,
 }
 
+/// Creates a tenant user, recorded in the tenant's audit log.
 pub fn create_user(
     conn: &mut PgConnection,
     user: NewTenantUser<'_>,
+    now: DateTime<Utc>,
+    actor: &audit::Actor,
+) -> Result<Uuid, TenantError> {
+    conn.transaction(|conn| {
+        let id = insert_user(conn, &user, now)?;
+        audit::append(
+            conn,
+            audit::Entry {
+                tenant_id: user.tenant_id,
+                occurred_at: now,
+                actor,
+                activity: audit::activity::NEW_USER,
+                item: user.email.to_string(),
+                parameters: json!({
+                    "UserId": id,
+                    "Email": user.email.as_str(),
+                    "DisplayName": user.display_name.as_str(),
+                    "Role": user.role.audit_name(),
+                }),
+                request_id: None,
+            },
+        )?;
+        Ok(id)
+    })
+}
+
+fn insert_user(
+    conn: &mut PgConnection,
+    user: &NewTenantUser<'_>,
     now: DateTime<Utc>,
 ) -> Result<Uuid, TenantError> {
     diesel::insert_into(tenant_users::table)
@@ -267,8 +335,15 @@ pub fn lockbox_enabled(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<
         .first(conn)
 }
 
-/// Turns the tenant's Customer Lockbox on or off; returns the old value.
-pub fn set_lockbox(conn: &mut PgConnection, tenant_id: Uuid, enabled: bool) -> QueryResult<bool> {
+/// Turns the tenant's Customer Lockbox on or off, recorded in its audit
+/// log with the old and the new value; returns the old value.
+pub fn set_lockbox(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    enabled: bool,
+    now: DateTime<Utc>,
+    actor: &audit::Actor,
+) -> QueryResult<bool> {
     conn.transaction(|conn| {
         let old: bool = tenants::table
             .find(tenant_id)
@@ -278,6 +353,21 @@ pub fn set_lockbox(conn: &mut PgConnection, tenant_id: Uuid, enabled: bool) -> Q
         diesel::update(tenants::table.find(tenant_id))
             .set(tenants::lockbox_enabled.eq(enabled))
             .execute(conn)?;
+        audit::append(
+            conn,
+            audit::Entry {
+                tenant_id,
+                occurred_at: now,
+                actor,
+                activity: audit::activity::SET_ORGANIZATION_CONFIG,
+                item: String::new(),
+                parameters: json!({
+                    "CustomerLockboxEnabled": enabled,
+                    "PreviousValue": old,
+                }),
+                request_id: None,
+            },
+        )?;
         Ok(old)
     })
 }
@@ -298,9 +388,10 @@ pub fn list_users(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<T
 /// tenant without a global administrator. Returns the old role.
 pub fn set_role(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
-    user_id: Uuid,
+    (tenant_id, user_id): (Uuid, Uuid),
     role: Role,
+    now: DateTime<Utc>,
+    actor: &audit::Actor,
 ) -> Result<Role, TenantError> {
     conn.transaction(|conn| {
         tenants::table
@@ -308,10 +399,10 @@ pub fn set_role(
             .select(tenants::id)
             .for_update()
             .first::<Uuid>(conn)?;
-        let current: String = tenant_users::table
+        let (current, email): (String, String) = tenant_users::table
             .filter(tenant_users::id.eq(user_id))
             .filter(tenant_users::tenant_id.eq(tenant_id))
-            .select(tenant_users::role)
+            .select((tenant_users::role, tenant_users::email))
             .first(conn)
             .optional()?
             .ok_or(TenantError::UnknownUser)?;
@@ -329,6 +420,29 @@ pub fn set_role(
         diesel::update(tenant_users::table.find(user_id))
             .set(tenant_users::role.eq(role.as_db()))
             .execute(conn)?;
+        // A change is a removal from the old role group and an addition to
+        // the new one; plain "user" is no role group.
+        let changes = [
+            (old, audit::activity::REMOVE_ROLE_MEMBER),
+            (role, audit::activity::ADD_ROLE_MEMBER),
+        ];
+        for (group, activity) in changes {
+            if old == role || group == Role::User {
+                continue;
+            }
+            audit::append(
+                conn,
+                audit::Entry {
+                    tenant_id,
+                    occurred_at: now,
+                    actor,
+                    activity,
+                    item: email.clone(),
+                    parameters: json!({"Role": group.audit_name(), "Member": email, "UserId": user_id}),
+                    request_id: None,
+                },
+            )?;
+        }
         Ok(old)
     })
 }

@@ -187,6 +187,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    // Errors the app logs show up in a failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
     let db = TestDatabase::new();
     let mut settings = Settings::for_tests(&db.url);
     configure(&mut settings);
@@ -277,9 +282,15 @@ impl TestApp {
 
     pub fn create_tenant(&self, name: &str, lockbox_on: bool) -> Uuid {
         let name = TenantName::parse(name).expect("valid name");
-        tenants::create_tenant(&mut self.conn(), &name, lockbox_on, self.clock_now())
-            .expect("tenant created")
-            .id
+        tenants::create_tenant(
+            &mut self.conn(),
+            &name,
+            lockbox_on,
+            self.clock_now(),
+            &lockbox::audit::Actor::command_line(),
+        )
+        .expect("tenant created")
+        .id
     }
 
     pub fn clock_now(&self) -> DateTime<Utc> {
@@ -309,6 +320,7 @@ impl TestApp {
                 role,
             },
             self.clock_now(),
+            &lockbox::audit::Actor::command_line(),
         )
         .expect("user created");
         TestUser {
@@ -608,13 +620,19 @@ impl TestApp {
             justification: Justification::parse("Investigating a support case.").expect("valid"),
         };
         let mut conn = self.conn();
-        let id =
-            store::file(&mut conn, engineer.id, "engineer", &new, self.clock_now()).expect("filed");
+        let id = store::file(
+            &mut conn,
+            (engineer.id, "engineer", "127.0.0.1"),
+            &new,
+            self.clock_now(),
+        )
+        .expect("filed");
         if let Some(manager) = manager {
             let decision = Decision {
                 event: Event::ManagerApprove { lockbox_on: true },
                 actor: Actor::Manager(manager.id),
                 actor_name: "manager".into(),
+                ip: "127.0.0.1".into(),
                 comment: Comment::default(),
             };
             store::decide(
@@ -637,6 +655,7 @@ impl TestApp {
             event: Event::Cancel,
             actor: Actor::Engineer(engineer.id),
             actor_name: "engineer".into(),
+            ip: "127.0.0.1".into(),
             comment: Comment::default(),
         };
         store::decide(

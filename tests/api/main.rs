@@ -2,6 +2,7 @@
 //! PostgreSQL database per test.
 
 mod admin;
+mod audit;
 mod cli;
 mod embedded;
 mod helpers;

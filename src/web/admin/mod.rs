@@ -14,6 +14,7 @@ use super::{
     signin::{self, SignInForm, SignInPage},
 };
 use crate::{
+    audit,
     auth::{self, Attempt, Realm},
     db::{self, DbError},
     error::{AppError, Forbidden},
@@ -21,6 +22,7 @@ use crate::{
     tenants::{self, TenantUser},
 };
 
+pub mod audit_log;
 pub mod requests;
 pub mod roles;
 pub mod settings;
@@ -31,10 +33,12 @@ const NAV: &[(&str, &str)] = &[
     ("/support/lockbox/requests", "nav-lockbox-requests"),
     ("/settings/org/lockbox", "nav-org-settings"),
     ("/roles", "nav-roles"),
+    ("/audit", "nav-audit"),
 ];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(requests::routes)
+        .configure(audit_log::routes)
         .configure(settings::routes)
         .configure(roles::routes)
         .route("/", web::get().to(home))
@@ -106,6 +110,12 @@ fn chrome(req: &HttpRequest, user: &TenantUser) -> Result<Chrome, AppError> {
         .signed_in(&user.display_name, Some(&user.tenant_name)))
 }
 
+/// The signed-in user as the audit log names them, with their address.
+fn audit_actor(req: &HttpRequest, state: &AppState, user: &TenantUser) -> audit::Actor {
+    let ip = client_ip(req, &state.settings.trusted_proxies).to_string();
+    audit::Actor::customer(user.id, &user.display_name, &ip)
+}
+
 /// Refuses everyone but the tenant's global administrators.
 fn require_global_admin(user: &TenantUser) -> Result<(), AppError> {
     if user.role == tenants::Role::GlobalAdmin {
@@ -161,6 +171,15 @@ async fn signin_submit(
             Ok(tenants::find_user_for_sign_in(conn, &org, &email)?.map(|(u, hash)| (u.id, hash)))
         },
     )
+    .await?;
+    let (org, email, now) = (
+        form.organization.clone(),
+        form.email.clone(),
+        state.clock.now(),
+    );
+    db::blocking(&state.pool, move |conn| {
+        auth::record_admin_sign_in(conn, &org, &email, outcome, ip, now).map_err(DbError::from)
+    })
     .await?;
     signin::answer(&req, page, &form, outcome)
 }

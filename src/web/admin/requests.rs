@@ -23,6 +23,7 @@ use crate::{
     web::{
         AppState,
         chrome::Chrome,
+        client_ip,
         confirm::ConfirmPage,
         forms::{CsrfForm, PortalSession},
         render, render_status, see_other,
@@ -347,6 +348,7 @@ async fn decide(
         event: action.event(),
         actor: Actor::Customer(user.id),
         actor_name: user.display_name.clone(),
+        ip: client_ip(&req, &state.settings.trusted_proxies).to_string(),
         comment,
     };
     let (tenant, now, policy) = (user.tenant_id, state.clock.now(), state.policy());

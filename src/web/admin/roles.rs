@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 use uuid::Uuid;
 
-use super::{LockboxUser, chrome, require_global_admin};
+use super::{LockboxUser, audit_actor, chrome, require_global_admin};
 use crate::{
     db::{self, DbError},
     error::AppError,
@@ -123,9 +123,10 @@ async fn change_role(
 ) -> Result<HttpResponse, AppError> {
     require_global_admin(&user)?;
     let role = Role::from_db(&form.role).ok_or_else(|| AppError::BadRequest("role".into()))?;
-    let (tenant, target) = (user.tenant_id, path.into_inner());
+    let (tenant, target, now) = (user.tenant_id, path.into_inner(), state.clock.now());
+    let actor = audit_actor(&req, &state, &user);
     let result = db::blocking(&state.pool, move |conn| {
-        Ok::<_, AppError>(tenants::set_role(conn, tenant, target, role))
+        Ok::<_, AppError>(tenants::set_role(conn, (tenant, target), role, now, &actor))
     })
     .await?;
     match result {
@@ -190,6 +191,7 @@ async fn add_user(
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
     let (tenant, now) = (user.tenant_id, state.clock.now());
+    let actor = audit_actor(&req, &state, &user);
     let created = db::blocking(&state.pool, move |conn| {
         let new = NewTenantUser {
             tenant_id: tenant,
@@ -198,7 +200,7 @@ async fn add_user(
             password_hash: &hash,
             role,
         };
-        Ok::<_, AppError>(tenants::create_user(conn, new, now))
+        Ok::<_, AppError>(tenants::create_user(conn, new, now, &actor))
     })
     .await?;
     match created {

@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::{LockboxUser, chrome, require_global_admin};
+use super::{LockboxUser, audit_actor, chrome, require_global_admin};
 use crate::{
     db::{self, DbError},
     error::AppError,
@@ -91,8 +91,9 @@ async fn change(
             tr,
         });
     }
+    let (now, actor) = (state.clock.now(), audit_actor(&req, &state, &user));
     db::blocking(&state.pool, move |conn| {
-        tenants::set_lockbox(conn, tenant, enabled).map_err(DbError::from)
+        tenants::set_lockbox(conn, tenant, enabled, now, &actor).map_err(DbError::from)
     })
     .await?;
     let key = if enabled {

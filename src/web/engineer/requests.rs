@@ -20,6 +20,7 @@ use crate::{
     web::{
         AppState,
         chrome::Chrome,
+        client_ip,
         confirm::ConfirmPage,
         forms::{CsrfForm, PortalSession},
         render, render_status, see_other,
@@ -149,8 +150,9 @@ async fn file_request(
         }
     };
     let (engineer_id, name, now) = (me.id, me.display_name.clone(), state.clock.now());
+    let ip = client_ip(&req, &state.settings.trusted_proxies).to_string();
     let filed = db::blocking(&state.pool, move |conn| {
-        Ok::<_, AppError>(store::file(conn, engineer_id, &name, &new, now))
+        Ok::<_, AppError>(store::file(conn, (engineer_id, &name, &ip), &new, now))
     })
     .await?;
     match filed {
@@ -392,6 +394,7 @@ async fn decide(
         event,
         actor,
         actor_name: me.display_name.clone(),
+        ip: client_ip(&req, &state.settings.trusted_proxies).to_string(),
         comment,
     };
     let (now, policy) = (state.clock.now(), state.policy());

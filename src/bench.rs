@@ -1,0 +1,431 @@
+//! `lockbox bench audit`: seeds a scratch database with audit records and
+//! prints the figures the audit issue sets targets for: chained inserts per
+//! second, search latency percentiles for five filter mixes at the first and
+//! a deep page, and peak memory of a full CSV export. It never touches the
+//! configured database's data: it creates its own database beside it and
+//! drops it at the end (unless `--keep`).
+
+use std::{
+    process::{Command, Stdio},
+    time::{Duration as StdDuration, Instant},
+};
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::{Connection, PgConnection, RunQueryDsl, prelude::*};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    audit::{self, Actor, Entry, activity, chain, search},
+    config::Settings,
+    db::{self, embedded::EmbeddedPostgres},
+    schema::audit_records as ar,
+    tenants::{self, TenantName},
+};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BenchError(String);
+
+impl BenchError {
+    fn from(e: impl std::fmt::Display) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// `url` pointing at database `db` instead (URI or key=value form).
+fn with_database(url: &str, db: &str) -> String {
+    if let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    {
+        let (main, query) = rest
+            .split_once('?')
+            .map_or((rest, None), |(m, q)| (m, Some(q)));
+        let host = main.split_once('/').map_or(main, |(h, _)| h);
+        match query {
+            Some(q) => format!("postgres://{host}/{db}?{q}"),
+            None => format!("postgres://{host}/{db}"),
+        }
+    } else {
+        format!("{url} dbname={db}")
+    }
+}
+
+/// The percentile `p` (0–100) of sorted samples, in milliseconds.
+fn percentile(sorted: &[StdDuration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+pub fn audit(
+    settings: &Settings,
+    records: u64,
+    tenant_count: u32,
+    keep: bool,
+) -> Result<(), BenchError> {
+    let _embedded;
+    let base = match &settings.database_url {
+        Some(url) => url.expose().to_owned(),
+        None => {
+            let pg = EmbeddedPostgres::start(&settings.data_dir).map_err(BenchError::from)?;
+            let url = pg.database_url();
+            _embedded = pg;
+            url
+        }
+    };
+    let name = format!("lockbox_bench_{}", Uuid::new_v4().simple());
+    let mut admin = PgConnection::establish(&base).map_err(BenchError::from)?;
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .map_err(BenchError::from)?;
+    let url = with_database(&base, &name);
+    println!("scratch database: {name}");
+    let result = run(&url, records, tenant_count.max(1));
+    if keep {
+        println!("kept {name} (connection: {url})");
+    } else {
+        diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .map_err(BenchError::from)?;
+    }
+    result
+}
+
+fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
+    let pool = db::build_pool(url, 8).map_err(BenchError::from)?;
+    db::run_migrations(&pool).map_err(BenchError::from)?;
+    let mut conn = pool.get().map_err(BenchError::from)?;
+    let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .map_err(BenchError::from)?
+        .with_timezone(&Utc);
+    let operator = Actor::command_line();
+    let tenant_ids: Vec<Uuid> = (0..tenant_count)
+        .map(|i| {
+            let name = TenantName::parse(&format!("Bench Tenant {i}")).map_err(BenchError::from)?;
+            tenants::create_tenant(&mut conn, &name, true, start, &operator)
+                .map(|t| t.id)
+                .map_err(BenchError::from)
+        })
+        .collect::<Result<_, _>>()?;
+
+    // 1. Seed in bulk (batched multi-row inserts, chain computed here).
+    let per_tenant = records / u64::from(tenant_count);
+    let seeding = Instant::now();
+    for &tenant in &tenant_ids {
+        seed_tenant(&mut conn, tenant, per_tenant, start)?;
+    }
+    diesel::sql_query("ANALYZE audit_records")
+        .execute(&mut conn)
+        .map_err(BenchError::from)?;
+    let seeded = per_tenant * u64::from(tenant_count);
+    let secs = seeding.elapsed().as_secs_f64();
+    println!(
+        "seeded {seeded} records in {secs:.1} s ({:.0} records/s, batched)",
+        seeded as f64 / secs
+    );
+
+    // 2. Chained appends, one record per transaction, as the product does.
+    let now = start + Duration::days(400);
+    let n = 2_000;
+    let t0 = Instant::now();
+    for i in 0..n {
+        append_one(&mut conn, tenant_ids[0], now, i)?;
+    }
+    let one = f64::from(n) / t0.elapsed().as_secs_f64();
+    println!("chained inserts, one tenant:        {one:.0} records/s ({n} transactions)");
+    let threads = tenant_ids.len().min(4);
+    let t0 = Instant::now();
+    let handles: Vec<_> = tenant_ids
+        .iter()
+        .take(threads)
+        .map(|&tenant| {
+            let pool = pool.clone();
+            std::thread::spawn(move || -> Result<(), BenchError> {
+                let mut conn = pool.get().map_err(BenchError::from)?;
+                for i in 0..n / 2 {
+                    append_one(&mut conn, tenant, now, i)?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join()
+            .map_err(|_| BenchError("append thread panicked".into()))??;
+    }
+    let across = (f64::from(n / 2) * threads as f64) / t0.elapsed().as_secs_f64();
+    println!("chained inserts, {threads} tenants at once: {across:.0} records/s");
+
+    // 3. Search latency on the first tenant's records.
+    let tenant = tenant_ids[0];
+    let mixes: Vec<(&str, search::Filter)> = vec![
+        ("no filter", search::Filter::default()),
+        (
+            "one activity",
+            search::Filter {
+                activities: vec![activity::SET_REQUEST.into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "date range (30 days)",
+            search::Filter {
+                start: Some(start + Duration::days(100)),
+                end: Some(start + Duration::days(130)),
+                ..Default::default()
+            },
+        ),
+        (
+            "one user",
+            search::Filter {
+                users: vec!["Approver 7".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "free text in parameters",
+            search::Filter {
+                text: Some("Deny".into()),
+                ..Default::default()
+            },
+        ),
+    ];
+    println!(
+        "search latency over {} records of one tenant (50 per page, 40 runs each):",
+        per_tenant + n as u64
+    );
+    println!(
+        "  {:<26} {:>28} {:>28}",
+        "mix", "page 1 p50/p95/p99 ms", "deep page p50/p95/p99 ms"
+    );
+    for (label, filter) in &mixes {
+        let deep = deep_cursor(&mut conn, tenant, filter)?;
+        let first = time_search(&mut conn, tenant, filter, None)?;
+        let later = time_search(&mut conn, tenant, filter, deep)?;
+        let fmt = |s: &[StdDuration]| {
+            format!(
+                "{:.2} / {:.2} / {:.2}",
+                percentile(s, 50.0),
+                percentile(s, 95.0),
+                percentile(s, 99.0)
+            )
+        };
+        println!("  {label:<26} {:>28} {:>28}", fmt(&first), fmt(&later));
+    }
+    drop(conn);
+
+    // 4. Peak memory of a full CSV export, in a child process.
+    export_rss(url, "Bench Tenant 0")?;
+    Ok(())
+}
+
+fn append_one(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    now: DateTime<Utc>,
+    i: u32,
+) -> Result<(), BenchError> {
+    audit::append(
+        conn,
+        Entry {
+            tenant_id: tenant,
+            occurred_at: now + Duration::milliseconds(i64::from(i)),
+            actor: &Actor::customer(Uuid::from_u128(7), "Approver 7", "10.0.0.7"),
+            activity: activity::SET_REQUEST,
+            item: Uuid::new_v4().to_string(),
+            parameters: json!({"ApprovalDecision": "Approve", "Comment": "bench"}),
+            request_id: None,
+        },
+    )
+    .map(|_| ())
+    .map_err(BenchError::from)
+}
+
+/// A plausible mix of records: decisions, filings, operator operations,
+/// sign-ins; twenty users; times spread over a year.
+fn seed_tenant(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    count: u64,
+    start: DateTime<Utc>,
+) -> Result<(), BenchError> {
+    const ACTIVITIES: [&str; 6] = [
+        activity::SET_REQUEST,
+        activity::NEW_REQUEST,
+        activity::APPROVE_REQUEST,
+        activity::USER_LOGGED_IN,
+        "Get-MailboxStatistics",
+        "Search-Mailbox",
+    ];
+    let (mut seq, mut prev): (i64, Vec<u8>) = ar::table
+        .filter(ar::tenant_id.eq(tenant))
+        .order(ar::seq.desc())
+        .select((ar::seq, ar::hash))
+        .first(conn)
+        .map_err(BenchError::from)?;
+    let step_ms = (365 * 24 * 3600 * 1000) / count.max(1) as i64;
+    let mut done = 0;
+    while done < count {
+        let batch = (count - done).min(1_000);
+        let mut rows = Vec::with_capacity(batch as usize);
+        for _ in 0..batch {
+            seq += 1;
+            let n = seq as usize;
+            let act = ACTIVITIES[n % ACTIVITIES.len()];
+            let user = n % 20;
+            let (actor_id, actor_name) = if act.starts_with("Get-") || act.starts_with("Search-") {
+                (
+                    format!("PS-{:08X}", user),
+                    audit::PROVIDER_OPERATOR.to_owned(),
+                )
+            } else {
+                (
+                    Uuid::from_u128(user as u128).to_string(),
+                    format!("Approver {user}"),
+                )
+            };
+            let decision = ["Approve", "Deny", "Cancel", "Revoke"][n % 4];
+            let params =
+                json!({"ApprovalDecision": decision, "Comment": format!("case {}", n % 997)});
+            let item = Uuid::from_u128(n as u128 / 5).to_string();
+            let at = start + Duration::milliseconds(step_ms * (seq - 1));
+            let ip = format!("10.0.{}.{}", user, n % 250);
+            let hash = chain::hash(
+                &prev,
+                &chain::Chained {
+                    tenant_id: tenant,
+                    seq,
+                    occurred_at: at,
+                    actor_id: &actor_id,
+                    actor_name: &actor_name,
+                    ip: &ip,
+                    activity: act,
+                    item: &item,
+                    request_id: None,
+                    parameters: &params,
+                },
+            );
+            rows.push((
+                ar::tenant_id.eq(tenant),
+                ar::seq.eq(seq),
+                ar::occurred_at.eq(at),
+                ar::actor_id.eq(actor_id),
+                ar::actor_name.eq(actor_name),
+                ar::ip.eq(ip),
+                ar::activity.eq(act),
+                ar::item.eq(item),
+                ar::parameters.eq(params),
+                ar::prev_hash.eq(prev.clone()),
+                ar::hash.eq(hash.to_vec()),
+            ));
+            prev = hash.to_vec();
+        }
+        diesel::insert_into(ar::table)
+            .values(rows)
+            .execute(conn)
+            .map_err(BenchError::from)?;
+        done += batch;
+    }
+    Ok(())
+}
+
+/// A cursor about 200 pages into the results (bench only: OFFSET finds it).
+fn deep_cursor(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    filter: &search::Filter,
+) -> Result<Option<search::Cursor>, BenchError> {
+    let mut after = None;
+    // Walk there by keyset, 1,000 at a time, as a person paging would.
+    for _ in 0..10 {
+        let (_, next) =
+            search::search(conn, tenant, filter, after, 1_000).map_err(BenchError::from)?;
+        match next {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    Ok(after)
+}
+
+fn time_search(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    filter: &search::Filter,
+    after: Option<search::Cursor>,
+) -> Result<Vec<StdDuration>, BenchError> {
+    for _ in 0..5 {
+        search::search(conn, tenant, filter, after, 50).map_err(BenchError::from)?;
+    }
+    let mut samples: Vec<StdDuration> = (0..40)
+        .map(|_| {
+            let t = Instant::now();
+            search::search(conn, tenant, filter, after, 50).map(|_| t.elapsed())
+        })
+        .collect::<Result<_, _>>()
+        .map_err(BenchError::from)?;
+    samples.sort();
+    Ok(samples)
+}
+
+/// Runs `lockbox audit export` on the scratch database and samples its
+/// peak resident memory (VmHWM) until it exits.
+fn export_rss(url: &str, tenant: &str) -> Result<(), BenchError> {
+    let exe = std::env::current_exe().map_err(BenchError::from)?;
+    let t0 = Instant::now();
+    let mut child = Command::new(exe)
+        .args(["audit", "export", "--tenant", tenant, "--format", "csv"])
+        .env("DATABASE_URL", url)
+        .env("LOCKBOX_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(BenchError::from)?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| BenchError("no stdout".into()))?;
+    let counter = std::thread::spawn(move || {
+        let mut buf = [0u8; 64 * 1024];
+        let (mut bytes, mut lines) = (0u64, 0u64);
+        while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            bytes += n as u64;
+            lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        (bytes, lines)
+    });
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    loop {
+        if let Ok(status) = std::fs::read_to_string(&status_path)
+            && let Some(kb) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak_kb = peak_kb.max(kb);
+        }
+        if child.try_wait().map_err(BenchError::from)?.is_some() {
+            break;
+        }
+        std::thread::sleep(StdDuration::from_millis(5));
+    }
+    let (bytes, lines) = counter
+        .join()
+        .map_err(|_| BenchError("reader panicked".into()))?;
+    println!(
+        "full CSV export of {tenant}: {} records, {:.1} MB in {:.1} s, peak RSS {:.1} MB",
+        lines.saturating_sub(1),
+        bytes as f64 / 1e6,
+        t0.elapsed().as_secs_f64(),
+        peak_kb as f64 / 1024.0
+    );
+    Ok(())
+}
