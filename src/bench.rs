@@ -136,7 +136,27 @@ fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
         append_one(&mut conn, tenant_ids[0], now, i)?;
     }
     let one = f64::from(n) / t0.elapsed().as_secs_f64();
-    println!("chained inserts, one tenant:        {one:.0} records/s ({n} transactions)");
+    println!("chained inserts, one tenant, 1 writer: {one:.0} records/s ({n} transactions)");
+    let writers = 4;
+    let t0 = Instant::now();
+    let handles: Vec<_> = (0..writers)
+        .map(|_| {
+            let (pool, tenant) = (pool.clone(), tenant_ids[0]);
+            std::thread::spawn(move || -> Result<(), BenchError> {
+                let mut conn = pool.get().map_err(BenchError::from)?;
+                for i in 0..n / 2 {
+                    append_one(&mut conn, tenant, now, i)?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join()
+            .map_err(|_| BenchError("append thread panicked".into()))??;
+    }
+    let shared = (f64::from(n / 2) * f64::from(writers)) / t0.elapsed().as_secs_f64();
+    println!("chained inserts, one tenant, {writers} writers: {shared:.0} records/s");
     let threads = tenant_ids.len().min(4);
     let t0 = Instant::now();
     let handles: Vec<_> = tenant_ids
@@ -158,7 +178,7 @@ fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
             .map_err(|_| BenchError("append thread panicked".into()))??;
     }
     let across = (f64::from(n / 2) * threads as f64) / t0.elapsed().as_secs_f64();
-    println!("chained inserts, {threads} tenants at once: {across:.0} records/s");
+    println!("chained inserts, {threads} tenants, 1 writer each: {across:.0} records/s");
 
     // 3. Search latency on the first tenant's records.
     let tenant = tenant_ids[0];

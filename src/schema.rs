@@ -121,7 +121,6 @@ diesel::table! {
 
 diesel::joinable!(access_request_events -> access_requests (request_id));
 diesel::joinable!(access_requests -> tenants (tenant_id));
-diesel::joinable!(audit_records -> tenants (tenant_id));
 diesel::joinable!(tenant_users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

@@ -5,7 +5,9 @@
 
 CREATE TABLE audit_records (
     id bigserial PRIMARY KEY,
-    tenant_id uuid NOT NULL REFERENCES tenants (id),
+    -- No foreign key: its check would lock the tenant row on every append
+    -- (tenants are never deleted).
+    tenant_id uuid NOT NULL,
     seq bigint NOT NULL CHECK (seq >= 1),
     occurred_at timestamptz NOT NULL,
     actor_id text NOT NULL,
@@ -39,3 +41,46 @@ CREATE TRIGGER audit_records_no_update_delete
 CREATE TRIGGER audit_records_no_truncate
     BEFORE TRUNCATE ON audit_records
     FOR EACH STATEMENT EXECUTE FUNCTION audit_records_append_only();
+
+-- Appends a record to its tenant's chain and returns it. The application
+-- passes the canonical encoding (src/audit/chain.rs) split around the seq
+-- field, which only this function knows; hash = SHA-256(prev_hash ||
+-- before || field(seq) || after). The unique (tenant_id, seq) constraint
+-- arbitrates between concurrent appends: a loser inserts nothing, then waits
+-- its turn on the tenant's advisory lock and tries again from the new head.
+-- A plpgsql function, so its plans are prepared once per connection.
+CREATE FUNCTION audit_append(
+    p_tenant uuid, p_occurred_at timestamptz, p_actor_id text, p_actor_name text, p_ip text,
+    p_activity text, p_item text, p_request_id uuid, p_parameters text,
+    p_before_seq bytea, p_after_seq bytea
+) RETURNS SETOF audit_records LANGUAGE plpgsql AS $$
+DECLARE
+    head_seq bigint;
+    head_hash bytea;
+    appended audit_records;
+BEGIN
+    FOR attempt IN 1..50 LOOP
+        IF attempt > 1 THEN
+            PERFORM pg_advisory_xact_lock(hashtextextended(p_tenant::text, 7346205010));
+        END IF;
+        SELECT seq, hash INTO head_seq, head_hash
+            FROM audit_records WHERE tenant_id = p_tenant ORDER BY seq DESC LIMIT 1;
+        head_seq := coalesce(head_seq, 0) + 1;
+        head_hash := coalesce(head_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+        INSERT INTO audit_records (tenant_id, seq, occurred_at, actor_id, actor_name, ip,
+                                   activity, item, request_id, parameters, prev_hash, hash)
+        VALUES (p_tenant, head_seq, p_occurred_at, p_actor_id, p_actor_name, p_ip,
+                p_activity, p_item, p_request_id, p_parameters::jsonb, head_hash,
+                sha256(head_hash || p_before_seq
+                       || int8send(octet_length(head_seq::text)::bigint)
+                       || convert_to(head_seq::text, 'UTF8') || p_after_seq))
+        ON CONFLICT ON CONSTRAINT audit_records_chain_position DO NOTHING
+        RETURNING * INTO appended;
+        IF FOUND THEN
+            RETURN NEXT appended;
+            RETURN;
+        END IF;
+    END LOOP;
+    RAISE EXCEPTION 'audit_append: could not append to the chain of tenant %', p_tenant;
+END;
+$$;

@@ -52,10 +52,21 @@ fn field(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// The canonical encoding described in the module documentation.
 pub fn canonical(r: &Chained<'_>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(TAG);
-    field(&mut out, r.tenant_id.hyphenated().to_string().as_bytes());
+    let (mut out, after_seq) = canonical_around_seq(r);
     field(&mut out, r.seq.to_string().as_bytes());
+    out.extend_from_slice(&after_seq);
+    out
+}
+
+/// The canonical encoding without its seq field: the bytes before it and
+/// the bytes after it. Appending needs this split because the seq is only
+/// known inside the database, under the chain's lock (see
+/// [`super::append`], which adds the seq field in SQL).
+pub fn canonical_around_seq(r: &Chained<'_>) -> (Vec<u8>, Vec<u8>) {
+    let mut before = Vec::with_capacity(64);
+    before.extend_from_slice(TAG);
+    field(&mut before, r.tenant_id.hyphenated().to_string().as_bytes());
+    let mut out = Vec::with_capacity(256);
     field(
         &mut out,
         r.occurred_at
@@ -73,7 +84,7 @@ pub fn canonical(r: &Chained<'_>) -> Vec<u8> {
         .unwrap_or_default();
     field(&mut out, request.as_bytes());
     field(&mut out, r.parameters.to_string().as_bytes());
-    out
+    (before, out)
 }
 
 /// `SHA-256(prev_hash || canonical(record))`.

@@ -159,57 +159,42 @@ impl Record {
 }
 
 /// Appends a record to its tenant's chain. Call it inside the transaction
-/// that makes the change it describes: both commit or neither does. The
-/// tenant's chain is locked (a transaction-scoped advisory lock) from
-/// reading its head until commit, so concurrent appends never fork it.
+/// that makes the change it describes: both commit or neither does.
+///
+/// One round trip to the `audit_append` SQL function (see its migration),
+/// which reads the chain's head and inserts the next record. The unique
+/// (tenant, seq) constraint arbitrates between concurrent appends, and a
+/// loser retries behind the tenant's advisory lock, so the chain never
+/// forks. The canonical encoding is built here except for the seq field,
+/// which only the database knows (see [`chain::canonical_around_seq`]).
 pub fn append(conn: &mut PgConnection, entry: Entry<'_>) -> QueryResult<Record> {
-    conn.transaction(|conn| {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7346205010))")
-            .bind::<sql_types::Text, _>(entry.tenant_id.to_string())
-            .execute(conn)?;
-        let head: Option<(i64, Vec<u8>)> = ar::table
-            .filter(ar::tenant_id.eq(entry.tenant_id))
-            .order(ar::seq.desc())
-            .select((ar::seq, ar::hash))
-            .first(conn)
-            .optional()?;
-        let (seq, prev_hash) = match head {
-            Some((seq, hash)) => (seq + 1, hash),
-            None => (1, chain::GENESIS.to_vec()),
-        };
-        let hash = chain::hash(
-            &prev_hash,
-            &chain::Chained {
-                tenant_id: entry.tenant_id,
-                seq,
-                occurred_at: entry.occurred_at,
-                actor_id: &entry.actor.id,
-                actor_name: &entry.actor.name,
-                ip: &entry.actor.ip,
-                activity: entry.activity,
-                item: &entry.item,
-                request_id: entry.request_id,
-                parameters: &entry.parameters,
-            },
-        );
-        diesel::insert_into(ar::table)
-            .values((
-                ar::tenant_id.eq(entry.tenant_id),
-                ar::seq.eq(seq),
-                ar::occurred_at.eq(entry.occurred_at),
-                ar::actor_id.eq(&entry.actor.id),
-                ar::actor_name.eq(&entry.actor.name),
-                ar::ip.eq(&entry.actor.ip),
-                ar::activity.eq(entry.activity),
-                ar::item.eq(&entry.item),
-                ar::parameters.eq(&entry.parameters),
-                ar::request_id.eq(entry.request_id),
-                ar::prev_hash.eq(&prev_hash),
-                ar::hash.eq(hash.as_slice()),
-            ))
-            .returning(Record::as_returning())
-            .get_result(conn)
-    })
+    use sql_types::{Bytea, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    let chained = chain::Chained {
+        tenant_id: entry.tenant_id,
+        seq: 0,
+        occurred_at: entry.occurred_at,
+        actor_id: &entry.actor.id,
+        actor_name: &entry.actor.name,
+        ip: &entry.actor.ip,
+        activity: entry.activity,
+        item: &entry.item,
+        request_id: entry.request_id,
+        parameters: &entry.parameters,
+    };
+    let (before_seq, after_seq) = chain::canonical_around_seq(&chained);
+    diesel::sql_query("SELECT * FROM audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+        .bind::<SqlUuid, _>(entry.tenant_id)
+        .bind::<Timestamptz, _>(entry.occurred_at)
+        .bind::<Text, _>(&entry.actor.id)
+        .bind::<Text, _>(&entry.actor.name)
+        .bind::<Text, _>(&entry.actor.ip)
+        .bind::<Text, _>(entry.activity)
+        .bind::<Text, _>(&entry.item)
+        .bind::<Nullable<SqlUuid>, _>(entry.request_id)
+        .bind::<Text, _>(entry.parameters.to_string())
+        .bind::<Bytea, _>(before_seq)
+        .bind::<Bytea, _>(after_seq)
+        .get_result(conn)
 }
 
 /// The tenant's chain head: how many records, and the newest hash.

@@ -67,9 +67,10 @@ pub fn verify_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Re
             records += 1;
         }
     }
+    let last = (records > 0).then(|| crate::auth::token::hex(&prev));
     Ok(Report {
         records,
-        head: (records > 0).then(|| crate::auth::token::hex(&prev)),
+        head: last,
         broken: None,
     })
 }
