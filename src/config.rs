@@ -35,6 +35,44 @@ pub enum ConfigError {
     },
 }
 
+/// How mail leaves lockbox.
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    /// `.eml` files in a directory (the embedded default: nothing is
+    /// dropped, and `lockbox demo` says where to look).
+    Files(PathBuf),
+    Smtp(SmtpSettings),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    None,
+    StartTls,
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    /// `LOCKBOX_MAIL_FROM`.
+    pub from: String,
+    /// `LOCKBOX_MAIL_MAX_ATTEMPTS` (default 8, 1–50): then a message is
+    /// marked failed.
+    pub max_attempts: i32,
+    /// How often the delivery worker looks for due mail; `None` turns the
+    /// worker off (tests drive delivery themselves).
+    pub poll: Option<std::time::Duration>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `DATABASE_URL`; when unset lockbox runs its own embedded PostgreSQL.
@@ -62,6 +100,7 @@ pub struct Settings {
     /// `LOCKBOX_MAX_WINDOW_MINUTES` (default 240 = 4 h, 1 min–8 h): the
     /// longest access window an engineer may request.
     pub max_window: Duration,
+    pub mail: MailSettings,
 }
 
 impl Settings {
@@ -74,11 +113,14 @@ impl Settings {
     /// process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let data_dir = get("LOCKBOX_DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("./var"));
+        let mail = parse_mail(&get, &data_dir)?;
         Ok(Self {
+            mail,
             database_url: get("DATABASE_URL").map(Secret::new),
-            data_dir: get("LOCKBOX_DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("./var")),
+            data_dir,
             admin_addr: get("LOCKBOX_ADMIN_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             engineer_addr: get("LOCKBOX_ENGINEER_ADDR").unwrap_or_else(|| "127.0.0.1:8081".into()),
             tls: parse_bool("LOCKBOX_TLS", get("LOCKBOX_TLS"))?,
@@ -127,8 +169,76 @@ impl Settings {
             trusted_proxies: Vec::new(),
             pending_lifetime: Duration::hours(12),
             max_window: Duration::hours(4),
+            mail: MailSettings {
+                transport: MailTransport::Files(std::env::temp_dir().join("lockbox-test-mail")),
+                from: "lockbox <lockbox@localhost>".into(),
+                max_attempts: 8,
+                poll: None,
+            },
         }
     }
+}
+
+fn parse_mail(
+    get: &impl Fn(&str) -> Option<String>,
+    data_dir: &std::path::Path,
+) -> Result<MailSettings, ConfigError> {
+    let transport = match get("LOCKBOX_SMTP_HOST") {
+        None => MailTransport::Files(
+            get("LOCKBOX_MAIL_DIR").map_or_else(|| data_dir.join("mail"), PathBuf::from),
+        ),
+        Some(host) => {
+            let security = match get("LOCKBOX_SMTP_SECURITY")
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                None | Some("starttls") => SmtpSecurity::StartTls,
+                Some("tls") => SmtpSecurity::Tls,
+                Some("none") => SmtpSecurity::None,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        name: "LOCKBOX_SMTP_SECURITY",
+                        expected: "starttls, tls or none",
+                        value: other.to_owned(),
+                    });
+                }
+            };
+            let default_port = match security {
+                SmtpSecurity::Tls => 465,
+                SmtpSecurity::StartTls => 587,
+                SmtpSecurity::None => 25,
+            };
+            MailTransport::Smtp(SmtpSettings {
+                host,
+                port: u16::try_from(parse_bounded(
+                    "LOCKBOX_SMTP_PORT",
+                    get("LOCKBOX_SMTP_PORT"),
+                    default_port,
+                    1..=65535,
+                    "a port number from 1 to 65535",
+                )?)
+                .unwrap_or(25),
+                security,
+                username: get("LOCKBOX_SMTP_USERNAME"),
+                password: get("LOCKBOX_SMTP_PASSWORD").map(Secret::new),
+            })
+        }
+    };
+    Ok(MailSettings {
+        transport,
+        from: get("LOCKBOX_MAIL_FROM")
+            .unwrap_or_else(|| "Customer Lockbox <lockbox@localhost>".into()),
+        max_attempts: i32::try_from(parse_bounded(
+            "LOCKBOX_MAIL_MAX_ATTEMPTS",
+            get("LOCKBOX_MAIL_MAX_ATTEMPTS"),
+            8,
+            1..=50,
+            "a whole number from 1 to 50",
+        )?)
+        .unwrap_or(8),
+        poll: Some(std::time::Duration::from_secs(2)),
+    })
 }
 
 fn parse_bool(name: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
@@ -218,6 +328,39 @@ mod tests {
         assert!(settings(&[("LOCKBOX_PENDING_LIFETIME_MINUTES", "10080")]).is_ok());
         assert!(settings(&[("LOCKBOX_MAX_WINDOW_MINUTES", "481")]).is_err());
         assert!(settings(&[("LOCKBOX_MAX_WINDOW_MINUTES", "1")]).is_ok());
+        assert!(
+            settings(&[
+                ("LOCKBOX_SMTP_HOST", "mail"),
+                ("LOCKBOX_SMTP_SECURITY", "ssl3")
+            ])
+            .is_err()
+        );
+        assert!(
+            settings(&[
+                ("LOCKBOX_SMTP_HOST", "mail"),
+                ("LOCKBOX_SMTP_PORT", "70000")
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn mail_goes_to_files_under_the_data_dir_unless_smtp_is_configured() {
+        let s = settings(&[("LOCKBOX_DATA_DIR", "/srv/lockbox")]).expect("valid");
+        assert!(
+            matches!(s.mail.transport, MailTransport::Files(ref d) if d == std::path::Path::new("/srv/lockbox/mail"))
+        );
+        let s = settings(&[
+            ("LOCKBOX_SMTP_HOST", "smtp.internal"),
+            ("LOCKBOX_SMTP_SECURITY", "tls"),
+        ])
+        .expect("valid");
+        match s.mail.transport {
+            MailTransport::Smtp(smtp) => {
+                assert_eq!((smtp.port, smtp.security), (465, SmtpSecurity::Tls))
+            }
+            MailTransport::Files(_) => panic!("smtp expected"),
+        }
     }
 
     #[test]

@@ -128,6 +128,20 @@ pub fn describe(settings: &Settings, accounts: &[DemoAccount]) -> String {
          Every demo account's password is: {DEMO_PASSWORD}\n\n",
         settings.admin_addr, settings.engineer_addr
     );
+    match &settings.mail.transport {
+        crate::config::MailTransport::Files(dir) => out.push_str(&format!(
+            "Mail (no SMTP configured) is written as .eml files to: {}\n\n",
+            std::path::absolute(dir)
+                .unwrap_or_else(|_| dir.clone())
+                .display()
+        )),
+        crate::config::MailTransport::Smtp(smtp) => {
+            out.push_str(&format!(
+                "Mail is sent through SMTP at {}:{}\n\n",
+                smtp.host, smtp.port
+            ));
+        }
+    }
     for a in accounts {
         out.push_str(&format!(
             "  {:<16} {:<10} {:<32} {:<18} {}\n",

@@ -24,6 +24,7 @@ pub mod demo;
 pub mod error;
 pub mod i18n;
 pub mod identity;
+pub mod notify;
 pub mod requests;
 pub mod schema;
 pub mod staff;

@@ -60,6 +60,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox (id) {
+        id -> Uuid,
+        message_id -> Text,
+        kind -> Text,
+        request_id -> Nullable<Uuid>,
+        to_address -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     provider_staff (id) {
         id -> Uuid,
         email -> Text,
@@ -121,6 +140,7 @@ diesel::table! {
 
 diesel::joinable!(access_request_events -> access_requests (request_id));
 diesel::joinable!(access_requests -> tenants (tenant_id));
+diesel::joinable!(outbox -> access_requests (request_id));
 diesel::joinable!(tenant_users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -128,6 +148,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_requests,
     app_secrets,
     audit_records,
+    outbox,
     provider_staff,
     sign_in_failures,
     sign_in_lockouts,

@@ -107,9 +107,18 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let sweeper = tokio::spawn(sweeper(self.state.clone()));
+        let mail = self
+            .state
+            .settings
+            .mail
+            .poll
+            .map(|every| tokio::spawn(mail_worker(self.state.clone(), every)));
         let result = tokio::try_join!(self.admin, self.engineer).map(|_| ());
         housekeeping.abort();
         sweeper.abort();
+        if let Some(mail) = mail {
+            mail.abort();
+        }
         result
     }
 }
@@ -219,6 +228,36 @@ async fn sweeper(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(recorded = n, "sweeper recorded expired or ended requests"),
             Err(e) => tracing::warn!(error = %e, "sweeper failed"),
+        }
+    }
+}
+
+/// Delivers due mail from the outbox every `every`. Safe with several
+/// lockbox processes: see [`crate::notify::outbox::deliver_due`].
+async fn mail_worker(state: AppState, every: std::time::Duration) {
+    let mailer: std::sync::Arc<dyn crate::notify::mailer::Mailer> =
+        match crate::notify::mailer::from_settings(&state.settings.mail.transport) {
+            Ok(m) => std::sync::Arc::from(m),
+            Err(e) => {
+                tracing::error!(error = %e, "mail is not configured correctly; nothing will be sent");
+                return;
+            }
+        };
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let (mailer, now) = (mailer.clone(), state.clock.now());
+        let (from, max) = (
+            state.settings.mail.from.clone(),
+            state.settings.mail.max_attempts,
+        );
+        let result = db::blocking(&state.pool, move |conn| {
+            crate::notify::outbox::deliver_due(conn, mailer.as_ref(), &from, max, now, 50)
+                .map_err(db::DbError::from)
+        })
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "mail worker failed");
         }
     }
 }

@@ -11,7 +11,7 @@ use super::{
     machine::{self, Actor, Event, Policy, Refusal, Snapshot, Status, Transition},
 };
 use crate::{
-    audit,
+    audit, notify,
     schema::{access_request_events as ev, access_requests as ar, provider_staff as ps, tenants},
 };
 use serde_json::json;
@@ -335,6 +335,14 @@ pub fn list_for_tenant(
     Ok((page.drain(..).map(|(r, _)| r).collect(), next))
 }
 
+/// How many requests are stored in each state (for `/metrics`).
+pub fn counts_by_status(conn: &mut PgConnection) -> QueryResult<Vec<(String, i64)>> {
+    ar::table
+        .group_by(ar::status)
+        .select((ar::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
 /// Requests waiting for a manager, oldest first.
 pub fn manager_queue(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<AccessRequest>> {
     Ok(joined!()
@@ -614,6 +622,35 @@ fn apply(
             request_id: Some(req.id),
         },
     )?;
+    notify_transition(conn, req, event, t)
+}
+
+/// Queues the mails a transition causes, in the same transaction: the
+/// customer's approvers when a request reaches them, the engineer when the
+/// customer decides or the request expires.
+fn notify_transition(
+    conn: &mut PgConnection,
+    req: &AccessRequest,
+    event: Event,
+    t: Transition,
+) -> QueryResult<()> {
+    let mails = match (event, t.to) {
+        (_, Status::PendingCustomer) => {
+            let waiting = AccessRequest {
+                expires_at: t.expires_at,
+                ..req.clone()
+            };
+            notify::pending_customer_mails(conn, &waiting)?
+        }
+        (Event::CustomerApprove | Event::CustomerDeny | Event::Expire, outcome) => {
+            let ends = (outcome == Status::Approved).then_some(t.ends_at).flatten();
+            notify::decision_mail(conn, req, outcome, t.at, ends)?
+                .into_iter()
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    notify::outbox::enqueue(conn, mails, Some(req.id), t.at)?;
     Ok(())
 }
 

@@ -191,9 +191,49 @@ pub async fn switch_language(query: web::Query<LangQuery>) -> Result<HttpRespons
         .finish())
 }
 
+/// `GET /metrics`: Prometheus text exposition of what an operator watches:
+/// the outbox by status (failed mail needs a human) and requests by state.
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let (outbox, requests) = db::blocking(&state.pool, |conn| {
+        let outbox = crate::notify::outbox::counts(conn)?;
+        let requests = crate::requests::store::counts_by_status(conn)?;
+        Ok::<_, DbError>((outbox, requests))
+    })
+    .await?;
+    let mut body = String::from(
+        "# HELP lockbox_outbox_messages Mail in the outbox by status.\n# TYPE lockbox_outbox_messages gauge\n",
+    );
+    for status in ["pending", "sent", "failed"] {
+        let n = outbox
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n);
+        body.push_str(&format!(
+            "lockbox_outbox_messages{{status=\"{status}\"}} {n}\n"
+        ));
+    }
+    body.push_str(
+        "# HELP lockbox_requests Access requests by stored state.\n# TYPE lockbox_requests gauge\n",
+    );
+    for status in crate::requests::Status::ALL {
+        let n = requests
+            .iter()
+            .find(|(s, _)| s == status.as_db())
+            .map_or(0, |(_, n)| *n);
+        body.push_str(&format!(
+            "lockbox_requests{{state=\"{}\"}} {n}\n",
+            status.as_db()
+        ));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
+}
+
 /// Routes both portals share.
 pub fn common_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics))
         .route("/static/app.css", web::get().to(stylesheet))
         .route("/lang", web::get().to(switch_language));
 }

@@ -163,6 +163,7 @@ pub fn start_time() -> DateTime<Utc> {
 }
 
 pub struct TestApp {
+    pub settings: Settings,
     pub admin_url: String,
     pub engineer_url: String,
     pub pool: PgPool,
@@ -198,11 +199,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let pool = db::build_pool(&db.url, 8).expect("pool");
     let clock = SettableClock::new(start_time());
     let shared: SharedClock = Arc::new(clock.clone());
-    let app = Application::build(settings, pool.clone(), shared).expect("app builds");
+    let app = Application::build(settings.clone(), pool.clone(), shared).expect("app builds");
     let admin_url = format!("http://127.0.0.1:{}", app.admin_port());
     let engineer_url = format!("http://127.0.0.1:{}", app.engineer_port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
+        settings,
         admin_url,
         engineer_url,
         pool,
@@ -754,5 +756,39 @@ impl World {
                 Role::GlobalAdmin,
             ),
         }
+    }
+}
+
+/// Settings that send mail to the test SMTP server on `port`.
+pub fn smtp_to(settings: &mut Settings, port: u16) {
+    settings.mail.transport = lockbox::config::MailTransport::Smtp(lockbox::config::SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        security: lockbox::config::SmtpSecurity::None,
+        username: None,
+        password: None,
+    });
+}
+
+impl TestApp {
+    /// Runs one delivery pass of the outbox worker with this app's mail
+    /// settings, on a blocking thread (the SMTP server runs on this one).
+    pub async fn deliver_mail(&self) -> lockbox::notify::outbox::Delivery {
+        let (pool, settings, now) = (self.pool.clone(), self.settings.clone(), self.clock_now());
+        tokio::task::spawn_blocking(move || {
+            let mailer =
+                lockbox::notify::mailer::from_settings(&settings.mail.transport).expect("mailer");
+            lockbox::notify::outbox::deliver_due(
+                &mut pool.get().expect("conn"),
+                mailer.as_ref(),
+                &settings.mail.from,
+                settings.mail.max_attempts,
+                now,
+                100,
+            )
+            .expect("delivery pass")
+        })
+        .await
+        .expect("delivery thread")
     }
 }

@@ -1,0 +1,180 @@
+//! The outbox: [`enqueue`] inside the transaction of the change; the worker
+//! calls [`deliver_due`], which claims due messages with `FOR UPDATE SKIP
+//! LOCKED` (several lockbox processes never send one message at the same
+//! time), sends them, and marks them in the same transaction. A crash
+//! between sending and marking leaves the message pending, so it is sent
+//! again: at least once, with the same Message-ID, so duplicates are
+//! recognisable. Failures back off exponentially with jitter, up to a limit;
+//! then the message is marked failed and counted in `/metrics`.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use lettre::{Message, message::MultiPart};
+use uuid::Uuid;
+
+use super::{Mail, mailer::Mailer};
+use crate::schema::outbox as ob;
+
+/// The first retry waits this long; each further one twice as long.
+const BACKOFF_BASE_SECONDS: i64 = 30;
+/// No retry waits longer than this.
+const BACKOFF_CAP_SECONDS: i64 = 3600;
+
+/// Writes `mails` to the outbox (call inside the change's transaction).
+pub fn enqueue(
+    conn: &mut PgConnection,
+    mails: Vec<Mail>,
+    request_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let rows: Vec<_> = mails
+        .into_iter()
+        .map(|m| {
+            let id = Uuid::new_v4();
+            (
+                ob::id.eq(id),
+                ob::message_id.eq(format!("<{}@lockbox>", id.simple())),
+                ob::kind.eq(m.kind),
+                ob::request_id.eq(request_id),
+                ob::to_address.eq(m.to),
+                ob::subject.eq(m.subject),
+                ob::body_text.eq(m.text),
+                ob::body_html.eq(m.html),
+                ob::next_attempt_at.eq(now),
+                ob::created_at.eq(now),
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    diesel::insert_into(ob::table).values(rows).execute(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ob)]
+pub struct Queued {
+    pub id: Uuid,
+    pub message_id: String,
+    pub to_address: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub attempts: i32,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+fn build(from: &str, q: &Queued) -> Result<Message, String> {
+    Message::builder()
+        .from(from.parse().map_err(|e| format!("from address: {e}"))?)
+        .to(q
+            .to_address
+            .parse()
+            .map_err(|e| format!("to address: {e}"))?)
+        .subject(q.subject.clone())
+        .message_id(Some(q.message_id.clone()))
+        .multipart(MultiPart::alternative_plain_html(
+            q.body_text.clone(),
+            q.body_html.clone(),
+        ))
+        .map_err(|e| e.to_string())
+}
+
+/// The wait before attempt `attempts + 1`: exponential, capped, ±20 %
+/// jitter so a recovering server is not hit by every message at once.
+pub fn backoff(attempts: i32) -> Duration {
+    let exp = BACKOFF_BASE_SECONDS.saturating_mul(1_i64 << attempts.clamp(0, 20).saturating_sub(1));
+    let base = exp.min(BACKOFF_CAP_SECONDS) as f64;
+    let jitter = 0.8 + rand::random::<f64>() * 0.4;
+    Duration::milliseconds((base * jitter * 1000.0) as i64)
+}
+
+/// Sends up to `batch` due messages. Safe to run in several processes at
+/// once.
+pub fn deliver_due(
+    conn: &mut PgConnection,
+    mailer: &dyn Mailer,
+    from: &str,
+    max_attempts: i32,
+    now: DateTime<Utc>,
+    batch: i64,
+) -> QueryResult<Delivery> {
+    conn.transaction(|conn| {
+        let due: Vec<Queued> = ob::table
+            .filter(ob::status.eq("pending"))
+            .filter(ob::next_attempt_at.le(now))
+            .order(ob::created_at.asc())
+            .limit(batch)
+            .for_update()
+            .skip_locked()
+            .select(Queued::as_select())
+            .load(conn)?;
+        let mut report = Delivery::default();
+        for q in due {
+            match build(from, &q).and_then(|m| mailer.send(&m)) {
+                Ok(()) => {
+                    diesel::update(ob::table.find(q.id))
+                        .set((
+                            ob::status.eq("sent"),
+                            ob::attempts.eq(q.attempts + 1),
+                            ob::sent_at.eq(now),
+                            ob::last_error.eq(None::<String>),
+                        ))
+                        .execute(conn)?;
+                    report.sent += 1;
+                }
+                Err(error) => {
+                    let attempts = q.attempts + 1;
+                    let give_up = attempts >= max_attempts;
+                    diesel::update(ob::table.find(q.id))
+                        .set((
+                            ob::status.eq(if give_up { "failed" } else { "pending" }),
+                            ob::attempts.eq(attempts),
+                            ob::next_attempt_at.eq(now + backoff(attempts)),
+                            ob::last_error.eq(Some(&error)),
+                        ))
+                        .execute(conn)?;
+                    if give_up {
+                        tracing::error!(message_id = %q.message_id, attempts, %error, "mail delivery failed for good");
+                        report.failed += 1;
+                    } else {
+                        tracing::warn!(message_id = %q.message_id, attempts, %error, "mail delivery failed; will retry");
+                        report.retrying += 1;
+                    }
+                }
+            }
+        }
+        Ok(report)
+    })
+}
+
+/// Messages by status, for `/metrics` and `/healthz`.
+pub fn counts(conn: &mut PgConnection) -> QueryResult<Vec<(String, i64)>> {
+    ob::table
+        .group_by(ob::status)
+        .select((ob::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_a_cap() {
+        for attempts in 1..=12 {
+            let expected = (30_i64 << (attempts - 1)).min(3600) as f64;
+            let got = backoff(attempts).num_milliseconds() as f64 / 1000.0;
+            assert!(
+                got >= expected * 0.8 - 0.001 && got <= expected * 1.2 + 0.001,
+                "{attempts}: {got}"
+            );
+        }
+    }
+}

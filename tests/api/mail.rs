@@ -1,0 +1,375 @@
+//! Notifications through the outbox, delivered to a real SMTP listener.
+
+use chrono::Duration;
+use lockbox::{clock::Clock, staff::StaffRole, tenants::Role};
+
+use crate::{
+    helpers::{TestApp, World, smtp_to, world_with},
+    smtp::{Received, SmtpServer},
+};
+
+async fn world_with_smtp() -> (World, SmtpServer) {
+    world_with_smtp_and(|_| {}).await
+}
+
+async fn world_with_smtp_and(
+    configure: impl FnOnce(&mut lockbox::config::Settings),
+) -> (World, SmtpServer) {
+    let smtp = SmtpServer::start().await;
+    let port = smtp.port;
+    let w = world_with(move |s| {
+        smtp_to(s, port);
+        configure(s);
+    })
+    .await;
+    (w, smtp)
+}
+
+/// Anything a mail client could turn into a link.
+fn assert_no_links(mail: &Received) {
+    let text = format!("{}\n{}", mail.subject(), mail.bodies());
+    let lower = text.to_lowercase();
+    for needle in ["http", "www.", "<a", "href", "mailto"] {
+        assert!(!lower.contains(needle), "{needle:?} in mail: {text}");
+    }
+    let domain =
+        regex_lite::Regex::new(r"(?i)\b[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}\b").expect("regex");
+    assert!(
+        domain.find(&text).is_none(),
+        "a bare domain in mail: {:?}",
+        domain.find(&text)
+    );
+    assert!(!text.contains('@'), "an address in mail: {text}");
+}
+
+fn to(m: &Received) -> String {
+    m.to.join(",")
+}
+
+#[tokio::test]
+async fn approvers_and_global_admins_of_the_tenant_are_told_and_nobody_else() {
+    let (w, smtp) = world_with_smtp().await;
+    let c = w.customers();
+    let second_admin = w
+        .app
+        .create_user("Contoso", "admin2@contoso.example", Role::GlobalAdmin);
+    let id = w
+        .app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let report = w.app.deliver_mail().await;
+    assert_eq!(report.sent, 3);
+
+    let mut recipients: Vec<String> = smtp.messages().iter().map(to).collect();
+    recipients.sort();
+    let mut expected = vec![
+        c.admin.email.clone(),
+        c.approver.email.clone(),
+        second_admin.email.clone(),
+    ];
+    expected.sort();
+    assert_eq!(
+        recipients, expected,
+        "not the plain user, not Fabrikam's admin"
+    );
+    for m in smtp.messages() {
+        assert_eq!(
+            m.subject(),
+            "Customer Lockbox: approval needed for access request SR-1000 (Contoso)"
+        );
+        let body = m.bodies();
+        for fact in [
+            "Contoso".to_owned(),
+            id.to_string(),
+            "SR-1000".into(),
+            "Exchange Online".into(),
+            "4 h".into(),
+            (w.app.clock.now() + Duration::hours(12))
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string(),
+            "sign in to your admin center yourself".into(),
+        ] {
+            assert!(body.contains(&fact), "{fact} missing from {body}");
+        }
+        assert!(
+            m.data.contains("multipart/alternative"),
+            "text and HTML parts"
+        );
+        assert_eq!(m.from, "lockbox@localhost", "the configured sender");
+        assert_no_links(&m);
+    }
+    assert!(
+        smtp.messages()
+            .iter()
+            .all(|m| m.to[0] != c.fabrikam_admin.email)
+    );
+}
+
+#[tokio::test]
+async fn no_mail_of_any_kind_carries_a_link_even_when_staff_type_one() {
+    let (w, smtp) = world_with_smtp().await;
+    let c = w.customers();
+    let engineer = w.app.engineer_client(&w.engineer).await;
+    let manager = w.app.engineer_client(&w.manager).await;
+    let mut form = crate::helpers::request_form(w.contoso);
+    form[1].1 = "see www.evil.example or HTTPS://phish.example/login".into();
+    let id = crate::helpers::request_id_of(&w.app.file_request(&engineer, &form).await);
+    w.app.staff_decide(&manager, id, "approve", "").await;
+    let approver = w.app.admin_client(&c.approver).await;
+    w.app
+        .customer_decide(&approver, id, "approve", "go to http://evil.example")
+        .await;
+    w.app.deliver_mail().await;
+    let all = smtp.messages();
+    assert_eq!(
+        all.len(),
+        3,
+        "the admin's and approver's mails and the engineer's"
+    );
+    for m in &all {
+        assert_no_links(m);
+    }
+}
+
+#[tokio::test]
+async fn the_engineer_hears_the_decision_with_the_window_end() {
+    let (w, smtp) = world_with_smtp().await;
+    let c = w.customers();
+    let approved = w
+        .app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let denied = w
+        .app
+        .arrange_request(w.contoso, &w.other_engineer, Some(&w.manager));
+    let approver = w.app.admin_client(&c.approver).await;
+    w.app
+        .customer_decide(&approver, approved, "approve", "")
+        .await;
+    w.app.customer_decide(&approver, denied, "deny", "").await;
+    w.app.deliver_mail().await;
+    let engineer_mail: Vec<Received> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.to[0].ends_with("@provider.example"))
+        .collect();
+    assert_eq!(engineer_mail.len(), 2);
+    let yes = engineer_mail
+        .iter()
+        .find(|m| m.to[0] == w.engineer.email)
+        .expect("approved mail");
+    assert_eq!(
+        yes.subject(),
+        "Customer Lockbox: access request SR-1000 approved by the customer"
+    );
+    let end = (w.app.clock.now() + Duration::hours(4))
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    assert!(
+        yes.bodies()
+            .contains(&format!("Access ends at:         {end}")),
+        "{}",
+        yes.bodies()
+    );
+    let no = engineer_mail
+        .iter()
+        .find(|m| m.to[0] == w.other_engineer.email)
+        .expect("denied mail");
+    assert!(no.subject().ends_with("denied by the customer"));
+    assert!(
+        no.bodies()
+            .contains("No access was given under this request.")
+    );
+}
+
+#[tokio::test]
+async fn the_engineer_hears_of_an_expiry() {
+    let (w, smtp) = world_with_smtp().await;
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    w.app.clock.advance(Duration::hours(13));
+    lockbox::requests::store::sweep(
+        &mut w.app.conn(),
+        w.app.clock.now(),
+        &lockbox::requests::Policy::default(),
+        10,
+    )
+    .expect("sweep");
+    w.app.deliver_mail().await;
+    let mail: Vec<Received> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.to[0] == w.engineer.email)
+        .collect();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(
+        mail[0].subject(),
+        "Customer Lockbox: access request SR-1000 expired by timeout"
+    );
+}
+
+#[tokio::test]
+async fn an_smtp_outage_is_survived_and_every_mail_arrives_once() {
+    let (w, mut smtp) = world_with_smtp().await;
+    w.customers();
+    smtp.stop();
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let report = w.app.deliver_mail().await;
+    assert_eq!((report.sent, report.retrying), (0, 2));
+    assert_eq!(pending(&w.app), 2);
+
+    smtp.restart().await;
+    assert_eq!(
+        w.app.deliver_mail().await.sent,
+        0,
+        "not due before its backoff"
+    );
+    w.app.clock.advance(Duration::seconds(37)); // 30 s + 20 % jitter at most
+    assert_eq!(w.app.deliver_mail().await.sent, 2);
+    assert_eq!(w.app.deliver_mail().await.sent, 0);
+    let ids: Vec<String> = smtp
+        .messages()
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+}
+
+fn pending(app: &TestApp) -> i64 {
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    use lockbox::schema::outbox;
+    outbox::table
+        .filter(outbox::status.eq("pending"))
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count")
+}
+
+#[tokio::test]
+async fn two_workers_at_once_never_send_a_message_twice() {
+    let (w, smtp) = world_with_smtp().await;
+    w.customers();
+    for i in 0..6 {
+        let engineer = w
+            .app
+            .create_staff(&format!("e{i}@provider.example"), StaffRole::Engineer);
+        w.app
+            .arrange_request(w.contoso, &engineer, Some(&w.manager));
+    }
+    let (a, b) = tokio::join!(w.app.deliver_mail(), w.app.deliver_mail());
+    assert_eq!(a.sent + b.sent, 12);
+    let mut ids: Vec<String> = smtp
+        .messages()
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect();
+    assert_eq!(ids.len(), 12);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "no duplicates");
+}
+
+#[tokio::test]
+async fn mail_that_keeps_failing_is_marked_failed_and_counted_in_metrics() {
+    let (w, mut smtp) = world_with_smtp_and(|s| s.mail.max_attempts = 2).await;
+    w.customers();
+    smtp.stop();
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    w.app.deliver_mail().await;
+    w.app.clock.advance(Duration::minutes(5));
+    let report = w.app.deliver_mail().await;
+    assert_eq!(report.failed, 2);
+    let metrics = crate::helpers::client()
+        .get(format!("{}/metrics", w.app.admin_url))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        metrics.contains("lockbox_outbox_messages{status=\"failed\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("lockbox_outbox_messages{status=\"pending\"} 0"));
+    w.app.clock.advance(Duration::hours(2));
+    smtp.restart().await;
+    assert_eq!(
+        w.app.deliver_mail().await.sent,
+        0,
+        "failed mail is not retried"
+    );
+}
+
+/// A worker that sends and then crashes before marking the message: the
+/// message is sent again, with the same Message-ID.
+#[tokio::test]
+async fn a_crash_between_send_and_mark_resends_with_the_same_message_id() {
+    struct SendsThenCrashes(Box<dyn lockbox::notify::mailer::Mailer>);
+    impl lockbox::notify::mailer::Mailer for SendsThenCrashes {
+        fn send(&self, message: &lettre::Message) -> Result<(), String> {
+            self.0.send(message)?;
+            Err("crashed before marking".into())
+        }
+    }
+    let (w, smtp) = world_with_smtp().await;
+    w.customers();
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let (pool, settings, now) = (
+        w.app.pool.clone(),
+        w.app.settings.clone(),
+        w.app.clock_now(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let mailer = SendsThenCrashes(
+            lockbox::notify::mailer::from_settings(&settings.mail.transport).expect("mailer"),
+        );
+        lockbox::notify::outbox::deliver_due(
+            &mut pool.get().expect("conn"),
+            &mailer,
+            &settings.mail.from,
+            8,
+            now,
+            100,
+        )
+        .expect("pass")
+    })
+    .await
+    .expect("thread");
+    w.app.clock.advance(Duration::minutes(1));
+    w.app.deliver_mail().await;
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 4, "each of the two mails twice");
+    let mut ids: Vec<String> = messages
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2, "the duplicates share their Message-ID");
+}
+
+#[tokio::test]
+async fn without_smtp_mail_is_written_as_eml_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_path_buf();
+    let w =
+        world_with(move |s| s.mail.transport = lockbox::config::MailTransport::Files(path)).await;
+    w.customers();
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    assert_eq!(w.app.deliver_mail().await.sent, 2);
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .collect();
+    let emls: Vec<_> = files
+        .iter()
+        .filter(|f| f.path().extension().is_some_and(|e| e == "eml"))
+        .collect();
+    assert_eq!(emls.len(), 2);
+    let text = std::fs::read_to_string(emls[0].path()).expect("eml");
+    assert!(text.contains("Subject: Customer Lockbox: approval needed"));
+}
