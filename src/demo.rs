@@ -79,6 +79,7 @@ pub fn seed(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<DemoAccou
                 tenants::create_tenant(conn, &parsed, *lockbox, now, &audit::Actor::command_line())?
             }
         };
+        crate::content::seed::seed_tenant(conn, tenant.id, &format!("{domain}.example"), 30, now)?;
         for (local, display, role) in TENANT_PEOPLE {
             let email = Email::parse(&format!("{local}@{domain}.example"))
                 .map_err(|e| DemoError::Other(e.into()))?;

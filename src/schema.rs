@@ -60,6 +60,66 @@ diesel::table! {
 }
 
 diesel::table! {
+    document_versions (document_id, version) {
+        document_id -> Uuid,
+        version -> Int4,
+        modified_by -> Text,
+        modified_at -> Timestamptz,
+        size_bytes -> Int4,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> Uuid,
+        site_id -> Uuid,
+        path -> Text,
+        title -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    drive_file_versions (file_id, version) {
+        file_id -> Uuid,
+        version -> Int4,
+        modified_at -> Timestamptz,
+        size_bytes -> Int4,
+    }
+}
+
+diesel::table! {
+    drive_files (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        owner -> Text,
+        path -> Text,
+    }
+}
+
+diesel::table! {
+    mail_messages (id) {
+        id -> Uuid,
+        mailbox_id -> Uuid,
+        sender -> Text,
+        recipients -> Text,
+        subject -> Text,
+        body -> Text,
+        received_at -> Timestamptz,
+        size_bytes -> Int4,
+    }
+}
+
+diesel::table! {
+    mailboxes (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        address -> Text,
+        display_name -> Text,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Uuid,
         message_id -> Text,
@@ -108,6 +168,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    sites (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        path -> Text,
+        title -> Text,
+    }
+}
+
+diesel::table! {
     tenant_users (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -140,7 +209,14 @@ diesel::table! {
 
 diesel::joinable!(access_request_events -> access_requests (request_id));
 diesel::joinable!(access_requests -> tenants (tenant_id));
+diesel::joinable!(document_versions -> documents (document_id));
+diesel::joinable!(documents -> sites (site_id));
+diesel::joinable!(drive_file_versions -> drive_files (file_id));
+diesel::joinable!(drive_files -> tenants (tenant_id));
+diesel::joinable!(mail_messages -> mailboxes (mailbox_id));
+diesel::joinable!(mailboxes -> tenants (tenant_id));
 diesel::joinable!(outbox -> access_requests (request_id));
+diesel::joinable!(sites -> tenants (tenant_id));
 diesel::joinable!(tenant_users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -148,10 +224,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_requests,
     app_secrets,
     audit_records,
+    document_versions,
+    documents,
+    drive_file_versions,
+    drive_files,
+    mail_messages,
+    mailboxes,
     outbox,
     provider_staff,
     sign_in_failures,
     sign_in_lockouts,
+    sites,
     tenant_users,
     tenants,
     web_sessions,

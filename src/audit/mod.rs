@@ -54,6 +54,15 @@ pub mod activity {
         USER_LOGGED_IN,
         USER_LOGIN_FAILED,
         ACCESS_DENIED,
+        // Operator operations (see crate::content::OPERATIONS).
+        "Get-MailboxStatistics",
+        "Get-MessageTrace",
+        "Search-Mailbox",
+        "Get-SiteUsage",
+        "Get-SiteDocuments",
+        "Get-DocumentVersions",
+        "Get-DriveUsage",
+        "Get-DriveFileVersions",
     ];
 }
 

@@ -335,6 +335,23 @@ pub fn list_for_tenant(
     Ok((page.drain(..).map(|(r, _)| r).collect(), next))
 }
 
+/// The newest request of `engineer` for `tenant` and `workload`.
+pub fn latest_for(
+    conn: &mut PgConnection,
+    engineer: Uuid,
+    tenant: Uuid,
+    workload: Workload,
+) -> QueryResult<Option<AccessRequest>> {
+    Ok(joined!()
+        .filter(ar::engineer_id.eq(engineer))
+        .filter(ar::tenant_id.eq(tenant))
+        .filter(ar::workload.eq(workload.as_db()))
+        .order((ar::created_at.desc(), ar::id.desc()))
+        .first::<Row>(conn)
+        .optional()?
+        .map(from_row))
+}
+
 /// How many requests are stored in each state (for `/metrics`).
 pub fn counts_by_status(conn: &mut PgConnection) -> QueryResult<Vec<(String, i64)>> {
     ar::table

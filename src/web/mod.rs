@@ -39,6 +39,9 @@ pub struct AppState {
     pub clock: SharedClock,
     pub settings: Settings,
     pub hasher: Hasher,
+    /// The content the lockbox guards (read only through the enforcement
+    /// point, `crate::content::run`).
+    pub content: crate::content::store::ContentStores,
 }
 
 impl AppState {

@@ -350,7 +350,10 @@ fn demo_on_the_embedded_default_seeds_serves_and_reuses_its_cluster() {
     assert!(printed.contains("manager@provider.example"));
     assert!(printed.contains("password is: "));
     let mail_dir = data.path().join("mail");
-    assert!(printed.contains(&format!("written as .eml files to: {}", mail_dir.display())), "{printed}");
+    assert!(
+        printed.contains(&format!("written as .eml files to: {}", mail_dir.display())),
+        "{printed}"
+    );
 
     let cluster = data.path().join("postgres");
     assert!(

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod cli;
+mod content;
 mod embedded;
 mod helpers;
 mod mail;

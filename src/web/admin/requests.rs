@@ -245,6 +245,17 @@ struct DetailPage {
     actions: Vec<&'static str>,
     flash: Option<String>,
     alert: Option<String>,
+    /// What provider operators did (or tried) under this request.
+    operator_actions: Vec<OperatorAction>,
+}
+
+struct OperatorAction {
+    at: String,
+    activity: String,
+    staff: String,
+    ip: String,
+    details: String,
+    record_id: i64,
 }
 
 async fn detail_page(
@@ -255,11 +266,30 @@ async fn detail_page(
     request: &AccessRequest,
     alert: Option<String>,
 ) -> Result<DetailPage, AppError> {
-    let id = request.id;
-    let entries = db::blocking(&state.pool, move |conn| {
-        store::timeline(conn, id).map_err(DbError::from)
+    let (id, tenant) = (request.id, request.tenant_id);
+    let (entries, records) = db::blocking(&state.pool, move |conn| {
+        Ok::<_, DbError>((
+            store::timeline(conn, id)?,
+            crate::audit::for_request(conn, tenant, id)?,
+        ))
     })
     .await?;
+    let operations: Vec<&str> = crate::content::OPERATIONS.iter().map(|o| o.name).collect();
+    let operator_actions = records
+        .iter()
+        .filter(|r| {
+            operations.contains(&r.activity.as_str())
+                || r.activity == crate::audit::activity::ACCESS_DENIED
+        })
+        .map(|r| OperatorAction {
+            at: fmt_time(r.occurred_at),
+            activity: r.activity.clone(),
+            staff: format!("{} ({})", r.actor_name, r.actor_id),
+            ip: r.ip.clone(),
+            details: r.parameters.to_string(),
+            record_id: r.id,
+        })
+        .collect();
     let view = RequestView::new(request, state.clock.now(), Viewer::Customer);
     Ok(DetailPage {
         timeline: timeline_view(&tr, &entries, &request.tenant_name, Viewer::Customer),
@@ -271,6 +301,7 @@ async fn detail_page(
         request: view,
         flash: PortalSession::from_request(req).take_flash(),
         alert,
+        operator_actions,
         tr,
     })
 }

@@ -22,6 +22,7 @@ use crate::{
 };
 
 pub mod requests;
+pub mod session;
 
 const ENGINEER_NAV: &[(&str, &str)] = &[
     ("/", "nav-home"),
@@ -36,7 +37,10 @@ const MANAGER_NAV: &[(&str, &str)] = &[
 ];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(requests::routes)
+    // The session routes first: `/requests/{id}/session` would otherwise
+    // match the decisions' `/requests/{id}/{action}`.
+    cfg.configure(session::routes)
+        .configure(requests::routes)
         .route("/", web::get().to(home))
         .route("/signin", web::get().to(signin_form))
         .route("/signin", web::post().to(signin_submit))

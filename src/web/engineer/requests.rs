@@ -213,6 +213,8 @@ async fn visible_request(
 
 /// The actions `me` may take on `req` at `now`.
 struct Actions {
+    /// The access session of an approved request, for its engineer.
+    session: bool,
     cancel: bool,
     approve: bool,
     reject: bool,
@@ -222,6 +224,7 @@ fn actions(me: &StaffMember, req: &AccessRequest, status: Status) -> Actions {
     let own = req.engineer_id == me.id;
     let manager_may = me.role == StaffRole::Manager && !own && status == Status::PendingManager;
     Actions {
+        session: own && status == Status::Approved,
         cancel: own && status.is_pending(),
         approve: manager_may,
         reject: manager_may,

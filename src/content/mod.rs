@@ -1,0 +1,417 @@
+//! Customer content and the one door provider staff reach it through.
+//!
+//! [`run`] is the enforcement point: every operator operation passes
+//! through it, and no other code path reads the content store for provider
+//! staff. It asks [`authorize`] for the `Approved` request whose window
+//! contains `now` for exactly this engineer, tenant and workload; refuses
+//! otherwise; and writes an audit record of every attempt, executed or
+//! refused, in the tenant's chain.
+
+pub mod seed;
+pub mod store;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    audit,
+    requests::{FieldErrors, Status, Workload, store::staff_public_id},
+    schema::access_requests as ar,
+};
+use store::{ContentError, ContentStores, Table, TraceQuery};
+
+/// A pre-approved, read-only operation with its validated parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    GetMailboxStatistics {
+        mailbox: Option<String>,
+    },
+    GetMessageTrace(TraceQuery),
+    SearchMailbox {
+        mailbox: Option<String>,
+        words: String,
+    },
+    GetSiteUsage {
+        site: Option<String>,
+    },
+    GetSiteDocuments {
+        site: String,
+    },
+    GetDocumentVersions {
+        site: String,
+        path: String,
+    },
+    GetDriveUsage {
+        owner: Option<String>,
+    },
+    GetDriveFileVersions {
+        owner: String,
+        path: String,
+    },
+}
+
+/// An operation's name, workload and form fields (name, required).
+pub struct OperationSpec {
+    pub name: &'static str,
+    pub workload: Workload,
+    pub fields: &'static [(&'static str, bool)],
+}
+
+pub const OPERATIONS: &[OperationSpec] = &[
+    OperationSpec {
+        name: "Get-MailboxStatistics",
+        workload: Workload::Exchange,
+        fields: &[("mailbox", false)],
+    },
+    OperationSpec {
+        name: "Get-MessageTrace",
+        workload: Workload::Exchange,
+        fields: &[
+            ("sender", false),
+            ("recipient", false),
+            ("start", false),
+            ("end", false),
+        ],
+    },
+    OperationSpec {
+        name: "Search-Mailbox",
+        workload: Workload::Exchange,
+        fields: &[("words", true), ("mailbox", false)],
+    },
+    OperationSpec {
+        name: "Get-SiteUsage",
+        workload: Workload::SharePoint,
+        fields: &[("site", false)],
+    },
+    OperationSpec {
+        name: "Get-SiteDocuments",
+        workload: Workload::SharePoint,
+        fields: &[("site", true)],
+    },
+    OperationSpec {
+        name: "Get-DocumentVersions",
+        workload: Workload::SharePoint,
+        fields: &[("site", true), ("path", true)],
+    },
+    OperationSpec {
+        name: "Get-DriveUsage",
+        workload: Workload::OneDrive,
+        fields: &[("owner", false)],
+    },
+    OperationSpec {
+        name: "Get-DriveFileVersions",
+        workload: Workload::OneDrive,
+        fields: &[("owner", true), ("path", true)],
+    },
+];
+
+pub fn spec(name: &str) -> Option<&'static OperationSpec> {
+    OPERATIONS.iter().find(|o| o.name == name)
+}
+
+impl Operation {
+    /// Parses `name` with the submitted `fields`, collecting every error.
+    pub fn parse(name: &str, fields: &HashMap<String, String>) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let Some(spec) = spec(name) else {
+            errors.insert("operation", "error-op-unknown");
+            return Err(errors);
+        };
+        let mut get = |field: &'static str, required: bool| -> Option<String> {
+            let v = fields.get(field).map(|v| v.trim()).unwrap_or("");
+            if v.is_empty() {
+                if required {
+                    errors.insert(field, "error-op-required");
+                }
+                return None;
+            }
+            if v.chars().count() > 200 || v.chars().any(char::is_control) {
+                errors.insert(field, "error-op-too-long");
+                return None;
+            }
+            Some(v.to_owned())
+        };
+        let required = |f: &'static str| spec.fields.iter().any(|(n, r)| *n == f && *r);
+        let mut opt = |f: &'static str| get(f, required(f));
+        let op = match name {
+            "Get-MailboxStatistics" => Operation::GetMailboxStatistics {
+                mailbox: opt("mailbox"),
+            },
+            "Get-MessageTrace" => {
+                let (sender, recipient) = (opt("sender"), opt("recipient"));
+                let (start, end) = (opt("start"), opt("end"));
+                let mut day = |field: &'static str, raw: Option<String>| -> Option<DateTime<Utc>> {
+                    let raw = raw?;
+                    match NaiveDate::parse_from_str(&raw, "%Y-%m-%d") {
+                        Ok(d) => d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()),
+                        Err(_) => {
+                            errors.insert(field, "error-op-date");
+                            None
+                        }
+                    }
+                };
+                let start = day("start", start);
+                let end =
+                    day("end", end).and_then(|d| d.checked_add_signed(chrono::Duration::days(1)));
+                Operation::GetMessageTrace(TraceQuery {
+                    sender,
+                    recipient,
+                    start,
+                    end,
+                })
+            }
+            "Search-Mailbox" => {
+                let words = opt("words").unwrap_or_default();
+                let mailbox = opt("mailbox");
+                if !words.is_empty() && words.chars().count() < 2 {
+                    errors.insert("words", "error-op-short");
+                }
+                Operation::SearchMailbox { mailbox, words }
+            }
+            "Get-SiteUsage" => Operation::GetSiteUsage { site: opt("site") },
+            "Get-SiteDocuments" => Operation::GetSiteDocuments {
+                site: opt("site").unwrap_or_default(),
+            },
+            "Get-DocumentVersions" => {
+                let site = opt("site").unwrap_or_default();
+                Operation::GetDocumentVersions {
+                    site,
+                    path: opt("path").unwrap_or_default(),
+                }
+            }
+            "Get-DriveUsage" => Operation::GetDriveUsage {
+                owner: opt("owner"),
+            },
+            _ => {
+                let owner = opt("owner").unwrap_or_default();
+                Operation::GetDriveFileVersions {
+                    owner,
+                    path: opt("path").unwrap_or_default(),
+                }
+            }
+        };
+        if errors.is_empty() {
+            Ok(op)
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::GetMailboxStatistics { .. } => "Get-MailboxStatistics",
+            Operation::GetMessageTrace(_) => "Get-MessageTrace",
+            Operation::SearchMailbox { .. } => "Search-Mailbox",
+            Operation::GetSiteUsage { .. } => "Get-SiteUsage",
+            Operation::GetSiteDocuments { .. } => "Get-SiteDocuments",
+            Operation::GetDocumentVersions { .. } => "Get-DocumentVersions",
+            Operation::GetDriveUsage { .. } => "Get-DriveUsage",
+            Operation::GetDriveFileVersions { .. } => "Get-DriveFileVersions",
+        }
+    }
+
+    pub fn workload(&self) -> Workload {
+        spec(self.name()).map_or(Workload::Exchange, |s| s.workload)
+    }
+
+    /// The parameters as the audit record shows them.
+    pub fn parameters(&self) -> serde_json::Value {
+        match self {
+            Operation::GetMailboxStatistics { mailbox } => json!({"Mailbox": mailbox}),
+            Operation::GetMessageTrace(q) => json!({
+                "Sender": q.sender, "Recipient": q.recipient, "StartDate": q.start, "EndDate": q.end
+            }),
+            Operation::SearchMailbox { mailbox, words } => {
+                json!({"Mailbox": mailbox, "SearchQuery": words})
+            }
+            Operation::GetSiteUsage { site } => json!({"Site": site}),
+            Operation::GetSiteDocuments { site } => json!({"Site": site}),
+            Operation::GetDocumentVersions { site, path } => json!({"Site": site, "Path": path}),
+            Operation::GetDriveUsage { owner } => json!({"Owner": owner}),
+            Operation::GetDriveFileVersions { owner, path } => {
+                json!({"Owner": owner, "Path": path})
+            }
+        }
+    }
+
+    fn execute(&self, stores: &ContentStores, tenant: Uuid) -> Result<Table, ContentError> {
+        match self {
+            Operation::GetMailboxStatistics { mailbox } => stores
+                .exchange
+                .mailbox_statistics(tenant, mailbox.as_deref()),
+            Operation::GetMessageTrace(q) => stores.exchange.message_trace(tenant, q),
+            Operation::SearchMailbox { mailbox, words } => {
+                stores
+                    .exchange
+                    .search_mailbox(tenant, mailbox.as_deref(), words)
+            }
+            Operation::GetSiteUsage { site } => {
+                stores.sharepoint.site_usage(tenant, site.as_deref())
+            }
+            Operation::GetSiteDocuments { site } => stores.sharepoint.site_documents(tenant, site),
+            Operation::GetDocumentVersions { site, path } => {
+                stores.sharepoint.document_versions(tenant, site, path)
+            }
+            Operation::GetDriveUsage { owner } => {
+                stores.onedrive.drive_usage(tenant, owner.as_deref())
+            }
+            Operation::GetDriveFileVersions { owner, path } => {
+                stores.onedrive.drive_file_versions(tenant, owner, path)
+            }
+        }
+    }
+}
+
+/// The approved request that lets an operation run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub request_id: Uuid,
+    pub ends_at: DateTime<Utc>,
+}
+
+/// Why an operation was refused: the state of the newest request for this
+/// engineer, tenant and workload, if there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Denial {
+    pub latest: Option<(Uuid, Status, Option<DateTime<Utc>>)>,
+}
+
+impl Denial {
+    /// The reason in English, for the audit record.
+    pub fn reason(&self) -> String {
+        match self.latest {
+            None => "no approved request for this tenant and workload".into(),
+            Some((_, status, at)) => {
+                let at = at
+                    .map(|t| format!(" at {}", t.format("%Y-%m-%d %H:%M:%S UTC")))
+                    .unwrap_or_default();
+                format!(
+                    "the latest request for this tenant and workload is {}{at}",
+                    status.name()
+                )
+            }
+        }
+    }
+}
+
+/// The enforcement decision: (engineer, tenant, workload, now) → the
+/// `Approved` request whose window contains `now`, or a refusal. The row is
+/// share-locked until the caller's transaction ends, so a revocation waits
+/// for an operation in flight and refuses the very next one.
+pub fn authorize(
+    conn: &mut PgConnection,
+    engineer: Uuid,
+    tenant: Uuid,
+    workload: Workload,
+    now: DateTime<Utc>,
+) -> QueryResult<Result<Grant, Denial>> {
+    let open: Option<(Uuid, Option<DateTime<Utc>>)> = ar::table
+        .filter(ar::engineer_id.eq(engineer))
+        .filter(ar::tenant_id.eq(tenant))
+        .filter(ar::workload.eq(workload.as_db()))
+        .filter(ar::status.eq(Status::Approved.as_db()))
+        .filter(ar::approved_at.le(now))
+        .filter(ar::ends_at.gt(now))
+        .select((ar::id, ar::ends_at))
+        .for_share()
+        .first(conn)
+        .optional()?;
+    if let Some((request_id, Some(ends_at))) = open {
+        return Ok(Ok(Grant {
+            request_id,
+            ends_at,
+        }));
+    }
+    let latest = crate::requests::store::latest_for(conn, engineer, tenant, workload)?;
+    Ok(Err(Denial {
+        latest: latest.map(|r| {
+            let status = r.effective(now);
+            let at = match status {
+                Status::Ended => r.ends_at,
+                Status::Expired => r.expires_at,
+                _ => None,
+            };
+            (r.id, status, at)
+        }),
+    }))
+}
+
+/// Who is calling, and from where.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub engineer_id: Uuid,
+    pub ip: String,
+}
+
+pub enum Outcome {
+    Executed { table: Table, grant: Grant },
+    Refused(Denial),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Content(#[from] ContentError),
+}
+
+/// Runs `op` for `operator` on `tenant`'s content, if and only if an
+/// approved window allows it, and records the attempt either way. The
+/// record and the read share one transaction: results are handed back only
+/// once the record is committed.
+pub fn run(
+    conn: &mut PgConnection,
+    stores: &ContentStores,
+    operator: &Operator,
+    tenant: Uuid,
+    op: &Operation,
+    now: DateTime<Utc>,
+) -> Result<Outcome, RunError> {
+    let actor = audit::Actor::provider_operator(operator.engineer_id, &operator.ip);
+    let staff = staff_public_id(operator.engineer_id);
+    conn.transaction(|conn| {
+        let decision = authorize(conn, operator.engineer_id, tenant, op.workload(), now)?;
+        let mut parameters = op.parameters();
+        parameters["StaffId"] = json!(staff);
+        parameters["Workload"] = json!(op.workload().name());
+        let (activity, request_id, outcome) = match decision {
+            Ok(grant) => {
+                let table = op.execute(stores, tenant)?;
+                parameters["ResultCount"] = json!(table.rows.len());
+                (
+                    op.name(),
+                    Some(grant.request_id),
+                    Outcome::Executed { table, grant },
+                )
+            }
+            Err(denial) => {
+                parameters["Operation"] = json!(op.name());
+                parameters["Reason"] = json!(denial.reason());
+                let request = denial.latest.map(|(id, _, _)| id);
+                (
+                    audit::activity::ACCESS_DENIED,
+                    request,
+                    Outcome::Refused(denial),
+                )
+            }
+        };
+        audit::append(
+            conn,
+            audit::Entry {
+                tenant_id: tenant,
+                occurred_at: now,
+                actor: &actor,
+                activity,
+                item: String::new(),
+                parameters,
+                request_id,
+            },
+        )?;
+        Ok(outcome)
+    })
+}
