@@ -187,6 +187,31 @@ async fn a_post_from_a_foreign_origin_is_refused_even_with_the_token() {
 }
 
 #[tokio::test]
+async fn an_opaque_origin_is_judged_by_sec_fetch_site() {
+    // What Chromium sends for a same-origin form post under no-referrer.
+    let app = spawn_app().await;
+    let (client, token) = signed_in_engineer(&app).await;
+    let cross = client
+        .post(format!("{}/signout", app.engineer_url))
+        .header("origin", "null")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    let same = client
+        .post(format!("{}/signout", app.engineer_url))
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(location(&same), "/signin");
+}
+
+#[tokio::test]
 async fn a_too_large_body_is_answered_413() {
     let app = spawn_app().await;
     let big = "x".repeat(100 * 1024);

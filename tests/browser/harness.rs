@@ -1,0 +1,247 @@
+//! Drives Debian's Chromium through chromedriver (WebDriver, fantoccini):
+//! headless, a fresh profile per browser, the flags this environment needs.
+//! Without chromedriver the tests fail with a clear message, unless
+//! `LOCKBOX_SKIP_BROWSER_TESTS=1` opts out (for a laptop without Chromium).
+
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// Whether to skip: only when explicitly asked.
+pub fn skip() -> bool {
+    if std::env::var("LOCKBOX_SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+        eprintln!("LOCKBOX_SKIP_BROWSER_TESTS=1: browser test skipped");
+        return true;
+    }
+    false
+}
+
+fn chromedriver_path() -> PathBuf {
+    let path = std::env::var("CHROMEDRIVER")
+        .map_or_else(|_| PathBuf::from("/usr/bin/chromedriver"), PathBuf::from);
+    assert!(
+        path.exists(),
+        "chromedriver not found at {}: install Debian's `chromium` and `chromium-driver` \
+         (scripts/test does), set CHROMEDRIVER, or set LOCKBOX_SKIP_BROWSER_TESTS=1 to skip",
+        path.display()
+    );
+    path
+}
+
+/// A chromedriver process and one headless Chromium session on it.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+    shots: PathBuf,
+    journey: String,
+    shot: usize,
+}
+
+impl Browser {
+    pub async fn start(journey: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let driver = Command::new(chromedriver_path())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--disable-quic", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a Chromium session");
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&shots).expect("screenshot dir");
+        Self {
+            client,
+            driver,
+            _profile: profile,
+            shots,
+            journey: journey.to_owned(),
+            shot: 0,
+        }
+    }
+
+    pub async fn goto(&mut self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+        self.check_page().await;
+    }
+
+    /// Clicks the link or button whose visible text is `label`.
+    pub async fn click(&mut self, label: &str) {
+        let xpath = format!(
+            "//a[normalize-space(.)={l}] | //button[normalize-space(.)={l}]",
+            l = xpath_literal(label)
+        );
+        self.client
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("no link or button labelled {label:?}: {e}"))
+            .click()
+            .await
+            .expect("click");
+        self.check_page().await;
+    }
+
+    /// Fills the form control whose label is `label`.
+    pub async fn fill(&mut self, label: &str, value: &str) {
+        let id = self.control_id(label).await;
+        let field = self.client.find(Locator::Id(&id)).await.expect("control");
+        if field.tag_name().await.expect("tag") == "select" {
+            field
+                .select_by_label(value)
+                .await
+                .unwrap_or_else(|e| panic!("{label}: no option {value:?}: {e}"));
+        } else {
+            field.clear().await.expect("clear");
+            field.send_keys(value).await.expect("type");
+        }
+    }
+
+    /// Ticks or unticks the checkbox labelled `label`.
+    pub async fn set_checkbox(&mut self, label: &str, on: bool) {
+        let id = self.control_id(label).await;
+        let field = self.client.find(Locator::Id(&id)).await.expect("checkbox");
+        if field.is_selected().await.expect("state") != on {
+            field.click().await.expect("click");
+        }
+    }
+
+    async fn control_id(&mut self, label: &str) -> String {
+        let xpath = format!("//label[normalize-space(.)={}]", xpath_literal(label));
+        self.client
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("no label {label:?}: {e}"))
+            .attr("for")
+            .await
+            .expect("for")
+            .unwrap_or_else(|| panic!("label {label:?} has no for"))
+    }
+
+    pub async fn text(&mut self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("nothing matches {css}: {e}"))
+            .text()
+            .await
+            .expect("text")
+    }
+
+    pub async fn texts(&mut self, css: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in self.client.find_all(Locator::Css(css)).await.expect("find") {
+            out.push(e.text().await.expect("text"));
+        }
+        out
+    }
+
+    pub async fn h1(&mut self) -> String {
+        self.text("h1").await
+    }
+
+    /// A PNG of the page under target/screenshots/.
+    pub async fn screenshot(&mut self, name: &str) {
+        self.shot += 1;
+        let png = self.client.screenshot().await.expect("screenshot");
+        let path = self
+            .shots
+            .join(format!("{}-{:02}-{name}.png", self.journey, self.shot));
+        std::fs::write(&path, png).expect("write screenshot");
+    }
+
+    /// Every page: no server error, one h1, a lang attribute, a label for
+    /// every form control, text on every button.
+    pub async fn check_page(&mut self) {
+        let report = self
+            .client
+            .execute(
+                r#"
+                const problems = [];
+                if (!document.documentElement.getAttribute('lang')) problems.push('no lang attribute');
+                const h1s = document.querySelectorAll('h1');
+                if (h1s.length !== 1) problems.push(h1s.length + ' h1 elements');
+                if (document.querySelector('.status-code') && document.querySelector('.status-code').textContent.trim().startsWith('5'))
+                    problems.push('server error page');
+                for (const el of document.querySelectorAll('input, select, textarea')) {
+                    if (el.type === 'hidden') continue;
+                    const labelled = (el.id && document.querySelector('label[for="' + el.id + '"]')) || el.getAttribute('aria-label');
+                    if (!labelled) problems.push('unlabelled ' + el.tagName + ' ' + (el.name || el.id));
+                }
+                for (const b of document.querySelectorAll('button')) {
+                    if (!b.textContent.trim()) problems.push('a button without text');
+                }
+                return problems;
+                "#,
+                vec![],
+            )
+            .await
+            .expect("page check");
+        let problems: Vec<String> = serde_json::from_value(report).unwrap_or_default();
+        let url = self
+            .client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        assert!(problems.is_empty(), "{url}: {problems:?}");
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+/// `s` as an XPath string literal, quotes and all.
+fn xpath_literal(s: &str) -> String {
+    if !s.contains('"') {
+        format!("\"{s}\"")
+    } else if !s.contains('\'') {
+        format!("'{s}'")
+    } else {
+        let parts: Vec<String> = s.split('"').map(|p| format!("\"{p}\"")).collect();
+        format!("concat({})", parts.join(", '\"', "))
+    }
+}
