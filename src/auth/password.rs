@@ -84,6 +84,19 @@ impl Hasher {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn hashing_is_bounded_to_the_cores_and_unknown_accounts_never_pass() {
+        let hasher = Hasher::new().expect("hasher");
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(hasher.permits.available_permits(), cores);
+        assert!(!hasher.verify("lockbox-dummy-password".into(), None).await, "the dummy hash opens nothing");
+        let hash = hasher
+            .hash(NewPassword::parse("a long enough password").expect("valid"))
+            .await
+            .expect("hash");
+        assert!(hasher.verify("a long enough password".into(), Some(hash)).await);
+    }
+
     #[test]
     fn hashes_are_argon2id_and_verify() {
         let pw = NewPassword::parse("correct horse battery").expect("valid");
