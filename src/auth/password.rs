@@ -89,12 +89,19 @@ mod tests {
         let hasher = Hasher::new().expect("hasher");
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         assert_eq!(hasher.permits.available_permits(), cores);
-        assert!(!hasher.verify("lockbox-dummy-password".into(), None).await, "the dummy hash opens nothing");
+        assert!(
+            !hasher.verify("lockbox-dummy-password".into(), None).await,
+            "the dummy hash opens nothing"
+        );
         let hash = hasher
             .hash(NewPassword::parse("a long enough password").expect("valid"))
             .await
             .expect("hash");
-        assert!(hasher.verify("a long enough password".into(), Some(hash)).await);
+        assert!(
+            hasher
+                .verify("a long enough password".into(), Some(hash))
+                .await
+        );
     }
 
     #[test]

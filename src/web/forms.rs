@@ -86,6 +86,45 @@ impl FromRequest for PortalSession {
     }
 }
 
+/// An account that can be signed in to a portal, loaded fresh from the
+/// database on every request (so a deleted account or a changed role takes
+/// effect at once).
+pub trait Principal: Sized + Send + 'static {
+    fn load(conn: &mut diesel::PgConnection, id: Uuid) -> diesel::QueryResult<Option<Self>>;
+}
+
+/// The signed-in account of the portal: a tenant user in the admin center,
+/// a staff member in the engineer portal. Without one: "sign in first".
+pub struct SignedIn<P>(pub P);
+
+impl<P: Principal> FromRequest for SignedIn<P> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = PortalSession::from_request(&req);
+            let id = session.principal()?.ok_or(AppError::SignInRequired)?;
+            let state = req
+                .app_data::<web::Data<super::AppState>>()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+            let found = crate::db::blocking(&state.pool, move |conn| {
+                P::load(conn, id).map_err(crate::db::DbError::from)
+            })
+            .await?;
+            match found {
+                Some(account) => Ok(SignedIn(account)),
+                None => {
+                    // The account is gone: the session must not outlive it.
+                    session.sign_out();
+                    Err(AppError::SignInRequired)
+                }
+            }
+        })
+    }
+}
+
 #[derive(Deserialize)]
 struct CsrfField {
     csrf_token: Option<String>,

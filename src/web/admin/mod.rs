@@ -9,7 +9,7 @@ use super::{
     AppState,
     chrome::Chrome,
     client_ip,
-    forms::{CsrfForm, PortalSession},
+    forms::{CsrfForm, PortalSession, Principal, SignedIn},
     render, render_status, see_other,
     signin::{self, SignInForm, SignInPage},
 };
@@ -48,33 +48,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Any signed-in tenant user, whatever their role.
-pub struct SignedInUser(pub TenantUser);
+pub type SignedInUser = SignedIn<TenantUser>;
 
-impl FromRequest for SignedInUser {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let session = PortalSession::from_request(&req);
-            let id = session.principal()?.ok_or(AppError::SignInRequired)?;
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
-            let user = db::blocking(&state.pool, move |conn| {
-                tenants::find_user(conn, id).map_err(DbError::from)
-            })
-            .await?;
-            match user {
-                Some(user) => Ok(SignedInUser(user)),
-                None => {
-                    // The account is gone: the session must not outlive it.
-                    session.sign_out();
-                    Err(AppError::SignInRequired)
-                }
-            }
-        })
+impl Principal for TenantUser {
+    fn load(conn: &mut diesel::PgConnection, id: uuid::Uuid) -> diesel::QueryResult<Option<Self>> {
+        tenants::find_user(conn, id)
     }
 }
 
@@ -88,7 +66,7 @@ impl FromRequest for LockboxUser {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let user = SignedInUser::from_request(req, payload);
         Box::pin(async move {
-            let SignedInUser(user) = user.await?;
+            let SignedIn(user) = user.await?;
             if user.role.can_use_lockbox() {
                 Ok(LockboxUser(user))
             } else {
@@ -209,7 +187,7 @@ async fn home(
     req: HttpRequest,
     tr: Tr,
     state: web::Data<AppState>,
-    SignedInUser(user): SignedInUser,
+    SignedIn(user): SignedInUser,
 ) -> Result<HttpResponse, AppError> {
     if !user.role.can_use_lockbox() {
         let chrome = chrome(&req, &user)?;

@@ -1,21 +1,19 @@
 //! The engineer portal: sign-in and the pages of provider support engineers
 //! and support managers.
 
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web};
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
-use std::{future::Future, pin::Pin};
 
 use super::{
     AppState,
     chrome::Chrome,
     client_ip,
-    forms::{CsrfForm, PortalSession},
+    forms::{CsrfForm, PortalSession, Principal, SignedIn},
     render, see_other,
     signin::{self, SignInForm, SignInPage},
 };
 use crate::{
     auth::{self, Attempt, Realm},
-    db::{self, DbError},
     error::AppError,
     i18n::Tr,
     staff::{self, StaffMember, StaffRole},
@@ -48,32 +46,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// A signed-in engineer or manager.
-pub struct SignedInStaff(pub StaffMember);
+pub type SignedInStaff = SignedIn<StaffMember>;
 
-impl FromRequest for SignedInStaff {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let session = PortalSession::from_request(&req);
-            let id = session.principal()?.ok_or(AppError::SignInRequired)?;
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
-            let member = db::blocking(&state.pool, move |conn| {
-                staff::find(conn, id).map_err(DbError::from)
-            })
-            .await?;
-            match member {
-                Some(member) => Ok(SignedInStaff(member)),
-                None => {
-                    session.sign_out();
-                    Err(AppError::SignInRequired)
-                }
-            }
-        })
+impl Principal for StaffMember {
+    fn load(conn: &mut diesel::PgConnection, id: uuid::Uuid) -> diesel::QueryResult<Option<Self>> {
+        staff::find(conn, id)
     }
 }
 
@@ -144,7 +121,7 @@ struct HomePage {
 async fn home(
     req: HttpRequest,
     tr: Tr,
-    SignedInStaff(member): SignedInStaff,
+    SignedIn(member): SignedInStaff,
 ) -> Result<HttpResponse, AppError> {
     render(&HomePage {
         tr,

@@ -7,6 +7,7 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::{SignedInStaff, chrome};
+use crate::web::forms::SignedIn;
 use crate::{
     db::{self, DbError},
     error::{AppError, Forbidden},
@@ -56,7 +57,7 @@ async fn my_requests(
     req: HttpRequest,
     tr: Tr,
     state: web::Data<AppState>,
-    SignedInStaff(me): SignedInStaff,
+    SignedIn(me): SignedInStaff,
 ) -> Result<HttpResponse, AppError> {
     let id = me.id;
     let list = db::blocking(&state.pool, move |conn| {
@@ -126,7 +127,7 @@ async fn new_request_form(
     req: HttpRequest,
     tr: Tr,
     state: web::Data<AppState>,
-    SignedInStaff(me): SignedInStaff,
+    SignedIn(me): SignedInStaff,
 ) -> Result<HttpResponse, AppError> {
     let input = NewRequestInput {
         duration: state.settings.max_window.num_minutes().to_string(),
@@ -139,7 +140,7 @@ async fn file_request(
     req: HttpRequest,
     tr: Tr,
     state: web::Data<AppState>,
-    SignedInStaff(me): SignedInStaff,
+    SignedIn(me): SignedInStaff,
     CsrfForm(input): CsrfForm<NewRequestInput>,
 ) -> Result<HttpResponse, AppError> {
     let new = match input.parse(&state.policy()) {
@@ -278,7 +279,7 @@ async fn detail(
     req: HttpRequest,
     tr: Tr,
     state: web::Data<AppState>,
-    SignedInStaff(me): SignedInStaff,
+    SignedIn(me): SignedInStaff,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let request = visible_request(&state, &me, path.into_inner()).await?;
@@ -358,7 +359,7 @@ async fn confirm(
     req: HttpRequest,
     tr: Tr,
     state: web::Data<AppState>,
-    SignedInStaff(me): SignedInStaff,
+    SignedIn(me): SignedInStaff,
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
@@ -378,7 +379,7 @@ async fn decide(
     req: HttpRequest,
     tr: Tr,
     state: web::Data<AppState>,
-    SignedInStaff(me): SignedInStaff,
+    SignedIn(me): SignedInStaff,
     path: web::Path<(Uuid, String)>,
     CsrfForm(form): CsrfForm<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -456,7 +457,7 @@ async fn queue(
     req: HttpRequest,
     tr: Tr,
     state: web::Data<AppState>,
-    SignedInStaff(me): SignedInStaff,
+    SignedIn(me): SignedInStaff,
 ) -> Result<HttpResponse, AppError> {
     if me.role != StaffRole::Manager {
         return Err(AppError::Forbidden(Forbidden::Role));

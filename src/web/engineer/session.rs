@@ -10,6 +10,7 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::{SignedInStaff, chrome};
+use crate::web::forms::SignedIn;
 use crate::{
     content::{self, Operation, OperationSpec, Operator, Outcome, store::Table},
     db::{self, DbError},
@@ -123,7 +124,7 @@ async fn show(
     req: HttpRequest,
     tr: Tr,
     state: web::Data<AppState>,
-    SignedInStaff(me): SignedInStaff,
+    SignedIn(me): SignedInStaff,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let page = page(&req, tr, &state, &me, path.into_inner()).await?;
@@ -139,7 +140,7 @@ async fn operate(
     req: HttpRequest,
     tr: Tr,
     state: web::Data<AppState>,
-    SignedInStaff(me): SignedInStaff,
+    SignedIn(me): SignedInStaff,
     path: web::Path<Uuid>,
     CsrfForm(fields): CsrfForm<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
