@@ -20,7 +20,7 @@ impl Email {
             || parts.next().is_some()
             || local.is_empty()
             || domain.is_empty()
-            || value.chars().any(char::is_whitespace)
+            || value.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return Err("error-email-invalid");
         }

@@ -79,7 +79,7 @@ impl Application {
             .map_err(|e| StartupError::Other(format!("cookie key: {e}")))?;
         let hasher = Hasher::new().map_err(|e| StartupError::Other(e.to_string()))?;
         let state = AppState {
-            content: crate::content::store::ContentStores::postgres(pool.clone()),
+            content: crate::content::store::ContentStores::postgres(),
             pool,
             clock,
             settings,

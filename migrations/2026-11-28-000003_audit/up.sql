@@ -42,27 +42,28 @@ CREATE TRIGGER audit_records_no_truncate
     BEFORE TRUNCATE ON audit_records
     FOR EACH STATEMENT EXECUTE FUNCTION audit_records_append_only();
 
--- Appends a record to its tenant's chain and returns it. The application
+-- Appends a record to its tenant's chain and returns its id. The application
 -- passes the canonical encoding (src/audit/chain.rs) split around the seq
 -- field, which only this function knows; hash = SHA-256(prev_hash ||
--- before || field(seq) || after). The unique (tenant_id, seq) constraint
--- arbitrates between concurrent appends: a loser inserts nothing, then waits
--- its turn on the tenant's advisory lock and tries again from the new head.
+-- before || field(seq) || after). Appends to one tenant are serialised by an
+-- advisory lock; the unique (tenant_id, seq) constraint stays the arbiter of
+-- last resort (a record inserted past the lock makes this one try again).
 -- A plpgsql function, so its plans are prepared once per connection.
 CREATE FUNCTION audit_append(
     p_tenant uuid, p_occurred_at timestamptz, p_actor_id text, p_actor_name text, p_ip text,
     p_activity text, p_item text, p_request_id uuid, p_parameters text,
     p_before_seq bytea, p_after_seq bytea
-) RETURNS SETOF audit_records LANGUAGE plpgsql AS $$
+) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     head_seq bigint;
     head_hash bytea;
-    appended audit_records;
+    appended bigint;
 BEGIN
-    FOR attempt IN 1..50 LOOP
-        IF attempt > 1 THEN
-            PERFORM pg_advisory_xact_lock(hashtextextended(p_tenant::text, 7346205010));
-        END IF;
+    -- Appends to one tenant's chain queue here, until the caller's
+    -- transaction ends. The head is read by the next statement, so with a
+    -- snapshot taken after the lock: it is the latest committed head.
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_tenant::text, 7346205010));
+    FOR attempt IN 1..5 LOOP
         SELECT seq, hash INTO head_seq, head_hash
             FROM audit_records WHERE tenant_id = p_tenant ORDER BY seq DESC LIMIT 1;
         head_seq := coalesce(head_seq, 0) + 1;
@@ -75,10 +76,9 @@ BEGIN
                        || int8send(octet_length(head_seq::text)::bigint)
                        || convert_to(head_seq::text, 'UTF8') || p_after_seq))
         ON CONFLICT ON CONSTRAINT audit_records_chain_position DO NOTHING
-        RETURNING * INTO appended;
+        RETURNING id INTO appended;
         IF FOUND THEN
-            RETURN NEXT appended;
-            RETURN;
+            RETURN appended;
         END IF;
     END LOOP;
     RAISE EXCEPTION 'audit_append: could not append to the chain of tenant %', p_tenant;

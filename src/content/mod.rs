@@ -238,29 +238,29 @@ impl Operation {
         }
     }
 
-    fn execute(&self, stores: &ContentStores, tenant: Uuid) -> Result<Table, ContentError> {
+    fn execute(
+        &self,
+        stores: &ContentStores,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+    ) -> Result<Table, ContentError> {
+        let (ex, sp, od) = (&stores.exchange, &stores.sharepoint, &stores.onedrive);
         match self {
-            Operation::GetMailboxStatistics { mailbox } => stores
-                .exchange
-                .mailbox_statistics(tenant, mailbox.as_deref()),
-            Operation::GetMessageTrace(q) => stores.exchange.message_trace(tenant, q),
+            Operation::GetMailboxStatistics { mailbox } => {
+                ex.mailbox_statistics(conn, tenant, mailbox.as_deref())
+            }
+            Operation::GetMessageTrace(q) => ex.message_trace(conn, tenant, q),
             Operation::SearchMailbox { mailbox, words } => {
-                stores
-                    .exchange
-                    .search_mailbox(tenant, mailbox.as_deref(), words)
+                ex.search_mailbox(conn, tenant, mailbox.as_deref(), words)
             }
-            Operation::GetSiteUsage { site } => {
-                stores.sharepoint.site_usage(tenant, site.as_deref())
-            }
-            Operation::GetSiteDocuments { site } => stores.sharepoint.site_documents(tenant, site),
+            Operation::GetSiteUsage { site } => sp.site_usage(conn, tenant, site.as_deref()),
+            Operation::GetSiteDocuments { site } => sp.site_documents(conn, tenant, site),
             Operation::GetDocumentVersions { site, path } => {
-                stores.sharepoint.document_versions(tenant, site, path)
+                sp.document_versions(conn, tenant, site, path)
             }
-            Operation::GetDriveUsage { owner } => {
-                stores.onedrive.drive_usage(tenant, owner.as_deref())
-            }
+            Operation::GetDriveUsage { owner } => od.drive_usage(conn, tenant, owner.as_deref()),
             Operation::GetDriveFileVersions { owner, path } => {
-                stores.onedrive.drive_file_versions(tenant, owner, path)
+                od.drive_file_versions(conn, tenant, owner, path)
             }
         }
     }
@@ -381,7 +381,7 @@ pub fn run(
         parameters["Workload"] = json!(op.workload().name());
         let (activity, request_id, outcome) = match decision {
             Ok(grant) => {
-                let table = op.execute(stores, tenant)?;
+                let table = op.execute(stores, conn, tenant)?;
                 parameters["ResultCount"] = json!(table.rows.len());
                 (
                     op.name(),

@@ -12,8 +12,6 @@ use diesel::{
 };
 use uuid::Uuid;
 
-use crate::db::PgPool;
-
 /// Rows any one operation returns at most.
 pub const MAX_ROWS: i64 = 200;
 
@@ -54,12 +52,19 @@ pub struct TraceQuery {
 pub trait ExchangeOnline: Send + Sync {
     fn mailbox_statistics(
         &self,
+        conn: &mut PgConnection,
         tenant: Uuid,
         mailbox: Option<&str>,
     ) -> Result<Table, ContentError>;
-    fn message_trace(&self, tenant: Uuid, query: &TraceQuery) -> Result<Table, ContentError>;
+    fn message_trace(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        query: &TraceQuery,
+    ) -> Result<Table, ContentError>;
     fn search_mailbox(
         &self,
+        conn: &mut PgConnection,
         tenant: Uuid,
         mailbox: Option<&str>,
         words: &str,
@@ -67,10 +72,21 @@ pub trait ExchangeOnline: Send + Sync {
 }
 
 pub trait SharePointOnline: Send + Sync {
-    fn site_usage(&self, tenant: Uuid, site: Option<&str>) -> Result<Table, ContentError>;
-    fn site_documents(&self, tenant: Uuid, site: &str) -> Result<Table, ContentError>;
+    fn site_usage(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        site: Option<&str>,
+    ) -> Result<Table, ContentError>;
+    fn site_documents(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        site: &str,
+    ) -> Result<Table, ContentError>;
     fn document_versions(
         &self,
+        conn: &mut PgConnection,
         tenant: Uuid,
         site: &str,
         path: &str,
@@ -78,9 +94,15 @@ pub trait SharePointOnline: Send + Sync {
 }
 
 pub trait OneDriveForBusiness: Send + Sync {
-    fn drive_usage(&self, tenant: Uuid, owner: Option<&str>) -> Result<Table, ContentError>;
+    fn drive_usage(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        owner: Option<&str>,
+    ) -> Result<Table, ContentError>;
     fn drive_file_versions(
         &self,
+        conn: &mut PgConnection,
         tenant: Uuid,
         owner: &str,
         path: &str,
@@ -97,8 +119,8 @@ pub struct ContentStores {
 
 impl ContentStores {
     /// The bundled stores, on lockbox's own database.
-    pub fn postgres(pool: PgPool) -> Self {
-        let store = Arc::new(PgContent { pool });
+    pub fn postgres() -> Self {
+        let store = Arc::new(PgContent);
         Self {
             exchange: store.clone(),
             sharepoint: store.clone(),
@@ -108,9 +130,7 @@ impl ContentStores {
 }
 
 /// The bundled PostgreSQL content store.
-pub struct PgContent {
-    pool: PgPool,
-}
+pub struct PgContent;
 
 fn kb(bytes: i64) -> String {
     format!("{:.1}", bytes as f64 / 1024.0)
@@ -147,15 +167,10 @@ row_struct!(DocRow { path: Text => String, title: Text => String, version: Integ
 row_struct!(VersionRow { version: Integer => i32, modified_by: Text => String, modified_at: Timestamptz => DateTime<Utc>, size_bytes: Integer => i32 });
 row_struct!(DriveRow { owner: Text => String, files: BigInt => i64, bytes: BigInt => i64 });
 
-impl PgContent {
-    fn conn(&self) -> Result<crate::db::PgConn, ContentError> {
-        Ok(self.pool.get()?)
-    }
-}
-
 impl ExchangeOnline for PgContent {
     fn mailbox_statistics(
         &self,
+        conn: &mut PgConnection,
         tenant: Uuid,
         mailbox: Option<&str>,
     ) -> Result<Table, ContentError> {
@@ -169,7 +184,7 @@ impl ExchangeOnline for PgContent {
         .bind::<SqlUuid, _>(tenant)
         .bind::<Nullable<Text>, _>(mailbox)
         .bind::<BigInt, _>(MAX_ROWS)
-        .load(&mut self.conn()?)?;
+        .load(conn)?;
         Ok(Table {
             columns: vec![
                 "Mailbox",
@@ -193,7 +208,12 @@ impl ExchangeOnline for PgContent {
         })
     }
 
-    fn message_trace(&self, tenant: Uuid, q: &TraceQuery) -> Result<Table, ContentError> {
+    fn message_trace(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        q: &TraceQuery,
+    ) -> Result<Table, ContentError> {
         let rows: Vec<MessageRow> = diesel::sql_query(
             "SELECT m.address, x.received_at, x.sender, x.recipients, x.subject, '' AS body, x.size_bytes \
              FROM mail_messages x JOIN mailboxes m ON m.id = x.mailbox_id \
@@ -210,7 +230,7 @@ impl ExchangeOnline for PgContent {
         .bind::<Nullable<Timestamptz>, _>(q.start)
         .bind::<Nullable<Timestamptz>, _>(q.end)
         .bind::<BigInt, _>(MAX_ROWS)
-        .load(&mut self.conn()?)?;
+        .load(conn)?;
         Ok(Table {
             columns: vec!["Received", "Sender", "Recipients", "Subject", "Size (KB)"],
             rows: rows
@@ -230,6 +250,7 @@ impl ExchangeOnline for PgContent {
 
     fn search_mailbox(
         &self,
+        conn: &mut PgConnection,
         tenant: Uuid,
         mailbox: Option<&str>,
         words: &str,
@@ -245,7 +266,7 @@ impl ExchangeOnline for PgContent {
         .bind::<Nullable<Text>, _>(mailbox)
         .bind::<Text, _>(like(words))
         .bind::<BigInt, _>(MAX_ROWS)
-        .load(&mut self.conn()?)?;
+        .load(conn)?;
         Ok(Table {
             columns: vec!["Mailbox", "Received", "Sender", "Subject", "Snippet"],
             rows: rows
@@ -260,7 +281,12 @@ impl ExchangeOnline for PgContent {
 }
 
 impl SharePointOnline for PgContent {
-    fn site_usage(&self, tenant: Uuid, site: Option<&str>) -> Result<Table, ContentError> {
+    fn site_usage(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        site: Option<&str>,
+    ) -> Result<Table, ContentError> {
         let rows: Vec<SiteRow> = diesel::sql_query(
             "SELECT s.path, s.title, count(DISTINCT d.id) AS documents, count(v.version) AS versions, \
                     coalesce(sum(v.size_bytes), 0)::bigint AS bytes \
@@ -272,7 +298,7 @@ impl SharePointOnline for PgContent {
         .bind::<SqlUuid, _>(tenant)
         .bind::<Nullable<Text>, _>(site)
         .bind::<BigInt, _>(MAX_ROWS)
-        .load(&mut self.conn()?)?;
+        .load(conn)?;
         Ok(Table {
             columns: vec!["Site", "Title", "Documents", "Versions", "Storage (KB)"],
             rows: rows
@@ -290,7 +316,12 @@ impl SharePointOnline for PgContent {
         })
     }
 
-    fn site_documents(&self, tenant: Uuid, site: &str) -> Result<Table, ContentError> {
+    fn site_documents(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        site: &str,
+    ) -> Result<Table, ContentError> {
         let rows: Vec<DocRow> = diesel::sql_query(
             "SELECT d.path, d.title, v.version, v.modified_by, v.modified_at \
              FROM documents d JOIN sites s ON s.id = d.site_id \
@@ -302,7 +333,7 @@ impl SharePointOnline for PgContent {
         .bind::<SqlUuid, _>(tenant)
         .bind::<Text, _>(site)
         .bind::<BigInt, _>(MAX_ROWS)
-        .load(&mut self.conn()?)?;
+        .load(conn)?;
         Ok(Table {
             columns: vec![
                 "Path",
@@ -328,6 +359,7 @@ impl SharePointOnline for PgContent {
 
     fn document_versions(
         &self,
+        conn: &mut PgConnection,
         tenant: Uuid,
         site: &str,
         path: &str,
@@ -343,7 +375,7 @@ impl SharePointOnline for PgContent {
         .bind::<Text, _>(site)
         .bind::<Text, _>(path)
         .bind::<BigInt, _>(MAX_ROWS)
-        .load(&mut self.conn()?)?;
+        .load(conn)?;
         Ok(versions_table(rows, true))
     }
 }
@@ -371,7 +403,12 @@ fn versions_table(rows: Vec<VersionRow>, with_author: bool) -> Table {
 }
 
 impl OneDriveForBusiness for PgContent {
-    fn drive_usage(&self, tenant: Uuid, owner: Option<&str>) -> Result<Table, ContentError> {
+    fn drive_usage(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        owner: Option<&str>,
+    ) -> Result<Table, ContentError> {
         let rows: Vec<DriveRow> = diesel::sql_query(
             "SELECT f.owner, count(DISTINCT f.id) AS files, coalesce(sum(v.size_bytes), 0)::bigint AS bytes \
              FROM drive_files f LEFT JOIN LATERAL (SELECT size_bytes FROM drive_file_versions \
@@ -382,7 +419,7 @@ impl OneDriveForBusiness for PgContent {
         .bind::<SqlUuid, _>(tenant)
         .bind::<Nullable<Text>, _>(owner)
         .bind::<BigInt, _>(MAX_ROWS)
-        .load(&mut self.conn()?)?;
+        .load(conn)?;
         Ok(Table {
             columns: vec!["Owner", "Files", "Storage (KB)"],
             rows: rows
@@ -394,6 +431,7 @@ impl OneDriveForBusiness for PgContent {
 
     fn drive_file_versions(
         &self,
+        conn: &mut PgConnection,
         tenant: Uuid,
         owner: &str,
         path: &str,
@@ -408,7 +446,7 @@ impl OneDriveForBusiness for PgContent {
         .bind::<Text, _>(owner)
         .bind::<Text, _>(path)
         .bind::<BigInt, _>(MAX_ROWS)
-        .load(&mut self.conn()?)?;
+        .load(conn)?;
         Ok(versions_table(rows, false))
     }
 }

@@ -1,7 +1,7 @@
 //! The outbox: [`enqueue`] inside the transaction of the change; the worker
-//! calls [`deliver_due`], which claims due messages with `FOR UPDATE SKIP
+//! calls [`deliver_due`], which claims a due message with `FOR UPDATE SKIP
 //! LOCKED` (several lockbox processes never send one message at the same
-//! time), sends them, and marks them in the same transaction. A crash
+//! time), sends it, and marks it in the same transaction. A crash
 //! between sending and marking leaves the message pending, so it is sent
 //! again: at least once, with the same Message-ID, so duplicates are
 //! recognisable. Failures back off exponentially with jitter, up to a limit;
@@ -95,8 +95,9 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::milliseconds((base * jitter * 1000.0) as i64)
 }
 
-/// Sends up to `batch` due messages. Safe to run in several processes at
-/// once.
+/// Sends up to `batch` due messages, each in its own transaction: claim one
+/// (`FOR UPDATE SKIP LOCKED`), send, mark. A crash re-sends at most the
+/// message in flight. Safe to run in several processes at once.
 pub fn deliver_due(
     conn: &mut PgConnection,
     mailer: &dyn Mailer,
@@ -105,53 +106,85 @@ pub fn deliver_due(
     now: DateTime<Utc>,
     batch: i64,
 ) -> QueryResult<Delivery> {
-    conn.transaction(|conn| {
-        let due: Vec<Queued> = ob::table
-            .filter(ob::status.eq("pending"))
-            .filter(ob::next_attempt_at.le(now))
-            .order(ob::created_at.asc())
-            .limit(batch)
-            .for_update()
-            .skip_locked()
-            .select(Queued::as_select())
-            .load(conn)?;
-        let mut report = Delivery::default();
-        for q in due {
-            match build(from, &q).and_then(|m| mailer.send(&m)) {
-                Ok(()) => {
-                    diesel::update(ob::table.find(q.id))
-                        .set((
-                            ob::status.eq("sent"),
-                            ob::attempts.eq(q.attempts + 1),
-                            ob::sent_at.eq(now),
-                            ob::last_error.eq(None::<String>),
-                        ))
-                        .execute(conn)?;
-                    report.sent += 1;
-                }
-                Err(error) => {
-                    let attempts = q.attempts + 1;
-                    let give_up = attempts >= max_attempts;
-                    diesel::update(ob::table.find(q.id))
-                        .set((
-                            ob::status.eq(if give_up { "failed" } else { "pending" }),
-                            ob::attempts.eq(attempts),
-                            ob::next_attempt_at.eq(now + backoff(attempts)),
-                            ob::last_error.eq(Some(&error)),
-                        ))
-                        .execute(conn)?;
-                    if give_up {
-                        tracing::error!(message_id = %q.message_id, attempts, %error, "mail delivery failed for good");
-                        report.failed += 1;
-                    } else {
-                        tracing::warn!(message_id = %q.message_id, attempts, %error, "mail delivery failed; will retry");
-                        report.retrying += 1;
-                    }
-                }
+    let mut report = Delivery::default();
+    for _ in 0..batch {
+        let delivered = conn.transaction(|conn| {
+            let Some(q) = ob::table
+                .filter(ob::status.eq("pending"))
+                .filter(ob::next_attempt_at.le(now))
+                .order(ob::created_at.asc())
+                .limit(1)
+                .for_update()
+                .skip_locked()
+                .select(Queued::as_select())
+                .first(conn)
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            // A message that cannot be built never will be: fail it now.
+            let outcome = match build(from, &q) {
+                Ok(message) => mailer.send(&message).map_err(|e| (e, false)),
+                Err(e) => Err((e, true)),
+            };
+            mark(conn, &q, outcome, max_attempts, now).map(Some)
+        })?;
+        match delivered {
+            None => break,
+            Some(Marked::Sent) => report.sent += 1,
+            Some(Marked::Retrying) => report.retrying += 1,
+            Some(Marked::Failed) => report.failed += 1,
+        }
+    }
+    Ok(report)
+}
+
+enum Marked {
+    Sent,
+    Retrying,
+    Failed,
+}
+
+/// Records the outcome of one attempt; `Err((error, hopeless))`.
+fn mark(
+    conn: &mut PgConnection,
+    q: &Queued,
+    outcome: Result<(), (String, bool)>,
+    max_attempts: i32,
+    now: DateTime<Utc>,
+) -> QueryResult<Marked> {
+    let attempts = q.attempts + 1;
+    match outcome {
+        Ok(()) => {
+            diesel::update(ob::table.find(q.id))
+                .set((
+                    ob::status.eq("sent"),
+                    ob::attempts.eq(attempts),
+                    ob::sent_at.eq(now),
+                    ob::last_error.eq(None::<String>),
+                ))
+                .execute(conn)?;
+            Ok(Marked::Sent)
+        }
+        Err((error, hopeless)) => {
+            let give_up = hopeless || attempts >= max_attempts;
+            diesel::update(ob::table.find(q.id))
+                .set((
+                    ob::status.eq(if give_up { "failed" } else { "pending" }),
+                    ob::attempts.eq(attempts),
+                    ob::next_attempt_at.eq(now + backoff(attempts)),
+                    ob::last_error.eq(Some(&error)),
+                ))
+                .execute(conn)?;
+            if give_up {
+                tracing::error!(message_id = %q.message_id, attempts, %error, "mail delivery failed for good");
+                Ok(Marked::Failed)
+            } else {
+                tracing::warn!(message_id = %q.message_id, attempts, %error, "mail delivery failed; will retry");
+                Ok(Marked::Retrying)
             }
         }
-        Ok(report)
-    })
+    }
 }
 
 /// Messages by status, for `/metrics` and `/healthz`.

@@ -259,7 +259,9 @@ pub fn transition(
         at: now,
         expires_at: snap.expires_at,
         approved_at: Some(now),
-        ends_at: Some(now + snap.duration),
+        // A window never outlasts the deployment's maximum, even for a
+        // request filed before the maximum was lowered.
+        ends_at: Some(now + snap.duration.min(policy.max_window)),
     };
 
     // Time events: only the system records them, and only once due.
@@ -623,6 +625,23 @@ mod tests {
             ),
             Err(Refusal::AlreadyDecided { status: Expired })
         );
+    }
+
+    #[test]
+    fn a_window_never_outlasts_the_current_maximum() {
+        let lowered = Policy {
+            max_window: Duration::hours(1),
+            ..Policy::default()
+        };
+        let t = transition(
+            &snap(PendingCustomer),
+            Event::CustomerApprove,
+            Actor::Customer(CUSTOMER),
+            t0(),
+            &lowered,
+        )
+        .expect("allowed");
+        assert_eq!(t.ends_at, Some(t0() + Duration::hours(1)));
     }
 
     #[test]

@@ -75,7 +75,7 @@ impl Justification {
         if v.is_empty() {
             return Err("error-justification-required");
         }
-        if v.chars().count() > 2000 {
+        if v.chars().count() > 2000 || has_stray_control(v) {
             return Err("error-justification-too-long");
         }
         Ok(Self(v.to_owned()))
@@ -118,7 +118,7 @@ pub struct Comment(Option<String>);
 impl Comment {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let v = raw.trim();
-        if v.chars().count() > 1000 {
+        if v.chars().count() > 1000 || has_stray_control(v) {
             return Err("error-comment-too-long");
         }
         Ok(Self((!v.is_empty()).then(|| v.to_owned())))
@@ -127,6 +127,13 @@ impl Comment {
     pub fn as_deref(&self) -> Option<&str> {
         self.0.as_deref()
     }
+}
+
+/// Control characters other than line breaks and tabs (a NUL cannot even be
+/// stored).
+fn has_stray_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }
 
 /// "4 h", "1 h 30 min", "15 min".

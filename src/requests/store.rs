@@ -35,6 +35,8 @@ pub struct AccessRequest {
     pub expires_at: Option<DateTime<Utc>>,
     pub approved_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
+    /// When a final state was recorded.
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 impl AccessRequest {
@@ -81,6 +83,7 @@ struct RequestRow {
     expires_at: Option<DateTime<Utc>>,
     approved_at: Option<DateTime<Utc>>,
     ends_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
 }
 
 type Row = (RequestRow, String, String);
@@ -103,6 +106,7 @@ fn from_row((r, tenant_name, engineer_name): Row) -> AccessRequest {
         expires_at: r.expires_at,
         approved_at: r.approved_at,
         ends_at: r.ends_at,
+        closed_at: r.closed_at,
     }
 }
 
@@ -290,7 +294,7 @@ pub fn list_for_tenant(
          SELECT ranked.id, ranked.tenant_id, ranked.engineer_id, ranked.service_request, \
                 ranked.workload, ranked.duration_minutes, ranked.justification, ranked.status, \
                 ranked.created_at, ranked.manager_id, ranked.expires_at, ranked.approved_at, \
-                ranked.ends_at, t.name AS tenant_name, s.display_name AS engineer_name, ranked.rank \
+                ranked.ends_at, ranked.closed_at, t.name AS tenant_name, s.display_name AS engineer_name, ranked.rank \
          FROM ranked \
          JOIN tenants t ON t.id = ranked.tenant_id \
          JOIN provider_staff s ON s.id = ranked.engineer_id \

@@ -350,6 +350,10 @@ pub fn set_lockbox(
             .select(tenants::lockbox_enabled)
             .for_update()
             .first(conn)?;
+        if old == enabled {
+            // Saved without a change: nothing happened, nothing to record.
+            return Ok(old);
+        }
         diesel::update(tenants::table.find(tenant_id))
             .set(tenants::lockbox_enabled.eq(enabled))
             .execute(conn)?;

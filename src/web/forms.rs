@@ -146,6 +146,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 Some(PayloadError::Overflow) => AppError::PayloadTooLarge,
                 _ => AppError::BadRequest("unreadable form".into()),
             })?;
+            if bytes.windows(3).any(|w| w == b"%00") {
+                return Err(AppError::BadRequest("NUL in the form".into()));
+            }
             let field: CsrfField = serde_urlencoded::from_bytes(&bytes)
                 .map_err(|_| AppError::Forbidden(Forbidden::Csrf))?;
             let session = PortalSession::from_request(&req);

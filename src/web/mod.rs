@@ -87,6 +87,11 @@ pub async fn same_origin<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    if req.query_string().contains("%00") {
+        // PostgreSQL cannot store a NUL: refuse it at the door.
+        let response = AppError::BadRequest("NUL in the query".into()).error_response();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !is_same_origin(req.request()) {
         tracing::warn!(path = %req.path(), "cross-origin request refused");
@@ -184,7 +189,7 @@ pub async fn switch_language(query: web::Query<LangQuery>) -> Result<HttpRespons
     let back = query
         .back
         .as_deref()
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .filter(|b| is_local_path(b))
         .unwrap_or("/");
     let cookie = Cookie::build(LANG_COOKIE, lang.code())
         .path("/")
@@ -198,7 +203,7 @@ pub async fn switch_language(query: web::Query<LangQuery>) -> Result<HttpRespons
         .finish())
 }
 
-/// `GET /metrics`: Prometheus text exposition of what an operator watches:
+/// `GET /metrics` (engineer listener only): Prometheus text exposition of what an operator watches:
 /// the outbox by status (failed mail needs a human) and requests by state.
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let (outbox, requests) = db::blocking(&state.pool, |conn| {
@@ -237,10 +242,20 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppErro
         .body(body))
 }
 
+/// A path on this site: starts with one `/`, and nothing a browser might
+/// strip or reinterpret (`\\`, whitespace, control characters) that could
+/// turn it into `//elsewhere`.
+fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+}
+
 /// Routes both portals share.
 pub fn common_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route("/metrics", web::get().to(metrics))
         .route("/static/app.css", web::get().to(stylesheet))
         .route("/lang", web::get().to(switch_language));
 }

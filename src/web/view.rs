@@ -56,9 +56,13 @@ impl RequestView {
             Status::PendingCustomer | Status::Expired => {
                 req.expires_at.map(|at| ("field-expires-at", fmt_time(at)))
             }
-            Status::Approved | Status::Ended | Status::Revoked => {
+            Status::Approved | Status::Ended => {
                 req.ends_at.map(|at| ("field-access-ends-at", fmt_time(at)))
             }
+            // Revoked early: when access really ended, not when it would have.
+            Status::Revoked => req
+                .closed_at
+                .map(|at| ("field-access-revoked-at", fmt_time(at))),
             _ => None,
         };
         Self {

@@ -250,8 +250,9 @@ async fn admin_center_sign_ins_are_recorded_successful_and_failed() {
     assert_eq!(failed[0].ip, "127.0.0.8");
     assert_eq!(
         (failed[1].actor_id.as_str(), failed[1].actor_name.as_str()),
-        ("", "nobody@contoso.example")
+        ("", "Unknown user")
     );
+    assert_eq!(failed[1].parameters["Email"], "nobody@contoso.example");
     assert!(
         !failed[0].parameters.to_string().contains("wrong password"),
         "never the password"
@@ -609,6 +610,30 @@ async fn search_pages_newest_first_and_filters_every_way() {
     assert_eq!(
         count("start=2026-03-02T09:10&end=2026-03-02T09:19").await,
         10
+    );
+    assert_eq!(
+        count("start=2026-03-02T09:10:30&end=2026-03-02T09:19:00").await,
+        9,
+        "to the second"
+    );
+    // A record in the middle of the end minute belongs to it.
+    audit::append(
+        &mut w.app.conn(),
+        audit::Entry {
+            tenant_id: w.contoso,
+            occurred_at: w.app.clock.now() + Duration::seconds(30 * 60 + 30),
+            actor: &audit::Actor::system(),
+            activity: activity::SET_REQUEST,
+            item: "mid-minute".into(),
+            parameters: serde_json::json!({}),
+            request_id: None,
+        },
+    )
+    .expect("append");
+    assert_eq!(
+        count("start=2026-03-02T09:30&end=2026-03-02T09:30").await,
+        2,
+        "09:30:00 and 09:30:30"
     );
     assert_eq!(count("text=%25").await, 0, "LIKE wildcards are literal");
 }

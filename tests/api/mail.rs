@@ -281,7 +281,7 @@ async fn mail_that_keeps_failing_is_marked_failed_and_counted_in_metrics() {
     let report = w.app.deliver_mail().await;
     assert_eq!(report.failed, 2);
     let metrics = crate::helpers::client()
-        .get(format!("{}/metrics", w.app.admin_url))
+        .get(format!("{}/metrics", w.app.engineer_url))
         .send()
         .await
         .expect("request")
@@ -293,6 +293,16 @@ async fn mail_that_keeps_failing_is_marked_failed_and_counted_in_metrics() {
         "{metrics}"
     );
     assert!(metrics.contains("lockbox_outbox_messages{status=\"pending\"} 0"));
+    let customer_side = crate::helpers::client()
+        .get(format!("{}/metrics", w.app.admin_url))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        customer_side.status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "not on the admin center"
+    );
     w.app.clock.advance(Duration::hours(2));
     smtp.restart().await;
     assert_eq!(

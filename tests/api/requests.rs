@@ -100,7 +100,7 @@ async fn bad_input_is_refused_field_by_field_and_keeps_what_was_typed() {
         (
             "justification",
             "j".repeat(2001),
-            "A justification has at most 2,000 characters.",
+            "A justification has at most 2,000 characters and no control characters.",
         ),
         (
             "justification",
@@ -399,7 +399,7 @@ async fn a_decision_comment_over_1000_characters_is_refused_and_kept() {
     let html = resp.text().await.expect("body");
     assert_eq!(
         texts(&html, "#comment-error"),
-        vec!["A comment has at most 1,000 characters."]
+        vec!["A comment has at most 1,000 characters and no control characters."]
     );
     assert_eq!(field_value(&html, "#comment").map(|v| v.len()), Some(1001));
     assert_eq!(w.app.stored_status(id), "pending_manager");

@@ -195,8 +195,15 @@ async fn the_ui_speaks_dutch_by_accept_language_and_by_the_switch() {
         .expect("body");
     assert_eq!(texts(&html, "h1"), vec!["Aanmelden"]);
 
-    let resp = app
-        .get_admin(&client, "/lang?to=en&back=//evil.example")
-        .await;
-    assert_eq!(location(&resp), "/", "no open redirect");
+    for back in [
+        "//evil.example",
+        "/%09/evil.example",
+        "/%5Cevil.example",
+        "https://evil.example",
+    ] {
+        let resp = app
+            .get_admin(&client, &format!("/lang?to=en&back={back}"))
+            .await;
+        assert_eq!(location(&resp), "/", "no open redirect through {back}");
+    }
 }

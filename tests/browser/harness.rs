@@ -106,14 +106,35 @@ impl Browser {
             "//a[normalize-space(.)={l}] | //button[normalize-space(.)={l}]",
             l = xpath_literal(label)
         );
-        self.client
+        let target = self
+            .client
             .find(Locator::XPath(&xpath))
             .await
-            .unwrap_or_else(|e| panic!("no link or button labelled {label:?}: {e}"))
-            .click()
-            .await
-            .expect("click");
+            .unwrap_or_else(|e| panic!("no link or button labelled {label:?}: {e}"));
+        let old_page = self.client.find(Locator::Css("html")).await.expect("page");
+        target.click().await.expect("click");
+        self.wait_for_navigation(old_page).await;
         self.check_page().await;
+    }
+
+    /// Every click in these journeys loads a new page: wait until the old
+    /// document is gone and the new one has loaded.
+    async fn wait_for_navigation(&mut self, old_page: fantoccini::elements::Element) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while old_page.tag_name().await.is_ok() {
+            assert!(Instant::now() < deadline, "the click did not load a page");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        while self
+            .client
+            .execute("return document.readyState", vec![])
+            .await
+            .map(|v| v != "complete")
+            .unwrap_or(true)
+        {
+            assert!(Instant::now() < deadline, "the page did not finish loading");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Fills the form control whose label is `label`.

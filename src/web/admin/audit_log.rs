@@ -66,23 +66,37 @@ impl SearchForm {
 
     /// The filter, or the translation key of what is wrong.
     fn parse(&self) -> Result<(Filter, Option<Cursor>), &'static str> {
-        let when = |raw: &str| -> Result<Option<chrono::DateTime<Utc>>, &'static str> {
-            let raw = raw.trim();
-            if raw.is_empty() {
-                return Ok(None);
-            }
-            ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+        // A time and how much it stands for: a minute, a second or a day.
+        let when =
+            |raw: &str| -> Result<Option<(chrono::DateTime<Utc>, chrono::Duration)>, &'static str> {
+                let raw = raw.trim();
+                if raw.is_empty() {
+                    return Ok(None);
+                }
+                let minute = chrono::Duration::minutes(1);
+                [
+                    ("%Y-%m-%dT%H:%M", minute),
+                    ("%Y-%m-%d %H:%M", minute),
+                    ("%Y-%m-%dT%H:%M:%S", chrono::Duration::seconds(1)),
+                ]
                 .iter()
-                .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
+                .find_map(|(f, span)| {
+                    NaiveDateTime::parse_from_str(raw, f)
+                        .ok()
+                        .map(|t| (t, *span))
+                })
                 .or_else(|| {
                     chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                         .ok()
                         .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .map(|t| (t, chrono::Duration::days(1)))
                 })
-                .map(|t| Some(t.and_utc()))
+                .map(|(t, span)| Some((t.and_utc(), span)))
                 .ok_or("error-audit-date")
-        };
-        let (start, end) = (when(&self.start)?, when(&self.end)?);
+            };
+        let start = when(&self.start)?.map(|(t, _)| t);
+        // The end is inclusive of the whole minute (or day) it names.
+        let end = when(&self.end)?.map(|(t, span)| t + span - chrono::Duration::microseconds(1));
         if let (Some(s), Some(e)) = (start, end)
             && e < s
         {
@@ -314,12 +328,15 @@ async fn export_file(
         .map_err(|k| AppError::BadRequest(k.to_owned()))?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let (pool, tenant) = (state.pool.clone(), user.tenant_id);
+    let runtime = tokio::runtime::Handle::current();
     actix_web::rt::task::spawn_blocking(move || {
         let result = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
             export::export(&mut conn, tenant, &filter, format, |chunk| {
-                // The client went away: stop reading.
-                tx.blocking_send(chunk)
-                    .map_err(|_| export::ExportError::Write("client gone".into()))
+                // A client that went away, or stopped reading for a minute,
+                // ends the export and gives its connection back.
+                runtime
+                    .block_on(tx.send_timeout(chunk, std::time::Duration::from_secs(60)))
+                    .map_err(|_| export::ExportError::Write("client gone or stalled".into()))
             })
             .map_err(|e| e.to_string())
         });

@@ -42,7 +42,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(home))
         .route("/signin", web::get().to(signin_form))
         .route("/signin", web::post().to(signin_submit))
-        .route("/signout", web::post().to(signout));
+        .route("/signout", web::post().to(signout))
+        // Counts across tenants: for the provider's operators, never on the
+        // customer-facing listener.
+        .route("/metrics", web::get().to(crate::web::metrics));
 }
 
 /// A signed-in engineer or manager.
