@@ -8,6 +8,13 @@ use askama::Template;
 use super::{chrome::Chrome, render_status, view::RequestView};
 use crate::{error::AppError, i18n::Tr};
 
+/// What a confirmation page posts: the optional comment.
+#[derive(serde::Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    pub comment: String,
+}
+
 #[derive(Template)]
 #[template(path = "confirm.html")]
 pub struct ConfirmPage {

@@ -61,6 +61,26 @@ impl SignInPage {
     }
 }
 
+/// `GET /signin`: the form, or home for someone already signed in.
+pub fn form_unless_signed_in(
+    req: &HttpRequest,
+    page: impl FnOnce() -> Result<SignInPage, AppError>,
+) -> Result<HttpResponse, AppError> {
+    if PortalSession::from_request(req).principal()?.is_some() {
+        return Ok(see_other("/"));
+    }
+    page()?.show()
+}
+
+/// `POST /signout` of either portal: the session ends on the server.
+pub async fn sign_out(
+    req: HttpRequest,
+    _form: super::forms::CsrfForm<serde::de::IgnoredAny>,
+) -> HttpResponse {
+    PortalSession::from_request(&req).sign_out();
+    see_other("/signin")
+}
+
 /// Turns an outcome into a response: a fresh session and a redirect home on
 /// success, the form again otherwise.
 pub fn answer(

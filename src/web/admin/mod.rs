@@ -9,8 +9,8 @@ use super::{
     AppState,
     chrome::Chrome,
     client_ip,
-    forms::{CsrfForm, PortalSession, Principal, SignedIn},
-    render, render_status, see_other,
+    forms::{CsrfForm, Principal, SignedIn},
+    render, render_status,
     signin::{self, SignInForm, SignInPage},
 };
 use crate::{
@@ -44,7 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(home))
         .route("/signin", web::get().to(signin_form))
         .route("/signin", web::post().to(signin_submit))
-        .route("/signout", web::post().to(signout));
+        .route("/signout", web::post().to(signin::sign_out));
 }
 
 /// Any signed-in tenant user, whatever their role.
@@ -109,10 +109,7 @@ fn signin_page(req: &HttpRequest, tr: Tr) -> Result<SignInPage, AppError> {
 }
 
 async fn signin_form(req: HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
-    if PortalSession::from_request(&req).principal()?.is_some() {
-        return Ok(see_other("/"));
-    }
-    signin_page(&req, tr)?.show()
+    signin::form_unless_signed_in(&req, || signin_page(&req, tr))
 }
 
 async fn signin_submit(
@@ -160,11 +157,6 @@ async fn signin_submit(
     })
     .await?;
     signin::answer(&req, page, &form, outcome)
-}
-
-async fn signout(req: HttpRequest, _form: CsrfForm<serde::de::IgnoredAny>) -> HttpResponse {
-    PortalSession::from_request(&req).sign_out();
-    see_other("/signin")
 }
 
 #[derive(Template)]

@@ -24,7 +24,7 @@ use crate::{
         AppState,
         chrome::Chrome,
         client_ip,
-        confirm::ConfirmPage,
+        confirm::{ConfirmPage, DecisionForm},
         forms::{CsrfForm, PortalSession},
         render, render_status, see_other,
         view::{
@@ -349,12 +349,6 @@ async fn confirm(
     let action = Action::parse(&action)?;
     let request = tenant_request(&state, &user, id).await?;
     render(&confirm_page(&req, tr, &state, &user, &request, action)?)
-}
-
-#[derive(serde::Deserialize)]
-struct DecisionForm {
-    #[serde(default)]
-    comment: String,
 }
 
 async fn decide(

@@ -22,7 +22,7 @@ use crate::{
         AppState,
         chrome::Chrome,
         client_ip,
-        confirm::ConfirmPage,
+        confirm::{ConfirmPage, DecisionForm},
         forms::{CsrfForm, PortalSession},
         render, render_status, see_other,
         view::{
@@ -367,12 +367,6 @@ async fn confirm(
     action.event_and_actor(&me)?;
     let request = visible_request(&state, &me, id).await?;
     render(&confirm_page(&req, tr, &state, &me, &request, action)?)
-}
-
-#[derive(serde::Deserialize)]
-struct DecisionForm {
-    #[serde(default)]
-    comment: String,
 }
 
 async fn decide(
