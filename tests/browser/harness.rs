@@ -38,6 +38,7 @@ fn chromedriver_path() -> PathBuf {
 pub struct Browser {
     pub client: Client,
     driver: Child,
+    port: u16,
     _profile: tempfile::TempDir,
     shots: PathBuf,
     journey: String,
@@ -88,6 +89,7 @@ impl Browser {
         Self {
             client,
             driver,
+            port,
             _profile: profile,
             shots,
             journey: journey.to_owned(),
@@ -242,16 +244,24 @@ impl Browser {
         assert!(problems.is_empty(), "{url}: {problems:?}");
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver, which quits the browsers it started, even when a
+    /// test failed half-way (a failed test must not leave Chromium running).
     fn drop(&mut self) {
+        use std::io::Write;
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = s.write_all(
+                b"GET /shutdown HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            );
+            let _ = std::io::Read::read_to_end(&mut s, &mut Vec::new());
+        }
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
     }
 }
 
