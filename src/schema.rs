@@ -42,7 +42,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    audit_records (id) {
+    audit_records (tenant_id, seq) {
         id -> Int8,
         tenant_id -> Uuid,
         seq -> Int8,

@@ -4,7 +4,9 @@
 -- numbered by seq. The database itself refuses UPDATE, DELETE and TRUNCATE.
 
 CREATE TABLE audit_records (
-    id bigserial PRIMARY KEY,
+    -- A global insertion number, for exports; records are addressed by
+    -- (tenant_id, seq), so it needs no index of its own.
+    id bigserial NOT NULL,
     -- No foreign key: its check would lock the tenant row on every append
     -- (tenants are never deleted).
     tenant_id uuid NOT NULL,
@@ -19,7 +21,7 @@ CREATE TABLE audit_records (
     request_id uuid,
     prev_hash bytea NOT NULL CHECK (length(prev_hash) = 32),
     hash bytea NOT NULL CHECK (length(hash) = 32),
-    CONSTRAINT audit_records_chain_position UNIQUE (tenant_id, seq)
+    CONSTRAINT audit_records_chain_position PRIMARY KEY (tenant_id, seq)
 );
 
 -- Search: newest first within a tenant, keyset (occurred_at, seq).

@@ -261,11 +261,11 @@ pub fn head(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Head> {
     })
 }
 
-/// One record of the tenant's (never another tenant's).
-pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: i64) -> QueryResult<Option<Record>> {
+/// The tenant's record at `seq` (never another tenant's).
+pub fn find(conn: &mut PgConnection, tenant_id: Uuid, seq: i64) -> QueryResult<Option<Record>> {
     ar::table
         .filter(ar::tenant_id.eq(tenant_id))
-        .filter(ar::id.eq(id))
+        .filter(ar::seq.eq(seq))
         .select(Record::as_select())
         .first(conn)
         .optional()

@@ -512,7 +512,7 @@ fn seed(app: &crate::helpers::TestApp, tenant: Uuid, n: usize) {
     }
 }
 
-/// Every record id listed over every page of a search.
+/// Every record (by seq) listed over every page of a search.
 async fn all_pages(
     app: &crate::helpers::TestApp,
     client: &reqwest::Client,
@@ -682,7 +682,7 @@ async fn more_information_shows_every_field_pretty_parameters_and_both_hashes() 
     let record = only(&w.app, w.contoso, activity::SET_REQUEST);
     let html = w
         .app
-        .get_admin(&approver, &format!("/audit/records/{}", record.id))
+        .get_admin(&approver, &format!("/audit/records/{}", record.seq))
         .await
         .text()
         .await
@@ -768,7 +768,8 @@ async fn exports_contain_exactly_the_search_result() {
     let headers = reader.headers().expect("header").clone();
     assert_eq!(&headers[0], "id");
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
-    let exported: Vec<i64> = rows.iter().map(|r| r[0].parse().expect("id")).collect();
+    assert_eq!(&headers[3], "seq");
+    let exported: Vec<i64> = rows.iter().map(|r| r[3].parse().expect("seq")).collect();
     assert_eq!(exported, listed, "same records, same order");
     let params: serde_json::Value =
         serde_json::from_str(&rows[0][10]).expect("parameters are JSON");
@@ -791,7 +792,7 @@ async fn exports_contain_exactly_the_search_result() {
     assert_eq!(
         lines
             .iter()
-            .map(|l| l["id"].as_i64().expect("id"))
+            .map(|l| l["seq"].as_i64().expect("seq"))
             .collect::<Vec<_>>(),
         listed
     );
@@ -830,11 +831,16 @@ async fn search_detail_and_export_are_tenant_isolated() {
         .await
         .expect("body");
     assert!(texts(&html, "#audit-results tbody tr").is_empty());
+    // Records are addressed by their place in the viewer's own chain: the
+    // same number shows Fabrikam's record, never Contoso's.
     let resp = w
         .app
-        .get_admin(&fabrikam, &format!("/audit/records/{}", contoso_record.id))
+        .get_admin(&fabrikam, &format!("/audit/records/{}", contoso_record.seq))
         .await;
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let html = resp.text().await.expect("body");
+    assert!(!html.contains(&lockbox::auth::token::hex(&contoso_record.hash)));
+    let past = w.app.get_admin(&fabrikam, "/audit/records/999999").await;
+    assert_eq!(past.status(), StatusCode::NOT_FOUND);
     let csv = w
         .app
         .get_admin(&fabrikam, "/audit/export.csv")

@@ -26,7 +26,7 @@ const PAGE_SIZE: i64 = 50;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(PATH, web::get().to(search_page))
-        .route("/audit/records/{id}", web::get().to(detail))
+        .route("/audit/records/{seq}", web::get().to(detail))
         .route("/audit/export.{format}", web::get().to(export_file));
 }
 
@@ -163,7 +163,7 @@ impl SearchForm {
 }
 
 struct RecordRow {
-    id: i64,
+    seq: i64,
     at: String,
     actor: String,
     ip: String,
@@ -175,7 +175,7 @@ struct RecordRow {
 impl From<&Record> for RecordRow {
     fn from(r: &Record) -> Self {
         Self {
-            id: r.id,
+            seq: r.seq,
             at: fmt_time(r.occurred_at),
             actor: r.actor_name.clone(),
             ip: r.ip.clone(),

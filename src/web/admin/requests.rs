@@ -255,7 +255,7 @@ struct OperatorAction {
     staff: String,
     ip: String,
     details: String,
-    record_id: i64,
+    record_seq: i64,
 }
 
 async fn detail_page(
@@ -287,7 +287,7 @@ async fn detail_page(
             staff: format!("{} ({})", r.actor_name, r.actor_id),
             ip: r.ip.clone(),
             details: r.parameters.to_string(),
-            record_id: r.id,
+            record_seq: r.seq,
         })
         .collect();
     let view = RequestView::new(request, state.clock.now(), Viewer::Customer);
