@@ -34,12 +34,6 @@ impl From<diesel::result::Error> for ContentError {
     }
 }
 
-impl From<diesel::r2d2::PoolError> for ContentError {
-    fn from(e: diesel::r2d2::PoolError) -> Self {
-        ContentError::Unavailable(e.to_string())
-    }
-}
-
 /// Filters of `Get-MessageTrace`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TraceQuery {
