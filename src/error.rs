@@ -52,6 +52,19 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// Refusals are answered by the handlers (they re-render the page with the
+/// reason); what reaches this conversion is a missing request or a failure.
+impl From<crate::requests::store::RequestError> for AppError {
+    fn from(e: crate::requests::store::RequestError) -> Self {
+        use crate::requests::store::RequestError;
+        match e {
+            RequestError::NotFound => AppError::NotFound,
+            RequestError::Db(e) => e.into(),
+            other => AppError::Internal(anyhow::anyhow!("{other}")),
+        }
+    }
+}
+
 impl From<actix_session::SessionGetError> for AppError {
     fn from(e: actix_session::SessionGetError) -> Self {
         AppError::Internal(anyhow::anyhow!("session read failed: {e}"))

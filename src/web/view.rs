@@ -7,7 +7,7 @@ use crate::{
     i18n::Tr,
     requests::{
         Refusal, Status, format_minutes,
-        store::{AccessRequest, TimelineEntry, staff_public_id},
+        store::{AccessRequest, Refused, TimelineEntry, staff_public_id},
     },
 };
 
@@ -124,14 +124,9 @@ pub fn timeline_view(
 }
 
 /// A refusal in words, naming who decided and when where that is known.
-pub fn refusal_message(
-    tr: &Tr,
-    refusal: Refusal,
-    last: Option<&TimelineEntry>,
-    tenant: &str,
-    viewer: Viewer,
-) -> String {
-    match refusal {
+pub fn refusal_message(tr: &Tr, refused: &Refused, viewer: Viewer) -> String {
+    let (last, tenant) = (refused.last.as_ref(), refused.request.tenant_name.as_str());
+    match refused.refusal {
         Refusal::Expired { at } => tr.t1("refusal-expired", "at", &fmt_time(at)),
         Refusal::WindowEnded { at } => tr.t1("refusal-window-ended", "at", &fmt_time(at)),
         Refusal::AlreadyDecided { status } | Refusal::NotInThisState { status } => match last {

@@ -15,9 +15,7 @@ use crate::{
     i18n::Tr,
     requests::{
         Actor, Comment, Event, Status,
-        store::{
-            self, AccessRequest, Cursor, Decision, Refused, RequestError, Scope, TenantFilter,
-        },
+        store::{self, AccessRequest, Cursor, Decision, RequestError, Scope, TenantFilter},
     },
     tenants::{self, TenantUser},
     web::{
@@ -399,23 +397,11 @@ async fn decide(
             Ok(see_other(&format!("{LIST}/{id}")))
         }
         Err(RequestError::Refused(refused)) => {
-            let Refused {
-                refusal,
-                last,
-                request,
-            } = *refused;
-            let message = refusal_message(
-                &tr,
-                refusal,
-                last.as_ref(),
-                &request.tenant_name,
-                Viewer::Customer,
-            );
-            let page = detail_page(&req, tr, &state, &user, &request, Some(message)).await?;
-            render_status(refusal_status(refusal), &page)
+            let message = refusal_message(&tr, &refused, Viewer::Customer);
+            let page =
+                detail_page(&req, tr, &state, &user, &refused.request, Some(message)).await?;
+            render_status(refusal_status(refused.refusal), &page)
         }
-        Err(RequestError::NotFound) => Err(AppError::NotFound),
-        Err(RequestError::Db(e)) => Err(e.into()),
-        Err(other) => Err(AppError::Internal(anyhow::anyhow!("{other}"))),
+        Err(e) => Err(e.into()),
     }
 }

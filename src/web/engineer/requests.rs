@@ -14,7 +14,7 @@ use crate::{
     i18n::Tr,
     requests::{
         Actor, Comment, Event, FieldErrors, NewRequestInput, Status, Workload,
-        store::{self, AccessRequest, Decision, Refused, RequestError, Scope},
+        store::{self, AccessRequest, Decision, RequestError, Scope},
     },
     staff::{StaffMember, StaffRole},
     tenants::{self, Tenant},
@@ -181,15 +181,7 @@ async fn file_request(
             .await?;
             render_status(StatusCode::CONFLICT, &page)
         }
-        Err(e) => Err(request_error(e)),
-    }
-}
-
-fn request_error(e: RequestError) -> AppError {
-    match e {
-        RequestError::NotFound => AppError::NotFound,
-        RequestError::Db(e) => e.into(),
-        other => AppError::Internal(anyhow::anyhow!("{other}")),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -420,22 +412,11 @@ async fn decide(
             Ok(see_other(&format!("/requests/{id}")))
         }
         Err(RequestError::Refused(refused)) => {
-            let Refused {
-                refusal,
-                last,
-                request,
-            } = *refused;
-            let message = refusal_message(
-                &tr,
-                refusal,
-                last.as_ref(),
-                &request.tenant_name,
-                Viewer::Provider,
-            );
-            let page = detail_page(&req, tr, &state, &me, &request, Some(message)).await?;
-            render_status(refusal_status(refusal), &page)
+            let message = refusal_message(&tr, &refused, Viewer::Provider);
+            let page = detail_page(&req, tr, &state, &me, &refused.request, Some(message)).await?;
+            render_status(refusal_status(refused.refusal), &page)
         }
-        Err(e) => Err(request_error(e)),
+        Err(e) => Err(e.into()),
     }
 }
 

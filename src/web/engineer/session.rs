@@ -39,6 +39,8 @@ struct SessionPage {
     tr: Tr,
     chrome: Chrome,
     request: RequestView,
+    /// The request's tenant: where an operation on this page runs.
+    tenant_id: Uuid,
     /// The forms, when the window is open.
     operations: Vec<&'static OperationSpec>,
     ends_at: Option<String>,
@@ -110,6 +112,7 @@ async fn page(
             .filter(|_| open)
             .map(|end| remaining(now, end)),
         refusal,
+        tenant_id: request.tenant_id,
         request: view,
         chrome: chrome(req, me)?,
         last: None,
@@ -159,12 +162,7 @@ async fn operate(
     };
     // The tenant comes from the request the page is for; whether the
     // operation may run is decided by the enforcement point alone.
-    let tenant = db::blocking(&state.pool, move |conn| {
-        store::find(conn, id, store::Scope::Provider).map_err(DbError::from)
-    })
-    .await?
-    .map(|r| r.tenant_id)
-    .ok_or(AppError::NotFound)?;
+    let tenant = page.tenant_id;
     let operator = Operator {
         engineer_id: me.id,
         ip: client_ip(&req, &state.settings.trusted_proxies).to_string(),
