@@ -16,7 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    audit::{self, Actor, Entry, activity, chain, search},
+    audit::{self, Actor, Entry, activity, seal, search},
     config::Settings,
     db::{self, embedded::EmbeddedPostgres},
     schema::audit_records as ar,
@@ -112,20 +112,11 @@ fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
         })
         .collect::<Result<_, _>>()?;
 
-    // 1. Seed in bulk (batched multi-row inserts, chain computed here).
+    // 1. Seed in bulk (batched multi-row inserts), then seal it all.
     let per_tenant = records / u64::from(tenant_count);
     let seeding = Instant::now();
     for &tenant in &tenant_ids {
         seed_tenant(&mut conn, tenant, per_tenant, start)?;
-    }
-    // Measure the steady state, not the aftermath of the bulk load: the
-    // autovacuum it would set off, and its checkpoint (CHECKPOINT needs
-    // superuser or pg_checkpoint; without it the figures include it).
-    diesel::sql_query("VACUUM (ANALYZE) audit_records")
-        .execute(&mut conn)
-        .map_err(BenchError::from)?;
-    if let Err(e) = diesel::sql_query("CHECKPOINT").execute(&mut conn) {
-        println!("(no CHECKPOINT before measuring: {e})");
     }
     let seeded = per_tenant * u64::from(tenant_count);
     let secs = seeding.elapsed().as_secs_f64();
@@ -133,58 +124,49 @@ fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
         "seeded {seeded} records in {secs:.1} s ({:.0} records/s, batched)",
         seeded as f64 / secs
     );
+    let sealing = Instant::now();
+    let sealed = seal::seal_pending(&mut conn).map_err(BenchError::from)?;
+    let secs = sealing.elapsed().as_secs_f64();
+    println!(
+        "sealed them in {secs:.1} s ({:.0} records/s, {} per transaction)",
+        sealed as f64 / secs,
+        seal::BATCH
+    );
+    // Measure the steady state, not the aftermath of the bulk load: the
+    // autovacuum it would set off, and its checkpoint (CHECKPOINT needs
+    // superuser or pg_checkpoint; without it the figures include it).
+    diesel::sql_query("VACUUM (ANALYZE) audit_records, audit_chain")
+        .execute(&mut conn)
+        .map_err(BenchError::from)?;
+    if let Err(e) = diesel::sql_query("CHECKPOINT").execute(&mut conn) {
+        println!("(no CHECKPOINT before measuring: {e})");
+    }
 
-    // 2. Chained appends, one record per transaction, as the product does.
+    // 2. Appends, one record per transaction as the product makes them,
+    // with the product's sealer running beside them; a record counts once
+    // it is sealed.
     let now = start + Duration::days(400);
-    let n = 5_000;
-    let t0 = Instant::now();
-    for i in 0..n {
-        append_one(&mut conn, tenant_ids[0], now, i)?;
+    println!(
+        "chained records (appended, one per transaction, and sealed; the sealer runs every {} ms):",
+        seal::INTERVAL.as_millis()
+    );
+    let one = tenant_ids[0];
+    let runs: [(&str, Vec<Uuid>, u32); 3] = [
+        ("one tenant, 1 writer", vec![one], 10_000),
+        ("one tenant, 4 writers", vec![one; 4], 2_500),
+        (
+            "4 tenants, 1 writer each",
+            tenant_ids.iter().copied().cycle().take(4).collect(),
+            2_500,
+        ),
+    ];
+    for (label, writers, each) in runs {
+        let m = measure_appends(&pool, &writers, each, now)?;
+        println!(
+            "  {label:<26} {:>6.0} records/s chained ({:.0}/s appended; last seal {:.0} ms after the last append)",
+            m.chained, m.appended, m.drain_ms
+        );
     }
-    let one = f64::from(n) / t0.elapsed().as_secs_f64();
-    println!("chained inserts, one tenant, 1 writer: {one:.0} records/s ({n} transactions)");
-    let writers = 4;
-    let t0 = Instant::now();
-    let handles: Vec<_> = (0..writers)
-        .map(|_| {
-            let (pool, tenant) = (pool.clone(), tenant_ids[0]);
-            std::thread::spawn(move || -> Result<(), BenchError> {
-                let mut conn = pool.get().map_err(BenchError::from)?;
-                for i in 0..n / 2 {
-                    append_one(&mut conn, tenant, now, i)?;
-                }
-                Ok(())
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join()
-            .map_err(|_| BenchError("append thread panicked".into()))??;
-    }
-    let shared = (f64::from(n / 2) * f64::from(writers)) / t0.elapsed().as_secs_f64();
-    println!("chained inserts, one tenant, {writers} writers: {shared:.0} records/s");
-    let threads = tenant_ids.len().min(4);
-    let t0 = Instant::now();
-    let handles: Vec<_> = tenant_ids
-        .iter()
-        .take(threads)
-        .map(|&tenant| {
-            let pool = pool.clone();
-            std::thread::spawn(move || -> Result<(), BenchError> {
-                let mut conn = pool.get().map_err(BenchError::from)?;
-                for i in 0..n / 2 {
-                    append_one(&mut conn, tenant, now, i)?;
-                }
-                Ok(())
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join()
-            .map_err(|_| BenchError("append thread panicked".into()))??;
-    }
-    let across = (f64::from(n / 2) * threads as f64) / t0.elapsed().as_secs_f64();
-    println!("chained inserts, {threads} tenants, 1 writer each: {across:.0} records/s");
 
     // 3. Search latency on a tenant the append measurements left alone (its
     // records are the seeded mix, not thousands of identical appends).
@@ -210,6 +192,13 @@ fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
             "one user",
             search::Filter {
                 users: vec!["Approver 7".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "one item (a request GUID)",
+            search::Filter {
+                item: Some(Uuid::from_u128(12_345).to_string()),
                 ..Default::default()
             },
         ),
@@ -274,6 +263,69 @@ fn append_one(
     .map_err(BenchError::from)
 }
 
+struct AppendFigures {
+    appended: f64,
+    chained: f64,
+    drain_ms: f64,
+}
+
+/// One writer thread per entry of `writers` (the tenant it appends to),
+/// `each` appends apiece, and a sealer thread doing what the product's does;
+/// timed until the last record is sealed.
+fn measure_appends(
+    pool: &db::PgPool,
+    writers: &[Uuid],
+    each: u32,
+    now: DateTime<Utc>,
+) -> Result<AppendFigures, BenchError> {
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sealer = {
+        let (pool, done) = (pool.clone(), done.clone());
+        std::thread::spawn(move || -> Result<Instant, BenchError> {
+            let mut conn = pool.get().map_err(BenchError::from)?;
+            loop {
+                // Read the flag first: a round that starts after the
+                // writers finished seals everything they wrote.
+                let last_round = done.load(std::sync::atomic::Ordering::SeqCst);
+                seal::seal_pending(&mut conn).map_err(BenchError::from)?;
+                if last_round {
+                    return Ok(Instant::now());
+                }
+                std::thread::sleep(seal::INTERVAL);
+            }
+        })
+    };
+    let t0 = Instant::now();
+    let handles: Vec<_> = writers
+        .iter()
+        .map(|&tenant| {
+            let pool = pool.clone();
+            std::thread::spawn(move || -> Result<(), BenchError> {
+                let mut conn = pool.get().map_err(BenchError::from)?;
+                for i in 0..each {
+                    append_one(&mut conn, tenant, now, i)?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join()
+            .map_err(|_| BenchError("append thread panicked".into()))??;
+    }
+    let appended_at = Instant::now();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let sealed_at = sealer
+        .join()
+        .map_err(|_| BenchError("sealer thread panicked".into()))??;
+    let total = f64::from(each) * writers.len() as f64;
+    Ok(AppendFigures {
+        appended: total / (appended_at - t0).as_secs_f64(),
+        chained: total / (sealed_at - t0).as_secs_f64(),
+        drain_ms: (sealed_at - appended_at).as_secs_f64() * 1000.0,
+    })
+}
+
 /// A plausible mix of records: decisions, filings, operator operations,
 /// sign-ins; twenty users; times spread over a year.
 fn seed_tenant(
@@ -290,11 +342,11 @@ fn seed_tenant(
         "Get-MailboxStatistics",
         "Search-Mailbox",
     ];
-    let (mut seq, mut prev): (i64, Vec<u8>) = ar::table
+    // Numbered after what the tenant already has (its creation record).
+    let mut seq: i64 = ar::table
         .filter(ar::tenant_id.eq(tenant))
-        .order(ar::seq.desc())
-        .select((ar::seq, ar::hash))
-        .first(conn)
+        .count()
+        .get_result(conn)
         .map_err(BenchError::from)?;
     let step_ms = (365 * 24 * 3600 * 1000) / count.max(1) as i64;
     let mut done = 0;
@@ -323,24 +375,8 @@ fn seed_tenant(
             let item = Uuid::from_u128(n as u128 / 5).to_string();
             let at = start + Duration::milliseconds(step_ms * (seq - 1));
             let ip = format!("10.0.{}.{}", user, n % 250);
-            let hash = chain::hash(
-                &prev,
-                &chain::Chained {
-                    tenant_id: tenant,
-                    seq,
-                    occurred_at: at,
-                    actor_id: &actor_id,
-                    actor_name: &actor_name,
-                    ip: &ip,
-                    activity: act,
-                    item: &item,
-                    request_id: None,
-                    parameters: &params,
-                },
-            );
             rows.push((
                 ar::tenant_id.eq(tenant),
-                ar::seq.eq(seq),
                 ar::occurred_at.eq(at),
                 ar::actor_id.eq(actor_id),
                 ar::actor_name.eq(actor_name),
@@ -348,10 +384,7 @@ fn seed_tenant(
                 ar::activity.eq(act),
                 ar::item.eq(item),
                 ar::parameters.eq(params),
-                ar::prev_hash.eq(prev.clone()),
-                ar::hash.eq(hash.to_vec()),
             ));
-            prev = hash.to_vec();
         }
         diesel::insert_into(ar::table)
             .values(rows)

@@ -322,6 +322,7 @@ async fn run(command: Command) -> Result<(), CliError> {
                     &audit::Actor::command_line(),
                 )
                 .map_err(CliError::from)
+                .and_then(|tenant| seal(conn, tenant))
             })
             .await?;
             println!("created tenant {} ({})", tenant.name, tenant.id);
@@ -351,8 +352,9 @@ async fn run(command: Command) -> Result<(), CliError> {
                     password_hash: &hash,
                     role,
                 };
-                tenants::create_user(conn, user, clock.now(), &audit::Actor::command_line())
-                    .map_err(CliError::from)
+                let id =
+                    tenants::create_user(conn, user, clock.now(), &audit::Actor::command_line())?;
+                seal(conn, id)
             })
             .await?;
             println!("created user {id}");
@@ -366,15 +368,20 @@ async fn run(command: Command) -> Result<(), CliError> {
             for (name, report) in reports {
                 match report.broken {
                     None => println!(
-                        "{name}: {} records, chain intact, head {}",
+                        "{name}: {} records, chain intact, head {}{}",
                         report.records,
-                        report.head.as_deref().unwrap_or("(empty)")
+                        report.head.as_deref().unwrap_or("(empty)"),
+                        match report.pending {
+                            0 => String::new(),
+                            n => format!("; {n} more awaiting their seal"),
+                        }
                     ),
                     Some(b) => {
                         broken = true;
+                        let seq = b.seq.map(|s| format!(" (seq {s})")).unwrap_or_default();
                         println!(
-                            "{name}: CHAIN BROKEN at record id {} (seq {}): {}; {} records before it verify",
-                            b.id, b.seq, b.reason, report.records
+                            "{name}: CHAIN BROKEN at record id {}{seq}: {}; {} records before it verify",
+                            b.id, b.reason, report.records
                         );
                     }
                 }
@@ -426,6 +433,13 @@ async fn run(command: Command) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// Seals the audit records a command just wrote, so `audit verify` counts
+/// them at once even when no lockbox server is running to do it.
+fn seal<T>(conn: &mut diesel::PgConnection, done: T) -> Result<T, CliError> {
+    audit::seal::seal_pending(conn)?;
+    Ok(done)
 }
 
 /// Verifies one tenant's chain (by name) or every tenant's.

@@ -101,6 +101,9 @@ pub struct Settings {
     /// longest access window an engineer may request.
     pub max_window: Duration,
     pub mail: MailSettings,
+    /// How often this process seals new audit records (`None`: it does
+    /// not; another lockbox process must). Always on outside tests.
+    pub audit_seal_every: Option<std::time::Duration>,
 }
 
 impl Settings {
@@ -153,6 +156,7 @@ impl Settings {
                 1..=8 * 60,
                 "a whole number of minutes from 1 to 480 (8 hours)",
             )?),
+            audit_seal_every: Some(crate::audit::seal::INTERVAL),
         })
     }
 
@@ -175,6 +179,7 @@ impl Settings {
                 max_attempts: 8,
                 poll: None,
             },
+            audit_seal_every: Some(crate::audit::seal::INTERVAL),
         }
     }
 }

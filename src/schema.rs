@@ -42,10 +42,19 @@ diesel::table! {
 }
 
 diesel::table! {
-    audit_records (tenant_id, seq) {
-        id -> Int8,
+    audit_chain (tenant_id, seq) {
         tenant_id -> Uuid,
         seq -> Int8,
+        record_id -> Int8,
+        prev_hash -> Bytea,
+        hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    audit_records (tenant_id, id) {
+        id -> Int8,
+        tenant_id -> Uuid,
         occurred_at -> Timestamptz,
         actor_id -> Text,
         actor_name -> Text,
@@ -54,8 +63,6 @@ diesel::table! {
         item -> Text,
         parameters -> Jsonb,
         request_id -> Nullable<Uuid>,
-        prev_hash -> Bytea,
-        hash -> Bytea,
     }
 }
 
@@ -223,6 +230,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_request_events,
     access_requests,
     app_secrets,
+    audit_chain,
     audit_records,
     document_versions,
     documents,

@@ -108,6 +108,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let sweeper = tokio::spawn(sweeper(self.state.clone()));
+        let sealer = self
+            .state
+            .settings
+            .audit_seal_every
+            .map(|every| tokio::spawn(sealer(self.state.clone(), every)));
         let mail = self
             .state
             .settings
@@ -117,6 +122,9 @@ impl Application {
         let result = tokio::try_join!(self.admin, self.engineer).map(|_| ());
         housekeeping.abort();
         sweeper.abort();
+        if let Some(sealer) = sealer {
+            sealer.abort();
+        }
         if let Some(mail) = mail {
             mail.abort();
         }
@@ -229,6 +237,24 @@ async fn sweeper(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(recorded = n, "sweeper recorded expired or ended requests"),
             Err(e) => tracing::warn!(error = %e, "sweeper failed"),
+        }
+    }
+}
+
+/// Chains new audit records into their tenants' chains within a moment of
+/// their commit (see [`crate::audit::seal`]). Safe with several lockbox
+/// processes; an idle round costs one small query.
+async fn sealer(state: AppState, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let result = db::blocking(&state.pool, |conn| {
+            crate::audit::seal::seal_pending(conn).map_err(db::DbError::from)
+        })
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "audit sealer failed");
         }
     }
 }

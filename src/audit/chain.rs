@@ -4,7 +4,9 @@
 //! hash = SHA-256(prev_hash || canonical(record))
 //! ```
 //!
-//! with `prev_hash` 32 zero bytes for a tenant's first record. The
+//! with `prev_hash` 32 zero bytes for a tenant's first record. A record's
+//! place in the chain (seq, from 1) follows record id order; the sealer
+//! assigns it moments after the record commits ([`super::seal`]). The
 //! canonical encoding is the ASCII tag `lockbox-audit-v1`, then these fields
 //! in this order, each as an 8-byte big-endian length followed by its UTF-8
 //! bytes:
@@ -52,21 +54,10 @@ fn field(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// The canonical encoding described in the module documentation.
 pub fn canonical(r: &Chained<'_>) -> Vec<u8> {
-    let (mut out, after_seq) = canonical_around_seq(r);
-    field(&mut out, r.seq.to_string().as_bytes());
-    out.extend_from_slice(&after_seq);
-    out
-}
-
-/// The canonical encoding without its seq field: the bytes before it and
-/// the bytes after it. Appending needs this split because the seq is only
-/// known inside the database, under the chain's lock (see
-/// [`super::append`], which adds the seq field in SQL).
-pub fn canonical_around_seq(r: &Chained<'_>) -> (Vec<u8>, Vec<u8>) {
-    let mut before = Vec::with_capacity(64);
-    before.extend_from_slice(TAG);
-    field(&mut before, r.tenant_id.hyphenated().to_string().as_bytes());
     let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(TAG);
+    field(&mut out, r.tenant_id.hyphenated().to_string().as_bytes());
+    field(&mut out, r.seq.to_string().as_bytes());
     field(
         &mut out,
         r.occurred_at
@@ -84,7 +75,7 @@ pub fn canonical_around_seq(r: &Chained<'_>) -> (Vec<u8>, Vec<u8>) {
         .unwrap_or_default();
     field(&mut out, request.as_bytes());
     field(&mut out, r.parameters.to_string().as_bytes());
-    (before, out)
+    out
 }
 
 /// `SHA-256(prev_hash || canonical(record))`.

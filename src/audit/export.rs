@@ -95,7 +95,7 @@ pub fn encode(format: Format, records: &[Record]) -> Result<Vec<u8>, ExportError
                     r.occurred_at
                         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                     r.tenant_id.to_string(),
-                    r.seq.to_string(),
+                    r.seq.map(|s| s.to_string()).unwrap_or_default(),
                     r.actor_id.clone(),
                     r.actor_name.clone(),
                     r.ip.clone(),
@@ -103,8 +103,14 @@ pub fn encode(format: Format, records: &[Record]) -> Result<Vec<u8>, ExportError
                     r.item.clone(),
                     r.request_id.map(|u| u.to_string()).unwrap_or_default(),
                     r.parameters.to_string(),
-                    crate::auth::token::hex(&r.prev_hash),
-                    crate::auth::token::hex(&r.hash),
+                    r.prev_hash
+                        .as_deref()
+                        .map(crate::auth::token::hex)
+                        .unwrap_or_default(),
+                    r.hash
+                        .as_deref()
+                        .map(crate::auth::token::hex)
+                        .unwrap_or_default(),
                 ])
                 .map_err(|e| write(&e))?;
             }

@@ -1,12 +1,13 @@
 //! The audit log the customer uses to check that the provider kept its
 //! word. Records are appended in the same transaction as the change they
 //! describe ([`append`] takes the caller's connection, inside its
-//! transaction), chained per tenant ([`chain`]), never updated or deleted
-//! (a trigger refuses it), searchable ([`search`]), exportable
-//! ([`export`]) and verifiable ([`verify`]).
+//! transaction), chained per tenant by the sealer moments later ([`seal`],
+//! [`chain`]), never updated or deleted (triggers refuse it), searchable
+//! ([`search`]), exportable ([`export`]) and verifiable ([`verify`]).
 
 pub mod chain;
 pub mod export;
+pub mod seal;
 pub mod search;
 pub mod verify;
 
@@ -15,7 +16,31 @@ use diesel::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::schema::audit_records as ar;
+use crate::schema::{audit_chain as ac, audit_records as ar};
+use view::audit_log as log;
+
+/// The `audit_log` view (migration 000006): every record with its seal once
+/// it has one. Reads go through it; diesel's print-schema leaves views out,
+/// so it is declared here.
+pub mod view {
+    diesel::table! {
+        audit_log (tenant_id, id) {
+            id -> Int8,
+            tenant_id -> Uuid,
+            occurred_at -> Timestamptz,
+            actor_id -> Text,
+            actor_name -> Text,
+            ip -> Text,
+            activity -> Text,
+            item -> Text,
+            parameters -> Jsonb,
+            request_id -> Nullable<Uuid>,
+            seq -> Nullable<Int8>,
+            prev_hash -> Nullable<Bytea>,
+            hash -> Nullable<Bytea>,
+        }
+    }
+}
 
 /// Activity names, after the cmdlets and events customers know.
 pub mod activity {
@@ -126,12 +151,14 @@ pub struct Entry<'a> {
     pub request_id: Option<Uuid>,
 }
 
+/// A record as the log shows it. `seq`, `prev_hash` and `hash` are its seal:
+/// `None` for the moment between its commit and the sealer's next round.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Serialize)]
-#[diesel(table_name = ar)]
+#[diesel(table_name = log)]
 pub struct Record {
     pub id: i64,
     pub tenant_id: Uuid,
-    pub seq: i64,
+    pub seq: Option<i64>,
     pub occurred_at: DateTime<Utc>,
     pub actor_id: String,
     pub actor_name: String,
@@ -141,20 +168,24 @@ pub struct Record {
     pub parameters: serde_json::Value,
     pub request_id: Option<Uuid>,
     #[serde(serialize_with = "as_hex")]
-    pub prev_hash: Vec<u8>,
+    pub prev_hash: Option<Vec<u8>>,
     #[serde(serialize_with = "as_hex")]
-    pub hash: Vec<u8>,
+    pub hash: Option<Vec<u8>>,
 }
 
-fn as_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::auth::token::hex(bytes))
+fn as_hex<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    match bytes {
+        Some(bytes) => s.serialize_str(&crate::auth::token::hex(bytes)),
+        None => s.serialize_none(),
+    }
 }
 
 impl Record {
-    pub fn chained(&self) -> chain::Chained<'_> {
+    /// The fields its hash covers, at chain position `seq`.
+    pub fn chained(&self, seq: i64) -> chain::Chained<'_> {
         chain::Chained {
             tenant_id: self.tenant_id,
-            seq: self.seq,
+            seq,
             occurred_at: self.occurred_at,
             actor_id: &self.actor_id,
             actor_name: &self.actor_name,
@@ -167,31 +198,14 @@ impl Record {
     }
 }
 
-/// Appends a record to its tenant's chain and returns its id. Call it inside
-/// the transaction that makes the change it describes: both commit or
-/// neither does.
+/// Appends a record and returns its id. Call it inside the transaction that
+/// makes the change it describes: both commit or neither does.
 ///
-/// One round trip to the `audit_append` SQL function (see its migration),
-/// which takes the tenant's advisory lock (held until the caller's
-/// transaction ends), reads the chain's head and inserts the next record, so
-/// concurrent appends queue up and the chain never forks. The canonical
-/// encoding is built here except for the seq field, which only the database
-/// knows (see [`chain::canonical_around_seq`]).
+/// One prepared round trip to the `audit_append` SQL function (migration
+/// 000006): it takes the tenant's lock *shared*, so appends to one tenant
+/// do not wait for each other, and inserts the record. The sealer chains it
+/// once it has committed ([`seal`]).
 pub fn append(conn: &mut PgConnection, entry: Entry<'_>) -> QueryResult<i64> {
-    let chained = chain::Chained {
-        tenant_id: entry.tenant_id,
-        seq: 0,
-        occurred_at: entry.occurred_at,
-        actor_id: &entry.actor.id,
-        actor_name: &entry.actor.name,
-        ip: &entry.actor.ip,
-        activity: entry.activity,
-        item: &entry.item,
-        request_id: entry.request_id,
-        parameters: &entry.parameters,
-    };
-    let (before_seq, after_seq) = chain::canonical_around_seq(&chained);
-    // A typed call, so diesel prepares the statement once per connection.
     diesel::select(audit_append(
         entry.tenant_id,
         entry.occurred_at,
@@ -201,21 +215,19 @@ pub fn append(conn: &mut PgConnection, entry: Entry<'_>) -> QueryResult<i64> {
         entry.activity,
         &entry.item,
         entry.request_id,
-        entry.parameters.to_string(),
-        before_seq,
-        after_seq,
+        &entry.parameters,
     ))
     .get_result(conn)
 }
 
-/// The SQL function of the audit migration, typed for diesel.
+/// The SQL function of the audit migrations, typed for diesel.
 mod sql {
     // The signature is the SQL function's, generated by diesel.
     #![allow(clippy::too_many_arguments)]
     use diesel::sql_types;
 
     diesel::define_sql_function! {
-        /// The append function of the audit migration; returns the new id.
+        /// The append function of migration 000006; returns the new id.
         fn audit_append(
             tenant: sql_types::Uuid,
             occurred_at: sql_types::Timestamptz,
@@ -225,47 +237,65 @@ mod sql {
             activity: sql_types::Text,
             item: sql_types::Text,
             request_id: sql_types::Nullable<sql_types::Uuid>,
-            parameters: sql_types::Text,
-            before_seq: sql_types::Bytea,
-            after_seq: sql_types::Bytea,
+            parameters: sql_types::Jsonb,
         ) -> sql_types::BigInt;
     }
 }
 use sql::audit_append;
 
-/// The tenant's chain head: how many records, and the newest hash.
+/// The tenant's chain head: how many records are sealed, the newest hash,
+/// and how many records wait for their seal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
     pub count: i64,
     pub hash: Option<String>,
+    pub pending: i64,
+}
+
+/// The newest seal of the tenant's chain: (seq, record id, hash).
+pub(crate) fn last_seal(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+) -> QueryResult<Option<(i64, i64, Vec<u8>)>> {
+    ac::table
+        .filter(ac::tenant_id.eq(tenant_id))
+        .order(ac::seq.desc())
+        .select((ac::seq, ac::record_id, ac::hash))
+        .first(conn)
+        .optional()
 }
 
 pub fn head(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Head> {
-    let top: Option<(i64, Vec<u8>)> = ar::table
+    let top = last_seal(conn, tenant_id)?;
+    // Seals are appended in record id order, so the records after the
+    // newest seal's are exactly the ones waiting for theirs.
+    let sealed_through = top.as_ref().map_or(i64::MIN, |(_, record, _)| *record);
+    let pending = ar::table
         .filter(ar::tenant_id.eq(tenant_id))
-        .order(ar::seq.desc())
-        .select((ar::seq, ar::hash))
-        .first(conn)
-        .optional()?;
+        .filter(ar::id.gt(sealed_through))
+        .count()
+        .get_result(conn)?;
     // seq numbers a tenant's chain from 1 without gaps (verified), so the
     // newest seq is the count.
     Ok(match top {
-        Some((seq, hash)) => Head {
+        Some((seq, _, hash)) => Head {
             count: seq,
             hash: Some(crate::auth::token::hex(&hash)),
+            pending,
         },
         None => Head {
             count: 0,
             hash: None,
+            pending,
         },
     })
 }
 
-/// The tenant's record at `seq` (never another tenant's).
-pub fn find(conn: &mut PgConnection, tenant_id: Uuid, seq: i64) -> QueryResult<Option<Record>> {
-    ar::table
-        .filter(ar::tenant_id.eq(tenant_id))
-        .filter(ar::seq.eq(seq))
+/// The tenant's record `id` (never another tenant's).
+pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: i64) -> QueryResult<Option<Record>> {
+    log::table
+        .filter(log::tenant_id.eq(tenant_id))
+        .filter(log::id.eq(id))
         .select(Record::as_select())
         .first(conn)
         .optional()
@@ -278,10 +308,10 @@ pub fn for_request(
     tenant_id: Uuid,
     request_id: Uuid,
 ) -> QueryResult<Vec<Record>> {
-    ar::table
-        .filter(ar::tenant_id.eq(tenant_id))
-        .filter(ar::request_id.eq(request_id))
-        .order((ar::occurred_at.desc(), ar::seq.desc()))
+    log::table
+        .filter(log::tenant_id.eq(tenant_id))
+        .filter(log::request_id.eq(request_id))
+        .order((log::occurred_at.desc(), log::id.desc()))
         .select(Record::as_select())
         .load(conn)
 }

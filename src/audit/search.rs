@@ -30,19 +30,19 @@ pub struct Filter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     pub occurred_at: DateTime<Utc>,
-    pub seq: i64,
+    pub id: i64,
 }
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        format!("{}.{}", self.occurred_at.timestamp_micros(), self.seq)
+        format!("{}.{}", self.occurred_at.timestamp_micros(), self.id)
     }
 
     pub fn decode(raw: &str) -> Option<Self> {
-        let (micros, seq) = raw.split_once('.')?;
+        let (micros, id) = raw.split_once('.')?;
         Some(Self {
             occurred_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-            seq: seq.parse().ok()?,
+            id: id.parse().ok()?,
         })
     }
 }
@@ -71,7 +71,7 @@ pub fn search(
         .map(|u| u.trim().to_lowercase())
         .collect();
     let mut rows: Vec<Record> = diesel::sql_query(
-        "SELECT * FROM audit_records \
+        "SELECT * FROM audit_log \
          WHERE tenant_id = $1 \
            AND (cardinality($2::text[]) = 0 OR activity = ANY($2)) \
            AND ($3::timestamptz IS NULL OR occurred_at >= $3) \
@@ -79,10 +79,10 @@ pub fn search(
            AND (cardinality($5::text[]) = 0 OR actor_id = ANY($5) OR lower(actor_name) = ANY($6)) \
            AND ($7::text IS NULL OR item = $7) \
            AND ($8::text IS NULL OR parameters::text ILIKE $8) \
-           AND ($9::timestamptz IS NULL OR (occurred_at, seq) < ($9, $10)) \
+           AND ($9::timestamptz IS NULL OR (occurred_at, id) < ($9, $10)) \
            AND ($12::text IS NULL OR activity ILIKE $12 OR actor_name ILIKE $12 OR actor_id ILIKE $12 \
                 OR ip ILIKE $12 OR item ILIKE $12 OR parameters::text ILIKE $12) \
-         ORDER BY occurred_at DESC, seq DESC \
+         ORDER BY occurred_at DESC, id DESC \
          LIMIT $11",
     )
     .bind::<SqlUuid, _>(tenant_id)
@@ -94,7 +94,7 @@ pub fn search(
     .bind::<Nullable<Text>, _>(filter.item.as_deref())
     .bind::<Nullable<Text>, _>(filter.text.as_deref().map(contains_pattern))
     .bind::<Nullable<Timestamptz>, _>(after.map(|c| c.occurred_at))
-    .bind::<Nullable<Int8>, _>(after.map(|c| c.seq))
+    .bind::<Nullable<Int8>, _>(after.map(|c| c.id))
     .bind::<BigInt, _>(limit + 1)
     .bind::<Nullable<Text>, _>(filter.narrow.as_deref().map(contains_pattern))
     .load(conn)?;
@@ -102,7 +102,7 @@ pub fn search(
         rows.truncate(usize::try_from(limit).unwrap_or(0));
         rows.last().map(|r| Cursor {
             occurred_at: r.occurred_at,
-            seq: r.seq,
+            id: r.id,
         })
     } else {
         None
@@ -118,7 +118,7 @@ mod tests {
     fn cursors_round_trip() {
         let c = Cursor {
             occurred_at: DateTime::from_timestamp_micros(1_772_441_000_123_456).expect("valid"),
-            seq: 42,
+            id: 42,
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("nonsense"), None);

@@ -1,12 +1,12 @@
 //! Recomputes a tenant's chain from its first record and names the first
 //! record that does not fit: a changed field (hash mismatch), a removed or
-//! re-ordered record (sequence gap or wrong predecessor).
+//! re-ordered record (sequence gap or wrong predecessor), a record slipped
+//! in behind the seals, or a seal whose record is gone.
 
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::{Record, chain};
-use crate::schema::audit_records as ar;
+use super::{Record, chain, last_seal, view::audit_log as log};
 
 /// Records read per round trip while verifying.
 const BATCH: i64 = 5_000;
@@ -14,63 +14,121 @@ const BATCH: i64 = 5_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broken {
     pub id: i64,
-    pub seq: i64,
+    /// The chain position it claims, if it is sealed.
+    pub seq: Option<i64>,
     pub reason: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// Sealed records that verify.
     pub records: i64,
+    /// Records after the last seal, waiting for theirs (the sealer runs
+    /// every moment, so a lasting number here means no lockbox is running).
+    pub pending: i64,
     pub head: Option<String>,
     pub broken: Option<Broken>,
 }
 
-/// Checks every record of `tenant_id`, in chain order.
+/// Why `r`, the next sealed record in id order, breaks the chain, if it
+/// does. `prev` is the hash of the chain so far.
+fn fault(
+    r: &Record,
+    (seq, prev_hash, hash): (i64, &[u8], &[u8]),
+    expected_seq: i64,
+    prev: &[u8],
+) -> Option<&'static str> {
+    if seq != expected_seq {
+        Some("a record is missing before this one (sequence gap)")
+    } else if prev_hash != prev {
+        Some("its predecessor hash does not match the previous record")
+    } else if chain::hash(prev_hash, &r.chained(seq)).as_slice() != hash {
+        Some("its content does not match its hash (the record was changed)")
+    } else {
+        None
+    }
+}
+
+/// Checks every record of `tenant_id`, in chain (record id) order.
 pub fn verify_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Report> {
     let mut prev = chain::GENESIS.to_vec();
-    let mut expected_seq = 1;
-    let mut records = 0;
+    let (mut records, mut pending, mut from) = (0, 0, i64::MIN);
+    // The first record without a seal: only records after the last seal
+    // may lack one.
+    let mut unsealed: Option<i64> = None;
+    let broken = |records, pending, broken| Report {
+        records,
+        pending,
+        head: None,
+        broken: Some(broken),
+    };
     loop {
-        let batch: Vec<Record> = ar::table
-            .filter(ar::tenant_id.eq(tenant_id))
-            .filter(ar::seq.ge(expected_seq))
-            .order(ar::seq.asc())
+        let batch: Vec<Record> = log::table
+            .filter(log::tenant_id.eq(tenant_id))
+            .filter(log::id.ge(from))
+            .order(log::id.asc())
             .limit(BATCH)
             .select(Record::as_select())
             .load(conn)?;
-        if batch.is_empty() {
-            break;
-        }
+        let Some(last) = batch.last() else { break };
+        let last_id = last.id;
         for r in &batch {
-            let fault = if r.seq != expected_seq {
-                Some("a record is missing before this one (sequence gap)")
-            } else if r.prev_hash != prev {
-                Some("its predecessor hash does not match the previous record")
-            } else if chain::hash(&r.prev_hash, &r.chained()).as_slice() != r.hash.as_slice() {
-                Some("its content does not match its hash (the record was changed)")
-            } else {
-                None
+            let (Some(seq), Some(prev_hash), Some(hash)) = (r.seq, &r.prev_hash, &r.hash) else {
+                unsealed.get_or_insert(r.id);
+                pending += 1;
+                continue;
             };
-            if let Some(reason) = fault {
-                return Ok(Report {
+            if let Some(id) = unsealed {
+                let reason = "it has no seal but a later record has (it was slipped in behind the seals, or its seal removed)";
+                return Ok(broken(
                     records,
-                    head: None,
-                    broken: Some(Broken {
-                        id: r.id,
-                        seq: r.seq,
+                    pending,
+                    Broken {
+                        id,
+                        seq: None,
                         reason,
-                    }),
-                });
+                    },
+                ));
             }
-            prev.clone_from(&r.hash);
-            expected_seq += 1;
+            if let Some(reason) = fault(r, (seq, prev_hash, hash), records + 1, &prev) {
+                return Ok(broken(
+                    records,
+                    pending,
+                    Broken {
+                        id: r.id,
+                        seq: Some(seq),
+                        reason,
+                    },
+                ));
+            }
+            prev.clone_from(hash);
             records += 1;
         }
+        match last_id.checked_add(1) {
+            Some(next) => from = next,
+            None => break,
+        }
     }
-    let last = (records > 0).then(|| crate::auth::token::hex(&prev));
+    // A seal past the last sealed record: its record was removed.
+    if let Some((seq, record, _)) = last_seal(conn, tenant_id)?
+        && seq != records
+    {
+        let reason = "the chain's newest seal has no record (the record was removed)";
+        return Ok(broken(
+            records,
+            pending,
+            Broken {
+                id: record,
+                seq: Some(seq),
+                reason,
+            },
+        ));
+    }
+    let head = (records > 0).then(|| crate::auth::token::hex(&prev));
     Ok(Report {
         records,
-        head: last,
+        pending,
+        head,
         broken: None,
     })
 }

@@ -4,9 +4,8 @@
 use chrono::Duration;
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use lockbox::{
-    audit::{self, Record, activity},
+    audit::{self, Record, activity, view::audit_log as al},
     clock::Clock,
-    schema::audit_records as ar,
     tenants::Role,
 };
 use reqwest::StatusCode;
@@ -16,10 +15,10 @@ use crate::helpers::{client_from, spawn_app_with, texts, world};
 
 /// The tenant's records with this activity, oldest first.
 fn records(app: &crate::helpers::TestApp, tenant: Uuid, activity: &str) -> Vec<Record> {
-    ar::table
-        .filter(ar::tenant_id.eq(tenant))
-        .filter(ar::activity.eq(activity))
-        .order(ar::seq.asc())
+    al::table
+        .filter(al::tenant_id.eq(tenant))
+        .filter(al::activity.eq(activity))
+        .order(al::id.asc())
         .select(<Record as diesel::SelectableHelper<diesel::pg::Pg>>::as_select())
         .load(&mut app.conn())
         .expect("records")
@@ -305,17 +304,23 @@ async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
 #[tokio::test]
 async fn the_database_refuses_update_delete_and_truncate() {
     let w = world().await;
+    w.app.seal_audit();
     let mut conn = w.app.conn();
     assert!(diesel::sql_query("SELECT 1").execute(&mut conn).is_ok());
+    // Records and their seals alike, with no exception.
     for sql in [
         "UPDATE audit_records SET actor_name = 'someone else'",
         "DELETE FROM audit_records",
         "TRUNCATE audit_records",
+        "UPDATE audit_chain SET hash = prev_hash",
+        "DELETE FROM audit_chain",
+        "TRUNCATE audit_chain",
     ] {
         let err = diesel::sql_query(sql).execute(&mut conn).expect_err(sql);
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
-    assert!(audit::head(&mut conn, w.contoso).expect("head").count >= 1);
+    let head = audit::head(&mut conn, w.contoso).expect("head");
+    assert!(head.count >= 1 && head.hash.is_some(), "{head:?}");
 }
 
 #[tokio::test]
@@ -333,6 +338,22 @@ async fn concurrent_decisions_across_two_tenants_keep_both_chains_whole() {
         ids.push(id);
     }
     let manager = w.manager.clone();
+    // Three sealers race the deciders (and the app's own sealer) the whole
+    // time, as several lockbox processes would.
+    let deciding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sealers: Vec<_> = (0..3)
+        .map(|_| {
+            let (pool, deciding) = (w.app.pool.clone(), deciding.clone());
+            std::thread::spawn(move || {
+                let mut conn = pool.get().expect("conn");
+                let mut sealed = 0;
+                while deciding.load(std::sync::atomic::Ordering::SeqCst) {
+                    sealed += audit::seal::seal_pending(&mut conn).expect("seal");
+                }
+                sealed
+            })
+        })
+        .collect();
     let handles: Vec<_> = ids
         .iter()
         .map(|&id| {
@@ -363,16 +384,34 @@ async fn concurrent_decisions_across_two_tenants_keep_both_chains_whole() {
     for h in handles {
         h.join().expect("thread");
     }
+    deciding.store(false, std::sync::atomic::Ordering::SeqCst);
+    for s in sealers {
+        s.join().expect("sealer");
+    }
+    w.app.seal_audit();
     for tenant in [w.contoso, w.fabrikam] {
         let report = audit::verify::verify_tenant(&mut w.app.conn(), tenant).expect("verify");
         assert_eq!(report.broken, None);
-        let seqs: Vec<i64> = ar::table
-            .filter(ar::tenant_id.eq(tenant))
-            .order(ar::seq.asc())
-            .select(ar::seq)
+        assert_eq!(report.pending, 0);
+        // Every record sealed exactly once, numbered 1.. in record order.
+        let seals: Vec<(i64, Option<i64>)> = al::table
+            .filter(al::tenant_id.eq(tenant))
+            .order(al::id.asc())
+            .select((al::id, al::seq))
             .load(&mut w.app.conn())
             .expect("seqs");
-        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "no gaps");
+        let seqs: Vec<Option<i64>> = seals.iter().map(|(_, seq)| *seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=seqs.len() as i64).map(Some).collect::<Vec<_>>(),
+            "no gaps, no forks"
+        );
+        let chain_rows: i64 = lockbox::schema::audit_chain::table
+            .filter(lockbox::schema::audit_chain::tenant_id.eq(tenant))
+            .count()
+            .get_result(&mut w.app.conn())
+            .expect("count");
+        assert_eq!(chain_rows, seqs.len() as i64, "one seal per record");
         assert_eq!(records(&w.app, tenant, activity::REJECT_REQUEST).len(), 10);
         assert_eq!(report.records, seqs.len() as i64);
     }
@@ -384,6 +423,7 @@ async fn verify_names_the_first_tampered_record() {
     for _ in 0..5 {
         w.app.arrange_request(w.contoso, &w.engineer, None);
     }
+    w.app.seal_audit();
     let victim = records(&w.app, w.contoso, activity::NEW_REQUEST)[2].clone();
     let mut conn = w.app.conn();
     assert_eq!(
@@ -432,7 +472,8 @@ async fn verify_names_the_first_tampered_record() {
     assert!(
         stdout.contains(&format!(
             "Contoso: CHAIN BROKEN at record id {} (seq {})",
-            victim.id, victim.seq
+            victim.id,
+            victim.seq.expect("sealed")
         )),
         "{stdout}"
     );
@@ -459,6 +500,7 @@ async fn verify_passes_on_an_intact_log_and_prints_counts() {
     let w = world().await;
     w.app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    w.app.seal_audit();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .args(["audit", "verify", "--tenant", "Contoso"])
         .env(
@@ -512,7 +554,7 @@ fn seed(app: &crate::helpers::TestApp, tenant: Uuid, n: usize) {
     }
 }
 
-/// Every record (by seq) listed over every page of a search.
+/// Every record (by id) listed over every page of a search.
 async fn all_pages(
     app: &crate::helpers::TestApp,
     client: &reqwest::Client,
@@ -557,6 +599,7 @@ async fn search_pages_newest_first_and_filters_every_way() {
     let c = w.customers();
     seed(&w.app, w.contoso, 120);
     let admin = w.app.admin_client(&c.admin).await;
+    w.app.seal_audit();
     let total = audit::head(&mut w.app.conn(), w.contoso)
         .expect("head")
         .count as usize;
@@ -679,21 +722,26 @@ async fn more_information_shows_every_field_pretty_parameters_and_both_hashes() 
     w.app
         .customer_decide(&approver, id, "approve", "fine")
         .await;
+    w.app.seal_audit();
     let record = only(&w.app, w.contoso, activity::SET_REQUEST);
     let html = w
         .app
-        .get_admin(&approver, &format!("/audit/records/{}", record.seq))
+        .get_admin(&approver, &format!("/audit/records/{}", record.id))
         .await
         .text()
         .await
         .expect("body");
     assert_eq!(
         texts(&html, "#record-hash"),
-        vec![lockbox::auth::token::hex(&record.hash)]
+        vec![lockbox::auth::token::hex(
+            record.hash.as_deref().expect("sealed")
+        )]
     );
     assert_eq!(
         texts(&html, "#record-prev-hash"),
-        vec![lockbox::auth::token::hex(&record.prev_hash)]
+        vec![lockbox::auth::token::hex(
+            record.prev_hash.as_deref().expect("sealed")
+        )]
     );
     let pre = scraper::Html::parse_document(&html);
     let sel = scraper::Selector::parse("#parameters").expect("selector");
@@ -713,7 +761,7 @@ async fn more_information_shows_every_field_pretty_parameters_and_both_hashes() 
         id.to_string(),
         record.ip.clone(),
         record.actor_name.clone(),
-        record.seq.to_string(),
+        record.seq.expect("sealed").to_string(),
     ] {
         assert!(dd.contains(&expected), "{expected} in {dd:?}");
     }
@@ -724,6 +772,7 @@ async fn the_audit_page_shows_the_chain_head_and_count() {
     let w = world().await;
     let c = w.customers();
     let admin = w.app.admin_client(&c.admin).await;
+    w.app.seal_audit();
     let html = w
         .app
         .get_admin(&admin, "/audit")
@@ -739,6 +788,7 @@ async fn the_audit_page_shows_the_chain_head_and_count() {
     );
     let report = audit::verify::verify_tenant(&mut w.app.conn(), w.contoso).expect("verify");
     assert_eq!(report.head, head.hash, "the shown head is the verified one");
+    assert!(texts(&html, "#audit-pending").is_empty(), "nothing pending");
 }
 
 #[tokio::test]
@@ -769,7 +819,7 @@ async fn exports_contain_exactly_the_search_result() {
     assert_eq!(&headers[0], "id");
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     assert_eq!(&headers[3], "seq");
-    let exported: Vec<i64> = rows.iter().map(|r| r[3].parse().expect("seq")).collect();
+    let exported: Vec<i64> = rows.iter().map(|r| r[0].parse().expect("id")).collect();
     assert_eq!(exported, listed, "same records, same order");
     let params: serde_json::Value =
         serde_json::from_str(&rows[0][10]).expect("parameters are JSON");
@@ -792,21 +842,33 @@ async fn exports_contain_exactly_the_search_result() {
     assert_eq!(
         lines
             .iter()
-            .map(|l| l["seq"].as_i64().expect("seq"))
+            .map(|l| l["id"].as_i64().expect("id"))
             .collect::<Vec<_>>(),
         listed
     );
     let first = only_record(&w.app, lines[0]["id"].as_i64().expect("id"));
-    assert_eq!(lines[0]["hash"], lockbox::auth::token::hex(&first.hash));
     assert_eq!(
-        lines[0]["prev_hash"],
-        lockbox::auth::token::hex(&first.prev_hash)
+        lines[0]["hash"].as_str(),
+        first
+            .hash
+            .as_deref()
+            .map(lockbox::auth::token::hex)
+            .as_deref()
+    );
+    assert_eq!(lines[0]["seq"].as_i64(), first.seq);
+    assert_eq!(
+        lines[0]["prev_hash"].as_str(),
+        first
+            .prev_hash
+            .as_deref()
+            .map(lockbox::auth::token::hex)
+            .as_deref()
     );
 }
 
 fn only_record(app: &crate::helpers::TestApp, id: i64) -> Record {
-    ar::table
-        .filter(ar::id.eq(id))
+    al::table
+        .filter(al::id.eq(id))
         .select(<Record as diesel::SelectableHelper<diesel::pg::Pg>>::as_select())
         .first(&mut app.conn())
         .expect("record")
@@ -831,14 +893,18 @@ async fn search_detail_and_export_are_tenant_isolated() {
         .await
         .expect("body");
     assert!(texts(&html, "#audit-results tbody tr").is_empty());
-    // Records are addressed by their place in the viewer's own chain: the
-    // same number shows Fabrikam's record, never Contoso's.
+    // Another tenant's record answers 404, like a record that never was.
     let resp = w
         .app
-        .get_admin(&fabrikam, &format!("/audit/records/{}", contoso_record.seq))
+        .get_admin(&fabrikam, &format!("/audit/records/{}", contoso_record.id))
         .await;
-    let html = resp.text().await.expect("body");
-    assert!(!html.contains(&lockbox::auth::token::hex(&contoso_record.hash)));
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let contoso = w.app.admin_client(&c.admin).await;
+    let own = w
+        .app
+        .get_admin(&contoso, &format!("/audit/records/{}", contoso_record.id))
+        .await;
+    assert_eq!(own.status(), StatusCode::OK, "its own tenant sees it");
     let past = w.app.get_admin(&fabrikam, "/audit/records/999999").await;
     assert_eq!(past.status(), StatusCode::NOT_FOUND);
     let csv = w
@@ -861,9 +927,9 @@ async fn search_detail_and_export_are_tenant_isolated() {
     );
 }
 
-/// The append statement builds the seq field of the canonical encoding in
-/// SQL; records with awkward content must still verify by the Rust
-/// encoding, across the 9 → 10 and 99 → 100 digit boundaries of seq.
+/// Records with awkward content survive the round trip through
+/// PostgreSQL (text, jsonb, timestamps) and verify once sealed, across the
+/// 9 → 10 and 99 → 100 digit boundaries of seq.
 #[tokio::test]
 async fn appended_records_with_awkward_content_verify() {
     let w = world().await;
@@ -884,7 +950,216 @@ async fn appended_records_with_awkward_content_verify() {
         )
         .expect("append");
     }
+    w.app.seal_audit();
     let report = audit::verify::verify_tenant(&mut conn, w.contoso).expect("verify");
     assert_eq!(report.broken, None);
     assert_eq!(report.records, 106);
+}
+
+/// A record as a change would append it.
+fn append_note(conn: &mut diesel::PgConnection, tenant: Uuid, item: &str) -> i64 {
+    audit::append(
+        conn,
+        audit::Entry {
+            tenant_id: tenant,
+            occurred_at: chrono::Utc::now(),
+            actor: &audit::Actor::system(),
+            activity: activity::SET_REQUEST,
+            item: item.into(),
+            parameters: serde_json::json!({"Comment": item}),
+            request_id: None,
+        },
+    )
+    .expect("append")
+}
+
+/// The chain's whole point of moving off the commit path: two changes to
+/// one tenant, both still open, have both appended their records.
+#[tokio::test]
+async fn appends_to_one_tenant_do_not_wait_for_each_other() {
+    let w = world().await;
+    let (mut a, mut b) = (w.app.conn(), w.app.conn());
+    for conn in [&mut a, &mut b] {
+        diesel::sql_query("BEGIN")
+            .execute(&mut **conn)
+            .expect("begin");
+        // Waiting would fail the test instead of hanging it.
+        diesel::sql_query("SET LOCAL lock_timeout = '2s'")
+            .execute(&mut **conn)
+            .expect("timeout");
+    }
+    let first = append_note(&mut a, w.contoso, "first");
+    let second = append_note(&mut b, w.contoso, "second");
+    assert!(second > first);
+    for conn in [&mut b, &mut a] {
+        diesel::sql_query("COMMIT")
+            .execute(&mut **conn)
+            .expect("commit");
+    }
+    w.app.seal_audit();
+    let report = audit::verify::verify_tenant(&mut w.app.conn(), w.contoso).expect("verify");
+    assert_eq!((report.broken, report.pending), (None, 0));
+}
+
+/// A record that commits after a later one must still get the earlier
+/// place: the sealer waits for appends in flight before it seals anything.
+#[tokio::test]
+async fn the_sealer_waits_for_appends_in_flight_and_seals_in_id_order() {
+    let w = crate::helpers::world_with(|s| s.audit_seal_every = None).await;
+    w.app.seal_audit();
+    let mut slow = w.app.conn();
+    diesel::sql_query("BEGIN")
+        .execute(&mut *slow)
+        .expect("begin");
+    let early = append_note(&mut slow, w.contoso, "early, committed last");
+    let late = append_note(&mut w.app.conn(), w.contoso, "late, committed first");
+    assert!(late > early);
+
+    let pool = w.app.pool.clone();
+    let tenant = w.contoso;
+    let sealer = std::thread::spawn(move || {
+        audit::seal::seal_tenant(&mut pool.get().expect("conn"), tenant).expect("seal")
+    });
+    // Until the sealer is seen waiting for the open append's lock.
+    let mut waits = false;
+    for _ in 0..500 {
+        #[derive(diesel::QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let found: Waiting = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity              WHERE wait_event_type = 'Lock' AND query LIKE '%audit_watermark%'",
+        )
+        .get_result(&mut w.app.conn())
+        .expect("activity");
+        if found.n == 1 {
+            waits = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(waits, "the sealer waits for the append in flight");
+    assert!(!sealer.is_finished(), "nothing was sealed past it");
+    diesel::sql_query("COMMIT")
+        .execute(&mut *slow)
+        .expect("commit");
+    assert_eq!(sealer.join().expect("sealer"), 2);
+
+    let seq_of = |id: i64| only_record(&w.app, id).seq.expect("sealed");
+    assert_eq!(seq_of(late), seq_of(early) + 1);
+    let report = audit::verify::verify_tenant(&mut w.app.conn(), w.contoso).expect("verify");
+    assert_eq!((report.broken, report.pending), (None, 0));
+}
+
+/// Until the sealer's next round a record is shown, searched and exported
+/// like any other, marked as awaiting its seal; verify counts it apart.
+#[tokio::test]
+async fn records_awaiting_their_seal_are_shown_as_such() {
+    let w = crate::helpers::world_with(|s| s.audit_seal_every = None).await;
+    let c = w.customers();
+    w.app.seal_audit();
+    let admin = w.app.admin_client(&c.admin).await;
+    let signed_in = records(&w.app, w.contoso, activity::USER_LOGGED_IN)
+        .pop()
+        .expect("sign-in record");
+    assert_eq!(signed_in.seq, None);
+
+    let html = w
+        .app
+        .get_admin(&admin, "/audit")
+        .await
+        .text()
+        .await
+        .expect("body");
+    let head = audit::head(&mut w.app.conn(), w.contoso).expect("head");
+    assert_eq!(head.pending, 1);
+    assert_eq!(texts(&html, "#audit-count"), vec![head.count.to_string()]);
+    assert!(texts(&html, "#audit-pending")[0].starts_with("1 "));
+    let detail = w
+        .app
+        .get_admin(&admin, &format!("/audit/records/{}", signed_in.id))
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(texts(&detail, "#record-pending").len(), 1);
+    assert!(texts(&detail, "#record-hash").is_empty());
+    let csv = w
+        .app
+        .get_admin(&admin, "/audit/export.csv?activity=UserLoggedIn")
+        .await
+        .text()
+        .await
+        .expect("body");
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let row = reader.records().next().expect("a row").expect("row");
+    assert_eq!(
+        (&row[0], &row[3], &row[12]),
+        (signed_in.id.to_string().as_str(), "", "")
+    );
+    let report = audit::verify::verify_tenant(&mut w.app.conn(), w.contoso).expect("verify");
+    assert_eq!(
+        (report.records, report.pending, report.broken),
+        (head.count, 1, None)
+    );
+
+    w.app.seal_audit();
+    let html = w
+        .app
+        .get_admin(&admin, "/audit")
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(texts(&html, "#audit-pending").is_empty());
+    assert_eq!(
+        texts(&html, "#audit-count"),
+        vec![(head.count + 1).to_string()]
+    );
+}
+
+/// Beyond changed records: a record slipped in behind the seals, and a
+/// record removed from the end of a chain, are named too.
+#[tokio::test]
+async fn verify_names_a_record_slipped_in_and_a_record_removed() {
+    let w = world().await;
+    for tenant in [w.contoso, w.fabrikam] {
+        w.app.arrange_request(tenant, &w.engineer, Some(&w.manager));
+    }
+    w.app.seal_audit();
+    let mut conn = w.app.conn();
+    // An INSERT is all it takes to slip one in (ids are only a default).
+    diesel::sql_query(format!(
+        "INSERT INTO audit_records (id, tenant_id, occurred_at, actor_id, actor_name, ip, \
+         activity, item, parameters) VALUES (-5, '{}', now(), 'x', 'Forger', '', \
+         'Set-AccessToCustomerDataRequest', 'r', '{{}}')",
+        w.contoso
+    ))
+    .execute(&mut conn)
+    .expect("insert");
+    let broken = audit::verify::verify_tenant(&mut conn, w.contoso)
+        .expect("verify")
+        .broken
+        .expect("broken");
+    assert_eq!((broken.id, broken.seq), (-5, None));
+    assert!(broken.reason.contains("slipped in"), "{}", broken.reason);
+    // The sealer never seals behind its head, so it stays exposed.
+    w.app.seal_audit();
+    assert_eq!(only_record(&w.app, -5).seq, None);
+
+    let newest = records(&w.app, w.fabrikam, activity::APPROVE_REQUEST)
+        .pop()
+        .expect("record");
+    for sql in [
+        "ALTER TABLE audit_records DISABLE TRIGGER audit_records_no_update_delete".to_owned(),
+        format!("DELETE FROM audit_records WHERE id = {}", newest.id),
+        "ALTER TABLE audit_records ENABLE TRIGGER audit_records_no_update_delete".to_owned(),
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).expect("tamper");
+    }
+    let report = audit::verify::verify_tenant(&mut conn, w.fabrikam).expect("verify");
+    let broken = report.broken.expect("broken");
+    assert_eq!((broken.id, broken.seq), (newest.id, newest.seq));
+    assert!(broken.reason.contains("removed"), "{}", broken.reason);
 }

@@ -4,11 +4,11 @@
 use chrono::Duration;
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use lockbox::{
+    audit::view::audit_log as al,
     audit::{Record, activity},
     clock::Clock,
     content,
     requests::{Workload, store::staff_public_id},
-    schema::audit_records as ar,
 };
 use reqwest::StatusCode;
 use uuid::Uuid;
@@ -16,10 +16,10 @@ use uuid::Uuid;
 use crate::helpers::{World, texts, world};
 
 fn records(w: &World, tenant: Uuid, activity: &str) -> Vec<Record> {
-    ar::table
-        .filter(ar::tenant_id.eq(tenant))
-        .filter(ar::activity.eq(activity))
-        .order(ar::seq.asc())
+    al::table
+        .filter(al::tenant_id.eq(tenant))
+        .filter(al::activity.eq(activity))
+        .order(al::id.asc())
         .select(<Record as diesel::SelectableHelper<diesel::pg::Pg>>::as_select())
         .load(&mut w.app.conn())
         .expect("records")
@@ -196,9 +196,9 @@ async fn bad_parameters_get_clear_errors_and_read_nothing() {
         .run_operation(&engineer, ex, &[("operation", "Remove-Mailbox")])
         .await;
     assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
-    let audited = ar::table
-        .filter(ar::tenant_id.eq(w.fabrikam))
-        .filter(ar::activity.eq_any([
+    let audited = al::table
+        .filter(al::tenant_id.eq(w.fabrikam))
+        .filter(al::activity.eq_any([
             "Search-Mailbox",
             "Get-MessageTrace",
             "Get-DocumentVersions",

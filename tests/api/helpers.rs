@@ -282,6 +282,12 @@ impl TestApp {
         self.pool.get().expect("connection")
     }
 
+    /// Seals every pending audit record now, as the server's sealer does
+    /// within a moment: for assertions about the chain.
+    pub fn seal_audit(&self) {
+        lockbox::audit::seal::seal_pending(&mut self.conn()).expect("seal");
+    }
+
     pub fn create_tenant(&self, name: &str, lockbox_on: bool) -> Uuid {
         let name = TenantName::parse(name).expect("valid name");
         tenants::create_tenant(

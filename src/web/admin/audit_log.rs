@@ -26,7 +26,7 @@ const PAGE_SIZE: i64 = 50;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(PATH, web::get().to(search_page))
-        .route("/audit/records/{seq}", web::get().to(detail))
+        .route("/audit/records/{id}", web::get().to(detail))
         .route("/audit/export.{format}", web::get().to(export_file));
 }
 
@@ -163,7 +163,7 @@ impl SearchForm {
 }
 
 struct RecordRow {
-    seq: i64,
+    id: i64,
     at: String,
     actor: String,
     ip: String,
@@ -175,7 +175,7 @@ struct RecordRow {
 impl From<&Record> for RecordRow {
     fn from(r: &Record) -> Self {
         Self {
-            seq: r.seq,
+            id: r.id,
             at: fmt_time(r.occurred_at),
             actor: r.actor_name.clone(),
             ip: r.ip.clone(),
@@ -278,8 +278,10 @@ struct DetailPage {
     record: Record,
     at: String,
     parameters: String,
-    hash: String,
-    prev_hash: String,
+    /// The seal, once the sealer has chained the record (see audit::seal).
+    seq: Option<i64>,
+    hash: Option<String>,
+    prev_hash: Option<String>,
 }
 
 async fn detail(
@@ -303,8 +305,9 @@ async fn detail(
                 .occurred_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             parameters: serde_json::to_string_pretty(&record.parameters).unwrap_or_default(),
-            hash: crate::auth::token::hex(&record.hash),
-            prev_hash: crate::auth::token::hex(&record.prev_hash),
+            seq: record.seq,
+            hash: record.hash.as_deref().map(crate::auth::token::hex),
+            prev_hash: record.prev_hash.as_deref().map(crate::auth::token::hex),
             record,
             tr,
         },

@@ -253,7 +253,7 @@ struct OperatorAction {
     staff: String,
     ip: String,
     details: String,
-    record_seq: i64,
+    record_id: i64,
 }
 
 async fn detail_page(
@@ -285,7 +285,7 @@ async fn detail_page(
             staff: format!("{} ({})", r.actor_name, r.actor_id),
             ip: r.ip.clone(),
             details: r.parameters.to_string(),
-            record_seq: r.seq,
+            record_id: r.id,
         })
         .collect();
     let view = RequestView::new(request, state.clock.now(), Viewer::Customer);
