@@ -209,6 +209,13 @@ fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
                 ..Default::default()
             },
         ),
+        (
+            "rare free text (0.1 %)",
+            search::Filter {
+                text: Some("case 996".into()),
+                ..Default::default()
+            },
+        ),
     ];
     let searched = audit::head(&mut conn, tenant)
         .map_err(BenchError::from)?

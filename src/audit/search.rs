@@ -56,6 +56,69 @@ fn contains_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// Every filter but the free text, over `audit_records` columns. The binds
+/// are the same for every query of a search (see [`Query::bind`]).
+const FILTERS: &str = "tenant_id = $1 \
+     AND (cardinality($2::text[]) = 0 OR activity = ANY($2)) \
+     AND ($3::timestamptz IS NULL OR occurred_at >= $3) \
+     AND ($4::timestamptz IS NULL OR occurred_at <= $4) \
+     AND (cardinality($5::text[]) = 0 OR actor_id = ANY($5) OR lower(actor_name) = ANY($6)) \
+     AND ($7::text IS NULL OR item = $7) \
+     AND ($9::timestamptz IS NULL OR (occurred_at, id) < ($9, $10)) \
+     AND ($12::text IS NULL OR activity ILIKE $12 OR actor_name ILIKE $12 OR actor_id ILIKE $12 \
+          OR ip ILIKE $12 OR item ILIKE $12 OR parameters::text ILIKE $12)";
+/// The free text: the expression of the trigram index (migration 000007).
+const TEXT: &str = "($8::text IS NULL OR parameters::text ILIKE $8)";
+const NEWEST_FIRST: &str = "ORDER BY occurred_at DESC, id DESC";
+
+/// How many of the newest candidates a free-text search reads in order
+/// before it asks the trigram index for the older ones.
+const TEXT_WINDOW: i64 = 2_000;
+
+/// The values of a search's binds: the filter, the cursor, a limit.
+struct Query<'a> {
+    tenant_id: Uuid,
+    filter: &'a Filter,
+    users_lower: Vec<String>,
+    after: Option<Cursor>,
+    limit: i64,
+}
+
+impl Query<'_> {
+    fn load<T: diesel::deserialize::QueryableByName<diesel::pg::Pg> + 'static>(
+        &self,
+        conn: &mut PgConnection,
+        sql: &str,
+    ) -> QueryResult<Vec<T>> {
+        diesel::sql_query(sql)
+            .bind::<SqlUuid, _>(self.tenant_id)
+            .bind::<Array<Text>, _>(&self.filter.activities)
+            .bind::<Nullable<Timestamptz>, _>(self.filter.start)
+            .bind::<Nullable<Timestamptz>, _>(self.filter.end)
+            .bind::<Array<Text>, _>(&self.filter.users)
+            .bind::<Array<Text>, _>(&self.users_lower)
+            .bind::<Nullable<Text>, _>(self.filter.item.as_deref())
+            .bind::<Nullable<Text>, _>(self.filter.text.as_deref().map(contains_pattern))
+            .bind::<Nullable<Timestamptz>, _>(self.after.map(|c| c.occurred_at))
+            .bind::<Nullable<Int8>, _>(self.after.map(|c| c.id))
+            .bind::<BigInt, _>(self.limit)
+            .bind::<Nullable<Text>, _>(self.filter.narrow.as_deref().map(contains_pattern))
+            .bind::<BigInt, _>(TEXT_WINDOW)
+            .load(conn)
+    }
+}
+
+/// The oldest candidate of a free-text window, and how many it held.
+#[derive(QueryableByName)]
+struct WindowEnd {
+    #[diesel(sql_type = Timestamptz)]
+    occurred_at: DateTime<Utc>,
+    #[diesel(sql_type = Int8)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
 /// One page of the tenant's records matching `filter`, newest first, and
 /// the cursor of the next page if there is one.
 pub fn search(
@@ -65,39 +128,27 @@ pub fn search(
     after: Option<Cursor>,
     limit: i64,
 ) -> QueryResult<(Vec<Record>, Option<Cursor>)> {
-    let users_lower: Vec<String> = filter
-        .users
-        .iter()
-        .map(|u| u.trim().to_lowercase())
-        .collect();
-    let mut rows: Vec<Record> = diesel::sql_query(
-        "SELECT * FROM audit_log \
-         WHERE tenant_id = $1 \
-           AND (cardinality($2::text[]) = 0 OR activity = ANY($2)) \
-           AND ($3::timestamptz IS NULL OR occurred_at >= $3) \
-           AND ($4::timestamptz IS NULL OR occurred_at <= $4) \
-           AND (cardinality($5::text[]) = 0 OR actor_id = ANY($5) OR lower(actor_name) = ANY($6)) \
-           AND ($7::text IS NULL OR item = $7) \
-           AND ($8::text IS NULL OR parameters::text ILIKE $8) \
-           AND ($9::timestamptz IS NULL OR (occurred_at, id) < ($9, $10)) \
-           AND ($12::text IS NULL OR activity ILIKE $12 OR actor_name ILIKE $12 OR actor_id ILIKE $12 \
-                OR ip ILIKE $12 OR item ILIKE $12 OR parameters::text ILIKE $12) \
-         ORDER BY occurred_at DESC, id DESC \
-         LIMIT $11",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Array<Text>, _>(&filter.activities)
-    .bind::<Nullable<Timestamptz>, _>(filter.start)
-    .bind::<Nullable<Timestamptz>, _>(filter.end)
-    .bind::<Array<Text>, _>(&filter.users)
-    .bind::<Array<Text>, _>(&users_lower)
-    .bind::<Nullable<Text>, _>(filter.item.as_deref())
-    .bind::<Nullable<Text>, _>(filter.text.as_deref().map(contains_pattern))
-    .bind::<Nullable<Timestamptz>, _>(after.map(|c| c.occurred_at))
-    .bind::<Nullable<Int8>, _>(after.map(|c| c.id))
-    .bind::<BigInt, _>(limit + 1)
-    .bind::<Nullable<Text>, _>(filter.narrow.as_deref().map(contains_pattern))
-    .load(conn)?;
+    let mut query = Query {
+        tenant_id,
+        filter,
+        users_lower: filter
+            .users
+            .iter()
+            .map(|u| u.trim().to_lowercase())
+            .collect(),
+        after,
+        limit: limit + 1,
+    };
+    let mut rows: Vec<Record> = if filter.text.is_none() {
+        // An ordered scan of an index on (tenant, occurred_at, id) that
+        // stops at the page's end.
+        query.load(
+            conn,
+            &format!("SELECT * FROM audit_log WHERE {FILTERS} AND {TEXT} {NEWEST_FIRST} LIMIT $11"),
+        )?
+    } else {
+        text_search(conn, &mut query)?
+    };
     let next = if rows.len() as i64 > limit {
         rows.truncate(usize::try_from(limit).unwrap_or(0));
         rows.last().map(|r| Cursor {
@@ -108,6 +159,55 @@ pub fn search(
         None
     };
     Ok((rows, next))
+}
+
+/// Free text in two steps, so that neither a common nor a rare term costs
+/// a scan of the tenant. First the newest [`TEXT_WINDOW`] candidates, read
+/// in order (a LIMIT in a subquery keeps the planner from the trigram
+/// index, which is slow for common terms); a common term fills the page
+/// there. Only a term rare among them goes on to the older records, where
+/// the planner may use the trigram index.
+fn text_search(conn: &mut PgConnection, query: &mut Query<'_>) -> QueryResult<Vec<Record>> {
+    let mut rows: Vec<Record> = query.load(
+        conn,
+        &format!(
+            "SELECT w.*, c.seq, c.prev_hash, c.hash \
+             FROM (SELECT * FROM audit_records WHERE {FILTERS} {NEWEST_FIRST} LIMIT $13) w \
+             LEFT JOIN audit_chain c ON c.tenant_id = w.tenant_id AND c.record_id = w.id \
+             WHERE {TEXT} {NEWEST_FIRST} LIMIT $11"
+        ),
+    )?;
+    if rows.len() as i64 >= query.limit {
+        return Ok(rows);
+    }
+    let end: Option<WindowEnd> = query
+        .load(
+            conn,
+            &format!(
+                "SELECT occurred_at, id, count(*) OVER () AS n \
+                 FROM (SELECT occurred_at, id FROM audit_records WHERE {FILTERS} {NEWEST_FIRST} LIMIT $13) w \
+                 ORDER BY occurred_at, id LIMIT 1"
+            ),
+        )?
+        .pop();
+    match end {
+        Some(end) if end.n >= TEXT_WINDOW => {
+            query.after = Some(Cursor {
+                occurred_at: end.occurred_at,
+                id: end.id,
+            });
+            query.limit -= rows.len() as i64;
+            rows.extend(query.load::<Record>(
+                conn,
+                &format!(
+                    "SELECT * FROM audit_log WHERE {FILTERS} AND {TEXT} {NEWEST_FIRST} LIMIT $11"
+                ),
+            )?);
+            Ok(rows)
+        }
+        // The window held every candidate: nothing older to look at.
+        _ => Ok(rows),
+    }
 }
 
 #[cfg(test)]
