@@ -371,9 +371,13 @@ async fn run(command: Command) -> Result<(), CliError> {
                         "{name}: {} records, chain intact, head {}{}",
                         report.records,
                         report.head.as_deref().unwrap_or("(empty)"),
-                        match report.pending {
-                            0 => String::new(),
-                            n => format!("; {n} more awaiting their seal"),
+                        match (report.pending, report.oldest_pending) {
+                            (0, _) | (_, None) => String::new(),
+                            (n, Some(at)) => format!(
+                                "; {n} more awaiting their seal (the oldest recorded {}): \
+                                 a running lockbox server seals them",
+                                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                            ),
                         }
                     ),
                     Some(b) => {

@@ -265,7 +265,12 @@ pub(crate) fn last_seal(
         .optional()
 }
 
+/// The head, count and pending count read on one snapshot.
 pub fn head(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Head> {
+    crate::db::snapshot(conn, |conn| read_head(conn, tenant_id))
+}
+
+fn read_head(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Head> {
     let top = last_seal(conn, tenant_id)?;
     // Seals are appended in record id order, so the records after the
     // newest seal's are exactly the ones waiting for theirs.

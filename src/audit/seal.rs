@@ -40,9 +40,19 @@ mod sql {
 }
 
 /// Seals every record of `tenant_id` committed before the call and returns
-/// how many it sealed. Call it outside a transaction: the watermark's
-/// exclusive lock must end with its own statement, or appends would wait.
+/// how many it sealed; 0 too when an open transaction that appended to the
+/// tenant holds the watermark up for more than a moment (the next round
+/// seals it). Call it outside a transaction: the watermark's exclusive lock
+/// must end with its own statement, or appends would wait, and the batches
+/// need READ COMMITTED snapshots taken after it.
 pub fn seal_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<u64> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_some()
+    {
+        return Err(diesel::result::Error::AlreadyInTransaction);
+    }
     let watermark: Option<i64> =
         diesel::select(sql::audit_watermark(tenant_id)).get_result(conn)?;
     let Some(watermark) = watermark else {
@@ -50,7 +60,10 @@ pub fn seal_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<u64>
     };
     let mut sealed = 0;
     loop {
-        let n = conn.transaction(|conn| seal_batch(conn, tenant_id, watermark))?;
+        let n = conn
+            .build_transaction()
+            .read_committed()
+            .run(|conn| seal_batch(conn, tenant_id, watermark))?;
         sealed += n;
         if n < BATCH as u64 {
             return Ok(sealed);
@@ -139,7 +152,9 @@ struct PendingTenant {
     id: Uuid,
 }
 
-/// Seals what is pending for every tenant; returns how many records.
+/// Seals what is pending for every tenant; returns how many records. A
+/// tenant that fails does not hold up the others; the first failure is
+/// returned after all had their turn.
 pub fn seal_pending(conn: &mut PgConnection) -> QueryResult<u64> {
     // Per tenant two index probes: its newest record and its newest seal.
     let tenants: Vec<PendingTenant> = diesel::sql_query(
@@ -149,9 +164,15 @@ pub fn seal_pending(conn: &mut PgConnection) -> QueryResult<u64> {
                        ORDER BY c.seq DESC LIMIT 1), '-9223372036854775808'::bigint))",
     )
     .load(conn)?;
-    let mut sealed = 0;
+    let (mut sealed, mut failed) = (0, None);
     for tenant in tenants {
-        sealed += seal_tenant(conn, tenant.id)?;
+        match seal_tenant(conn, tenant.id) {
+            Ok(n) => sealed += n,
+            Err(e) => {
+                tracing::warn!(tenant = %tenant.id, error = %e, "could not seal audit records");
+                failed.get_or_insert(e);
+            }
+        }
     }
-    Ok(sealed)
+    failed.map_or(Ok(sealed), Err)
 }

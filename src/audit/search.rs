@@ -147,7 +147,8 @@ pub fn search(
             &format!("SELECT * FROM audit_log WHERE {FILTERS} AND {TEXT} {NEWEST_FIRST} LIMIT $11"),
         )?
     } else {
-        text_search(conn, &mut query)?
+        // Its steps must see the same records, or the window could move.
+        crate::db::snapshot(conn, |conn| text_search(conn, &mut query))?
     };
     let next = if rows.len() as i64 > limit {
         rows.truncate(usize::try_from(limit).unwrap_or(0));

@@ -26,6 +26,8 @@ pub struct Report {
     /// Records after the last seal, waiting for theirs (the sealer runs
     /// every moment, so a lasting number here means no lockbox is running).
     pub pending: i64,
+    /// When the oldest of them was recorded.
+    pub oldest_pending: Option<chrono::DateTime<chrono::Utc>>,
     pub head: Option<String>,
     pub broken: Option<Broken>,
 }
@@ -49,16 +51,22 @@ fn fault(
     }
 }
 
-/// Checks every record of `tenant_id`, in chain (record id) order.
+/// Checks every record of `tenant_id`, in chain (record id) order, on one
+/// snapshot: a sealer at work meanwhile changes nothing it sees.
 pub fn verify_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Report> {
+    crate::db::snapshot(conn, |conn| walk(conn, tenant_id))
+}
+
+fn walk(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Report> {
     let mut prev = chain::GENESIS.to_vec();
     let (mut records, mut pending, mut from) = (0, 0, i64::MIN);
     // The first record without a seal: only records after the last seal
     // may lack one.
-    let mut unsealed: Option<i64> = None;
+    let mut first_unsealed: Option<(i64, chrono::DateTime<chrono::Utc>)> = None;
     let broken = |records, pending, broken| Report {
         records,
         pending,
+        oldest_pending: None,
         head: None,
         broken: Some(broken),
     };
@@ -74,11 +82,11 @@ pub fn verify_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Re
         let last_id = last.id;
         for r in &batch {
             let (Some(seq), Some(prev_hash), Some(hash)) = (r.seq, &r.prev_hash, &r.hash) else {
-                unsealed.get_or_insert(r.id);
+                first_unsealed.get_or_insert((r.id, r.occurred_at));
                 pending += 1;
                 continue;
             };
-            if let Some(id) = unsealed {
+            if let Some((id, _)) = first_unsealed {
                 let reason = "it has no seal but a later record has (it was slipped in behind the seals, or its seal removed)";
                 return Ok(broken(
                     records,
@@ -128,6 +136,7 @@ pub fn verify_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Re
     Ok(Report {
         records,
         pending,
+        oldest_pending: first_unsealed.map(|(_, at)| at),
         head,
         broken: None,
     })

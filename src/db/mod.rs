@@ -51,6 +51,24 @@ pub fn run_migrations(pool: &PgPool) -> Result<(), DbError> {
     result
 }
 
+/// Runs `f` on one snapshot (a read-only REPEATABLE READ transaction), for
+/// reads of several statements that must agree with each other; inside a
+/// transaction already open, in that one.
+pub fn snapshot<T>(
+    conn: &mut PgConnection,
+    mut f: impl FnMut(&mut PgConnection) -> diesel::QueryResult<T>,
+) -> diesel::QueryResult<T> {
+    match conn
+        .build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(|conn| f(conn))
+    {
+        Err(diesel::result::Error::AlreadyInTransaction) => f(conn),
+        other => other,
+    }
+}
+
 /// Runs `f` with a pooled connection on the blocking thread pool: `pool.get()`
 /// and every diesel call block, and must not stall the async workers.
 pub async fn blocking<T, E, F>(pool: &PgPool, f: F) -> Result<T, E>

@@ -797,6 +797,7 @@ async fn exports_contain_exactly_the_search_result() {
     let c = w.customers();
     seed(&w.app, w.contoso, 1_234);
     let admin = w.app.admin_client(&c.admin).await;
+    w.app.seal_audit();
     let (listed, _) = all_pages(&w.app, &admin, "activity=Set-AccessToCustomerDataRequest").await;
 
     let resp = w
@@ -847,23 +848,13 @@ async fn exports_contain_exactly_the_search_result() {
         listed
     );
     let first = only_record(&w.app, lines[0]["id"].as_i64().expect("id"));
-    assert_eq!(
-        lines[0]["hash"].as_str(),
-        first
-            .hash
-            .as_deref()
-            .map(lockbox::auth::token::hex)
-            .as_deref()
-    );
-    assert_eq!(lines[0]["seq"].as_i64(), first.seq);
+    let hex = |b: &Option<Vec<u8>>| lockbox::auth::token::hex(b.as_deref().expect("sealed"));
+    assert_eq!(lines[0]["hash"].as_str(), Some(hex(&first.hash).as_str()));
     assert_eq!(
         lines[0]["prev_hash"].as_str(),
-        first
-            .prev_hash
-            .as_deref()
-            .map(lockbox::auth::token::hex)
-            .as_deref()
+        Some(hex(&first.prev_hash).as_str())
     );
+    assert_eq!(lines[0]["seq"].as_i64(), Some(first.seq.expect("sealed")));
 }
 
 fn only_record(app: &crate::helpers::TestApp, id: i64) -> Record {
@@ -977,7 +968,7 @@ fn append_note(conn: &mut diesel::PgConnection, tenant: Uuid, item: &str) -> i64
 /// one tenant, both still open, have both appended their records.
 #[tokio::test]
 async fn appends_to_one_tenant_do_not_wait_for_each_other() {
-    let w = world().await;
+    let w = crate::helpers::world_with(|s| s.audit_seal_every = None).await;
     let (mut a, mut b) = (w.app.conn(), w.app.conn());
     for conn in [&mut a, &mut b] {
         diesel::sql_query("BEGIN")
@@ -1002,9 +993,10 @@ async fn appends_to_one_tenant_do_not_wait_for_each_other() {
 }
 
 /// A record that commits after a later one must still get the earlier
-/// place: the sealer waits for appends in flight before it seals anything.
+/// place: the sealer never seals past an append still in flight. It gives
+/// up the round instead of making the tenant's appends queue behind it.
 #[tokio::test]
-async fn the_sealer_waits_for_appends_in_flight_and_seals_in_id_order() {
+async fn the_sealer_never_seals_past_an_append_in_flight() {
     let w = crate::helpers::world_with(|s| s.audit_seal_every = None).await;
     w.app.seal_audit();
     let mut slow = w.app.conn();
@@ -1015,41 +1007,34 @@ async fn the_sealer_waits_for_appends_in_flight_and_seals_in_id_order() {
     let late = append_note(&mut w.app.conn(), w.contoso, "late, committed first");
     assert!(late > early);
 
-    let pool = w.app.pool.clone();
-    let tenant = w.contoso;
-    let sealer = std::thread::spawn(move || {
-        audit::seal::seal_tenant(&mut pool.get().expect("conn"), tenant).expect("seal")
-    });
-    // Until the sealer is seen waiting for the open append's lock.
-    let mut waits = false;
-    for _ in 0..500 {
-        #[derive(diesel::QueryableByName)]
-        struct Waiting {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let found: Waiting = diesel::sql_query(
-            "SELECT count(*) AS n FROM pg_stat_activity              WHERE wait_event_type = 'Lock' AND query LIKE '%audit_watermark%'",
-        )
-        .get_result(&mut w.app.conn())
-        .expect("activity");
-        if found.n == 1 {
-            waits = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    assert!(waits, "the sealer waits for the append in flight");
-    assert!(!sealer.is_finished(), "nothing was sealed past it");
+    let sealed = audit::seal::seal_tenant(&mut w.app.conn(), w.contoso).expect("seal");
+    assert_eq!(sealed, 0, "nothing sealed while the early append is open");
+    assert_eq!(only_record(&w.app, late).seq, None);
+    // Meanwhile the tenant's appends never waited for the sealer.
+    append_note(&mut slow, w.contoso, "still appending");
     diesel::sql_query("COMMIT")
         .execute(&mut *slow)
         .expect("commit");
-    assert_eq!(sealer.join().expect("sealer"), 2);
 
+    assert_eq!(
+        audit::seal::seal_tenant(&mut w.app.conn(), w.contoso).expect("seal"),
+        3
+    );
     let seq_of = |id: i64| only_record(&w.app, id).seq.expect("sealed");
     assert_eq!(seq_of(late), seq_of(early) + 1);
     let report = audit::verify::verify_tenant(&mut w.app.conn(), w.contoso).expect("verify");
     assert_eq!((report.broken, report.pending), (None, 0));
+
+    // And it refuses to run inside a transaction, where its lock would
+    // last until that transaction's end.
+    let mut conn = w.app.conn();
+    let inside = diesel::Connection::transaction(&mut *conn, |conn| {
+        audit::seal::seal_tenant(conn, w.contoso)
+    });
+    assert!(matches!(
+        inside,
+        Err(diesel::result::Error::AlreadyInTransaction)
+    ));
 }
 
 /// Until the sealer's next round a record is shown, searched and exported
@@ -1075,7 +1060,7 @@ async fn records_awaiting_their_seal_are_shown_as_such() {
     let head = audit::head(&mut w.app.conn(), w.contoso).expect("head");
     assert_eq!(head.pending, 1);
     assert_eq!(texts(&html, "#audit-count"), vec![head.count.to_string()]);
-    assert!(texts(&html, "#audit-pending")[0].starts_with("1 "));
+    assert_eq!(texts(&html, "#audit-pending"), vec!["1".to_owned()]);
     let detail = w
         .app
         .get_admin(&admin, &format!("/audit/records/{}", signed_in.id))
@@ -1129,15 +1114,33 @@ async fn verify_names_a_record_slipped_in_and_a_record_removed() {
     }
     w.app.seal_audit();
     let mut conn = w.app.conn();
-    // An INSERT is all it takes to slip one in (ids are only a default).
-    diesel::sql_query(format!(
-        "INSERT INTO audit_records (id, tenant_id, occurred_at, actor_id, actor_name, ip, \
-         activity, item, parameters) VALUES (-5, '{}', now(), 'x', 'Forger', '', \
-         'Set-AccessToCustomerDataRequest', 'r', '{{}}')",
-        w.contoso
-    ))
-    .execute(&mut conn)
-    .expect("insert");
+    let forge = |conn: &mut diesel::PgConnection| {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+        }
+        diesel::sql_query(format!(
+            "INSERT INTO audit_records (id, tenant_id, occurred_at, actor_id, actor_name, ip, \
+             activity, item, parameters) VALUES (-5, '{}', now(), 'x', 'Forger', '', \
+             'Set-AccessToCustomerDataRequest', 'r', '{{}}') RETURNING id",
+            w.contoso
+        ))
+        .get_result::<Id>(conn)
+        .expect("insert")
+        .id
+    };
+    // The database numbers every record itself, whatever id it is given...
+    let numbered = forge(&mut conn);
+    assert!(numbered > 0, "{numbered}");
+    // ...so slipping one in behind the seals takes the trigger disabled.
+    diesel::sql_query("ALTER TABLE audit_records DISABLE TRIGGER audit_records_numbered")
+        .execute(&mut conn)
+        .expect("disable");
+    assert_eq!(forge(&mut conn), -5);
+    diesel::sql_query("ALTER TABLE audit_records ENABLE TRIGGER audit_records_numbered")
+        .execute(&mut conn)
+        .expect("enable");
     let broken = audit::verify::verify_tenant(&mut conn, w.contoso)
         .expect("verify")
         .broken
@@ -1186,7 +1189,9 @@ async fn free_text_finds_rare_and_common_terms_on_every_page() {
                 conn,
                 audit::Entry {
                     tenant_id: w.contoso,
-                    occurred_at: base + Duration::seconds(i),
+                    // Three records a second: ties at page and window
+                    // boundaries, broken by id.
+                    occurred_at: base + Duration::seconds(i / 3),
                     actor: &actor,
                     activity: activity::SET_REQUEST,
                     item: String::new(),
@@ -1225,4 +1230,87 @@ async fn free_text_finds_rare_and_common_terms_on_every_page() {
         }
         assert_eq!(found, expected, "{term}");
     }
+}
+
+/// A log chained the old way (each record chained as it was appended, by
+/// migration 000003's function) moves to the sealed chain intact: same
+/// records, same hashes, and appends and seals go on from there.
+#[tokio::test]
+async fn a_log_chained_before_the_sealer_migrates_intact() {
+    use diesel::Connection;
+    use diesel_migrations::MigrationHarness;
+    let db = crate::helpers::TestDatabase::empty();
+    let mut conn = diesel::PgConnection::establish(&db.url).expect("connect");
+    loop {
+        let version = conn
+            .run_next_migration(lockbox::db::MIGRATIONS)
+            .expect("migration")
+            .to_string();
+        if version.ends_with("000005") {
+            break;
+        }
+    }
+    let tenant = Uuid::new_v4();
+    let actor = audit::Actor::customer(Uuid::from_u128(3), "Ådä", "192.0.2.1");
+    let at = crate::helpers::start_time();
+    for i in 0..12 {
+        let params =
+            serde_json::json!({"ApprovalDecision": "Approve", "Comment": format!("old {i}")});
+        let record = lockbox::audit::chain::Chained {
+            tenant_id: tenant,
+            seq: 1,
+            occurred_at: at + Duration::minutes(i),
+            actor_id: &actor.id,
+            actor_name: &actor.name,
+            ip: &actor.ip,
+            activity: activity::SET_REQUEST,
+            item: "r",
+            request_id: None,
+            parameters: &params,
+        };
+        // 000003's function took the encoding split around the seq field:
+        // the tag and tenant id (16 + 8 + 36 bytes), the seq, the rest.
+        let encoded = lockbox::audit::chain::canonical(&record);
+        let (before, after) = (&encoded[..60], &encoded[60 + 8 + 1..]);
+        diesel::sql_query("SELECT audit_append($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10)")
+            .bind::<diesel::sql_types::Uuid, _>(tenant)
+            .bind::<diesel::sql_types::Timestamptz, _>(record.occurred_at)
+            .bind::<diesel::sql_types::Text, _>(record.actor_id)
+            .bind::<diesel::sql_types::Text, _>(record.actor_name)
+            .bind::<diesel::sql_types::Text, _>(record.ip)
+            .bind::<diesel::sql_types::Text, _>(record.activity)
+            .bind::<diesel::sql_types::Text, _>(record.item)
+            .bind::<diesel::sql_types::Text, _>(params.to_string())
+            .bind::<diesel::sql_types::Bytea, _>(before)
+            .bind::<diesel::sql_types::Bytea, _>(after)
+            .execute(&mut conn)
+            .expect("old append");
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Head {
+        #[diesel(sql_type = diesel::sql_types::Bytea)]
+        hash: Vec<u8>,
+    }
+    let old_head = diesel::sql_query("SELECT hash FROM audit_records ORDER BY seq DESC LIMIT 1")
+        .get_result::<Head>(&mut conn)
+        .expect("head")
+        .hash;
+
+    conn.run_pending_migrations(lockbox::db::MIGRATIONS)
+        .expect("the rest");
+    let report = audit::verify::verify_tenant(&mut conn, tenant).expect("verify");
+    assert_eq!(report.broken, None);
+    assert_eq!(report.records, 12);
+    assert_eq!(report.head, Some(lockbox::auth::token::hex(&old_head)));
+
+    append_note(&mut conn, tenant, "after the move");
+    assert_eq!(
+        audit::seal::seal_tenant(&mut conn, tenant).expect("seal"),
+        1
+    );
+    let report = audit::verify::verify_tenant(&mut conn, tenant).expect("verify");
+    assert_eq!(
+        (report.records, report.pending, report.broken),
+        (13, 0, None)
+    );
 }

@@ -131,14 +131,23 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// A copy of the migrated template.
     pub fn new() -> Self {
-        let template = template();
+        Self::create(&format!("TEMPLATE {}", template()))
+    }
+
+    /// A database without migrations, for tests of the migrations.
+    pub fn empty() -> Self {
+        Self::create("")
+    }
+
+    fn create(options: &str) -> Self {
         let name = format!("lockbox_test_{}", Uuid::new_v4().simple());
         let mut admin =
             PgConnection::establish(&maintenance_url()).expect("test PostgreSQL reachable");
-        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+        diesel::sql_query(format!("CREATE DATABASE {name} {options}"))
             .execute(&mut admin)
-            .expect("clone template");
+            .expect("create database");
         let url = database_url(&name);
         Self { name, url }
     }
