@@ -196,6 +196,13 @@ fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
             },
         ),
         (
+            "a user with no records",
+            search::Filter {
+                users: vec!["Nobody Known".into()],
+                ..Default::default()
+            },
+        ),
+        (
             "one item (a request GUID)",
             search::Filter {
                 item: Some(Uuid::from_u128(12_345).to_string()),

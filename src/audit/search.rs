@@ -141,7 +141,8 @@ pub fn search(
     };
     let mut rows: Vec<Record> = if filter.text.is_none() {
         // An ordered scan of an index on (tenant, occurred_at, id) that
-        // stops at the page's end.
+        // stops at the page's end, or, for a rare activity, item or user,
+        // the index on it (the planner knows which from the statistics).
         query.load(
             conn,
             &format!("SELECT * FROM audit_log WHERE {FILTERS} AND {TEXT} {NEWEST_FIRST} LIMIT $11"),
