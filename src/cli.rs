@@ -440,9 +440,12 @@ async fn run(command: Command) -> Result<(), CliError> {
 }
 
 /// Seals the audit records a command just wrote, so `audit verify` counts
-/// them at once even when no lockbox server is running to do it.
+/// them at once even when no lockbox server is running to do it. The
+/// change is made either way: should sealing fail, a server seals later.
 fn seal<T>(conn: &mut diesel::PgConnection, done: T) -> Result<T, CliError> {
-    audit::seal::seal_pending(conn)?;
+    if let Err(e) = audit::seal::seal_pending(conn) {
+        tracing::warn!(error = %e, "could not seal the new audit records; a running lockbox server will");
+    }
     Ok(done)
 }
 

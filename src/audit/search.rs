@@ -57,7 +57,7 @@ fn contains_pattern(text: &str) -> String {
 }
 
 /// Every filter but the free text, over `audit_records` columns. The binds
-/// are the same for every query of a search (see [`Query::bind`]).
+/// are the same for every query of a search (see [`Query::load`]).
 const FILTERS: &str = "tenant_id = $1 \
      AND (cardinality($2::text[]) = 0 OR activity = ANY($2)) \
      AND ($3::timestamptz IS NULL OR occurred_at >= $3) \
