@@ -332,6 +332,17 @@ fn measure_appends(
     let sealed_at = sealer
         .join()
         .map_err(|_| BenchError("sealer thread panicked".into()))??;
+    // The figure stands only if the last round really sealed everything.
+    let mut conn = pool.get().map_err(BenchError::from)?;
+    for &tenant in writers {
+        let head = audit::head(&mut conn, tenant).map_err(BenchError::from)?;
+        if head.pending > 0 {
+            return Err(BenchError(format!(
+                "{} records were left unsealed",
+                head.pending
+            )));
+        }
+    }
     let total = f64::from(each) * writers.len() as f64;
     Ok(AppendFigures {
         appended: total / (appended_at - t0).as_secs_f64(),
