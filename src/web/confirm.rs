@@ -33,6 +33,28 @@ pub struct ConfirmPage {
 }
 
 impl ConfirmPage {
+    /// The question `<prefix>-…` about the request at `request_url`; the
+    /// form posts to `<request_url>/<action>`, "back" leads to the request.
+    pub fn new(
+        tr: Tr,
+        chrome: Chrome,
+        request: RequestView,
+        key_prefix: String,
+        request_url: String,
+        action: &str,
+    ) -> Self {
+        Self {
+            tr,
+            chrome,
+            request,
+            key_prefix,
+            action_url: format!("{request_url}/{action}"),
+            back_url: request_url,
+            comment: String::new(),
+            comment_error: None,
+        }
+    }
+
     fn key(&self, part: &str) -> String {
         format!("{}-{part}", self.key_prefix)
     }

@@ -323,17 +323,14 @@ fn confirm_page(
     request: &AccessRequest,
     action: Action,
 ) -> Result<ConfirmPage, AppError> {
-    let url = format!("{LIST}/{}", request.id);
-    Ok(ConfirmPage {
-        chrome: chrome(req, user)?,
-        request: RequestView::new(request, state.clock.now(), Viewer::Customer),
-        key_prefix: format!("customer-{}", action.slug()),
-        action_url: format!("{url}/{}", action.slug()),
-        back_url: url,
-        comment: String::new(),
-        comment_error: None,
+    Ok(ConfirmPage::new(
         tr,
-    })
+        chrome(req, user)?,
+        RequestView::new(request, state.clock.now(), Viewer::Customer),
+        format!("customer-{}", action.slug()),
+        format!("{LIST}/{}", request.id),
+        action.slug(),
+    ))
 }
 
 async fn confirm(

@@ -330,17 +330,14 @@ fn confirm_page(
     request: &AccessRequest,
     action: Action,
 ) -> Result<ConfirmPage, AppError> {
-    let url = format!("/requests/{}", request.id);
-    Ok(ConfirmPage {
-        chrome: chrome(req, me)?,
-        request: RequestView::new(request, state.clock.now(), Viewer::Provider),
-        key_prefix: format!("confirm-{}", action.slug()),
-        action_url: format!("{url}/{}", action.slug()),
-        back_url: url,
-        comment: String::new(),
-        comment_error: None,
+    Ok(ConfirmPage::new(
         tr,
-    })
+        chrome(req, me)?,
+        RequestView::new(request, state.clock.now(), Viewer::Provider),
+        format!("confirm-{}", action.slug()),
+        format!("/requests/{}", request.id),
+        action.slug(),
+    ))
 }
 
 fn parse_action(raw: &str) -> Result<Action, AppError> {
