@@ -6,6 +6,10 @@ use std::{fmt, net::IpAddr, path::PathBuf};
 
 use chrono::Duration;
 
+/// How often a lockbox server looks for audit records to seal: how long a
+/// record may wait for its place in the chain when the server is idle.
+pub const AUDIT_SEAL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// A value that must never be printed (database URLs carry passwords).
 #[derive(Clone)]
 pub struct Secret(String);
@@ -156,7 +160,7 @@ impl Settings {
                 1..=8 * 60,
                 "a whole number of minutes from 1 to 480 (8 hours)",
             )?),
-            audit_seal_every: Some(crate::audit::seal::INTERVAL),
+            audit_seal_every: Some(AUDIT_SEAL_INTERVAL),
         })
     }
 
@@ -179,7 +183,7 @@ impl Settings {
                 max_attempts: 8,
                 poll: None,
             },
-            audit_seal_every: Some(crate::audit::seal::INTERVAL),
+            audit_seal_every: Some(AUDIT_SEAL_INTERVAL),
         }
     }
 }

@@ -126,6 +126,11 @@ impl FromRequest for Tr {
     }
 }
 
+/// Times are shown in UTC, to the second, with the zone spelled out.
+pub fn fmt_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,89 @@ impl DisplayName {
     }
 }
 
+/// Declares a newtype over a UUID that diesel reads and writes as the SQL
+/// `uuid` it wraps, so one kind of id can never be passed for another.
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize,
+            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        #[serde(transparent)]
+        pub struct $name(pub uuid::Uuid);
+
+        impl $name {
+            pub fn new_random() -> Self {
+                Self(uuid::Uuid::new_v4())
+            }
+
+            pub fn parse(raw: &str) -> Option<Self> {
+                uuid::Uuid::parse_str(raw.trim()).ok().map(Self)
+            }
+
+            pub fn as_uuid(self) -> uuid::Uuid {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl From<uuid::Uuid> for $name {
+            fn from(id: uuid::Uuid) -> Self {
+                Self(id)
+            }
+        }
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Uuid, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <uuid::Uuid as diesel::serialize::ToSql<diesel::sql_types::Uuid, diesel::pg::Pg>>::to_sql(&self.0, out)
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Uuid, diesel::pg::Pg> for $name {
+            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                <uuid::Uuid as diesel::deserialize::FromSql<diesel::sql_types::Uuid, diesel::pg::Pg>>::from_sql(bytes).map(Self)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// A customer organisation.
+    TenantId
+);
+uuid_id!(
+    /// A user of a tenant (admin center).
+    UserId
+);
+uuid_id!(
+    /// A provider staff member (engineer or manager).
+    StaffId
+);
+uuid_id!(
+    /// An access request.
+    RequestId
+);
+
+impl StaffId {
+    /// The id customers see instead of a staff member's name or address:
+    /// `PS-` and the whole id in upper-case hex, so no two staff members
+    /// can share one (a prefix could collide).
+    pub fn public_id(self) -> String {
+        format!("PS-{}", self.0.simple().to_string().to_uppercase())
+    }
+}
+
 /// A new password: 12–128 characters (OWASP's guidance for passwords
 /// without a second factor is length, not composition rules).
 #[derive(Clone)]
@@ -119,5 +202,21 @@ mod tests {
         assert!(NewPassword::parse("twelve chars").is_ok());
         assert!(NewPassword::parse(&"x".repeat(129)).is_err());
         assert!(!format!("{:?}", NewPassword::parse("twelve chars")).contains("twelve"));
+    }
+
+    #[test]
+    fn staff_public_ids_carry_the_whole_id() {
+        let a = StaffId(uuid::Uuid::from_u128(
+            0x1234_5678_0000_0000_0000_0000_0000_0001,
+        ));
+        let b = StaffId(uuid::Uuid::from_u128(
+            0x1234_5678_0000_0000_0000_0000_0000_0002,
+        ));
+        assert_ne!(
+            a.public_id(),
+            b.public_id(),
+            "same first 32 bits, different ids"
+        );
+        assert_eq!(a.public_id(), "PS-12345678000000000000000000000001");
     }
 }

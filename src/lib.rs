@@ -15,14 +15,12 @@
 
 pub mod audit;
 pub mod auth;
-pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod content;
 pub mod db;
-pub mod demo;
-pub mod error;
+pub mod digest;
 pub mod i18n;
 pub mod identity;
 pub mod notify;

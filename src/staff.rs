@@ -3,10 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use crate::{
-    identity::{DisplayName, Email},
+    identity::{DisplayName, Email, StaffId},
     schema::provider_staff,
     tenants::lower,
 };
@@ -44,7 +43,7 @@ impl StaffRole {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = provider_staff)]
 struct StaffRow {
-    id: Uuid,
+    id: StaffId,
     email: String,
     display_name: String,
     password_hash: String,
@@ -53,7 +52,7 @@ struct StaffRow {
 
 #[derive(Debug, Clone)]
 pub struct StaffMember {
-    pub id: Uuid,
+    pub id: StaffId,
     pub email: String,
     pub display_name: String,
     pub role: StaffRole,
@@ -86,10 +85,10 @@ pub fn create_staff(
     password_hash: &str,
     role: StaffRole,
     now: DateTime<Utc>,
-) -> Result<Uuid, StaffError> {
+) -> Result<StaffId, StaffError> {
     diesel::insert_into(provider_staff::table)
         .values((
-            provider_staff::id.eq(Uuid::new_v4()),
+            provider_staff::id.eq(StaffId::new_random()),
             provider_staff::email.eq(email.as_str()),
             provider_staff::display_name.eq(display_name.as_str()),
             provider_staff::password_hash.eq(password_hash),
@@ -123,7 +122,7 @@ pub fn find_for_sign_in(
     }))
 }
 
-pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<StaffMember>> {
+pub fn find(conn: &mut PgConnection, id: StaffId) -> QueryResult<Option<StaffMember>> {
     provider_staff::table
         .find(id)
         .select(StaffRow::as_select())

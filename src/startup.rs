@@ -22,8 +22,8 @@ use crate::{
     clock::SharedClock,
     config::Settings,
     db::{self, PgPool},
-    error::AppError,
-    requests::store as requests,
+    requests::commands as requests,
+    web::error::AppError,
     web::{self as portal, AppState, MAX_BODY_BYTES},
 };
 

@@ -25,9 +25,9 @@
 //!
 //! Anyone holding an export can recompute every hash with this description.
 
+use crate::identity::{RequestId, TenantId};
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 pub const GENESIS: [u8; 32] = [0; 32];
 const TAG: &[u8] = b"lockbox-audit-v1";
@@ -35,7 +35,7 @@ const TAG: &[u8] = b"lockbox-audit-v1";
 /// The fields covered by a record's hash.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chained<'a> {
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub seq: i64,
     pub occurred_at: DateTime<Utc>,
     pub actor_id: &'a str,
@@ -43,7 +43,7 @@ pub struct Chained<'a> {
     pub ip: &'a str,
     pub activity: &'a str,
     pub item: &'a str,
-    pub request_id: Option<Uuid>,
+    pub request_id: Option<RequestId>,
     pub parameters: &'a serde_json::Value,
 }
 
@@ -56,7 +56,7 @@ fn field(out: &mut Vec<u8>, bytes: &[u8]) {
 pub fn canonical(r: &Chained<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(TAG);
-    field(&mut out, r.tenant_id.hyphenated().to_string().as_bytes());
+    field(&mut out, r.tenant_id.0.hyphenated().to_string().as_bytes());
     field(&mut out, r.seq.to_string().as_bytes());
     field(
         &mut out,
@@ -71,7 +71,7 @@ pub fn canonical(r: &Chained<'_>) -> Vec<u8> {
     field(&mut out, r.item.as_bytes());
     let request = r
         .request_id
-        .map(|u| u.hyphenated().to_string())
+        .map(|u| u.0.hyphenated().to_string())
         .unwrap_or_default();
     field(&mut out, request.as_bytes());
     field(&mut out, r.parameters.to_string().as_bytes());
@@ -92,7 +92,7 @@ mod tests {
 
     fn record(params: &serde_json::Value) -> Chained<'_> {
         Chained {
-            tenant_id: Uuid::from_u128(1),
+            tenant_id: TenantId(uuid::Uuid::from_u128(1)),
             seq: 1,
             occurred_at: DateTime::parse_from_rfc3339("2026-03-02T09:00:00.5Z")
                 .expect("valid")

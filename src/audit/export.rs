@@ -2,8 +2,8 @@
 //! batches (keyset pages of the search) so memory does not grow with the
 //! number of records.
 
+use crate::identity::TenantId;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::{
     Record,
@@ -105,11 +105,11 @@ pub fn encode(format: Format, records: &[Record]) -> Result<Vec<u8>, ExportError
                     r.parameters.to_string(),
                     r.prev_hash
                         .as_deref()
-                        .map(crate::auth::token::hex)
+                        .map(crate::digest::hex)
                         .unwrap_or_default(),
                     r.hash
                         .as_deref()
-                        .map(crate::auth::token::hex)
+                        .map(crate::digest::hex)
                         .unwrap_or_default(),
                 ])
                 .map_err(|e| write(&e))?;
@@ -131,7 +131,7 @@ pub fn encode(format: Format, records: &[Record]) -> Result<Vec<u8>, ExportError
 /// matching `filter` is written. Returns the number of records.
 pub fn export<E: From<ExportError>>(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     filter: &Filter,
     format: Format,
     mut sink: impl FnMut(Vec<u8>) -> Result<(), E>,

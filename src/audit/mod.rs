@@ -11,10 +11,10 @@ pub mod seal;
 pub mod search;
 pub mod verify;
 
+use crate::identity::{RequestId, StaffId, TenantId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::schema::{audit_chain as ac, audit_records as ar};
 use view::audit_log as log;
@@ -113,9 +113,9 @@ impl Actor {
     }
 
     /// Provider staff: named "Provider Operator", identified by staff id.
-    pub fn provider_operator(staff_id: Uuid, ip: &str) -> Self {
+    pub fn provider_operator(staff_id: StaffId, ip: &str) -> Self {
         Self {
-            id: crate::requests::store::staff_public_id(staff_id),
+            id: staff_id.public_id(),
             name: PROVIDER_OPERATOR.into(),
             ip: ip.into(),
         }
@@ -130,7 +130,7 @@ impl Actor {
         }
     }
 
-    pub fn customer(user_id: Uuid, name: &str, ip: &str) -> Self {
+    pub fn customer(user_id: UserId, name: &str, ip: &str) -> Self {
         Self {
             id: user_id.to_string(),
             name: name.into(),
@@ -142,13 +142,13 @@ impl Actor {
 /// A record to append.
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub occurred_at: DateTime<Utc>,
     pub actor: &'a Actor,
     pub activity: &'a str,
     pub item: String,
     pub parameters: serde_json::Value,
-    pub request_id: Option<Uuid>,
+    pub request_id: Option<RequestId>,
 }
 
 /// A record as the log shows it. `seq`, `prev_hash` and `hash` are its seal:
@@ -157,7 +157,7 @@ pub struct Entry<'a> {
 #[diesel(table_name = log)]
 pub struct Record {
     pub id: i64,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub seq: Option<i64>,
     pub occurred_at: DateTime<Utc>,
     pub actor_id: String,
@@ -166,7 +166,7 @@ pub struct Record {
     pub activity: String,
     pub item: String,
     pub parameters: serde_json::Value,
-    pub request_id: Option<Uuid>,
+    pub request_id: Option<RequestId>,
     #[serde(serialize_with = "as_hex")]
     pub prev_hash: Option<Vec<u8>>,
     #[serde(serialize_with = "as_hex")]
@@ -175,7 +175,7 @@ pub struct Record {
 
 fn as_hex<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
     match bytes {
-        Some(bytes) => s.serialize_str(&crate::auth::token::hex(bytes)),
+        Some(bytes) => s.serialize_str(&crate::digest::hex(bytes)),
         None => s.serialize_none(),
     }
 }
@@ -255,7 +255,7 @@ pub struct Head {
 /// The newest seal of the tenant's chain: (seq, record id, hash).
 pub(crate) fn last_seal(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> QueryResult<Option<(i64, i64, Vec<u8>)>> {
     ac::table
         .filter(ac::tenant_id.eq(tenant_id))
@@ -266,11 +266,11 @@ pub(crate) fn last_seal(
 }
 
 /// The head, count and pending count read on one snapshot.
-pub fn head(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Head> {
+pub fn head(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<Head> {
     crate::db::snapshot(conn, |conn| read_head(conn, tenant_id))
 }
 
-fn read_head(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Head> {
+fn read_head(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<Head> {
     let top = last_seal(conn, tenant_id)?;
     // Seals are appended in record id order, so the records after the
     // newest seal's are exactly the ones waiting for theirs.
@@ -285,7 +285,7 @@ fn read_head(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Head> {
     Ok(match top {
         Some((seq, _, hash)) => Head {
             count: seq,
-            hash: Some(crate::auth::token::hex(&hash)),
+            hash: Some(crate::digest::hex(&hash)),
             pending,
         },
         None => Head {
@@ -297,7 +297,7 @@ fn read_head(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Head> {
 }
 
 /// The tenant's record `id` (never another tenant's).
-pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: i64) -> QueryResult<Option<Record>> {
+pub fn find(conn: &mut PgConnection, tenant_id: TenantId, id: i64) -> QueryResult<Option<Record>> {
     log::table
         .filter(log::tenant_id.eq(tenant_id))
         .filter(log::id.eq(id))
@@ -310,8 +310,8 @@ pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: i64) -> QueryResult<Op
 /// actions a customer's approval allowed.
 pub fn for_request(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
-    request_id: Uuid,
+    tenant_id: TenantId,
+    request_id: RequestId,
 ) -> QueryResult<Vec<Record>> {
     log::table
         .filter(log::tenant_id.eq(tenant_id))

@@ -16,8 +16,8 @@
 //! tenant, sealers only) queues them, and the unique (tenant, record) and
 //! (tenant, seq) keys of `audit_chain` are the arbiters of last resort.
 
+use crate::identity::{RequestId, TenantId};
 use diesel::{prelude::*, sql_types::Uuid as SqlUuid};
-use uuid::Uuid;
 
 use super::{chain, last_seal};
 use crate::schema::{audit_chain as ac, audit_records as ar};
@@ -25,9 +25,9 @@ use crate::schema::{audit_chain as ac, audit_records as ar};
 /// Records sealed per transaction.
 pub const BATCH: i64 = 1_000;
 
-/// How often a lockbox server looks for records to seal: how long a record
-/// may wait for its place in the chain when the server is idle.
-pub const INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+/// How often a lockbox server looks for records to seal (the setting's
+/// default lives with the settings, which know no domain).
+pub use crate::config::AUDIT_SEAL_INTERVAL as INTERVAL;
 
 mod sql {
     use diesel::sql_types::Uuid;
@@ -45,7 +45,7 @@ mod sql {
 /// seals it). Call it outside a transaction: the watermark's exclusive lock
 /// must end with its own statement, or appends would wait, and the batches
 /// need READ COMMITTED snapshots taken after it.
-pub fn seal_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<u64> {
+pub fn seal_tenant(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<u64> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     if AnsiTransactionManager::transaction_manager_status_mut(conn)
         .transaction_depth()?
@@ -76,7 +76,7 @@ pub fn seal_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<u64>
 #[diesel(table_name = ar)]
 struct Unsealed {
     id: i64,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     occurred_at: chrono::DateTime<chrono::Utc>,
     actor_id: String,
     actor_name: String,
@@ -84,7 +84,7 @@ struct Unsealed {
     activity: String,
     item: String,
     parameters: serde_json::Value,
-    request_id: Option<Uuid>,
+    request_id: Option<RequestId>,
 }
 
 impl Unsealed {
@@ -106,7 +106,7 @@ impl Unsealed {
 
 /// Seals up to [`BATCH`] records after the chain's head, none past
 /// `watermark`, in one transaction.
-fn seal_batch(conn: &mut PgConnection, tenant_id: Uuid, watermark: i64) -> QueryResult<u64> {
+fn seal_batch(conn: &mut PgConnection, tenant_id: TenantId, watermark: i64) -> QueryResult<u64> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 5829104471))")
         .bind::<SqlUuid, _>(tenant_id)
         .execute(conn)?;
@@ -149,7 +149,7 @@ fn seal_batch(conn: &mut PgConnection, tenant_id: Uuid, watermark: i64) -> Query
 #[derive(QueryableByName)]
 struct PendingTenant {
     #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+    id: TenantId,
 }
 
 /// Seals what is pending for every tenant; returns how many records. A

@@ -1,12 +1,12 @@
 //! Audit log search: filters, newest first, keyset pagination (no OFFSET:
 //! a deep page costs what the first one does).
 
+use crate::identity::TenantId;
 use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
     sql_types::{Array, BigInt, Int8, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
-use uuid::Uuid;
 
 use super::Record;
 
@@ -77,7 +77,7 @@ const TEXT_WINDOW: i64 = 2_000;
 
 /// The values of a search's binds: the filter, the cursor, a limit.
 struct Query<'a> {
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     filter: &'a Filter,
     users_lower: Vec<String>,
     after: Option<Cursor>,
@@ -123,7 +123,7 @@ struct WindowEnd {
 /// the cursor of the next page if there is one.
 pub fn search(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     filter: &Filter,
     after: Option<Cursor>,
     limit: i64,

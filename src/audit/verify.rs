@@ -3,8 +3,8 @@
 //! re-ordered record (sequence gap or wrong predecessor), a record slipped
 //! in behind the seals, or a seal whose record is gone.
 
+use crate::identity::TenantId;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::{Record, chain, last_seal, view::audit_log as log};
 
@@ -53,11 +53,11 @@ fn fault(
 
 /// Checks every record of `tenant_id`, in chain (record id) order, on one
 /// snapshot: a sealer at work meanwhile changes nothing it sees.
-pub fn verify_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Report> {
+pub fn verify_tenant(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<Report> {
     crate::db::snapshot(conn, |conn| walk(conn, tenant_id))
 }
 
-fn walk(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Report> {
+fn walk(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<Report> {
     let mut prev = chain::GENESIS.to_vec();
     let (mut records, mut pending, mut from) = (0, 0, i64::MIN);
     // The first record without a seal: only records after the last seal
@@ -132,7 +132,7 @@ fn walk(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Report> {
             },
         ));
     }
-    let head = (records > 0).then(|| crate::auth::token::hex(&prev));
+    let head = (records > 0).then(|| crate::digest::hex(&prev));
     Ok(Report {
         records,
         pending,

@@ -93,7 +93,7 @@ impl PgSessionStore {
 }
 
 fn key_hash(key: &SessionKey) -> Vec<u8> {
-    token::sha256(key.as_ref().as_bytes())
+    crate::digest::sha256(key.as_ref().as_bytes())
 }
 
 impl SessionStore for PgSessionStore {

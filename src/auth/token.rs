@@ -1,26 +1,12 @@
-//! Random tokens and digests used by sessions and CSRF protection.
+//! Random tokens used by sessions and CSRF protection.
 
-use sha2::{Digest, Sha256};
+use crate::digest::hex;
 
 /// 256 random bits from the OS generator, hex-encoded (64 characters).
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
     hex(&bytes)
-}
-
-pub fn sha256(data: &[u8]) -> Vec<u8> {
-    Sha256::digest(data).to_vec()
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// Compares two secrets in time independent of where they differ.
@@ -45,6 +31,5 @@ mod tests {
         assert!(constant_time_eq("abc", "abc"));
         assert!(!constant_time_eq("abc", "abd"));
         assert!(!constant_time_eq("abc", "abcd"));
-        assert_eq!(hex(&[0, 255]), "00ff");
     }
 }

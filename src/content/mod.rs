@@ -15,11 +15,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::{
     audit,
-    requests::{FieldErrors, Status, Workload, store::staff_public_id},
+    clock::Clock,
+    identity::{RequestId, StaffId, TenantId},
+    requests::{FieldErrors, Status, Workload, queries},
     schema::access_requests as ar,
 };
 use store::{ContentError, ContentStores, Table, TraceQuery};
@@ -242,7 +243,7 @@ impl Operation {
         &self,
         stores: &ContentStores,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
     ) -> Result<Table, ContentError> {
         let (ex, sp, od) = (&stores.exchange, &stores.sharepoint, &stores.onedrive);
         match self {
@@ -269,7 +270,7 @@ impl Operation {
 /// The approved request that lets an operation run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grant {
-    pub request_id: Uuid,
+    pub request_id: RequestId,
     pub ends_at: DateTime<Utc>,
 }
 
@@ -277,7 +278,7 @@ pub struct Grant {
 /// engineer, tenant and workload, if there is one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Denial {
-    pub latest: Option<(Uuid, Status, Option<DateTime<Utc>>)>,
+    pub latest: Option<(RequestId, Status, Option<DateTime<Utc>>)>,
 }
 
 impl Denial {
@@ -299,35 +300,47 @@ impl Denial {
 }
 
 /// The enforcement decision: (engineer, tenant, workload, now) → the
-/// `Approved` request whose window contains `now`, or a refusal. The row is
-/// share-locked until the caller's transaction ends, so a revocation waits
-/// for an operation in flight and refuses the very next one.
+/// `Approved` request whose window contains `now`, or a refusal. The
+/// engineer's approved requests for the tenant and workload are
+/// share-locked first and `now` is read from `clock` only then, so waiting
+/// for a connection or a lock never lets an operation run after its window;
+/// the locks last until the caller's transaction ends, so a revocation waits
+/// for an operation in flight and refuses the very next one. Returns the
+/// decision and the `now` it was made at.
 pub fn authorize(
     conn: &mut PgConnection,
-    engineer: Uuid,
-    tenant: Uuid,
+    engineer: StaffId,
+    tenant: TenantId,
     workload: Workload,
-    now: DateTime<Utc>,
-) -> QueryResult<Result<Grant, Denial>> {
-    let open: Option<(Uuid, Option<DateTime<Utc>>)> = ar::table
+    clock: &dyn Clock,
+) -> QueryResult<(Result<Grant, Denial>, DateTime<Utc>)> {
+    let candidates: Vec<RequestId> = ar::table
         .filter(ar::engineer_id.eq(engineer))
         .filter(ar::tenant_id.eq(tenant))
         .filter(ar::workload.eq(workload.as_db()))
         .filter(ar::status.eq(Status::Approved.as_db()))
-        .filter(ar::approved_at.le(now))
-        .filter(ar::ends_at.gt(now))
-        .select((ar::id, ar::ends_at))
+        .select(ar::id)
         .for_share()
+        .load(conn)?;
+    let now = clock.now();
+    let open: Option<(RequestId, Option<DateTime<Utc>>)> = ar::table
+        .filter(ar::id.eq_any(&candidates))
+        .filter(queries::effective_at(now).eq(Status::Approved.as_db()))
+        .filter(ar::approved_at.le(now))
+        .select((ar::id, ar::ends_at))
         .first(conn)
         .optional()?;
     if let Some((request_id, Some(ends_at))) = open {
-        return Ok(Ok(Grant {
-            request_id,
-            ends_at,
-        }));
+        return Ok((
+            Ok(Grant {
+                request_id,
+                ends_at,
+            }),
+            now,
+        ));
     }
-    let latest = crate::requests::store::latest_for(conn, engineer, tenant, workload)?;
-    Ok(Err(Denial {
+    let latest = queries::latest_for(conn, engineer, tenant, workload)?;
+    let denial = Denial {
         latest: latest.map(|r| {
             let status = r.effective(now);
             let at = match status {
@@ -337,13 +350,28 @@ pub fn authorize(
             };
             (r.id, status, at)
         }),
-    }))
+    };
+    Ok((Err(denial), now))
+}
+
+/// What provider operators did, or tried, under one of `tenant`'s requests
+/// (newest first): the operations and
+/// the refusals of the enforcement point.
+pub fn operator_actions(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    request: RequestId,
+) -> QueryResult<Vec<audit::Record>> {
+    Ok(audit::for_request(conn, tenant, request)?
+        .into_iter()
+        .filter(|r| spec(&r.activity).is_some() || r.activity == audit::activity::ACCESS_DENIED)
+        .collect())
 }
 
 /// Who is calling, and from where.
 #[derive(Debug, Clone)]
 pub struct Operator {
-    pub engineer_id: Uuid,
+    pub engineer_id: StaffId,
     pub ip: String,
 }
 
@@ -368,14 +396,14 @@ pub fn run(
     conn: &mut PgConnection,
     stores: &ContentStores,
     operator: &Operator,
-    tenant: Uuid,
+    tenant: TenantId,
     op: &Operation,
-    now: DateTime<Utc>,
+    clock: &dyn Clock,
 ) -> Result<Outcome, RunError> {
     let actor = audit::Actor::provider_operator(operator.engineer_id, &operator.ip);
-    let staff = staff_public_id(operator.engineer_id);
+    let staff = operator.engineer_id.public_id();
     conn.transaction(|conn| {
-        let decision = authorize(conn, operator.engineer_id, tenant, op.workload(), now)?;
+        let (decision, now) = authorize(conn, operator.engineer_id, tenant, op.workload(), clock)?;
         let mut parameters = op.parameters();
         parameters["StaffId"] = json!(staff);
         parameters["Workload"] = json!(op.workload().name());

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::identity::TenantId;
 use crate::schema::{
     document_versions, documents, drive_file_versions, drive_files, mail_messages, mailboxes, sites,
 };
@@ -70,7 +71,7 @@ impl Gen {
 /// sets the size.
 pub fn seed_tenant(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     domain: &str,
     messages_per_mailbox: u64,
     now: DateTime<Utc>,
@@ -82,7 +83,7 @@ pub fn seed_tenant(
     if existing > 0 {
         return Ok(());
     }
-    let mut g = Gen(tenant.as_u128() as u64 ^ 0x9e37_79b9_7f4a_7c15);
+    let mut g = Gen(tenant.0.as_u128() as u64 ^ 0x9e37_79b9_7f4a_7c15);
     conn.transaction(|conn| {
         for person in PEOPLE {
             let mailbox = Uuid::new_v4();

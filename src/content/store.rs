@@ -10,7 +10,8 @@ use diesel::{
     prelude::*,
     sql_types::{BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
-use uuid::Uuid;
+
+use crate::identity::TenantId;
 
 /// Rows any one operation returns at most.
 pub const MAX_ROWS: i64 = 200;
@@ -47,19 +48,19 @@ pub trait ExchangeOnline: Send + Sync {
     fn mailbox_statistics(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         mailbox: Option<&str>,
     ) -> Result<Table, ContentError>;
     fn message_trace(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         query: &TraceQuery,
     ) -> Result<Table, ContentError>;
     fn search_mailbox(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         mailbox: Option<&str>,
         words: &str,
     ) -> Result<Table, ContentError>;
@@ -69,19 +70,19 @@ pub trait SharePointOnline: Send + Sync {
     fn site_usage(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         site: Option<&str>,
     ) -> Result<Table, ContentError>;
     fn site_documents(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         site: &str,
     ) -> Result<Table, ContentError>;
     fn document_versions(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         site: &str,
         path: &str,
     ) -> Result<Table, ContentError>;
@@ -91,13 +92,13 @@ pub trait OneDriveForBusiness: Send + Sync {
     fn drive_usage(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         owner: Option<&str>,
     ) -> Result<Table, ContentError>;
     fn drive_file_versions(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         owner: &str,
         path: &str,
     ) -> Result<Table, ContentError>;
@@ -165,7 +166,7 @@ impl ExchangeOnline for PgContent {
     fn mailbox_statistics(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         mailbox: Option<&str>,
     ) -> Result<Table, ContentError> {
         let rows: Vec<MailboxRow> = diesel::sql_query(
@@ -205,7 +206,7 @@ impl ExchangeOnline for PgContent {
     fn message_trace(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         q: &TraceQuery,
     ) -> Result<Table, ContentError> {
         let rows: Vec<MessageRow> = diesel::sql_query(
@@ -245,7 +246,7 @@ impl ExchangeOnline for PgContent {
     fn search_mailbox(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         mailbox: Option<&str>,
         words: &str,
     ) -> Result<Table, ContentError> {
@@ -278,7 +279,7 @@ impl SharePointOnline for PgContent {
     fn site_usage(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         site: Option<&str>,
     ) -> Result<Table, ContentError> {
         let rows: Vec<SiteRow> = diesel::sql_query(
@@ -313,7 +314,7 @@ impl SharePointOnline for PgContent {
     fn site_documents(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         site: &str,
     ) -> Result<Table, ContentError> {
         let rows: Vec<DocRow> = diesel::sql_query(
@@ -354,7 +355,7 @@ impl SharePointOnline for PgContent {
     fn document_versions(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         site: &str,
         path: &str,
     ) -> Result<Table, ContentError> {
@@ -400,7 +401,7 @@ impl OneDriveForBusiness for PgContent {
     fn drive_usage(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         owner: Option<&str>,
     ) -> Result<Table, ContentError> {
         let rows: Vec<DriveRow> = diesel::sql_query(
@@ -426,7 +427,7 @@ impl OneDriveForBusiness for PgContent {
     fn drive_file_versions(
         &self,
         conn: &mut PgConnection,
-        tenant: Uuid,
+        tenant: TenantId,
         owner: &str,
         path: &str,
     ) -> Result<Table, ContentError> {

@@ -5,6 +5,8 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+use crate::identity::{StaffId, UserId};
+
 /// Where a request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
@@ -138,10 +140,10 @@ impl Event {
 /// Who causes an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
-    Engineer(Uuid),
-    Manager(Uuid),
+    Engineer(StaffId),
+    Manager(StaffId),
     /// A global administrator or approver of the request's tenant.
-    Customer(Uuid),
+    Customer(UserId),
     System,
 }
 
@@ -157,7 +159,8 @@ impl Actor {
 
     pub fn id(self) -> Option<Uuid> {
         match self {
-            Actor::Engineer(id) | Actor::Manager(id) | Actor::Customer(id) => Some(id),
+            Actor::Engineer(id) | Actor::Manager(id) => Some(id.0),
+            Actor::Customer(id) => Some(id.0),
             Actor::System => None,
         }
     }
@@ -183,7 +186,7 @@ impl Default for Policy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Snapshot {
     pub status: Status,
-    pub engineer_id: Uuid,
+    pub engineer_id: StaffId,
     pub duration: Duration,
     pub expires_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
@@ -364,9 +367,9 @@ mod tests {
             .with_timezone(&Utc)
     }
 
-    const ENGINEER: Uuid = Uuid::from_u128(1);
-    const MANAGER: Uuid = Uuid::from_u128(2);
-    const CUSTOMER: Uuid = Uuid::from_u128(3);
+    const ENGINEER: StaffId = StaffId(Uuid::from_u128(1));
+    const MANAGER: StaffId = StaffId(Uuid::from_u128(2));
+    const CUSTOMER: UserId = UserId(Uuid::from_u128(3));
 
     /// A request stored in `status`, with deadlines far in the future.
     fn snap(status: Status) -> Snapshot {
@@ -482,7 +485,7 @@ mod tests {
     #[test]
     fn only_the_right_people_decide() {
         let p = Policy::default();
-        let other_engineer = Actor::Engineer(Uuid::from_u128(9));
+        let other_engineer = Actor::Engineer(StaffId(Uuid::from_u128(9)));
         assert_eq!(
             transition(
                 &snap(PendingManager),

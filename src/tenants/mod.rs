@@ -4,146 +4,18 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use serde_json::json;
 
+mod model;
+
 use crate::{
     audit,
-    identity::{DisplayName, Email},
+    identity::{DisplayName, Email, TenantId, UserId},
     schema::{tenant_users, tenants},
 };
 
-/// A tenant's name: 1–100 characters, trimmed, unique (case-insensitively).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantName(String);
-
-impl TenantName {
-    pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let value = raw.trim();
-        if value.is_empty() {
-            return Err("error-tenant-name-required");
-        }
-        if value.chars().count() > 100 || value.chars().any(char::is_control) {
-            return Err("error-tenant-name-invalid");
-        }
-        Ok(Self(value.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = tenants)]
-pub struct Tenant {
-    pub id: Uuid,
-    pub name: String,
-    pub lockbox_enabled: bool,
-    pub created_at: DateTime<Utc>,
-}
-
-/// What a tenant user may do in the admin center.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    GlobalAdmin,
-    Approver,
-    User,
-}
-
-impl Role {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            Role::GlobalAdmin => "global_admin",
-            Role::Approver => "approver",
-            Role::User => "user",
-        }
-    }
-
-    pub fn from_db(value: &str) -> Option<Self> {
-        match value {
-            "global_admin" => Some(Role::GlobalAdmin),
-            "approver" => Some(Role::Approver),
-            "user" => Some(Role::User),
-            _ => None,
-        }
-    }
-
-    /// The spelling used on the command line.
-    pub fn from_cli(value: &str) -> Option<Self> {
-        match value {
-            "global-admin" => Some(Role::GlobalAdmin),
-            "approver" => Some(Role::Approver),
-            "user" => Some(Role::User),
-            _ => None,
-        }
-    }
-
-    /// Global administrators and approvers may use the lockbox pages.
-    pub fn can_use_lockbox(self) -> bool {
-        matches!(self, Role::GlobalAdmin | Role::Approver)
-    }
-
-    pub const ALL: [Role; 3] = [Role::GlobalAdmin, Role::Approver, Role::User];
-
-    /// The role's name in audit records (English, like the activities).
-    pub fn audit_name(self) -> &'static str {
-        match self {
-            Role::GlobalAdmin => "Global Administrator",
-            Role::Approver => "Customer Lockbox Access Approver",
-            Role::User => "User",
-        }
-    }
-
-    /// The translation key of the role's name.
-    pub fn label_key(self) -> &'static str {
-        match self {
-            Role::GlobalAdmin => "role-global-admin",
-            Role::Approver => "role-approver",
-            Role::User => "role-user",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = tenant_users)]
-pub struct TenantUserRow {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub email: String,
-    pub display_name: String,
-    pub password_hash: String,
-    pub role: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A tenant user as the rest of the code sees them (no password hash).
-#[derive(Debug, Clone)]
-pub struct TenantUser {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub tenant_name: String,
-    pub email: String,
-    pub display_name: String,
-    pub role: Role,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TenantError {
-    #[error("a tenant named {0:?} already exists")]
-    DuplicateTenant(String),
-    #[error("no tenant named {0:?}")]
-    UnknownTenant(String),
-    #[error("{0} already has an account in this tenant")]
-    DuplicateUser(String),
-    #[error("a tenant must keep at least one global administrator")]
-    LastGlobalAdmin,
-    #[error("no such user in this tenant")]
-    UnknownUser,
-    #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-}
+pub use model::*;
 
 fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(
@@ -186,7 +58,7 @@ fn insert_tenant(
 ) -> Result<Tenant, TenantError> {
     diesel::insert_into(tenants::table)
         .values((
-            tenants::id.eq(Uuid::new_v4()),
+            tenants::id.eq(TenantId::new_random()),
             tenants::name.eq(name.as_str()),
             tenants::lockbox_enabled.eq(lockbox_enabled),
             tenants::created_at.eq(now),
@@ -214,7 +86,7 @@ pub fn find_tenant_by_name(conn: &mut PgConnection, name: &str) -> QueryResult<O
 }
 
 pub struct NewTenantUser<'a> {
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub email: &'a Email,
     pub display_name: &'a DisplayName,
     pub password_hash: &'a str,
@@ -227,7 +99,7 @@ pub fn create_user(
     user: NewTenantUser<'_>,
     now: DateTime<Utc>,
     actor: &audit::Actor,
-) -> Result<Uuid, TenantError> {
+) -> Result<UserId, TenantError> {
     conn.transaction(|conn| {
         let id = insert_user(conn, &user, now)?;
         audit::append(
@@ -255,10 +127,10 @@ fn insert_user(
     conn: &mut PgConnection,
     user: &NewTenantUser<'_>,
     now: DateTime<Utc>,
-) -> Result<Uuid, TenantError> {
+) -> Result<UserId, TenantError> {
     diesel::insert_into(tenant_users::table)
         .values((
-            tenant_users::id.eq(Uuid::new_v4()),
+            tenant_users::id.eq(UserId::new_random()),
             tenant_users::tenant_id.eq(user.tenant_id),
             tenant_users::email.eq(user.email.as_str()),
             tenant_users::display_name.eq(user.display_name.as_str()),
@@ -309,7 +181,7 @@ pub fn find_user_for_sign_in(
     }))
 }
 
-pub fn find_user(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<TenantUser>> {
+pub fn find_user(conn: &mut PgConnection, id: UserId) -> QueryResult<Option<TenantUser>> {
     let found: Option<(TenantUserRow, String)> = tenant_users::table
         .inner_join(tenants::table)
         .filter(tenant_users::id.eq(id))
@@ -328,7 +200,7 @@ pub fn list_tenants(conn: &mut PgConnection) -> QueryResult<Vec<Tenant>> {
 }
 
 /// Whether the tenant requires customer approval for data access.
-pub fn lockbox_enabled(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<bool> {
+pub fn lockbox_enabled(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<bool> {
     tenants::table
         .find(tenant_id)
         .select(tenants::lockbox_enabled)
@@ -339,7 +211,7 @@ pub fn lockbox_enabled(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<
 /// log with the old and the new value; returns the old value.
 pub fn set_lockbox(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     enabled: bool,
     now: DateTime<Utc>,
     actor: &audit::Actor,
@@ -377,7 +249,7 @@ pub fn set_lockbox(
 }
 
 /// The tenant's users, by display name.
-pub fn list_users(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<TenantUser>> {
+pub fn list_users(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<Vec<TenantUser>> {
     let rows: Vec<(TenantUserRow, String)> = tenant_users::table
         .inner_join(tenants::table)
         .filter(tenant_users::tenant_id.eq(tenant_id))
@@ -392,7 +264,8 @@ pub fn list_users(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<T
 /// tenant without a global administrator. Returns the old role.
 pub fn set_role(
     conn: &mut PgConnection,
-    (tenant_id, user_id): (Uuid, Uuid),
+    tenant_id: TenantId,
+    user_id: UserId,
     role: Role,
     now: DateTime<Utc>,
     actor: &audit::Actor,
@@ -402,7 +275,7 @@ pub fn set_role(
             .find(tenant_id)
             .select(tenants::id)
             .for_update()
-            .first::<Uuid>(conn)?;
+            .first::<TenantId>(conn)?;
         let (current, email): (String, String) = tenant_users::table
             .filter(tenant_users::id.eq(user_id))
             .filter(tenant_users::tenant_id.eq(tenant_id))
@@ -452,34 +325,12 @@ pub fn set_role(
 }
 
 /// The users who decide on the tenant's requests (and are told of them).
-pub fn lockbox_people(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<TenantUser>> {
+pub fn lockbox_people(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+) -> QueryResult<Vec<TenantUser>> {
     Ok(list_users(conn, tenant_id)?
         .into_iter()
         .filter(|u| u.role.can_use_lockbox())
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tenant_names_are_trimmed_and_bounded() {
-        assert_eq!(
-            TenantName::parse(" Contoso ").map(|n| n.0),
-            Ok("Contoso".into())
-        );
-        assert_eq!(TenantName::parse(""), Err("error-tenant-name-required"));
-        assert!(TenantName::parse(&"x".repeat(101)).is_err());
-    }
-
-    #[test]
-    fn roles_round_trip() {
-        for role in [Role::GlobalAdmin, Role::Approver, Role::User] {
-            assert_eq!(Role::from_db(role.as_db()), Some(role));
-        }
-        assert_eq!(Role::from_cli("global-admin"), Some(Role::GlobalAdmin));
-        assert_eq!(Role::from_cli("root"), None);
-        assert!(!Role::User.can_use_lockbox());
-    }
 }

@@ -4,7 +4,7 @@
 use actix_web::HttpRequest;
 
 use super::forms::PortalSession;
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 pub struct NavItem {
     pub href: &'static str,

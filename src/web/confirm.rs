@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, http::StatusCode};
 use askama::Template;
 
 use super::{chrome::Chrome, render_status, view::RequestView};
-use crate::{error::AppError, i18n::Tr};
+use crate::{i18n::Tr, web::error::AppError};
 
 /// What a confirmation page posts: the optional comment.
 #[derive(serde::Deserialize)]

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::token,
-    error::{AppError, Forbidden},
+    web::error::{AppError, Forbidden},
 };
 
 /// The form field every POST form carries.
@@ -88,7 +88,8 @@ impl FromRequest for PortalSession {
 
 /// An account that can be signed in to a portal, loaded fresh from the
 /// database on every request (so a deleted account or a changed role takes
-/// effect at once).
+/// effect at once). The session stores the bare id; each portal's principal
+/// gives it its type.
 pub trait Principal: Sized + Send + 'static {
     fn load(conn: &mut diesel::PgConnection, id: Uuid) -> diesel::QueryResult<Option<Self>>;
 }

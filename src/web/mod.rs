@@ -6,7 +6,9 @@ pub mod admin;
 pub mod chrome;
 pub mod confirm;
 pub mod engineer;
+pub mod error;
 pub mod forms;
+pub mod request_pages;
 pub mod signin;
 pub mod view;
 
@@ -28,8 +30,8 @@ use crate::{
     clock::SharedClock,
     config::Settings,
     db::{self, DbError, PgPool},
-    error::{AppError, Forbidden},
     i18n::{LANG_COOKIE, Lang},
+    web::error::{AppError, Forbidden},
 };
 
 /// What every handler may reach, shared by both portals.
@@ -208,7 +210,7 @@ pub async fn switch_language(query: web::Query<LangQuery>) -> Result<HttpRespons
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let (outbox, requests) = db::blocking(&state.pool, |conn| {
         let outbox = crate::notify::outbox::counts(conn)?;
-        let requests = crate::requests::store::counts_by_status(conn)?;
+        let requests = crate::requests::queries::counts_by_status(conn)?;
         Ok::<_, DbError>((outbox, requests))
     })
     .await?;

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
 use askama::Template;
 
 use super::{chrome::Chrome, render, render_status, see_other};
-use crate::{auth::SignInOutcome, error::AppError, i18n::Tr, web::forms::PortalSession};
+use crate::{auth::SignInOutcome, i18n::Tr, web::error::AppError, web::forms::PortalSession};
 
 #[derive(Template)]
 #[template(path = "signin.html")]

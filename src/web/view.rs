@@ -4,17 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    i18n::Tr,
-    requests::{
-        Refusal, Status, format_minutes,
-        store::{AccessRequest, Refused, TimelineEntry, staff_public_id},
-    },
+    i18n::{Tr, fmt_time},
+    requests::{AccessRequest, Action, Refusal, Refused, Status, TimelineEntry, format_minutes},
 };
-
-/// Times are shown in UTC, to the second, with the zone spelled out.
-pub fn fmt_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
 
 /// The CSS class of a state's badge.
 pub fn badge_class(status: Status) -> &'static str {
@@ -85,6 +77,58 @@ impl RequestView {
     }
 }
 
+/// The columns a request table can show; each page picks its own, in its
+/// order, and `macros.html` renders them all alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    ServiceRequest,
+    Tenant,
+    Requester,
+    Workload,
+    Duration,
+    RequestedAt,
+    Deadline,
+    Status,
+    /// Links to the decisions the viewer is offered (the approval queue).
+    Decide,
+}
+
+impl Column {
+    pub fn header_key(self) -> &'static str {
+        match self {
+            Column::ServiceRequest => "field-service-request",
+            Column::Tenant => "field-tenant",
+            Column::Requester => "field-requester",
+            Column::Workload => "field-workload",
+            Column::Duration => "field-duration",
+            Column::RequestedAt => "field-requested-at",
+            Column::Deadline => "field-deadline",
+            Column::Status => "field-status",
+            Column::Decide => "field-actions",
+        }
+    }
+}
+
+/// One row of a request table: the request, and what the viewer may do.
+pub struct TableRow {
+    pub r: RequestView,
+    /// The viewer filed it.
+    pub own: bool,
+    /// The decisions offered, as (slug, label key).
+    pub actions: Vec<(&'static str, &'static str)>,
+}
+
+/// The label of an action's link in the engineer portal's lists.
+pub fn action_label_key(action: Action) -> &'static str {
+    match action {
+        Action::Approve => "action-approve",
+        Action::Reject => "action-reject",
+        Action::Cancel => "action-cancel",
+        Action::Deny => "customer-deny-link",
+        Action::Revoke => "customer-revoke-link",
+    }
+}
+
 pub struct TimelineView {
     pub at: String,
     pub event_key: String,
@@ -99,8 +143,8 @@ pub fn actor_label(tr: &Tr, entry: &TimelineEntry, tenant: &str, viewer: Viewer)
         ("system", _) => tr.t("actor-system"),
         ("customer", Viewer::Provider) => tr.t1("actor-customer", "tenant", tenant),
         ("engineer" | "manager", Viewer::Customer) => entry
-            .actor_id
-            .map(staff_public_id)
+            .staff_id()
+            .map(|id| id.public_id())
             .unwrap_or_else(|| entry.actor_name.clone()),
         _ => entry.actor_name.clone(),
     }

@@ -17,13 +17,7 @@ async fn a_global_admin_turns_lockbox_off_after_confirming_and_on_again() {
     let c = w.customers();
     let admin = w.app.admin_client(&c.admin).await;
 
-    let html = w
-        .app
-        .get_admin(&admin, SETTINGS)
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&admin, SETTINGS).await;
     assert_eq!(
         texts(&html, "label[for=require_approval]"),
         vec!["Require approval for all data access requests"]
@@ -45,13 +39,7 @@ async fn a_global_admin_turns_lockbox_off_after_confirming_and_on_again() {
         .admin_post(&admin, SETTINGS, SETTINGS, &[("confirm", "yes")])
         .await;
     assert_eq!(location(&resp), SETTINGS);
-    let html = w
-        .app
-        .get_admin(&admin, SETTINGS)
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&admin, SETTINGS).await;
     assert_eq!(
         texts(&html, "[role=status]"),
         vec!["Customer Lockbox is now off."]
@@ -69,13 +57,7 @@ async fn approvers_see_the_switch_read_only_and_cannot_change_it() {
     let w = world().await;
     let c = w.customers();
     let approver = w.app.admin_client(&c.approver).await;
-    let html = w
-        .app
-        .get_admin(&approver, SETTINGS)
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&approver, SETTINGS).await;
     assert!(html.contains("disabled"));
     assert!(html.contains("Only a global administrator can change this setting."));
     assert!(
@@ -152,13 +134,7 @@ async fn the_list_shows_pending_first_then_history_with_staff_ids_not_names() {
     w.app.arrange_request(w.fabrikam, &w.engineer, None); // another tenant's
 
     let approver = w.app.admin_client(&c.approver).await;
-    let html = w
-        .app
-        .get_admin(&approver, LIST)
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&approver, LIST).await;
     assert_eq!(
         texts(&html, "tbody .badge"),
         vec!["Pending customer approval", "Cancelled"]
@@ -166,7 +142,7 @@ async fn the_list_shows_pending_first_then_history_with_staff_ids_not_names() {
     let links: Vec<String> = texts(&html, "tbody tr td:first-child a");
     assert_eq!(links.len(), 2, "only Contoso's requests");
     assert!(html.contains(&format!("{LIST}/{pending}")));
-    let requester = lockbox::requests::store::staff_public_id(w.engineer.id);
+    let requester = w.engineer.staff_id().public_id();
     assert!(texts(&html, "tbody td").contains(&requester));
     assert!(!html.contains("eng@provider.example"), "no staff e-mail");
     assert!(
@@ -265,13 +241,7 @@ async fn the_list_pages_by_keyset_without_repeats_or_gaps() {
     let mut path = LIST.to_owned();
     let mut pages = 0;
     loop {
-        let html = w
-            .app
-            .get_admin(&admin, &path)
-            .await
-            .text()
-            .await
-            .expect("body");
+        let html = w.app.admin_page(&admin, &path).await;
         let doc = scraper::Html::parse_document(&html);
         let link = scraper::Selector::parse("tbody td:first-child a").expect("selector");
         seen.extend(
@@ -308,13 +278,7 @@ async fn an_empty_list_explains_customer_lockbox_and_its_state() {
     let w = world().await;
     let c = w.customers();
     let admin = w.app.admin_client(&c.fabrikam_admin).await;
-    let html = w
-        .app
-        .get_admin(&admin, LIST)
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&admin, LIST).await;
     assert_eq!(
         texts(&html, ".empty h2"),
         vec!["No Customer Lockbox requests yet"]
@@ -333,11 +297,8 @@ async fn an_approver_approves_with_a_comment_and_sees_the_confirmation() {
 
     let confirm = w
         .app
-        .get_admin(&approver, &format!("{LIST}/{id}/approve"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .admin_page(&approver, &format!("{LIST}/{id}/approve"))
+        .await;
     assert_eq!(texts(&confirm, "h1"), vec!["Approve this request?"]);
     assert_eq!(
         w.app.stored_status(id),
@@ -350,13 +311,7 @@ async fn an_approver_approves_with_a_comment_and_sees_the_confirmation() {
         .customer_decide(&approver, id, "approve", "OK for this ticket")
         .await;
     assert_eq!(location(&resp), format!("{LIST}/{id}"));
-    let html = w
-        .app
-        .get_admin(&approver, &format!("{LIST}/{id}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&approver, &format!("{LIST}/{id}")).await;
     let ends = (w.app.clock.now() + Duration::hours(4)).format("%Y-%m-%d %H:%M:%S UTC");
     assert_eq!(
         texts(&html, "[role=status]"),
@@ -373,7 +328,7 @@ async fn an_approver_approves_with_a_comment_and_sees_the_confirmation() {
         ]
     );
     let whos = texts(&html, ".timeline .who");
-    let staff = lockbox::requests::store::staff_public_id(w.engineer.id);
+    let staff = w.engineer.staff_id().public_id();
     assert_eq!(whos[0], staff, "staff by id");
     assert_eq!(whos[2], "Contoso approver");
     assert_eq!(
@@ -384,11 +339,8 @@ async fn an_approver_approves_with_a_comment_and_sees_the_confirmation() {
     let engineer = w.app.engineer_client(&w.engineer).await;
     let html = w
         .app
-        .get_engineer(&engineer, &format!("/requests/{id}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .engineer_page(&engineer, &format!("/requests/{id}"))
+        .await;
     assert_eq!(texts(&html, ".facts .badge"), vec!["Approved"]);
     assert!(texts(&html, ".facts dd").contains(&ends.to_string()));
 }
@@ -423,11 +375,8 @@ async fn a_global_admin_denies_cancels_and_revokes() {
     assert_eq!(w.app.stored_status(approved), "revoked");
     let html = w
         .app
-        .get_admin(&admin, &format!("{LIST}/{approved}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .admin_page(&admin, &format!("{LIST}/{approved}"))
+        .await;
     assert_eq!(
         texts(&html, "[role=status]"),
         vec![format!("You revoked access under request {approved}.")]
@@ -522,13 +471,7 @@ async fn comments_with_html_are_shown_escaped() {
     let approver = w.app.admin_client(&c.approver).await;
     let payload = "<script>alert('x')</script><img src=x onerror=alert(1)>";
     w.app.customer_decide(&approver, id, "deny", payload).await;
-    let html = w
-        .app
-        .get_admin(&approver, &format!("{LIST}/{id}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&approver, &format!("{LIST}/{id}")).await;
     assert!(!html.contains("<script>alert"), "not raw");
     assert!(!html.contains("<img src=x"));
     assert_eq!(
@@ -539,11 +482,8 @@ async fn comments_with_html_are_shown_escaped() {
     let engineer = w.app.engineer_client(&w.engineer).await;
     let html = w
         .app
-        .get_engineer(&engineer, &format!("/requests/{id}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .engineer_page(&engineer, &format!("/requests/{id}"))
+        .await;
     assert!(!html.contains("<script>alert"));
 }
 
@@ -584,13 +524,7 @@ async fn another_tenants_request_answers_404_on_every_route() {
         .get_admin(&fabrikam_admin, &format!("{LIST}/{}", Uuid::new_v4()))
         .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let list = w
-        .app
-        .get_admin(&fabrikam_admin, "/roles")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let list = w.app.admin_page(&fabrikam_admin, "/roles").await;
     assert!(!list.contains("approver@contoso.example"));
 }
 
@@ -599,13 +533,7 @@ async fn a_global_admin_assigns_and_removes_the_approver_role() {
     let w = world().await;
     let c = w.customers();
     let admin = w.app.admin_client(&c.admin).await;
-    let html = w
-        .app
-        .get_admin(&admin, "/roles")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&admin, "/roles").await;
     assert_eq!(texts(&html, "#users tbody tr").len(), 3);
 
     let resp = w
@@ -618,13 +546,7 @@ async fn a_global_admin_assigns_and_removes_the_approver_role() {
         )
         .await;
     assert_eq!(location(&resp), "/roles");
-    let html = w
-        .app
-        .get_admin(&admin, "/roles")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&admin, "/roles").await;
     assert_eq!(
         texts(&html, "[role=status]"),
         vec!["The role was changed to Customer Lockbox access approver."]
@@ -748,13 +670,7 @@ async fn approvers_see_roles_read_only_and_cannot_change_them() {
     let w = world().await;
     let c = w.customers();
     let approver = w.app.admin_client(&c.approver).await;
-    let html = w
-        .app
-        .get_admin(&approver, "/roles")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&approver, "/roles").await;
     assert_eq!(texts(&html, "#users tbody tr").len(), 3);
     assert!(texts(&html, ".role").contains(&"Global administrator".to_owned()));
     assert!(!html.contains("action=\"/roles/users"), "no forms");
@@ -786,11 +702,8 @@ async fn approvers_see_roles_read_only_and_cannot_change_them() {
     );
     assert!(
         !w.app
-            .get_admin(&still, SETTINGS)
+            .admin_page(&still, SETTINGS)
             .await
-            .text()
-            .await
-            .expect("body")
             .contains("action=\"/settings")
     );
 }
@@ -807,14 +720,7 @@ async fn nothing_in_the_engineer_portal_reads_or_changes_tenant_roles() {
             "{path}"
         );
     }
-    let token = crate::helpers::csrf_of(
-        &w.app
-            .get_engineer(&manager, "/")
-            .await
-            .text()
-            .await
-            .expect("body"),
-    );
+    let token = crate::helpers::csrf_of(&w.app.engineer_page(&manager, "/").await);
     let resp = manager
         .post(format!("{}/roles/users/{}", w.app.engineer_url, c.user.id))
         .form(&[("csrf_token", token.as_str()), ("role", "global_admin")])

@@ -3,6 +3,7 @@
 
 use chrono::Duration;
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+use lockbox::identity::{RequestId, TenantId, UserId};
 use lockbox::{
     audit::{self, Record, activity, view::audit_log as al},
     clock::Clock,
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use crate::helpers::{client_from, spawn_app_with, texts, world};
 
 /// The tenant's records with this activity, oldest first.
-fn records(app: &crate::helpers::TestApp, tenant: Uuid, activity: &str) -> Vec<Record> {
+fn records(app: &crate::helpers::TestApp, tenant: TenantId, activity: &str) -> Vec<Record> {
     al::table
         .filter(al::tenant_id.eq(tenant))
         .filter(al::activity.eq(activity))
@@ -24,7 +25,7 @@ fn records(app: &crate::helpers::TestApp, tenant: Uuid, activity: &str) -> Vec<R
         .expect("records")
 }
 
-fn only(app: &crate::helpers::TestApp, tenant: Uuid, activity: &str) -> Record {
+fn only(app: &crate::helpers::TestApp, tenant: TenantId, activity: &str) -> Record {
     let mut found = records(app, tenant, activity);
     assert_eq!(found.len(), 1, "exactly one {activity}");
     found.remove(0)
@@ -85,7 +86,7 @@ async fn provider_transitions_are_recorded_as_provider_operator() {
     let id = w.app.filed_request(&engineer, w.contoso).await;
     let filed = only(&w.app, w.contoso, activity::NEW_REQUEST);
     assert_eq!(filed.actor_name, "Provider Operator");
-    let staff_id = lockbox::requests::store::staff_public_id(w.engineer.id);
+    let staff_id = w.engineer.staff_id().public_id();
     assert_eq!(filed.actor_id, staff_id);
     assert_eq!(filed.parameters["StaffId"], staff_id);
     assert_eq!(filed.parameters["ServiceRequest"], "SR-4711");
@@ -131,7 +132,7 @@ async fn expiry_and_window_end_are_recorded_by_the_system() {
         .arrange_request(w.fabrikam, &w.engineer, Some(&w.manager));
     let later = w.app.clock.now() + Duration::hours(13);
     let policy = lockbox::requests::Policy::default();
-    lockbox::requests::store::sweep(&mut w.app.conn(), later, &policy, 100).expect("sweep");
+    lockbox::requests::commands::sweep(&mut w.app.conn(), later, &policy, 100).expect("sweep");
 
     let expired = only(&w.app, w.contoso, activity::EXPIRE_REQUEST);
     assert_eq!(
@@ -275,12 +276,7 @@ async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
         let tenant = app.create_tenant("Contoso", true);
         let admin = app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
         let client = crate::helpers::client();
-        let page = app
-            .get_admin(&client, "/signin")
-            .await
-            .text()
-            .await
-            .expect("body");
+        let page = app.admin_page(&client, "/signin").await;
         client
             .post(format!("{}/signin", app.admin_url))
             .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
@@ -361,20 +357,20 @@ async fn concurrent_decisions_across_two_tenants_keep_both_chains_whole() {
             let now = w.app.clock_now();
             let manager = manager.clone();
             std::thread::spawn(move || {
-                use lockbox::requests::{Actor, Comment, Event, Policy, store};
-                let decision = store::Decision {
+                use lockbox::requests::{Actor, Comment, Event, Policy, Scope, commands};
+                let decision = commands::Decision {
                     event: Event::ManagerReject,
-                    actor: Actor::Manager(manager.id),
+                    actor: Actor::Manager(manager.staff_id()),
                     actor_name: "m".into(),
                     ip: "127.0.0.1".into(),
                     comment: Comment::default(),
                 };
-                store::decide(
+                commands::decide(
                     &mut pool.get().expect("conn"),
                     id,
-                    store::Scope::Provider,
+                    Scope::Provider,
                     &decision,
-                    now,
+                    &lockbox::clock::SettableClock::new(now),
                     &Policy::default(),
                 )
                 .expect("decided");
@@ -528,8 +524,8 @@ async fn verify_passes_on_an_intact_log_and_prints_counts() {
 }
 
 /// Appends `n` records to the tenant's chain, one minute apart.
-fn seed(app: &crate::helpers::TestApp, tenant: Uuid, n: usize) {
-    let actor = audit::Actor::customer(Uuid::from_u128(7), "Seed User", "10.1.1.1");
+fn seed(app: &crate::helpers::TestApp, tenant: TenantId, n: usize) {
+    let actor = audit::Actor::customer(UserId::from(Uuid::from_u128(7)), "Seed User", "10.1.1.1");
     let mut conn = app.conn();
     let base = app.clock.now();
     for i in 0..n {
@@ -564,12 +560,7 @@ async fn all_pages(
     let mut path = format!("/audit?{query}");
     let mut pages = 0;
     loop {
-        let html = app
-            .get_admin(client, &path)
-            .await
-            .text()
-            .await
-            .expect("body");
+        let html = app.admin_page(client, &path).await;
         pages += 1;
         let doc = scraper::Html::parse_document(&html);
         let more = scraper::Selector::parse("a.more").expect("selector");
@@ -615,13 +606,7 @@ async fn search_pages_newest_first_and_filters_every_way() {
         "no record twice at page boundaries"
     );
 
-    let html = w
-        .app
-        .get_admin(&admin, "/audit")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&admin, "/audit").await;
     let times = texts(&html, "#audit-results tbody td:first-child");
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| b.cmp(a));
@@ -726,20 +711,17 @@ async fn more_information_shows_every_field_pretty_parameters_and_both_hashes() 
     let record = only(&w.app, w.contoso, activity::SET_REQUEST);
     let html = w
         .app
-        .get_admin(&approver, &format!("/audit/records/{}", record.id))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .admin_page(&approver, &format!("/audit/records/{}", record.id))
+        .await;
     assert_eq!(
         texts(&html, "#record-hash"),
-        vec![lockbox::auth::token::hex(
+        vec![lockbox::digest::hex(
             record.hash.as_deref().expect("sealed")
         )]
     );
     assert_eq!(
         texts(&html, "#record-prev-hash"),
-        vec![lockbox::auth::token::hex(
+        vec![lockbox::digest::hex(
             record.prev_hash.as_deref().expect("sealed")
         )]
     );
@@ -773,13 +755,7 @@ async fn the_audit_page_shows_the_chain_head_and_count() {
     let c = w.customers();
     let admin = w.app.admin_client(&c.admin).await;
     w.app.seal_audit();
-    let html = w
-        .app
-        .get_admin(&admin, "/audit")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&admin, "/audit").await;
     let head = audit::head(&mut w.app.conn(), w.contoso).expect("head");
     assert_eq!(texts(&html, "#audit-count"), vec![head.count.to_string()]);
     assert_eq!(
@@ -828,14 +804,11 @@ async fn exports_contain_exactly_the_search_result() {
 
     let jsonl = w
         .app
-        .get_admin(
+        .admin_page(
             &admin,
             "/audit/export.jsonl?activity=Set-AccessToCustomerDataRequest",
         )
-        .await
-        .text()
-        .await
-        .expect("body");
+        .await;
     let lines: Vec<serde_json::Value> = jsonl
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
@@ -848,7 +821,7 @@ async fn exports_contain_exactly_the_search_result() {
         listed
     );
     let first = only_record(&w.app, lines[0]["id"].as_i64().expect("id"));
-    let hex = |b: &Option<Vec<u8>>| lockbox::auth::token::hex(b.as_deref().expect("sealed"));
+    let hex = |b: &Option<Vec<u8>>| lockbox::digest::hex(b.as_deref().expect("sealed"));
     assert_eq!(lines[0]["hash"].as_str(), Some(hex(&first.hash).as_str()));
     assert_eq!(
         lines[0]["prev_hash"].as_str(),
@@ -876,13 +849,7 @@ async fn search_detail_and_export_are_tenant_isolated() {
         .expect("record");
     let fabrikam = w.app.admin_client(&c.fabrikam_admin).await;
 
-    let html = w
-        .app
-        .get_admin(&fabrikam, "/audit?text=SR-1000")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&fabrikam, "/audit?text=SR-1000").await;
     assert!(texts(&html, "#audit-results tbody tr").is_empty());
     // Another tenant's record answers 404, like a record that never was.
     let resp = w
@@ -898,13 +865,7 @@ async fn search_detail_and_export_are_tenant_isolated() {
     assert_eq!(own.status(), StatusCode::OK, "its own tenant sees it");
     let past = w.app.get_admin(&fabrikam, "/audit/records/999999").await;
     assert_eq!(past.status(), StatusCode::NOT_FOUND);
-    let csv = w
-        .app
-        .get_admin(&fabrikam, "/audit/export.csv")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let csv = w.app.admin_page(&fabrikam, "/audit/export.csv").await;
     assert!(!csv.contains(&w.contoso.to_string()));
     assert!(csv.contains(&w.fabrikam.to_string()));
     let user = w.app.admin_client(&c.user).await;
@@ -924,7 +885,11 @@ async fn search_detail_and_export_are_tenant_isolated() {
 #[tokio::test]
 async fn appended_records_with_awkward_content_verify() {
     let w = world().await;
-    let actor = audit::Actor::customer(Uuid::from_u128(1), "Ådä \"Lovelace\" 🚀", "2001:db8::1");
+    let actor = audit::Actor::customer(
+        UserId::from(Uuid::from_u128(1)),
+        "Ådä \"Lovelace\" 🚀",
+        "2001:db8::1",
+    );
     let mut conn = w.app.conn();
     for i in 0..105 {
         audit::append(
@@ -936,7 +901,7 @@ async fn appended_records_with_awkward_content_verify() {
                 activity: activity::SET_REQUEST,
                 item: format!("item\t{i}"),
                 parameters: serde_json::json!({"Zeta": "ünïcødé \\ \"q\"", "Alpha": 1.5, "List": [i, {"b": 2, "a": null}]}),
-                request_id: (i % 2 == 0).then(|| Uuid::from_u128(i as u128)),
+                request_id: (i % 2 == 0).then(|| RequestId(Uuid::from_u128(i as u128))),
             },
         )
         .expect("append");
@@ -948,7 +913,7 @@ async fn appended_records_with_awkward_content_verify() {
 }
 
 /// A record as a change would append it.
-fn append_note(conn: &mut diesel::PgConnection, tenant: Uuid, item: &str) -> i64 {
+fn append_note(conn: &mut diesel::PgConnection, tenant: TenantId, item: &str) -> i64 {
     audit::append(
         conn,
         audit::Entry {
@@ -1050,33 +1015,21 @@ async fn records_awaiting_their_seal_are_shown_as_such() {
         .expect("sign-in record");
     assert_eq!(signed_in.seq, None);
 
-    let html = w
-        .app
-        .get_admin(&admin, "/audit")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&admin, "/audit").await;
     let head = audit::head(&mut w.app.conn(), w.contoso).expect("head");
     assert_eq!(head.pending, 1);
     assert_eq!(texts(&html, "#audit-count"), vec![head.count.to_string()]);
     assert_eq!(texts(&html, "#audit-pending"), vec!["1".to_owned()]);
     let detail = w
         .app
-        .get_admin(&admin, &format!("/audit/records/{}", signed_in.id))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .admin_page(&admin, &format!("/audit/records/{}", signed_in.id))
+        .await;
     assert_eq!(texts(&detail, "#record-pending").len(), 1);
     assert!(texts(&detail, "#record-hash").is_empty());
     let csv = w
         .app
-        .get_admin(&admin, "/audit/export.csv?activity=UserLoggedIn")
-        .await
-        .text()
-        .await
-        .expect("body");
+        .admin_page(&admin, "/audit/export.csv?activity=UserLoggedIn")
+        .await;
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let row = reader.records().next().expect("a row").expect("row");
     assert_eq!(
@@ -1090,13 +1043,7 @@ async fn records_awaiting_their_seal_are_shown_as_such() {
     );
 
     w.app.seal_audit();
-    let html = w
-        .app
-        .get_admin(&admin, "/audit")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.admin_page(&admin, "/audit").await;
     assert!(texts(&html, "#audit-pending").is_empty());
     assert_eq!(
         texts(&html, "#audit-count"),
@@ -1250,8 +1197,8 @@ async fn a_log_chained_before_the_sealer_migrates_intact() {
             break;
         }
     }
-    let tenant = Uuid::new_v4();
-    let actor = audit::Actor::customer(Uuid::from_u128(3), "Ådä", "192.0.2.1");
+    let tenant = TenantId::new_random();
+    let actor = audit::Actor::customer(UserId::from(Uuid::from_u128(3)), "Ådä", "192.0.2.1");
     let at = crate::helpers::start_time();
     for i in 0..12 {
         let params =
@@ -1301,7 +1248,7 @@ async fn a_log_chained_before_the_sealer_migrates_intact() {
     let report = audit::verify::verify_tenant(&mut conn, tenant).expect("verify");
     assert_eq!(report.broken, None);
     assert_eq!(report.records, 12);
-    assert_eq!(report.head, Some(lockbox::auth::token::hex(&old_head)));
+    assert_eq!(report.head, Some(lockbox::digest::hex(&old_head)));
 
     append_note(&mut conn, tenant, "after the move");
     assert_eq!(

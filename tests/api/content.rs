@@ -8,14 +8,14 @@ use lockbox::{
     audit::{Record, activity},
     clock::Clock,
     content,
-    requests::{Workload, store::staff_public_id},
+    identity::TenantId,
+    requests::Workload,
 };
 use reqwest::StatusCode;
-use uuid::Uuid;
 
 use crate::helpers::{World, texts, world};
 
-fn records(w: &World, tenant: Uuid, activity: &str) -> Vec<Record> {
+fn records(w: &World, tenant: TenantId, activity: &str) -> Vec<Record> {
     al::table
         .filter(al::tenant_id.eq(tenant))
         .filter(al::activity.eq(activity))
@@ -91,8 +91,11 @@ async fn every_operation_runs_inside_the_window_and_is_audited_as_provider_opera
         let name = fields[0].1;
         let record = records(&w, w.fabrikam, name).pop().expect("audited");
         assert_eq!(record.actor_name, "Provider Operator");
-        assert_eq!(record.actor_id, staff_public_id(w.engineer.id));
-        assert_eq!(record.parameters["StaffId"], staff_public_id(w.engineer.id));
+        assert_eq!(record.actor_id, w.engineer.staff_id().public_id());
+        assert_eq!(
+            record.parameters["StaffId"],
+            w.engineer.staff_id().public_id()
+        );
         assert_eq!(record.request_id, Some(id));
         assert_eq!(record.item, "");
         assert_eq!(record.ip, "127.0.0.1");
@@ -311,11 +314,8 @@ async fn access_ends_exactly_at_the_end_of_the_window() {
     let engineer = w.app.engineer_client(&w.engineer).await;
     let html = w
         .app
-        .get_engineer(&engineer, &format!("/requests/{id}/session"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .engineer_page(&engineer, &format!("/requests/{id}/session"))
+        .await;
     assert_eq!(
         texts(&html, "#window-end"),
         vec![format!(
@@ -397,11 +397,8 @@ async fn revoking_cuts_the_engineer_off_on_the_very_next_call() {
     // The customer sees both under the request.
     let html = w
         .app
-        .get_admin(&admin, &format!("/support/lockbox/requests/{id}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .admin_page(&admin, &format!("/support/lockbox/requests/{id}"))
+        .await;
     let actions = texts(&html, "#operator-actions tbody td.activity");
     assert_eq!(actions, vec!["AccessDenied", "Search-Mailbox"]);
     assert!(html.contains("Provider Operator"));
@@ -415,12 +412,13 @@ async fn denied_expired_and_pending_requests_open_nothing() {
     let run = |tenant, workload| {
         content::authorize(
             &mut w.app.conn(),
-            w.engineer.id,
+            w.engineer.staff_id(),
             tenant,
             workload,
-            w.app.clock_now(),
+            &w.app.clock,
         )
         .expect("query")
+        .0
     };
 
     let pending = w.app.arrange_request(w.contoso, &w.engineer, None);
@@ -462,12 +460,12 @@ async fn denied_expired_and_pending_requests_open_nothing() {
     );
     assert!(run(w.fabrikam, Workload::Exchange).is_err());
     assert!(run(w.contoso, Workload::OneDrive).is_err());
-    let other = content::authorize(
+    let (other, _) = content::authorize(
         &mut w.app.conn(),
-        w.other_engineer.id,
+        w.other_engineer.staff_id(),
         w.contoso,
         Workload::Exchange,
-        w.app.clock_now(),
+        &w.app.clock,
     )
     .expect("query");
     assert!(other.is_err(), "another engineer's approval is not yours");
@@ -498,22 +496,16 @@ async fn the_session_page_is_only_for_the_requests_engineer() {
     let engineer = w.app.engineer_client(&w.engineer).await;
     let html = w
         .app
-        .get_engineer(&engineer, &format!("/requests/{id}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .engineer_page(&engineer, &format!("/requests/{id}"))
+        .await;
     assert!(
         html.contains(&format!("/requests/{id}/session")),
         "the detail page links to it"
     );
     let session = w
         .app
-        .get_engineer(&engineer, &format!("/requests/{id}/session"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .engineer_page(&engineer, &format!("/requests/{id}/session"))
+        .await;
     let forms = texts(&session, ".operation h2");
     assert_eq!(
         forms,

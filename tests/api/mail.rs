@@ -186,7 +186,7 @@ async fn the_engineer_hears_of_an_expiry() {
     w.app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
     w.app.clock.advance(Duration::hours(13));
-    lockbox::requests::store::sweep(
+    lockbox::requests::commands::sweep(
         &mut w.app.conn(),
         w.app.clock.now(),
         &lockbox::requests::Policy::default(),

@@ -3,12 +3,12 @@
 use chrono::Duration;
 use lockbox::{
     clock::Clock,
-    requests::{Policy, store},
+    requests::{Policy, commands as store},
 };
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::helpers::{location, request_form, request_id_of, texts, world, world_with};
+use crate::helpers::{location, request_form, request_id_of, spawn_app, texts, world, world_with};
 
 fn field_value(html: &str, selector: &str) -> Option<String> {
     let doc = scraper::Html::parse_document(html);
@@ -32,11 +32,8 @@ async fn an_engineer_files_a_request_and_follows_it() {
 
     let html = w
         .app
-        .get_engineer(&client, &format!("/requests/{id}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .engineer_page(&client, &format!("/requests/{id}"))
+        .await;
     assert_eq!(
         texts(&html, "[role=status]"),
         vec!["Your request was filed and waits for a support manager."]
@@ -50,13 +47,7 @@ async fn an_engineer_files_a_request_and_follows_it() {
     assert!(texts(&html, ".facts dd").contains(&"4 h".to_owned()));
     assert_eq!(texts(&html, ".timeline .what"), vec!["Request filed"]);
 
-    let list = w
-        .app
-        .get_engineer(&client, "/requests")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let list = w.app.engineer_page(&client, "/requests").await;
     assert_eq!(texts(&list, "tbody tr td:first-child"), vec!["SR-4711"]);
     assert_eq!(
         texts(&list, "tbody .badge"),
@@ -69,13 +60,7 @@ async fn an_engineer_files_a_request_and_follows_it() {
 async fn my_requests_starts_empty_with_a_way_to_file_one() {
     let w = world().await;
     let client = w.app.engineer_client(&w.engineer).await;
-    let html = w
-        .app
-        .get_engineer(&client, "/requests")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = w.app.engineer_page(&client, "/requests").await;
     assert_eq!(
         texts(&html, ".empty p:first-child"),
         vec!["You have not filed any access requests yet."]
@@ -170,13 +155,7 @@ async fn bad_input_is_refused_field_by_field_and_keeps_what_was_typed() {
             );
         }
     }
-    let list = w
-        .app
-        .get_engineer(&client, "/requests")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let list = w.app.engineer_page(&client, "/requests").await;
     assert!(texts(&list, "tbody tr").is_empty(), "nothing was filed");
 }
 
@@ -187,13 +166,7 @@ async fn manager_approval_sends_a_lockbox_tenant_request_to_the_customer() {
     let manager = w.app.engineer_client(&w.manager).await;
     let id = w.app.filed_request(&engineer, w.contoso).await;
 
-    let queue = w
-        .app
-        .get_engineer(&manager, "/queue")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let queue = w.app.engineer_page(&manager, "/queue").await;
     assert_eq!(texts(&queue, "tbody tr td:first-child"), vec!["SR-4711"]);
 
     let resp = w
@@ -203,11 +176,8 @@ async fn manager_approval_sends_a_lockbox_tenant_request_to_the_customer() {
     assert_eq!(location(&resp), format!("/requests/{id}"));
     let html = w
         .app
-        .get_engineer(&manager, &format!("/requests/{id}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .engineer_page(&manager, &format!("/requests/{id}"))
+        .await;
     assert_eq!(
         texts(&html, "[role=status]"),
         vec!["You approved the request; it now waits for the customer's approval."]
@@ -226,13 +196,7 @@ async fn manager_approval_sends_a_lockbox_tenant_request_to_the_customer() {
     assert_eq!(texts(&html, ".timeline .comment"), vec!["Looks right"]);
     assert_eq!(w.app.stored_status(id), "pending_customer");
 
-    let mine = w
-        .app
-        .get_engineer(&engineer, "/requests")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let mine = w.app.engineer_page(&engineer, "/requests").await;
     assert_eq!(
         texts(&mine, "tbody .badge"),
         vec!["Pending customer approval"]
@@ -249,11 +213,8 @@ async fn manager_approval_opens_access_at_once_when_the_tenant_has_lockbox_off()
     w.app.staff_decide(&manager, id, "approve", "").await;
     let html = w
         .app
-        .get_engineer(&engineer, &format!("/requests/{id}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .engineer_page(&engineer, &format!("/requests/{id}"))
+        .await;
     assert_eq!(texts(&html, ".facts .badge"), vec!["Approved"]);
     let ends = (w.app.clock.now() + Duration::hours(4))
         .format("%Y-%m-%d %H:%M:%S UTC")
@@ -290,13 +251,7 @@ async fn a_manager_cannot_approve_or_reject_their_own_request() {
     let manager = w.app.engineer_client(&w.manager).await;
     let id = w.app.filed_request(&manager, w.contoso).await;
 
-    let queue = w
-        .app
-        .get_engineer(&manager, "/queue")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let queue = w.app.engineer_page(&manager, "/queue").await;
     assert!(
         texts(&queue, "tbody td")
             .iter()
@@ -331,13 +286,7 @@ async fn an_engineer_has_no_approval_queue_and_cannot_approve() {
         w.app.get_engineer(&other, "/queue").await.status(),
         StatusCode::FORBIDDEN
     );
-    let home = w
-        .app
-        .get_engineer(&other, "/")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let home = w.app.engineer_page(&other, "/").await;
     assert!(!texts(&home, ".sidenav a").contains(&"Approval queue".to_owned()));
     let resp = w.app.staff_decide(&engineer, id, "approve", "").await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN, "not even their own");
@@ -364,11 +313,8 @@ async fn an_engineer_cancels_their_own_pending_request_but_not_anothers() {
 
     let confirm = w
         .app
-        .get_engineer(&engineer, &format!("/requests/{id}/cancel"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .engineer_page(&engineer, &format!("/requests/{id}/cancel"))
+        .await;
     assert_eq!(texts(&confirm, "h1"), vec!["Cancel this request?"]);
     let resp = w
         .app
@@ -497,11 +443,8 @@ async fn of_twenty_concurrent_decisions_exactly_one_wins() {
     for c in &clients {
         let page = w
             .app
-            .get_engineer(c, &format!("/requests/{id}/approve"))
-            .await
-            .text()
-            .await
-            .expect("body");
+            .engineer_page(c, &format!("/requests/{id}/approve"))
+            .await;
         tokens.push(crate::helpers::csrf_of(&page));
     }
     let url = format!("{}/requests/{id}/", w.app.engineer_url);
@@ -545,13 +488,7 @@ async fn a_pending_request_is_expired_the_instant_its_deadline_passes_on_every_p
     w.app.clock.set(deadline - Duration::microseconds(1));
     // Twelve hours later the old session is long gone: sign in again.
     let engineer = w.app.engineer_client(&w.engineer).await;
-    let list = w
-        .app
-        .get_engineer(&engineer, "/requests")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let list = w.app.engineer_page(&engineer, "/requests").await;
     assert_eq!(
         texts(&list, "tbody .badge"),
         vec!["Pending customer approval"]
@@ -559,13 +496,7 @@ async fn a_pending_request_is_expired_the_instant_its_deadline_passes_on_every_p
 
     w.app.clock.set(deadline);
     let engineer = w.app.engineer_client(&w.engineer).await;
-    let list = w
-        .app
-        .get_engineer(&engineer, "/requests")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let list = w.app.engineer_page(&engineer, "/requests").await;
     assert_eq!(
         texts(&list, "tbody .badge"),
         vec!["Expired"],
@@ -646,11 +577,8 @@ async fn the_sweeper_records_expiries_and_window_ends_once() {
     let engineer = w.app.engineer_client(&w.engineer).await;
     let html = w
         .app
-        .get_engineer(&engineer, &format!("/requests/{open}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .engineer_page(&engineer, &format!("/requests/{open}"))
+        .await;
     assert_eq!(
         texts(&html, ".timeline .what").last().map(String::as_str),
         Some("Access window ended; access revoked automatically")
@@ -671,21 +599,15 @@ async fn an_approved_window_ends_the_instant_it_closes() {
     w.app.clock.set(end - Duration::microseconds(1));
     let html = w
         .app
-        .get_engineer(&engineer, &format!("/requests/{id}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .engineer_page(&engineer, &format!("/requests/{id}"))
+        .await;
     assert_eq!(texts(&html, ".facts .badge"), vec!["Approved"]);
     w.app.clock.set(end);
     let engineer = w.app.engineer_client(&w.engineer).await;
     let html = w
         .app
-        .get_engineer(&engineer, &format!("/requests/{id}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+        .engineer_page(&engineer, &format!("/requests/{id}"))
+        .await;
     assert_eq!(texts(&html, ".facts .badge"), vec!["Ended"]);
 }
 
@@ -710,12 +632,47 @@ async fn a_configured_pending_lifetime_and_window_apply() {
     let id = request_id_of(&w.app.file_request(&engineer, &form).await);
     w.app.staff_decide(&manager, id, "approve", "").await;
     w.app.clock.advance(Duration::minutes(5));
-    let list = w
-        .app
-        .get_engineer(&engineer, "/requests")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let list = w.app.engineer_page(&engineer, "/requests").await;
     assert_eq!(texts(&list, "tbody .badge"), vec!["Expired"]);
+}
+
+#[tokio::test]
+async fn the_sql_time_rule_agrees_with_the_machine_at_every_boundary() {
+    use lockbox::{
+        identity::StaffId,
+        requests::{Snapshot, Status, queries},
+    };
+    let app = spawn_app().await;
+    let deadline = app.clock_now() + Duration::hours(12);
+    let mut checked = 0;
+    for status in Status::ALL {
+        for (expires_at, ends_at) in [
+            (Some(deadline), None),
+            (None, Some(deadline)),
+            (Some(deadline), Some(deadline)),
+            (None, None),
+        ] {
+            let snap = Snapshot {
+                status,
+                engineer_id: StaffId(Uuid::nil()),
+                duration: Duration::hours(4),
+                expires_at,
+                ends_at,
+            };
+            for at in [
+                deadline - Duration::microseconds(1),
+                deadline,
+                deadline + Duration::microseconds(1),
+            ] {
+                let sql = queries::effective_in_sql(&mut app.conn(), &snap, at).expect("query");
+                assert_eq!(
+                    sql,
+                    Some(snap.effective(at).0),
+                    "{status:?} expires {expires_at:?} ends {ends_at:?} at {at}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 9 * 4 * 3);
 }

@@ -80,12 +80,7 @@ async fn signed_in_engineer(app: &crate::helpers::TestApp) -> (reqwest::Client, 
     let engineer = app.create_staff("eng@provider.example", StaffRole::Engineer);
     let client = client();
     app.engineer_sign_in(&client, &engineer).await;
-    let home = app
-        .get_engineer(&client, "/")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let home = app.engineer_page(&client, "/").await;
     (client, csrf_of(&home))
 }
 

@@ -21,12 +21,7 @@ async fn sign_out_ends_the_session_on_the_server_and_a_replayed_cookie_is_refuse
     let stolen = cookie_header(&jar, &app.admin_url);
     assert!(stolen.contains("lockbox_admin="));
 
-    let home = app
-        .get_admin(&client, "/")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let home = app.admin_page(&client, "/").await;
     let resp = client
         .post(format!("{}/signout", app.admin_url))
         .form(&[("csrf_token", csrf_of(&home))])

@@ -109,12 +109,7 @@ async fn an_approver_sees_the_admin_center() {
     app.create_tenant("Contoso", false);
     let approver = app.create_user("Contoso", "approver@contoso.example", Role::Approver);
     let client = app.admin_client(&approver).await;
-    let html = app
-        .get_admin(&client, "/")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = app.admin_page(&client, "/").await;
     assert!(texts(&html, "dd").contains(&"Customer Lockbox access approver".to_owned()));
     assert!(texts(&html, ".badge-off")[0].starts_with("Customer Lockbox is off"));
 }
@@ -127,12 +122,7 @@ async fn an_engineer_signs_in_to_the_engineer_portal() {
 
     let resp = app.engineer_sign_in(&client, &engineer).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let html = app
-        .get_engineer(&client, "/")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = app.engineer_page(&client, "/").await;
     assert_eq!(texts(&html, "h1"), vec!["Engineer portal"]);
     assert!(texts(&html, "dd").contains(&"Support engineer".to_owned()));
     assert!(html.contains("class=\"portal-engineer\""));
@@ -187,12 +177,7 @@ async fn the_ui_speaks_dutch_by_accept_language_and_by_the_switch() {
 
     let resp = app.get_admin(&client, "/lang?to=nl&back=/signin").await;
     assert_eq!(location(&resp), "/signin");
-    let html = app
-        .get_admin(&client, "/signin")
-        .await
-        .text()
-        .await
-        .expect("body");
+    let html = app.admin_page(&client, "/signin").await;
     assert_eq!(texts(&html, "h1"), vec!["Aanmelden"]);
 
     for back in [

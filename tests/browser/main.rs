@@ -4,7 +4,7 @@
 //! accessibility (one h1, a lang attribute, labelled controls, button text).
 
 #[allow(dead_code)]
-#[path = "../api/helpers.rs"]
+#[path = "../api/helpers/mod.rs"]
 mod helpers;
 #[allow(dead_code)]
 #[path = "../api/smtp.rs"]

@@ -15,9 +15,9 @@ use crate::{
         search::{self, Cursor, Filter},
     },
     db::{self, DbError},
-    error::AppError,
-    i18n::Tr,
-    web::{AppState, chrome::Chrome, render_status, view::fmt_time},
+    i18n::{Tr, fmt_time},
+    web::error::AppError,
+    web::{AppState, chrome::Chrome, render_status},
 };
 
 const PATH: &str = "/audit";
@@ -306,8 +306,8 @@ async fn detail(
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             parameters: serde_json::to_string_pretty(&record.parameters).unwrap_or_default(),
             seq: record.seq,
-            hash: record.hash.as_deref().map(crate::auth::token::hex),
-            prev_hash: record.prev_hash.as_deref().map(crate::auth::token::hex),
+            hash: record.hash.as_deref().map(crate::digest::hex),
+            prev_hash: record.prev_hash.as_deref().map(crate::digest::hex),
             record,
             tr,
         },

@@ -17,9 +17,10 @@ use crate::{
     audit,
     auth::{self, Attempt, Realm},
     db::{self, DbError},
-    error::{AppError, Forbidden},
     i18n::Tr,
+    identity::UserId,
     tenants::{self, TenantUser},
+    web::error::{AppError, Forbidden},
 };
 
 pub mod audit_log;
@@ -52,7 +53,7 @@ pub type SignedInUser = SignedIn<TenantUser>;
 
 impl Principal for TenantUser {
     fn load(conn: &mut diesel::PgConnection, id: uuid::Uuid) -> diesel::QueryResult<Option<Self>> {
-        tenants::find_user(conn, id)
+        tenants::find_user(conn, UserId(id))
     }
 }
 
@@ -143,7 +144,7 @@ async fn signin_submit(
         &state.hasher,
         attempt,
         move |conn| {
-            Ok(tenants::find_user_for_sign_in(conn, &org, &email)?.map(|(u, hash)| (u.id, hash)))
+            Ok(tenants::find_user_for_sign_in(conn, &org, &email)?.map(|(u, hash)| (u.id.0, hash)))
         },
     )
     .await?;

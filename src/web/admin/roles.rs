@@ -10,11 +10,11 @@ use uuid::Uuid;
 use super::{LockboxUser, audit_actor, chrome, require_global_admin};
 use crate::{
     db::{self, DbError},
-    error::AppError,
     i18n::Tr,
-    identity::{DisplayName, Email, NewPassword},
+    identity::{DisplayName, Email, NewPassword, UserId},
     requests::FieldErrors,
     tenants::{self, NewTenantUser, Role, TenantError, TenantUser},
+    web::error::AppError,
     web::{
         AppState,
         chrome::Chrome,
@@ -52,7 +52,7 @@ struct RolesPage {
     users: Vec<TenantUser>,
     roles: [Role; 3],
     can_change: bool,
-    me: Uuid,
+    me: UserId,
     flash: Option<String>,
     alert: Option<String>,
     input: NewUserInput,
@@ -123,10 +123,10 @@ async fn change_role(
 ) -> Result<HttpResponse, AppError> {
     require_global_admin(&user)?;
     let role = Role::from_db(&form.role).ok_or_else(|| AppError::BadRequest("role".into()))?;
-    let (tenant, target, now) = (user.tenant_id, path.into_inner(), state.clock.now());
+    let (tenant, target, now) = (user.tenant_id, UserId(path.into_inner()), state.clock.now());
     let actor = audit_actor(&req, &state, &user);
     let result = db::blocking(&state.pool, move |conn| {
-        Ok::<_, AppError>(tenants::set_role(conn, (tenant, target), role, now, &actor))
+        Ok::<_, AppError>(tenants::set_role(conn, tenant, target, role, now, &actor))
     })
     .await?;
     match result {

@@ -8,9 +8,9 @@ use askama::Template;
 use super::{LockboxUser, audit_actor, chrome, require_global_admin};
 use crate::{
     db::{self, DbError},
-    error::AppError,
     i18n::Tr,
     tenants::{self, Role},
+    web::error::AppError,
     web::{
         AppState,
         chrome::Chrome,

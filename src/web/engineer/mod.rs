@@ -14,9 +14,10 @@ use super::{
 };
 use crate::{
     auth::{self, Attempt, Realm},
-    error::AppError,
     i18n::Tr,
+    identity::StaffId,
     staff::{self, StaffMember, StaffRole},
+    web::error::AppError,
 };
 
 pub mod requests;
@@ -53,7 +54,7 @@ pub type SignedInStaff = SignedIn<StaffMember>;
 
 impl Principal for StaffMember {
     fn load(conn: &mut diesel::PgConnection, id: uuid::Uuid) -> diesel::QueryResult<Option<Self>> {
-        staff::find(conn, id)
+        staff::find(conn, StaffId(id))
     }
 }
 
@@ -98,7 +99,7 @@ async fn signin_submit(
         &state.clock,
         &state.hasher,
         attempt,
-        move |conn| Ok(staff::find_for_sign_in(conn, &email)?.map(|(m, hash)| (m.id, hash))),
+        move |conn| Ok(staff::find_for_sign_in(conn, &email)?.map(|(m, hash)| (m.id.0, hash))),
     )
     .await?;
     signin::answer(&req, page, &form, outcome)

@@ -1,45 +1,95 @@
 //! The engineer portal's request pages: file a request, follow one's own
-//! requests, the managers' approval queue, and the decisions behind a
-//! confirmation step.
+//! requests and the managers' approval queue. The detail page and the
+//! decisions behind their confirmation step are
+//! [`crate::web::request_pages`], shared with the admin center; this file
+//! says how the engineer portal words them.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
-use uuid::Uuid;
 
 use super::{SignedInStaff, chrome};
-use crate::web::forms::SignedIn;
 use crate::{
     db::{self, DbError},
-    error::{AppError, Forbidden},
-    i18n::Tr,
+    i18n::{Tr, fmt_time},
     requests::{
-        Actor, Comment, Event, FieldErrors, NewRequestInput, Status, Workload,
-        store::{self, AccessRequest, Decision, RequestError, Scope},
+        AccessRequest, Action, Caller, FieldErrors, NewRequestInput, RequestError, Status,
+        Workload, use_cases,
     },
-    staff::{StaffMember, StaffRole},
+    staff::StaffMember,
     tenants::{self, Tenant},
     web::{
         AppState,
         chrome::Chrome,
         client_ip,
-        confirm::{ConfirmPage, DecisionForm},
-        forms::{CsrfForm, PortalSession},
-        render, render_status, see_other,
-        view::{
-            RequestView, TimelineView, Viewer, fmt_time, refusal_message, refusal_status,
-            timeline_view,
-        },
+        error::AppError,
+        forms::{CsrfForm, PortalSession, SignedIn},
+        render, render_status,
+        request_pages::{self, RequestPortal},
+        see_other,
+        view::{Column, RequestView, TableRow, Viewer, action_label_key},
     },
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // Before the shared routes: `/requests/new` would otherwise be taken
+    // for a request id.
     cfg.route("/requests", web::get().to(my_requests))
         .route("/requests", web::post().to(file_request))
         .route("/requests/new", web::get().to(new_request_form))
-        .route("/requests/{id}", web::get().to(detail))
-        .route("/requests/{id}/{action}", web::get().to(confirm))
-        .route("/requests/{id}/{action}", web::post().to(decide))
-        .route("/queue", web::get().to(queue));
+        .route("/queue", web::get().to(queue))
+        .configure(request_pages::routes::<StaffMember>);
+}
+
+impl RequestPortal for StaffMember {
+    const BASE: &'static str = "/requests";
+    const VIEWER: Viewer = Viewer::Provider;
+    const CONFIRM_PREFIX: &'static str = "confirm";
+    const BREADCRUMB: bool = false;
+    const OPERATOR_ACTIONS: bool = false;
+
+    fn caller(&self) -> Caller {
+        Caller::staff(self)
+    }
+
+    fn chrome(&self, req: &HttpRequest) -> Result<Chrome, AppError> {
+        chrome(req, self)
+    }
+
+    fn admit(self) -> Result<Self, AppError> {
+        Ok(self)
+    }
+
+    fn action_label(action: Action) -> String {
+        action_label_key(action).to_owned()
+    }
+
+    fn flash_key(action: Action, updated: &AccessRequest) -> String {
+        match (action, updated.status) {
+            (Action::Approve, Status::PendingCustomer) => "flash-approved-to-customer",
+            (Action::Approve, _) => "flash-approved-open",
+            (Action::Reject, _) => "flash-rejected",
+            _ => "flash-cancelled",
+        }
+        .to_owned()
+    }
+}
+
+/// The rows of a list as `me` sees them at `now`, with the decisions the
+/// state machine would accept from them.
+fn table_rows(state: &AppState, me: &StaffMember, list: &[AccessRequest]) -> Vec<TableRow> {
+    let (caller, now, policy) = (Caller::staff(me), state.clock.now(), state.policy());
+    list.iter()
+        .map(|r| TableRow {
+            r: RequestView::new(r, now, Viewer::Provider),
+            own: r.engineer_id == me.id,
+            actions: use_cases::offers(&caller, r, now, &policy)
+                .actions
+                .into_iter()
+                .filter(|a| *a != Action::Cancel)
+                .map(|a| (a.slug(), action_label_key(a)))
+                .collect(),
+        })
+        .collect()
 }
 
 /// How many rows a list shows.
@@ -50,7 +100,8 @@ const LIST_LIMIT: i64 = 200;
 struct MyRequestsPage {
     tr: Tr,
     chrome: Chrome,
-    rows: Vec<RequestView>,
+    columns: [Column; 7],
+    rows: Vec<TableRow>,
 }
 
 async fn my_requests(
@@ -59,19 +110,24 @@ async fn my_requests(
     state: web::Data<AppState>,
     SignedIn(me): SignedInStaff,
 ) -> Result<HttpResponse, AppError> {
-    let id = me.id;
+    let caller = Caller::staff(&me);
     let list = db::blocking(&state.pool, move |conn| {
-        store::list_for_engineer(conn, id, LIST_LIMIT).map_err(DbError::from)
+        use_cases::list_own(conn, &caller, LIST_LIMIT)
     })
     .await?;
-    let now = state.clock.now();
     render(&MyRequestsPage {
         tr,
         chrome: chrome(&req, &me)?,
-        rows: list
-            .iter()
-            .map(|r| RequestView::new(r, now, Viewer::Provider))
-            .collect(),
+        columns: [
+            Column::ServiceRequest,
+            Column::Tenant,
+            Column::Workload,
+            Column::Duration,
+            Column::RequestedAt,
+            Column::Deadline,
+            Column::Status,
+        ],
+        rows: table_rows(&state, &me, &list),
     })
 }
 
@@ -150,10 +206,10 @@ async fn file_request(
             return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let (engineer_id, name, now) = (me.id, me.display_name.clone(), state.clock.now());
+    let (caller, now) = (Caller::staff(&me), state.clock.now());
     let ip = client_ip(&req, &state.settings.trusted_proxies).to_string();
     let filed = db::blocking(&state.pool, move |conn| {
-        Ok::<_, AppError>(store::file(conn, (engineer_id, &name, &ip), &new, now))
+        Ok::<_, AppError>(use_cases::file_as(conn, &caller, &new, &ip, now))
     })
     .await?;
     match filed {
@@ -185,244 +241,13 @@ async fn file_request(
     }
 }
 
-/// The request, if `me` may see it: their own, or any request for a
-/// manager. Anything else is "not found", never "forbidden".
-async fn visible_request(
-    state: &AppState,
-    me: &StaffMember,
-    id: Uuid,
-) -> Result<AccessRequest, AppError> {
-    let found = db::blocking(&state.pool, move |conn| {
-        store::find(conn, id, Scope::Provider).map_err(DbError::from)
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
-    if found.engineer_id == me.id || me.role == StaffRole::Manager {
-        Ok(found)
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
-/// The actions `me` may take on `req` at `now`.
-struct Actions {
-    /// The access session of an approved request, for its engineer.
-    session: bool,
-    cancel: bool,
-    approve: bool,
-    reject: bool,
-}
-
-fn actions(me: &StaffMember, req: &AccessRequest, status: Status) -> Actions {
-    let own = req.engineer_id == me.id;
-    let manager_may = me.role == StaffRole::Manager && !own && status == Status::PendingManager;
-    Actions {
-        session: own && status == Status::Approved,
-        cancel: own && status.is_pending(),
-        approve: manager_may,
-        reject: manager_may,
-    }
-}
-
-#[derive(Template)]
-#[template(path = "engineer/request.html")]
-struct DetailPage {
-    tr: Tr,
-    chrome: Chrome,
-    request: RequestView,
-    timeline: Vec<TimelineView>,
-    actions: Actions,
-    flash: Option<String>,
-    alert: Option<String>,
-    own_pending_for_manager: bool,
-}
-
-async fn detail_page(
-    req: &HttpRequest,
-    tr: Tr,
-    state: &AppState,
-    me: &StaffMember,
-    request: &AccessRequest,
-    alert: Option<String>,
-) -> Result<DetailPage, AppError> {
-    let id = request.id;
-    let entries = db::blocking(&state.pool, move |conn| {
-        store::timeline(conn, id).map_err(DbError::from)
-    })
-    .await?;
-    let now = state.clock.now();
-    let view = RequestView::new(request, now, Viewer::Provider);
-    let actions = actions(me, request, view.status);
-    Ok(DetailPage {
-        timeline: timeline_view(&tr, &entries, &request.tenant_name, Viewer::Provider),
-        own_pending_for_manager: me.role == StaffRole::Manager
-            && request.engineer_id == me.id
-            && view.status == Status::PendingManager,
-        tr,
-        chrome: chrome(req, me)?,
-        request: view,
-        actions,
-        flash: PortalSession::from_request(req).take_flash(),
-        alert,
-    })
-}
-
-async fn detail(
-    req: HttpRequest,
-    tr: Tr,
-    state: web::Data<AppState>,
-    SignedIn(me): SignedInStaff,
-    path: web::Path<Uuid>,
-) -> Result<HttpResponse, AppError> {
-    let request = visible_request(&state, &me, path.into_inner()).await?;
-    render(&detail_page(&req, tr, &state, &me, &request, None).await?)
-}
-
-/// The decisions the engineer portal offers.
-#[derive(Debug, Clone, Copy)]
-enum Action {
-    Cancel,
-    Approve,
-    Reject,
-}
-
-impl Action {
-    fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "cancel" => Some(Action::Cancel),
-            "approve" => Some(Action::Approve),
-            "reject" => Some(Action::Reject),
-            _ => None,
-        }
-    }
-
-    fn slug(self) -> &'static str {
-        match self {
-            Action::Cancel => "cancel",
-            Action::Approve => "approve",
-            Action::Reject => "reject",
-        }
-    }
-
-    fn event_and_actor(self, me: &StaffMember) -> Result<(Event, Actor), AppError> {
-        match (self, me.role) {
-            (Action::Cancel, _) => Ok((Event::Cancel, Actor::Engineer(me.id))),
-            (Action::Approve, StaffRole::Manager) => {
-                // The switch's value is read when the decision is applied.
-                Ok((
-                    Event::ManagerApprove { lockbox_on: true },
-                    Actor::Manager(me.id),
-                ))
-            }
-            (Action::Reject, StaffRole::Manager) => {
-                Ok((Event::ManagerReject, Actor::Manager(me.id)))
-            }
-            _ => Err(AppError::Forbidden(Forbidden::Role)),
-        }
-    }
-}
-
-fn confirm_page(
-    req: &HttpRequest,
-    tr: Tr,
-    state: &AppState,
-    me: &StaffMember,
-    request: &AccessRequest,
-    action: Action,
-) -> Result<ConfirmPage, AppError> {
-    Ok(ConfirmPage::new(
-        tr,
-        chrome(req, me)?,
-        RequestView::new(request, state.clock.now(), Viewer::Provider),
-        format!("confirm-{}", action.slug()),
-        format!("/requests/{}", request.id),
-        action.slug(),
-    ))
-}
-
-fn parse_action(raw: &str) -> Result<Action, AppError> {
-    Action::parse(raw).ok_or(AppError::NotFound)
-}
-
-async fn confirm(
-    req: HttpRequest,
-    tr: Tr,
-    state: web::Data<AppState>,
-    SignedIn(me): SignedInStaff,
-    path: web::Path<(Uuid, String)>,
-) -> Result<HttpResponse, AppError> {
-    let (id, action) = path.into_inner();
-    let action = parse_action(&action)?;
-    action.event_and_actor(&me)?;
-    let request = visible_request(&state, &me, id).await?;
-    render(&confirm_page(&req, tr, &state, &me, &request, action)?)
-}
-
-async fn decide(
-    req: HttpRequest,
-    tr: Tr,
-    state: web::Data<AppState>,
-    SignedIn(me): SignedInStaff,
-    path: web::Path<(Uuid, String)>,
-    CsrfForm(form): CsrfForm<DecisionForm>,
-) -> Result<HttpResponse, AppError> {
-    let (id, action) = path.into_inner();
-    let action = parse_action(&action)?;
-    let (event, actor) = action.event_and_actor(&me)?;
-    let request = visible_request(&state, &me, id).await?;
-    let comment = match Comment::parse(&form.comment) {
-        Ok(c) => c,
-        Err(key) => {
-            return confirm_page(&req, tr, &state, &me, &request, action)?
-                .refuse_comment(form.comment, key);
-        }
-    };
-    let decision = Decision {
-        event,
-        actor,
-        actor_name: me.display_name.clone(),
-        ip: client_ip(&req, &state.settings.trusted_proxies).to_string(),
-        comment,
-    };
-    let (now, policy) = (state.clock.now(), state.policy());
-    let result = db::blocking(&state.pool, move |conn| {
-        Ok::<_, AppError>(store::decide(
-            conn,
-            id,
-            Scope::Provider,
-            &decision,
-            now,
-            &policy,
-        ))
-    })
-    .await?;
-    match result {
-        Ok(updated) => {
-            let key = match (action, updated.status) {
-                (Action::Approve, Status::PendingCustomer) => "flash-approved-to-customer",
-                (Action::Approve, _) => "flash-approved-open",
-                (Action::Reject, _) => "flash-rejected",
-                (Action::Cancel, _) => "flash-cancelled",
-            };
-            let ends = updated.ends_at.map(fmt_time).unwrap_or_default();
-            PortalSession::from_request(&req).set_flash(&tr.t1(key, "at", &ends))?;
-            Ok(see_other(&format!("/requests/{id}")))
-        }
-        Err(RequestError::Refused(refused)) => {
-            let message = refusal_message(&tr, &refused, Viewer::Provider);
-            let page = detail_page(&req, tr, &state, &me, &refused.request, Some(message)).await?;
-            render_status(refusal_status(refused.refusal), &page)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 #[derive(Template)]
 #[template(path = "engineer/queue.html")]
 struct QueuePage {
     tr: Tr,
     chrome: Chrome,
-    rows: Vec<(RequestView, bool)>,
+    columns: [Column; 7],
+    rows: Vec<TableRow>,
 }
 
 async fn queue(
@@ -431,25 +256,23 @@ async fn queue(
     state: web::Data<AppState>,
     SignedIn(me): SignedInStaff,
 ) -> Result<HttpResponse, AppError> {
-    if me.role != StaffRole::Manager {
-        return Err(AppError::Forbidden(Forbidden::Role));
-    }
-    let list = db::blocking(&state.pool, |conn| {
-        store::manager_queue(conn, LIST_LIMIT).map_err(DbError::from)
+    let caller = Caller::staff(&me);
+    let list = db::blocking(&state.pool, move |conn| {
+        use_cases::approval_queue(conn, &caller, LIST_LIMIT)
     })
     .await?;
-    let now = state.clock.now();
     render(&QueuePage {
         tr,
         chrome: chrome(&req, &me)?,
-        rows: list
-            .iter()
-            .map(|r| {
-                (
-                    RequestView::new(r, now, Viewer::Provider),
-                    r.engineer_id == me.id,
-                )
-            })
-            .collect(),
+        columns: [
+            Column::ServiceRequest,
+            Column::Tenant,
+            Column::Requester,
+            Column::Workload,
+            Column::Duration,
+            Column::RequestedAt,
+            Column::Decide,
+        ],
+        rows: table_rows(&state, &me, &list),
     })
 }

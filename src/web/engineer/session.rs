@@ -10,21 +10,21 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::{SignedInStaff, chrome};
-use crate::web::forms::SignedIn;
 use crate::{
     content::{self, Operation, OperationSpec, Operator, Outcome, store::Table},
-    db::{self, DbError},
-    error::AppError,
-    i18n::Tr,
-    requests::{FieldErrors, Status, store},
+    db,
+    i18n::{Tr, fmt_time},
+    identity::{RequestId, TenantId},
+    requests::{Caller, FieldErrors, Status, use_cases},
     staff::StaffMember,
     web::{
         AppState,
         chrome::Chrome,
         client_ip,
-        forms::CsrfForm,
+        error::AppError,
+        forms::{CsrfForm, SignedIn},
         render_status,
-        view::{RequestView, Viewer, fmt_time},
+        view::{RequestView, Viewer},
     },
 };
 
@@ -40,7 +40,7 @@ struct SessionPage {
     chrome: Chrome,
     request: RequestView,
     /// The request's tenant: where an operation on this page runs.
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     /// The forms, when the window is open.
     operations: Vec<&'static OperationSpec>,
     ends_at: Option<String>,
@@ -87,12 +87,11 @@ async fn page(
     me: &StaffMember,
     id: Uuid,
 ) -> Result<SessionPage, AppError> {
+    let caller = Caller::staff(me);
     let request = db::blocking(&state.pool, move |conn| {
-        store::find(conn, id, store::Scope::Provider).map_err(DbError::from)
+        use_cases::own(conn, &caller, RequestId(id))
     })
-    .await?
-    .filter(|r| r.engineer_id == me.id)
-    .ok_or(AppError::NotFound)?;
+    .await?;
     let now = state.clock.now();
     let view = RequestView::new(&request, now, Viewer::Provider);
     let open = view.status == Status::Approved;
@@ -167,9 +166,9 @@ async fn operate(
         engineer_id: me.id,
         ip: client_ip(&req, &state.settings.trusted_proxies).to_string(),
     };
-    let (stores, now) = (state.content.clone(), state.clock.now());
+    let (stores, clock) = (state.content.clone(), state.clock.clone());
     let outcome = db::blocking(&state.pool, move |conn| {
-        content::run(conn, &stores, &operator, tenant, &op, now)
+        content::run(conn, &stores, &operator, tenant, &op, &*clock)
             .map_err(|e| AppError::Internal(e.into()))
     })
     .await?;

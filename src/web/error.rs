@@ -54,12 +54,14 @@ impl From<diesel::result::Error> for AppError {
 
 /// Refusals are answered by the handlers (they re-render the page with the
 /// reason); what reaches this conversion is a missing request or a failure.
-impl From<crate::requests::store::RequestError> for AppError {
-    fn from(e: crate::requests::store::RequestError) -> Self {
-        use crate::requests::store::RequestError;
+impl From<crate::requests::RequestError> for AppError {
+    fn from(e: crate::requests::RequestError) -> Self {
+        use crate::requests::RequestError;
         match e {
-            RequestError::NotFound => AppError::NotFound,
+            RequestError::NotFound | RequestError::UnknownAction => AppError::NotFound,
+            RequestError::RoleForbids => AppError::Forbidden(Forbidden::Role),
             RequestError::Db(e) => e.into(),
+            RequestError::Pool(e) => AppError::Db(e),
             other => AppError::Internal(anyhow::anyhow!("{other}")),
         }
     }

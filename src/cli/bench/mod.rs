@@ -5,23 +5,46 @@
 //! configured database's data: it creates its own database beside it and
 //! drops it at the end (unless `--keep`).
 
+use clap::Subcommand;
+
 use std::{
     process::{Command, Stdio},
     time::{Duration as StdDuration, Instant},
 };
 
 use chrono::{DateTime, Duration, Utc};
-use diesel::{Connection, PgConnection, RunQueryDsl, prelude::*};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
+
+mod seed;
+
+use seed::seed_tenant;
 
 use crate::{
     audit::{self, Actor, Entry, activity, seal, search},
     config::Settings,
     db::{self, embedded::EmbeddedPostgres},
-    schema::audit_records as ar,
+    identity::{TenantId, UserId},
     tenants::{self, TenantName},
 };
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Seed a scratch database with audit records and measure appends,
+    /// searches and export memory. Prints the figures.
+    Audit {
+        /// Records to seed in all.
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Tenants to spread them over.
+        #[arg(long, default_value_t = 10)]
+        tenants: u32,
+        /// Keep the scratch database afterwards (for EXPLAIN ANALYZE).
+        #[arg(long)]
+        keep: bool,
+    },
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -103,7 +126,7 @@ fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
         .map_err(BenchError::from)?
         .with_timezone(&Utc);
     let operator = Actor::command_line();
-    let tenant_ids: Vec<Uuid> = (0..tenant_count)
+    let tenant_ids: Vec<TenantId> = (0..tenant_count)
         .map(|i| {
             let name = TenantName::parse(&format!("Bench Tenant {i}")).map_err(BenchError::from)?;
             tenants::create_tenant(&mut conn, &name, true, start, &operator)
@@ -151,7 +174,7 @@ fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
         seal::INTERVAL.as_millis()
     );
     let one = tenant_ids[0];
-    let runs: [(&str, Vec<Uuid>, u32); 3] = [
+    let runs: [(&str, Vec<TenantId>, u32); 3] = [
         ("one tenant, 1 writer", vec![one], 10_000),
         ("one tenant, 4 writers", vec![one; 4], 2_500),
         (
@@ -257,7 +280,7 @@ fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
 
 fn append_one(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     now: DateTime<Utc>,
     i: u32,
 ) -> Result<(), BenchError> {
@@ -266,7 +289,7 @@ fn append_one(
         Entry {
             tenant_id: tenant,
             occurred_at: now + Duration::milliseconds(i64::from(i)),
-            actor: &Actor::customer(Uuid::from_u128(7), "Approver 7", "10.0.0.7"),
+            actor: &Actor::customer(UserId(Uuid::from_u128(7)), "Approver 7", "10.0.0.7"),
             activity: activity::SET_REQUEST,
             item: Uuid::new_v4().to_string(),
             parameters: json!({"ApprovalDecision": "Approve", "Comment": "bench"}),
@@ -288,7 +311,7 @@ struct AppendFigures {
 /// timed until the last record is sealed.
 fn measure_appends(
     pool: &db::PgPool,
-    writers: &[Uuid],
+    writers: &[TenantId],
     each: u32,
     now: DateTime<Utc>,
 ) -> Result<AppendFigures, BenchError> {
@@ -351,79 +374,10 @@ fn measure_appends(
     })
 }
 
-/// A plausible mix of records: decisions, filings, operator operations,
-/// sign-ins; twenty users; times spread over a year.
-fn seed_tenant(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    count: u64,
-    start: DateTime<Utc>,
-) -> Result<(), BenchError> {
-    const ACTIVITIES: [&str; 6] = [
-        activity::SET_REQUEST,
-        activity::NEW_REQUEST,
-        activity::APPROVE_REQUEST,
-        activity::USER_LOGGED_IN,
-        "Get-MailboxStatistics",
-        "Search-Mailbox",
-    ];
-    // Numbered after what the tenant already has (its creation record).
-    let mut seq: i64 = ar::table
-        .filter(ar::tenant_id.eq(tenant))
-        .count()
-        .get_result(conn)
-        .map_err(BenchError::from)?;
-    let step_ms = (365 * 24 * 3600 * 1000) / count.max(1) as i64;
-    let mut done = 0;
-    while done < count {
-        let batch = (count - done).min(1_000);
-        let mut rows = Vec::with_capacity(batch as usize);
-        for _ in 0..batch {
-            seq += 1;
-            let n = seq as usize;
-            let act = ACTIVITIES[n % ACTIVITIES.len()];
-            let user = n % 20;
-            let (actor_id, actor_name) = if act.starts_with("Get-") || act.starts_with("Search-") {
-                (
-                    format!("PS-{:08X}", user),
-                    audit::PROVIDER_OPERATOR.to_owned(),
-                )
-            } else {
-                (
-                    Uuid::from_u128(user as u128).to_string(),
-                    format!("Approver {user}"),
-                )
-            };
-            let decision = ["Approve", "Deny", "Cancel", "Revoke"][n % 4];
-            let params =
-                json!({"ApprovalDecision": decision, "Comment": format!("case {}", n % 997)});
-            let item = Uuid::from_u128(n as u128 / 5).to_string();
-            let at = start + Duration::milliseconds(step_ms * (seq - 1));
-            let ip = format!("10.0.{}.{}", user, n % 250);
-            rows.push((
-                ar::tenant_id.eq(tenant),
-                ar::occurred_at.eq(at),
-                ar::actor_id.eq(actor_id),
-                ar::actor_name.eq(actor_name),
-                ar::ip.eq(ip),
-                ar::activity.eq(act),
-                ar::item.eq(item),
-                ar::parameters.eq(params),
-            ));
-        }
-        diesel::insert_into(ar::table)
-            .values(rows)
-            .execute(conn)
-            .map_err(BenchError::from)?;
-        done += batch;
-    }
-    Ok(())
-}
-
 /// A cursor about 200 pages into the results (bench only: OFFSET finds it).
 fn deep_cursor(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     filter: &search::Filter,
 ) -> Result<Option<search::Cursor>, BenchError> {
     let mut after = None;
@@ -441,7 +395,7 @@ fn deep_cursor(
 
 fn time_search(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     filter: &search::Filter,
     after: Option<search::Cursor>,
 ) -> Result<Vec<StdDuration>, BenchError> {

@@ -1,0 +1,1 @@
+DROP FUNCTION request_effective_status(text, timestamptz, timestamptz, timestamptz);

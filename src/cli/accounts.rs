@@ -1,0 +1,208 @@
+//! `lockbox tenant|user|staff create`: the accounts the provider's
+//! operators create. Passwords come from a prompt or from standard input,
+//! never from the argument list (which other users of the machine can
+//! read).
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{CliError, message};
+use crate::{
+    audit,
+    auth::password,
+    clock::SharedClock,
+    db::{self, PgPool},
+    identity::{DisplayName, Email, NewPassword},
+    staff::{self, StaffRole},
+    tenants::{self, NewTenantUser, Role, TenantName},
+};
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// The organisation's name, unique.
+        #[arg(long)]
+        name: String,
+        /// Require customer approval for data access from the start.
+        #[arg(long)]
+        lockbox_on: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a tenant user.
+    Create {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: UserRoleArg,
+        /// Defaults to the part of the e-mail address before the `@`.
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum StaffCommand {
+    /// Create a provider staff member.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: StaffRoleArg,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+}
+
+#[derive(Args)]
+pub struct PasswordArgs {
+    /// Read the password from the first line of standard input instead of
+    /// prompting for it.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum UserRoleArg {
+    GlobalAdmin,
+    Approver,
+    User,
+}
+
+impl From<UserRoleArg> for Role {
+    fn from(r: UserRoleArg) -> Self {
+        match r {
+            UserRoleArg::GlobalAdmin => Role::GlobalAdmin,
+            UserRoleArg::Approver => Role::Approver,
+            UserRoleArg::User => Role::User,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum StaffRoleArg {
+    Engineer,
+    Manager,
+}
+
+impl From<StaffRoleArg> for StaffRole {
+    fn from(r: StaffRoleArg) -> Self {
+        match r {
+            StaffRoleArg::Engineer => StaffRole::Engineer,
+            StaffRoleArg::Manager => StaffRole::Manager,
+        }
+    }
+}
+
+pub async fn tenant(
+    command: TenantCommand,
+    pool: &PgPool,
+    clock: SharedClock,
+) -> Result<(), CliError> {
+    let TenantCommand::Create { name, lockbox_on } = command;
+    let name = TenantName::parse(&name).map_err(message)?;
+    let tenant = db::blocking(pool, move |conn| {
+        tenants::create_tenant(
+            conn,
+            &name,
+            lockbox_on,
+            clock.now(),
+            &audit::Actor::command_line(),
+        )
+        .map_err(CliError::from)
+        .and_then(|tenant| super::audit::seal(conn, tenant))
+    })
+    .await?;
+    println!("created tenant {} ({})", tenant.name, tenant.id);
+    Ok(())
+}
+
+pub async fn user(command: UserCommand, pool: &PgPool, clock: SharedClock) -> Result<(), CliError> {
+    let UserCommand::Create {
+        tenant,
+        email,
+        role,
+        display_name,
+        password,
+    } = command;
+    let email = Email::parse(&email).map_err(message)?;
+    let name = display_name_or_default(display_name.as_deref(), &email)?;
+    let hash = password::hash_blocking(&read_password(&password)?)?;
+    let role = Role::from(role);
+    let id = db::blocking(pool, move |conn| {
+        let tenant = tenants::find_tenant_by_name(conn, &tenant)?
+            .ok_or_else(|| tenants::TenantError::UnknownTenant(tenant.clone()))?;
+        let user = NewTenantUser {
+            tenant_id: tenant.id,
+            email: &email,
+            display_name: &name,
+            password_hash: &hash,
+            role,
+        };
+        let id = tenants::create_user(conn, user, clock.now(), &audit::Actor::command_line())?;
+        super::audit::seal(conn, id)
+    })
+    .await?;
+    println!("created user {id}");
+    Ok(())
+}
+
+pub async fn staff(
+    command: StaffCommand,
+    pool: &PgPool,
+    clock: SharedClock,
+) -> Result<(), CliError> {
+    let StaffCommand::Create {
+        email,
+        role,
+        display_name,
+        password,
+    } = command;
+    let email = Email::parse(&email).map_err(message)?;
+    let name = display_name_or_default(display_name.as_deref(), &email)?;
+    let hash = password::hash_blocking(&read_password(&password)?)?;
+    let id = db::blocking(pool, move |conn| {
+        staff::create_staff(conn, &email, &name, &hash, role.into(), clock.now())
+            .map_err(CliError::from)
+    })
+    .await?;
+    println!("created staff member {id}");
+    Ok(())
+}
+
+fn display_name_or_default(given: Option<&str>, email: &Email) -> Result<DisplayName, CliError> {
+    let raw = given.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or(""));
+    DisplayName::parse(raw).map_err(message)
+}
+
+fn read_password(args: &PasswordArgs) -> Result<NewPassword, CliError> {
+    let raw = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError(
+                "no terminal to ask for the password on; pipe it in with --password-stdin".into(),
+            ));
+        }
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Repeat password: ")?;
+        if first != second {
+            return Err(CliError("the two passwords differ".into()));
+        }
+        first
+    };
+    NewPassword::parse(&raw).map_err(message)
+}

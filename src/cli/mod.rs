@@ -1,0 +1,204 @@
+//! The `lockbox` command line, the top of the layers: serve the portals,
+//! migrate, seed a demo ([`demo`]), create accounts ([`accounts`]), verify
+//! and export the audit log ([`audit`]), and measure ([`bench`]).
+
+pub mod accounts;
+pub mod audit;
+pub mod bench;
+pub mod demo;
+
+use std::{process::ExitCode, sync::Arc};
+
+use clap::{Parser, Subcommand};
+
+use crate::{
+    clock::{SharedClock, SystemClock},
+    config::Settings,
+    db::{self, PgPool, embedded::EmbeddedPostgres},
+    startup::Application,
+};
+use accounts::{StaffCommand, TenantCommand, UserCommand};
+use audit::AuditCommand;
+use bench::BenchCommand;
+
+#[derive(Parser)]
+#[command(name = "lockbox", version, about = "A self-hostable Customer Lockbox")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the admin center and the engineer portal.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Seed a demo world (idempotently), print its accounts, and serve.
+    Demo,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage tenant users (admin center accounts).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage provider staff (engineer portal accounts).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Verify or export the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Measure performance.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+/// A failure reported to the person at the terminal as one line.
+#[derive(Debug)]
+pub struct CliError(String);
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+/// The entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{}", one_line(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError(message)) => {
+            eprintln!("error: {}", one_line(&message));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Folds clap's multi-line message into one line, dropping the hints.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn init_tracing() {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_env("LOCKBOX_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+    let json = std::env::var("LOCKBOX_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// The database: `DATABASE_URL`, or the embedded cluster (kept alive by the
+/// returned guard, which stops it when dropped).
+pub fn open_database(settings: &Settings) -> Result<(PgPool, Option<EmbeddedPostgres>), CliError> {
+    let (url, guard) = match &settings.database_url {
+        Some(url) => (url.expose().to_owned(), None),
+        None => {
+            let pg = EmbeddedPostgres::start(&settings.data_dir)?;
+            tracing::info!(data_dir = %settings.data_dir.display(), "embedded PostgreSQL is running");
+            (pg.database_url(), Some(pg))
+        }
+    };
+    let pool = db::build_pool(&url, 16)?;
+    db::run_migrations(&pool)?;
+    Ok((pool, guard))
+}
+
+async fn run(command: Command) -> Result<(), CliError> {
+    let settings = Settings::from_env()?;
+    if let Command::Bench {
+        command:
+            BenchCommand::Audit {
+                records,
+                tenants,
+                keep,
+            },
+    } = command
+    {
+        return bench::audit(&settings, records, tenants, keep).map_err(CliError::from);
+    }
+    let clock: SharedClock = Arc::new(SystemClock);
+    let (pool, _embedded) = open_database(&settings)?;
+    match command {
+        Command::Serve => serve(settings, pool, clock).await,
+        Command::Migrate => {
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Demo => {
+            let accounts = db::blocking(&pool, {
+                let clock = clock.clone();
+                move |conn| demo::seed(conn, clock.now()).map_err(CliError::from)
+            })
+            .await?;
+            println!("{}", demo::describe(&settings, &accounts));
+            serve(settings, pool, clock).await
+        }
+        Command::Bench { .. } => Ok(()),
+        Command::Tenant { command } => accounts::tenant(command, &pool, clock).await,
+        Command::User { command } => accounts::user(command, &pool, clock).await,
+        Command::Staff { command } => accounts::staff(command, &pool, clock).await,
+        Command::Audit { command } => audit::run(command, &pool).await,
+    }
+}
+
+/// An input refusal (a translation key) as an English sentence.
+pub(crate) fn message(key: &'static str) -> CliError {
+    CliError(crate::i18n::Tr::new(crate::i18n::Lang::En).t(key))
+}
+
+async fn serve(settings: Settings, pool: PgPool, clock: SharedClock) -> Result<(), CliError> {
+    let app = Application::build(settings.clone(), pool, clock)?;
+    tracing::info!(
+        admin = %format!("http://{}", settings.admin_addr),
+        engineer = %format!("http://{}", settings.engineer_addr),
+        "lockbox is serving"
+    );
+    app.run_until_stopped().await?;
+    tracing::info!("lockbox stopped");
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! Who is acting on requests ([`Caller`]) and what they can ask for
+//! ([`Action`]). The portals, the API and the CLI build a `Caller` from
+//! their signed-in principal and hand it to the use cases in
+//! [`super::use_cases`]; which requests a caller sees, which actions it may
+//! take and which it is offered is decided here and by the state machine,
+//! nowhere else.
+
+use super::{
+    machine::{Actor, Event},
+    model::{AccessRequest, RequestError, Scope},
+};
+use crate::{
+    identity::{StaffId, TenantId, UserId},
+    staff::{StaffMember, StaffRole},
+    tenants::{Role, TenantUser},
+};
+
+/// Someone acting on requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A user of a customer tenant (admin center).
+    Customer {
+        id: UserId,
+        tenant: TenantId,
+        name: String,
+        role: Role,
+    },
+    /// A provider staff member (engineer portal).
+    Staff {
+        id: StaffId,
+        name: String,
+        role: StaffRole,
+    },
+}
+
+impl Caller {
+    pub fn customer(user: &TenantUser) -> Self {
+        Caller::Customer {
+            id: user.id,
+            tenant: user.tenant_id,
+            name: user.display_name.clone(),
+            role: user.role,
+        }
+    }
+
+    pub fn staff(member: &StaffMember) -> Self {
+        Caller::Staff {
+            id: member.id,
+            name: member.display_name.clone(),
+            role: member.role,
+        }
+    }
+
+    /// The name the timeline records.
+    pub fn name(&self) -> &str {
+        match self {
+            Caller::Customer { name, .. } | Caller::Staff { name, .. } => name,
+        }
+    }
+
+    pub fn is_manager(&self) -> bool {
+        matches!(
+            self,
+            Caller::Staff {
+                role: StaffRole::Manager,
+                ..
+            }
+        )
+    }
+
+    /// The staff member, if the caller is one.
+    pub fn staff_id(&self) -> Option<StaffId> {
+        match self {
+            Caller::Staff { id, .. } => Some(*id),
+            Caller::Customer { .. } => None,
+        }
+    }
+
+    /// Which rows a query may return for this caller: a customer with a
+    /// Customer Lockbox role sees their tenant's requests only; a plain
+    /// tenant user sees none.
+    pub(super) fn scope(&self) -> Option<Scope> {
+        match self {
+            Caller::Customer { tenant, role, .. } if role.can_use_lockbox() => {
+                Some(Scope::Tenant(*tenant))
+            }
+            Caller::Customer { .. } => None,
+            Caller::Staff { .. } => Some(Scope::Provider),
+        }
+    }
+
+    /// Whether the caller may see `req` (already within [`Caller::scope`]):
+    /// staff see their own requests, managers every request.
+    pub(super) fn may_see(&self, req: &AccessRequest) -> bool {
+        match self {
+            Caller::Customer { tenant, .. } => req.tenant_id == *tenant,
+            Caller::Staff { id, .. } => req.engineer_id == *id || self.is_manager(),
+        }
+    }
+
+    /// The actions this kind of caller has at all, in the order pages offer
+    /// them.
+    pub fn actions(&self) -> &'static [Action] {
+        match self {
+            Caller::Customer { .. } => &[
+                Action::Approve,
+                Action::Deny,
+                Action::Cancel,
+                Action::Revoke,
+            ],
+            Caller::Staff { .. } => &[Action::Approve, Action::Reject, Action::Cancel],
+        }
+    }
+
+    /// The machine's event and actor for `action` by this caller: an
+    /// action the caller does not have is unknown; one their role does not
+    /// allow is forbidden.
+    pub fn event_for(&self, action: Action) -> Result<(Event, Actor), RequestError> {
+        if !self.actions().contains(&action) {
+            return Err(RequestError::UnknownAction);
+        }
+        match (self, action) {
+            (Caller::Customer { role, .. }, _) if !role.can_use_lockbox() => {
+                Err(RequestError::RoleForbids)
+            }
+            (Caller::Customer { id, .. }, action) => Ok((
+                match action {
+                    Action::Approve => Event::CustomerApprove,
+                    Action::Deny => Event::CustomerDeny,
+                    Action::Revoke => Event::Revoke,
+                    Action::Cancel | Action::Reject => Event::Cancel,
+                },
+                Actor::Customer(*id),
+            )),
+            (Caller::Staff { id, .. }, Action::Cancel) => Ok((Event::Cancel, Actor::Engineer(*id))),
+            (Caller::Staff { id, .. }, action) if self.is_manager() => Ok((
+                match action {
+                    // The switch's value is read when the decision is applied.
+                    Action::Approve => Event::ManagerApprove { lockbox_on: true },
+                    _ => Event::ManagerReject,
+                },
+                Actor::Manager(*id),
+            )),
+            (Caller::Staff { .. }, _) => Err(RequestError::RoleForbids),
+        }
+    }
+}
+
+/// A decision someone can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Approve,
+    Deny,
+    Reject,
+    Cancel,
+    Revoke,
+}
+
+impl Action {
+    pub const ALL: [Action; 5] = [
+        Action::Approve,
+        Action::Deny,
+        Action::Reject,
+        Action::Cancel,
+        Action::Revoke,
+    ];
+
+    /// The action's name in URLs and API bodies.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Action::Approve => "approve",
+            Action::Deny => "deny",
+            Action::Reject => "reject",
+            Action::Cancel => "cancel",
+            Action::Revoke => "revoke",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Action::ALL.into_iter().find(|a| a.slug() == raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn customer(role: Role) -> Caller {
+        Caller::Customer {
+            id: UserId(Uuid::from_u128(1)),
+            tenant: TenantId(Uuid::from_u128(2)),
+            name: "Ada".into(),
+            role,
+        }
+    }
+
+    fn staff(role: StaffRole) -> Caller {
+        Caller::Staff {
+            id: StaffId(Uuid::from_u128(3)),
+            name: "Eve".into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn actions_round_trip_through_their_slugs() {
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.slug()), Some(a));
+        }
+        assert_eq!(Action::parse("APPROVE"), None);
+    }
+
+    #[test]
+    fn role_gates_live_in_the_caller() {
+        let engineer = staff(StaffRole::Engineer);
+        assert!(matches!(
+            engineer.event_for(Action::Approve),
+            Err(RequestError::RoleForbids)
+        ));
+        assert!(matches!(
+            engineer.event_for(Action::Revoke),
+            Err(RequestError::UnknownAction)
+        ));
+        assert!(engineer.event_for(Action::Cancel).is_ok());
+        assert!(staff(StaffRole::Manager).event_for(Action::Reject).is_ok());
+        assert!(matches!(
+            customer(Role::Approver).event_for(Action::Reject),
+            Err(RequestError::UnknownAction)
+        ));
+        assert!(matches!(
+            customer(Role::User).event_for(Action::Approve),
+            Err(RequestError::RoleForbids)
+        ));
+        assert_eq!(customer(Role::User).scope().map(|_| ()), None);
+    }
+}

@@ -1,0 +1,244 @@
+//! Changing requests: filing one, applying an event under the row lock, and
+//! sweeping what time decided. Every change is one transaction; its side
+//! effects (timeline, audit record, mail) are written by [`super::effects`]
+//! in the same transaction.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::{
+    Comment, NewRequest,
+    effects::{self, By},
+    machine::{self, Actor, Event, Policy, Status},
+    model::{AccessRequest, Refused, RequestError, Scope},
+    queries::{self, effective_at},
+};
+use crate::{
+    audit,
+    clock::Clock,
+    identity::{RequestId, StaffId},
+    schema::{access_requests as ar, tenants},
+};
+
+/// Files a request for `engineer`, refused while the same engineer has an
+/// approved window open for the same tenant and workload.
+pub fn file(
+    conn: &mut PgConnection,
+    engineer: By<'_>,
+    engineer_id: StaffId,
+    new: &NewRequest,
+    now: DateTime<Utc>,
+) -> Result<RequestId, RequestError> {
+    conn.transaction(|conn| {
+        let tenant_exists: bool = diesel::select(diesel::dsl::exists(
+            tenants::table.filter(tenants::id.eq(new.tenant_id)),
+        ))
+        .get_result(conn)?;
+        if !tenant_exists {
+            return Err(RequestError::UnknownTenant);
+        }
+        let open: Option<Option<DateTime<Utc>>> = ar::table
+            .filter(ar::engineer_id.eq(engineer_id))
+            .filter(ar::tenant_id.eq(new.tenant_id))
+            .filter(ar::workload.eq(new.workload.as_db()))
+            .filter(effective_at(now).eq(Status::Approved.as_db()))
+            .select(ar::ends_at)
+            .first(conn)
+            .optional()?;
+        if let Some(Some(ends_at)) = open {
+            return Err(RequestError::DuplicateWindow { ends_at });
+        }
+        let id = RequestId::new_random();
+        diesel::insert_into(ar::table)
+            .values((
+                ar::id.eq(id),
+                ar::tenant_id.eq(new.tenant_id),
+                ar::engineer_id.eq(engineer_id),
+                ar::service_request.eq(new.service_request.as_str()),
+                ar::workload.eq(new.workload.as_db()),
+                ar::duration_minutes.eq(new.duration.minutes()),
+                ar::justification.eq(new.justification.as_str()),
+                ar::status.eq(Status::PendingManager.as_db()),
+                ar::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        effects::record_event(
+            conn,
+            id,
+            now,
+            "filed",
+            Status::PendingManager,
+            engineer,
+            None,
+        )?;
+        audit::append(
+            conn,
+            audit::Entry {
+                tenant_id: new.tenant_id,
+                occurred_at: now,
+                actor: &engineer.audit_actor(),
+                activity: audit::activity::NEW_REQUEST,
+                item: id.to_string(),
+                parameters: json!({
+                    "ServiceRequest": new.service_request.as_str(),
+                    "Workload": new.workload.name(),
+                    "DurationMinutes": new.duration.minutes(),
+                    "Justification": new.justification.as_str(),
+                    "StaffId": engineer_id.public_id(),
+                }),
+                request_id: Some(id),
+            },
+        )?;
+        Ok(id)
+    })
+}
+
+/// A decision to apply: what happens, who causes it, from where, and their
+/// optional comment.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub event: Event,
+    pub actor: Actor,
+    pub actor_name: String,
+    pub ip: String,
+    pub comment: Comment,
+}
+
+impl Decision {
+    fn by(&self) -> By<'_> {
+        By {
+            actor: self.actor,
+            name: &self.actor_name,
+            ip: &self.ip,
+        }
+    }
+}
+
+/// Applies `decision` to the request under a row lock. `now` is read from
+/// `clock` only once the lock is held, so time spent waiting for a
+/// connection or for the lock can never let a decision land after its
+/// deadline. For a manager's approval the tenant's Lockbox switch is read
+/// inside the same transaction: its value at this moment decides. A refusal
+/// caused by time also records that time-decided state, so history shows
+/// it.
+pub fn decide(
+    conn: &mut PgConnection,
+    id: RequestId,
+    scope: Scope,
+    decision: &Decision,
+    clock: &dyn Clock,
+    policy: &Policy,
+) -> Result<AccessRequest, RequestError> {
+    let outcome = conn.transaction::<_, RequestError, _>(|conn| {
+        let locked = lock(conn, id, scope)?.ok_or(RequestError::NotFound)?;
+        let now = clock.now();
+        let event = match decision.event {
+            Event::ManagerApprove { .. } => Event::ManagerApprove {
+                lockbox_on: tenants::table
+                    .find(locked.tenant_id)
+                    .select(tenants::lockbox_enabled)
+                    .for_share()
+                    .first(conn)?,
+            },
+            other => other,
+        };
+        match machine::transition(&locked.snapshot(), event, decision.actor, now, policy) {
+            Ok(t) => {
+                let (by, comment) = (decision.by(), decision.comment.as_deref());
+                effects::apply(conn, &locked, event, t, by, comment)?;
+                Ok(Ok(()))
+            }
+            Err(refusal) => {
+                record_time_decided(conn, &locked, now, policy)?;
+                Ok(Err(refusal))
+            }
+        }
+    })?;
+    let request = queries::find(conn, id, scope)?.ok_or(RequestError::NotFound)?;
+    match outcome {
+        Ok(()) => Ok(request),
+        Err(refusal) => {
+            let last = queries::timeline(conn, id)?.pop();
+            Err(RequestError::Refused(Box::new(Refused {
+                refusal,
+                last,
+                request,
+            })))
+        }
+    }
+}
+
+/// The request row, locked for the rest of the transaction.
+fn lock(
+    conn: &mut PgConnection,
+    id: RequestId,
+    scope: Scope,
+) -> QueryResult<Option<AccessRequest>> {
+    // Locking clauses cannot be boxed, hence the two spelled-out queries.
+    let locked = match scope {
+        Scope::Provider => ar::table
+            .filter(ar::id.eq(id))
+            .select(ar::id)
+            .for_update()
+            .first::<RequestId>(conn),
+        Scope::Tenant(t) => ar::table
+            .filter(ar::id.eq(id))
+            .filter(ar::tenant_id.eq(t))
+            .select(ar::id)
+            .for_update()
+            .first::<RequestId>(conn),
+    };
+    match locked.optional()? {
+        Some(_) => queries::find(conn, id, scope),
+        None => Ok(None),
+    }
+}
+
+/// Records expiry or end of window if time decided it and nobody recorded
+/// it yet. Idempotent.
+fn record_time_decided(
+    conn: &mut PgConnection,
+    req: &AccessRequest,
+    now: DateTime<Utc>,
+    policy: &Policy,
+) -> QueryResult<bool> {
+    for event in [Event::Expire, Event::End] {
+        if let Ok(t) = machine::transition(&req.snapshot(), event, Actor::System, now, policy) {
+            effects::apply(conn, req, event, t, By::SYSTEM, None)?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Records expiries and window ends that time has decided, at most `batch`
+/// per call. Rows another process is working on are skipped (`SKIP
+/// LOCKED`), and a recorded state is never recorded again, so any number of
+/// lockbox processes may sweep at once.
+pub fn sweep(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    policy: &Policy,
+    batch: i64,
+) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        let due: Vec<RequestId> = ar::table
+            .filter(ar::status.eq_any([Status::PendingCustomer.as_db(), Status::Approved.as_db()]))
+            .filter(effective_at(now).ne(ar::status))
+            .select(ar::id)
+            .limit(batch)
+            .for_update()
+            .skip_locked()
+            .load(conn)?;
+        let mut recorded = 0;
+        for id in due {
+            if let Some(req) = queries::find(conn, id, Scope::Provider)?
+                && record_time_decided(conn, &req, now, policy)?
+            {
+                recorded += 1;
+            }
+        }
+        Ok(recorded)
+    })
+}

@@ -1,0 +1,192 @@
+//! What a transition writes besides the request's new state, inside the
+//! transaction that holds its row lock: the timeline entry, the audit
+//! record, and the mails in the outbox. This is the one place a new side
+//! effect of a transition (e.g. a webhook event) joins.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::{
+    machine::{Actor, Event, Status, Transition},
+    mails,
+    model::AccessRequest,
+};
+use crate::{
+    audit,
+    identity::RequestId,
+    notify::outbox,
+    schema::{access_request_events as ev, access_requests as ar},
+};
+
+/// Who causes a transition, as the timeline and the audit log name them,
+/// and the address they came from.
+#[derive(Debug, Clone, Copy)]
+pub struct By<'a> {
+    pub actor: Actor,
+    pub name: &'a str,
+    pub ip: &'a str,
+}
+
+impl By<'_> {
+    pub const SYSTEM: By<'static> = By {
+        actor: Actor::System,
+        name: "System",
+        ip: "",
+    };
+
+    /// Provider staff appear as "Provider Operator" with their staff id;
+    /// nothing else about them reaches the customer's log.
+    pub fn audit_actor(&self) -> audit::Actor {
+        match self.actor {
+            Actor::Engineer(id) | Actor::Manager(id) => {
+                audit::Actor::provider_operator(id, self.ip)
+            }
+            Actor::Customer(id) => audit::Actor::customer(id, self.name, self.ip),
+            Actor::System => audit::Actor::system(),
+        }
+    }
+}
+
+/// Writes an accepted transition: the request's new state, its timeline
+/// entry, its audit record and its mails. Called inside the transaction
+/// that holds the row lock.
+pub fn apply(
+    conn: &mut PgConnection,
+    req: &AccessRequest,
+    event: Event,
+    t: Transition,
+    by: By<'_>,
+    comment: Option<&str>,
+) -> QueryResult<()> {
+    let closed_at = t.to.is_final().then_some(t.at);
+    let manager = match (event, by.actor) {
+        (Event::ManagerApprove { .. } | Event::ManagerReject, Actor::Manager(m)) => Some((m, t.at)),
+        _ => None,
+    };
+    diesel::update(ar::table.find(req.id))
+        .set((
+            ar::status.eq(t.to.as_db()),
+            ar::expires_at.eq(t.expires_at),
+            ar::approved_at.eq(t.approved_at.or(req.approved_at)),
+            ar::ends_at.eq(t.ends_at),
+            ar::closed_at.eq(closed_at),
+            ar::manager_id.eq(manager.map(|m| m.0).or(req.manager_id)),
+        ))
+        .execute(conn)?;
+    if let Some((_, at)) = manager {
+        diesel::update(ar::table.find(req.id))
+            .set(ar::manager_decided_at.eq(at))
+            .execute(conn)?;
+    }
+    record_event(conn, req.id, t.at, event.as_db(), t.to, by, comment)?;
+    let (activity, parameters) = audit_of(event, t, by, comment);
+    audit::append(
+        conn,
+        audit::Entry {
+            tenant_id: req.tenant_id,
+            occurred_at: t.at,
+            actor: &by.audit_actor(),
+            activity,
+            item: req.id.to_string(),
+            parameters,
+            request_id: Some(req.id),
+        },
+    )?;
+    notify_transition(conn, req, event, t)
+}
+
+/// Queues the mails a transition causes: the customer's approvers when a
+/// request reaches them, the engineer when the customer decides or the
+/// request expires.
+fn notify_transition(
+    conn: &mut PgConnection,
+    req: &AccessRequest,
+    event: Event,
+    t: Transition,
+) -> QueryResult<()> {
+    let queued = match (event, t.to) {
+        (_, Status::PendingCustomer) => {
+            let waiting = AccessRequest {
+                expires_at: t.expires_at,
+                ..req.clone()
+            };
+            mails::pending_customer(conn, &waiting)?
+        }
+        (Event::CustomerApprove | Event::CustomerDeny | Event::Expire, outcome) => {
+            let ends = (outcome == Status::Approved).then_some(t.ends_at).flatten();
+            mails::decision(conn, req, outcome, t.at, ends)?
+                .into_iter()
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    outbox::enqueue(conn, queued, Some(req.id.0), t.at)?;
+    Ok(())
+}
+
+/// The audit activity and parameters of a transition.
+fn audit_of(
+    event: Event,
+    t: Transition,
+    by: By<'_>,
+    comment: Option<&str>,
+) -> (&'static str, serde_json::Value) {
+    use audit::activity as a;
+    let comment = comment.unwrap_or("");
+    let staff = match by.actor {
+        Actor::Engineer(id) | Actor::Manager(id) => id.public_id(),
+        _ => String::new(),
+    };
+    let customer = |decision: &str| {
+        (
+            a::SET_REQUEST,
+            json!({"ApprovalDecision": decision, "Comment": comment}),
+        )
+    };
+    match (event, by.actor) {
+        (Event::CustomerApprove, _) => customer("Approve"),
+        (Event::CustomerDeny, _) => customer("Deny"),
+        (Event::Revoke, _) => customer("Revoke"),
+        (Event::Cancel, Actor::Customer(_)) => customer("Cancel"),
+        (Event::Cancel, _) => (
+            a::CANCEL_REQUEST,
+            json!({"Comment": comment, "StaffId": staff}),
+        ),
+        (Event::ManagerApprove { .. }, _) => (
+            a::APPROVE_REQUEST,
+            json!({"Comment": comment, "StaffId": staff, "NextState": t.to.name()}),
+        ),
+        (Event::ManagerReject, _) => (
+            a::REJECT_REQUEST,
+            json!({"Comment": comment, "StaffId": staff}),
+        ),
+        (Event::Expire, _) => (a::EXPIRE_REQUEST, json!({"ExpiredAt": t.at})),
+        (Event::End, _) => (a::END_REQUEST, json!({"EndedAt": t.at})),
+    }
+}
+
+/// The request's timeline entry for a transition (or its filing).
+pub(super) fn record_event(
+    conn: &mut PgConnection,
+    request_id: RequestId,
+    at: DateTime<Utc>,
+    event: &str,
+    to: Status,
+    by: By<'_>,
+    comment: Option<&str>,
+) -> QueryResult<()> {
+    diesel::insert_into(ev::table)
+        .values((
+            ev::request_id.eq(request_id),
+            ev::occurred_at.eq(at),
+            ev::event.eq(event),
+            ev::to_status.eq(to.as_db()),
+            ev::actor_kind.eq(by.actor.kind()),
+            ev::actor_id.eq(by.actor.id()),
+            ev::actor_name.eq(by.name),
+            ev::comment.eq(comment),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! Reading requests. Every query that asks "what state is this request in
+//! now" goes through [`effective_status`], the SQL twin of the machine's
+//! time rule.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::{
+    Workload,
+    machine::{Snapshot, Status},
+    model::{AccessRequest, Cursor, RequestRow, Row, Scope, TenantFilter, TimelineEntry, from_row},
+};
+use crate::{
+    identity::{RequestId, StaffId, TenantId},
+    schema::{access_request_events as ev, access_requests as ar, provider_staff as ps, tenants},
+};
+
+diesel::define_sql_function! {
+    /// Migration 000008: the state time has decided at `at` (the SQL twin
+    /// of `Snapshot::effective`; a test holds the two to each other).
+    #[sql_name = "request_effective_status"]
+    fn effective_status(
+        status: diesel::sql_types::Text,
+        expires_at: diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        ends_at: diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        at: diesel::sql_types::Timestamptz,
+    ) -> diesel::sql_types::Text;
+}
+
+/// The effective state of the `access_requests` row at `now`, for filters.
+pub(crate) fn effective_at(
+    now: DateTime<Utc>,
+) -> effective_status<ar::status, ar::expires_at, ar::ends_at, DateTime<Utc>> {
+    effective_status(ar::status, ar::expires_at, ar::ends_at, now)
+}
+
+/// The requests with their names joined in.
+macro_rules! joined {
+    () => {
+        ar::table
+            .inner_join(tenants::table)
+            .inner_join(ps::table.on(ps::id.eq(ar::engineer_id)))
+            .select((RequestRow::as_select(), tenants::name, ps::display_name))
+    };
+}
+
+pub fn find(
+    conn: &mut PgConnection,
+    id: RequestId,
+    scope: Scope,
+) -> QueryResult<Option<AccessRequest>> {
+    let query = joined!().filter(ar::id.eq(id)).into_boxed();
+    let query = match scope {
+        Scope::Provider => query,
+        Scope::Tenant(t) => query.filter(ar::tenant_id.eq(t)),
+    };
+    Ok(query.first::<Row>(conn).optional()?.map(from_row))
+}
+
+pub fn timeline(conn: &mut PgConnection, id: RequestId) -> QueryResult<Vec<TimelineEntry>> {
+    ev::table
+        .filter(ev::request_id.eq(id))
+        .order((ev::occurred_at.asc(), ev::id.asc()))
+        .select((
+            ev::occurred_at,
+            ev::event,
+            ev::to_status,
+            ev::actor_kind,
+            ev::actor_id,
+            ev::actor_name,
+            ev::comment,
+        ))
+        .load(conn)
+}
+
+/// An engineer's own requests, newest first.
+pub fn list_for_engineer(
+    conn: &mut PgConnection,
+    engineer_id: StaffId,
+    limit: i64,
+) -> QueryResult<Vec<AccessRequest>> {
+    Ok(joined!()
+        .filter(ar::engineer_id.eq(engineer_id))
+        .order((ar::created_at.desc(), ar::id.desc()))
+        .limit(limit)
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(from_row)
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct RankedRow {
+    #[diesel(embed)]
+    request: RequestRow,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tenant_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    engineer_name: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    rank: i32,
+}
+
+/// One page of a tenant's requests, pending first, with the cursor of the
+/// next page if there is one.
+pub fn list_for_tenant(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    filter: &TenantFilter,
+    after: Option<Cursor>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<(Vec<AccessRequest>, Option<Cursor>)> {
+    use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    let rows: Vec<RankedRow> = diesel::sql_query(
+        "WITH r AS ( \
+            SELECT a.*, request_effective_status(a.status, a.expires_at, a.ends_at, $2) \
+                AS effective \
+            FROM access_requests a WHERE a.tenant_id = $1), \
+         ranked AS ( \
+            SELECT r.*, CASE WHEN r.effective IN ('pending_manager', 'pending_customer') \
+                THEN 0 ELSE 1 END AS rank FROM r) \
+         SELECT ranked.id, ranked.tenant_id, ranked.engineer_id, ranked.service_request, \
+                ranked.workload, ranked.duration_minutes, ranked.justification, ranked.status, \
+                ranked.created_at, ranked.manager_id, ranked.expires_at, ranked.approved_at, \
+                ranked.ends_at, ranked.closed_at, t.name AS tenant_name, s.display_name AS engineer_name, ranked.rank \
+         FROM ranked \
+         JOIN tenants t ON t.id = ranked.tenant_id \
+         JOIN provider_staff s ON s.id = ranked.engineer_id \
+         WHERE ($3::text IS NULL OR ranked.effective = $3) \
+           AND ($4::timestamptz IS NULL OR ranked.created_at >= $4) \
+           AND ($5::timestamptz IS NULL OR ranked.created_at < $5) \
+           AND ($6::int IS NULL OR ranked.rank > $6 \
+                OR (ranked.rank = $6 AND (ranked.created_at, ranked.id) < ($7, $8))) \
+         ORDER BY ranked.rank ASC, ranked.created_at DESC, ranked.id DESC \
+         LIMIT $9",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Nullable<Text>, _>(filter.state.map(Status::as_db))
+    .bind::<Nullable<Timestamptz>, _>(filter.from)
+    .bind::<Nullable<Timestamptz>, _>(filter.until)
+    .bind::<Nullable<Integer>, _>(after.map(|c| c.rank))
+    .bind::<Nullable<Timestamptz>, _>(after.map(|c| c.created_at))
+    .bind::<Nullable<SqlUuid>, _>(after.map(|c| c.id))
+    .bind::<BigInt, _>(limit + 1)
+    .load(conn)?;
+    let more = rows.len() as i64 > limit;
+    let page: Vec<(AccessRequest, i32)> = rows
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|r| {
+            (
+                from_row((r.request, r.tenant_name, r.engineer_name)),
+                r.rank,
+            )
+        })
+        .collect();
+    let next = more
+        .then(|| {
+            page.last().map(|(req, rank)| Cursor {
+                rank: *rank,
+                created_at: req.created_at,
+                id: req.id,
+            })
+        })
+        .flatten();
+    Ok((page.into_iter().map(|(r, _)| r).collect(), next))
+}
+
+/// The newest request of `engineer` for `tenant` and `workload`.
+pub fn latest_for(
+    conn: &mut PgConnection,
+    engineer: StaffId,
+    tenant: TenantId,
+    workload: Workload,
+) -> QueryResult<Option<AccessRequest>> {
+    Ok(joined!()
+        .filter(ar::engineer_id.eq(engineer))
+        .filter(ar::tenant_id.eq(tenant))
+        .filter(ar::workload.eq(workload.as_db()))
+        .order((ar::created_at.desc(), ar::id.desc()))
+        .first::<Row>(conn)
+        .optional()?
+        .map(from_row))
+}
+
+/// How many requests are stored in each state (for `/metrics`).
+pub fn counts_by_status(conn: &mut PgConnection) -> QueryResult<Vec<(String, i64)>> {
+    ar::table
+        .group_by(ar::status)
+        .select((ar::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Requests waiting for a manager, oldest first.
+pub fn manager_queue(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<AccessRequest>> {
+    Ok(joined!()
+        .filter(ar::status.eq(Status::PendingManager.as_db()))
+        .order((ar::created_at.asc(), ar::id.asc()))
+        .limit(limit)
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(from_row)
+        .collect())
+}
+
+/// The state SQL's time rule gives `snap` at `at` (for the test that holds
+/// SQL and the machine to one rule).
+pub fn effective_in_sql(
+    conn: &mut PgConnection,
+    snap: &Snapshot,
+    at: DateTime<Utc>,
+) -> QueryResult<Option<Status>> {
+    let raw: String = diesel::select(effective_status(
+        snap.status.as_db(),
+        snap.expires_at,
+        snap.ends_at,
+        at,
+    ))
+    .get_result(conn)?;
+    Ok(Status::from_db(&raw))
+}

@@ -1,0 +1,193 @@
+//! The request use cases every interface calls: a [`Caller`], the parsed
+//! input and the time (a clock where a lock must be held first) in; a
+//! typed result or a typed refusal out. The HTML portals, the JSON API and
+//! the CLI translate these, and hold no rule of their own.
+
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+
+use super::{
+    Comment, NewRequest,
+    caller::{Action, Caller},
+    commands::{self, Decision},
+    effects::By,
+    machine::{self, Actor, Policy, Status},
+    model::{AccessRequest, Cursor, RequestError, Scope, TenantFilter, TimelineEntry},
+    queries,
+};
+use crate::{clock::Clock, identity::RequestId};
+
+/// The request `id` if `caller` may see it. Any other id, another tenant's
+/// included, is "not found", never "forbidden" (which would confirm that
+/// it exists).
+pub fn visible(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    id: RequestId,
+) -> Result<AccessRequest, RequestError> {
+    let scope = caller.scope().ok_or(RequestError::NotFound)?;
+    queries::find(conn, id, scope)?
+        .filter(|r| caller.may_see(r))
+        .ok_or(RequestError::NotFound)
+}
+
+/// A request with its timeline, as a detail page or API shows it.
+pub fn detail(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    id: RequestId,
+) -> Result<(AccessRequest, Vec<TimelineEntry>), RequestError> {
+    let request = visible(conn, caller, id)?;
+    let timeline = queries::timeline(conn, id)?;
+    Ok((request, timeline))
+}
+
+/// The request `id` for a decision `action` by `caller` (the confirmation
+/// step): the role gate first, then visibility.
+pub fn for_decision(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    id: RequestId,
+    action: Action,
+) -> Result<AccessRequest, RequestError> {
+    caller.event_for(action)?;
+    visible(conn, caller, id)
+}
+
+/// The request `id` if it is the caller's own: the access session is for
+/// the engineer who asked, no one else.
+pub fn own(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    id: RequestId,
+) -> Result<AccessRequest, RequestError> {
+    let found = visible(conn, caller, id)?;
+    if Some(found.engineer_id) == caller.staff_id() {
+        Ok(found)
+    } else {
+        Err(RequestError::NotFound)
+    }
+}
+
+/// What a caller is offered on a request at `now`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Offers {
+    /// The decisions the state machine would accept from this caller now.
+    pub actions: Vec<Action>,
+    /// The access session: the requesting engineer, inside the window.
+    pub session: bool,
+    /// A manager looking at their own request waiting for a manager: they
+    /// are told another manager must decide (two-person rule).
+    pub own_pending_for_manager: bool,
+}
+
+/// The actions `caller` is offered on `req` at `now`: each action the
+/// caller's role allows that the state machine would accept right now.
+pub fn offers(caller: &Caller, req: &AccessRequest, now: DateTime<Utc>, policy: &Policy) -> Offers {
+    let snap = req.snapshot();
+    let actions = caller
+        .actions()
+        .iter()
+        .copied()
+        .filter(|&action| {
+            caller.event_for(action).is_ok_and(|(event, actor)| {
+                machine::transition(&snap, event, actor, now, policy).is_ok()
+            })
+        })
+        .collect();
+    let own = Some(req.engineer_id) == caller.staff_id();
+    let status = req.effective(now);
+    Offers {
+        actions,
+        session: own && status == Status::Approved,
+        own_pending_for_manager: own && caller.is_manager() && status == Status::PendingManager,
+    }
+}
+
+/// Applies `action` by `caller` to request `id`: the role gate, the
+/// visibility check, then the state machine under the row lock (`now` is
+/// read from `clock` once the lock is held). The one decision use case of
+/// every interface.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per input of the decision"
+)]
+pub fn decide_as(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    id: RequestId,
+    action: Action,
+    comment: Comment,
+    ip: &str,
+    clock: &dyn Clock,
+    policy: &Policy,
+) -> Result<AccessRequest, RequestError> {
+    let (event, actor) = caller.event_for(action)?;
+    let scope = caller.scope().ok_or(RequestError::NotFound)?;
+    visible(conn, caller, id)?;
+    let decision = Decision {
+        event,
+        actor,
+        actor_name: caller.name().to_owned(),
+        ip: ip.to_owned(),
+        comment,
+    };
+    commands::decide(conn, id, scope, &decision, clock, policy)
+}
+
+/// Files `new` for `caller`, who must be provider staff.
+pub fn file_as(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    new: &NewRequest,
+    ip: &str,
+    now: DateTime<Utc>,
+) -> Result<RequestId, RequestError> {
+    let engineer = caller.staff_id().ok_or(RequestError::RoleForbids)?;
+    let by = By {
+        actor: Actor::Engineer(engineer),
+        name: caller.name(),
+        ip,
+    };
+    commands::file(conn, by, engineer, new, now)
+}
+
+/// The caller's own requests, newest first (provider staff).
+pub fn list_own(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    limit: i64,
+) -> Result<Vec<AccessRequest>, RequestError> {
+    let engineer = caller.staff_id().ok_or(RequestError::RoleForbids)?;
+    Ok(queries::list_for_engineer(conn, engineer, limit)?)
+}
+
+/// Requests waiting for a manager, oldest first (managers only).
+pub fn approval_queue(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    limit: i64,
+) -> Result<Vec<AccessRequest>, RequestError> {
+    if !caller.is_manager() {
+        return Err(RequestError::RoleForbids);
+    }
+    Ok(queries::manager_queue(conn, limit)?)
+}
+
+/// One page of the caller's tenant's requests, pending first (customers
+/// with a Customer Lockbox role).
+pub fn list_for_tenant(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    filter: &TenantFilter,
+    after: Option<Cursor>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<(Vec<AccessRequest>, Option<Cursor>), RequestError> {
+    match caller.scope() {
+        Some(Scope::Tenant(tenant)) => Ok(queries::list_for_tenant(
+            conn, tenant, filter, after, now, limit,
+        )?),
+        _ => Err(RequestError::RoleForbids),
+    }
+}

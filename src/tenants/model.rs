@@ -1,0 +1,166 @@
+//! What a tenant and its users are: the tenant's name, a user's role and
+//! what it allows, and the refusals of the tenant use cases.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::{
+    identity::{TenantId, UserId},
+    schema::{tenant_users, tenants},
+};
+
+/// A tenant's name: 1–100 characters, trimmed, unique (case-insensitively).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantName(String);
+
+impl TenantName {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err("error-tenant-name-required");
+        }
+        if value.chars().count() > 100 || value.chars().any(char::is_control) {
+            return Err("error-tenant-name-invalid");
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = tenants)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub lockbox_enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a tenant user may do in the admin center.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    GlobalAdmin,
+    Approver,
+    User,
+}
+
+impl Role {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            Role::GlobalAdmin => "global_admin",
+            Role::Approver => "approver",
+            Role::User => "user",
+        }
+    }
+
+    pub fn from_db(value: &str) -> Option<Self> {
+        match value {
+            "global_admin" => Some(Role::GlobalAdmin),
+            "approver" => Some(Role::Approver),
+            "user" => Some(Role::User),
+            _ => None,
+        }
+    }
+
+    /// The spelling used on the command line.
+    pub fn from_cli(value: &str) -> Option<Self> {
+        match value {
+            "global-admin" => Some(Role::GlobalAdmin),
+            "approver" => Some(Role::Approver),
+            "user" => Some(Role::User),
+            _ => None,
+        }
+    }
+
+    /// Global administrators and approvers may use the lockbox pages.
+    pub fn can_use_lockbox(self) -> bool {
+        matches!(self, Role::GlobalAdmin | Role::Approver)
+    }
+
+    pub const ALL: [Role; 3] = [Role::GlobalAdmin, Role::Approver, Role::User];
+
+    /// The role's name in audit records (English, like the activities).
+    pub fn audit_name(self) -> &'static str {
+        match self {
+            Role::GlobalAdmin => "Global Administrator",
+            Role::Approver => "Customer Lockbox Access Approver",
+            Role::User => "User",
+        }
+    }
+
+    /// The translation key of the role's name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Role::GlobalAdmin => "role-global-admin",
+            Role::Approver => "role-approver",
+            Role::User => "role-user",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = tenant_users)]
+pub struct TenantUserRow {
+    pub id: UserId,
+    pub tenant_id: TenantId,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A tenant user as the rest of the code sees them (no password hash).
+#[derive(Debug, Clone)]
+pub struct TenantUser {
+    pub id: UserId,
+    pub tenant_id: TenantId,
+    pub tenant_name: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    #[error("a tenant named {0:?} already exists")]
+    DuplicateTenant(String),
+    #[error("no tenant named {0:?}")]
+    UnknownTenant(String),
+    #[error("{0} already has an account in this tenant")]
+    DuplicateUser(String),
+    #[error("a tenant must keep at least one global administrator")]
+    LastGlobalAdmin,
+    #[error("no such user in this tenant")]
+    UnknownUser,
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_names_are_trimmed_and_bounded() {
+        assert_eq!(
+            TenantName::parse(" Contoso ").map(|n| n.0),
+            Ok("Contoso".into())
+        );
+        assert_eq!(TenantName::parse(""), Err("error-tenant-name-required"));
+        assert!(TenantName::parse(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in [Role::GlobalAdmin, Role::Approver, Role::User] {
+            assert_eq!(Role::from_db(role.as_db()), Some(role));
+        }
+        assert_eq!(Role::from_cli("global-admin"), Some(Role::GlobalAdmin));
+        assert_eq!(Role::from_cli("root"), None);
+        assert!(!Role::User.can_use_lockbox());
+    }
+}

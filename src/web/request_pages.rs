@@ -1,0 +1,276 @@
+//! A request's detail page, its confirmation step and the decision POST,
+//! once for both portals. What differs between the admin center and the
+//! engineer portal (where the pages live, how the other realm is named,
+//! the wording) is the [`RequestPortal`] of the signed-in principal; who may
+//! see and do what is the requests domain's.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use uuid::Uuid;
+
+use super::{
+    AppState,
+    chrome::Chrome,
+    client_ip,
+    confirm::{ConfirmPage, DecisionForm},
+    error::AppError,
+    forms::{CsrfForm, PortalSession, Principal, SignedIn},
+    render, render_status, see_other,
+    view::{RequestView, TimelineView, Viewer, refusal_message, refusal_status, timeline_view},
+};
+use crate::{
+    db::{self, DbError},
+    i18n::{Tr, fmt_time},
+    identity::RequestId,
+    requests::{self, AccessRequest, Action, Caller, Comment, Offers, RequestError, use_cases},
+};
+
+/// What a portal's request pages need to know about its principal.
+pub trait RequestPortal: Principal {
+    /// Where the portal's request pages live.
+    const BASE: &'static str;
+    /// Which realm is looking.
+    const VIEWER: Viewer;
+    /// Translation-key prefix of the confirmation texts.
+    const CONFIRM_PREFIX: &'static str;
+    /// Whether the detail page links back to the list.
+    const BREADCRUMB: bool;
+    /// Whether the detail page lists the operators' actions under it.
+    const OPERATOR_ACTIONS: bool;
+
+    /// The principal as the domain sees it.
+    fn caller(&self) -> Caller;
+    /// The page frame.
+    fn chrome(&self, req: &HttpRequest) -> Result<Chrome, AppError>;
+    /// Lets the principal use the request pages at all (the admin center
+    /// answers plain tenant users with its "no access" page).
+    fn admit(self) -> Result<Self, AppError>;
+    /// The translation key of an action's button on the detail page.
+    fn action_label(action: Action) -> String;
+    /// The translation key of the confirmation after `action` brought the
+    /// request to `updated`.
+    fn flash_key(action: Action, updated: &AccessRequest) -> String;
+}
+
+/// Registers the detail, confirmation and decision routes of `P`'s portal.
+pub fn routes<P: RequestPortal>(cfg: &mut web::ServiceConfig) {
+    cfg.route(&format!("{}/{{id}}", P::BASE), web::get().to(detail::<P>))
+        .route(
+            &format!("{}/{{id}}/{{action}}", P::BASE),
+            web::get().to(confirm::<P>),
+        )
+        .route(
+            &format!("{}/{{id}}/{{action}}", P::BASE),
+            web::post().to(decide::<P>),
+        );
+}
+
+/// A decision's link on the detail page.
+pub struct ActionLink {
+    pub slug: &'static str,
+    pub label_key: String,
+    pub primary: bool,
+}
+
+/// What provider operators did (or tried) under a request.
+pub struct OperatorAction {
+    pub at: String,
+    pub activity: String,
+    pub staff: String,
+    pub ip: String,
+    pub details: String,
+    pub record_id: i64,
+}
+
+#[derive(Template)]
+#[template(path = "requests/detail.html")]
+pub struct DetailPage {
+    tr: Tr,
+    chrome: Chrome,
+    base: &'static str,
+    breadcrumb: bool,
+    request: RequestView,
+    timeline: Vec<TimelineView>,
+    offers: Offers,
+    actions: Vec<ActionLink>,
+    flash: Option<String>,
+    alert: Option<String>,
+    /// `None` where the portal does not show them.
+    operator_actions: Option<Vec<OperatorAction>>,
+}
+
+async fn detail_page<P: RequestPortal>(
+    req: &HttpRequest,
+    tr: Tr,
+    state: &AppState,
+    me: &P,
+    request: &AccessRequest,
+    alert: Option<String>,
+) -> Result<DetailPage, AppError> {
+    let (id, tenant) = (request.id, request.tenant_id);
+    let (entries, records) = db::blocking(&state.pool, move |conn| {
+        let records = if P::OPERATOR_ACTIONS {
+            Some(crate::content::operator_actions(conn, tenant, id)?)
+        } else {
+            None
+        };
+        Ok::<_, DbError>((requests::queries::timeline(conn, id)?, records))
+    })
+    .await?;
+    let now = state.clock.now();
+    let offers = use_cases::offers(&me.caller(), request, now, &state.policy());
+    Ok(DetailPage {
+        timeline: timeline_view(&tr, &entries, &request.tenant_name, P::VIEWER),
+        actions: offers
+            .actions
+            .iter()
+            .map(|&a| ActionLink {
+                slug: a.slug(),
+                label_key: P::action_label(a),
+                primary: a == Action::Approve,
+            })
+            .collect(),
+        offers,
+        operator_actions: records.map(|records| {
+            records
+                .iter()
+                .map(|r| OperatorAction {
+                    at: fmt_time(r.occurred_at),
+                    activity: r.activity.clone(),
+                    staff: format!("{} ({})", r.actor_name, r.actor_id),
+                    ip: r.ip.clone(),
+                    details: r.parameters.to_string(),
+                    record_id: r.id,
+                })
+                .collect()
+        }),
+        chrome: me.chrome(req)?,
+        base: P::BASE,
+        breadcrumb: P::BREADCRUMB,
+        request: RequestView::new(request, now, P::VIEWER),
+        flash: PortalSession::from_request(req).take_flash(),
+        alert,
+        tr,
+    })
+}
+
+/// The request `use_case` finds for the principal, on a pooled connection.
+async fn load<P, F>(state: &AppState, me: &P, use_case: F) -> Result<AccessRequest, AppError>
+where
+    P: RequestPortal,
+    F: FnOnce(&mut diesel::PgConnection, &Caller) -> Result<AccessRequest, RequestError>
+        + Send
+        + 'static,
+{
+    let caller = me.caller();
+    db::blocking(&state.pool, move |conn| {
+        use_case(conn, &caller).map_err(AppError::from)
+    })
+    .await
+}
+
+async fn detail<P: RequestPortal>(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    SignedIn(me): SignedIn<P>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let me = me.admit()?;
+    let id = RequestId(path.into_inner());
+    let request = load(&state, &me, move |c, who| use_cases::visible(c, who, id)).await?;
+    render(&detail_page(&req, tr, &state, &me, &request, None).await?)
+}
+
+fn confirm_page<P: RequestPortal>(
+    req: &HttpRequest,
+    tr: Tr,
+    state: &AppState,
+    me: &P,
+    request: &AccessRequest,
+    action: Action,
+) -> Result<ConfirmPage, AppError> {
+    Ok(ConfirmPage::new(
+        tr,
+        me.chrome(req)?,
+        RequestView::new(request, state.clock.now(), P::VIEWER),
+        format!("{}-{}", P::CONFIRM_PREFIX, action.slug()),
+        format!("{}/{}", P::BASE, request.id),
+        action.slug(),
+    ))
+}
+
+/// The action in the path and the request it is for, if the caller may
+/// take it on that request: unknown actions and invisible requests are
+/// 404, actions the caller's role does not allow 403.
+async fn prepare<P: RequestPortal>(
+    state: &AppState,
+    me: &P,
+    (id, slug): (Uuid, String),
+) -> Result<(Action, AccessRequest), AppError> {
+    let action = Action::parse(&slug).ok_or(AppError::NotFound)?;
+    let id = RequestId(id);
+    let request = load(state, me, move |c, who| {
+        use_cases::for_decision(c, who, id, action)
+    })
+    .await?;
+    Ok((action, request))
+}
+
+async fn confirm<P: RequestPortal>(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    SignedIn(me): SignedIn<P>,
+    path: web::Path<(Uuid, String)>,
+) -> Result<HttpResponse, AppError> {
+    let me = me.admit()?;
+    let (action, request) = prepare(&state, &me, path.into_inner()).await?;
+    render(&confirm_page(&req, tr, &state, &me, &request, action)?)
+}
+
+async fn decide<P: RequestPortal>(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    SignedIn(me): SignedIn<P>,
+    path: web::Path<(Uuid, String)>,
+    CsrfForm(form): CsrfForm<DecisionForm>,
+) -> Result<HttpResponse, AppError> {
+    let me = me.admit()?;
+    let (action, request) = prepare(&state, &me, path.into_inner()).await?;
+    let comment = match Comment::parse(&form.comment) {
+        Ok(c) => c,
+        Err(key) => {
+            return confirm_page(&req, tr, &state, &me, &request, action)?
+                .refuse_comment(form.comment, key);
+        }
+    };
+    let id = request.id;
+    let ip = client_ip(&req, &state.settings.trusted_proxies).to_string();
+    let (clock, policy) = (state.clock.clone(), state.policy());
+    let caller = me.caller();
+    let result = db::blocking(&state.pool, move |conn| {
+        Ok::<_, AppError>(requests::decide_as(
+            conn, &caller, id, action, comment, &ip, &*clock, &policy,
+        ))
+    })
+    .await?;
+    match result {
+        Ok(updated) => {
+            let ends = updated.ends_at.map(fmt_time).unwrap_or_default();
+            let message = tr.t_args(
+                &P::flash_key(action, &updated),
+                &[("id", &id.to_string()), ("at", &ends)],
+            );
+            PortalSession::from_request(&req).set_flash(&message)?;
+            Ok(see_other(&format!("{}/{id}", P::BASE)))
+        }
+        Err(RequestError::Refused(refused)) => {
+            let message = refusal_message(&tr, &refused, P::VIEWER);
+            let page = detail_page(&req, tr, &state, &me, &refused.request, Some(message)).await?;
+            render_status(refusal_status(refused.refusal), &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,309 @@
+//! The running application: spawned on random ports over its own database,
+//! with a settable clock; its accounts, clients and pages.
+
+use std::{net::IpAddr, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use lockbox::{
+    auth::password,
+    clock::{SettableClock, SharedClock},
+    config::Settings,
+    db::{self, PgPool},
+    identity::{DisplayName, Email, NewPassword, StaffId, TenantId},
+    staff::{self, StaffRole},
+    startup::Application,
+    tenants::{self, NewTenantUser, Role, TenantName},
+};
+use reqwest::{Client, Response, cookie::Jar, redirect::Policy};
+use uuid::Uuid;
+
+use super::{TestDatabase, csrf_of};
+
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+        .expect("valid")
+        .with_timezone(&Utc)
+}
+
+pub struct TestApp {
+    pub settings: Settings,
+    pub admin_url: String,
+    pub engineer_url: String,
+    pub pool: PgPool,
+    pub clock: SettableClock,
+    /// Dropped with the app: the test's database goes with it.
+    _db: TestDatabase,
+}
+
+/// A person with an account, and the password they sign in with.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: Uuid,
+    pub organization: String,
+    pub email: String,
+    pub password: String,
+}
+
+impl TestUser {
+    /// The person as provider staff.
+    pub fn staff_id(&self) -> StaffId {
+        StaffId(self.id)
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    // Errors the app logs show up in a failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
+    let db = TestDatabase::new();
+    let mut settings = Settings::for_tests(&db.url);
+    configure(&mut settings);
+    let pool = db::build_pool(&db.url, 8).expect("pool");
+    let clock = SettableClock::new(start_time());
+    let shared: SharedClock = Arc::new(clock.clone());
+    let app = Application::build(settings.clone(), pool.clone(), shared).expect("app builds");
+    let admin_url = format!("http://127.0.0.1:{}", app.admin_port());
+    let engineer_url = format!("http://127.0.0.1:{}", app.engineer_port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        settings,
+        admin_url,
+        engineer_url,
+        pool,
+        clock,
+        _db: db,
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub fn client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// A client with an inspectable cookie jar.
+pub fn client_with_jar() -> (Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let client = Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(Policy::none())
+        .build()
+        .expect("client");
+    (client, jar)
+}
+
+/// A client whose connections come from another loopback address.
+pub fn client_from(ip: &str) -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .local_address(ip.parse::<IpAddr>().expect("ip"))
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub fn conn(&self) -> db::PgConn {
+        self.pool.get().expect("connection")
+    }
+
+    /// Seals every pending audit record now, as the server's sealer does
+    /// within a moment: for assertions about the chain.
+    pub fn seal_audit(&self) {
+        lockbox::audit::seal::seal_pending(&mut self.conn()).expect("seal");
+    }
+
+    pub fn create_tenant(&self, name: &str, lockbox_on: bool) -> TenantId {
+        let name = TenantName::parse(name).expect("valid name");
+        tenants::create_tenant(
+            &mut self.conn(),
+            &name,
+            lockbox_on,
+            self.clock_now(),
+            &lockbox::audit::Actor::command_line(),
+        )
+        .expect("tenant created")
+        .id
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use lockbox::clock::Clock;
+        self.clock.now()
+    }
+
+    pub fn create_user(&self, tenant: &str, email: &str, role: Role) -> TestUser {
+        let tenant_row = tenants::find_tenant_by_name(&mut self.conn(), tenant)
+            .expect("query")
+            .expect("tenant exists");
+        let hash =
+            password::hash_blocking(&NewPassword::parse(PASSWORD).expect("valid")).expect("hash");
+        let email_p = Email::parse(email).expect("valid email");
+        let name = DisplayName::parse(&format!(
+            "{tenant} {}",
+            email.split('@').next().unwrap_or("x")
+        ))
+        .expect("valid name");
+        let id = tenants::create_user(
+            &mut self.conn(),
+            NewTenantUser {
+                tenant_id: tenant_row.id,
+                email: &email_p,
+                display_name: &name,
+                password_hash: &hash,
+                role,
+            },
+            self.clock_now(),
+            &lockbox::audit::Actor::command_line(),
+        )
+        .expect("user created");
+        TestUser {
+            id: id.0,
+            organization: tenant.to_owned(),
+            email: email.to_owned(),
+            password: PASSWORD.to_owned(),
+        }
+    }
+
+    pub fn create_staff(&self, email: &str, role: StaffRole) -> TestUser {
+        let hash =
+            password::hash_blocking(&NewPassword::parse(PASSWORD).expect("valid")).expect("hash");
+        let email_p = Email::parse(email).expect("valid email");
+        let name = DisplayName::parse(email.split('@').next().unwrap_or("x")).expect("valid");
+        let id = staff::create_staff(
+            &mut self.conn(),
+            &email_p,
+            &name,
+            &hash,
+            role,
+            self.clock_now(),
+        )
+        .expect("staff created");
+        TestUser {
+            id: id.0,
+            organization: String::new(),
+            email: email.to_owned(),
+            password: PASSWORD.to_owned(),
+        }
+    }
+
+    /// GETs the admin sign-in page (for its CSRF token) and signs in.
+    pub async fn admin_sign_in(&self, client: &Client, user: &TestUser) -> Response {
+        self.admin_sign_in_with(client, &user.organization, &user.email, &user.password)
+            .await
+    }
+
+    pub async fn admin_sign_in_with(
+        &self,
+        client: &Client,
+        organization: &str,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        let page = self.admin_page(client, "/signin").await;
+        client
+            .post(format!("{}/signin", self.admin_url))
+            .form(&[
+                ("csrf_token", csrf_of(&page).as_str()),
+                ("organization", organization),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn engineer_sign_in(&self, client: &Client, user: &TestUser) -> Response {
+        self.engineer_sign_in_with(client, &user.email, &user.password)
+            .await
+    }
+
+    pub async fn engineer_sign_in_with(
+        &self,
+        client: &Client,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        let page = self.engineer_page(client, "/signin").await;
+        client
+            .post(format!("{}/signin", self.engineer_url))
+            .form(&[
+                ("csrf_token", csrf_of(&page).as_str()),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_admin(&self, client: &Client, path: &str) -> Response {
+        client
+            .get(format!("{}{path}", self.admin_url))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_engineer(&self, client: &Client, path: &str) -> Response {
+        client
+            .get(format!("{}{path}", self.engineer_url))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// The HTML of an admin-center page, whatever its status.
+    pub async fn admin_page(&self, client: &Client, path: &str) -> String {
+        self.get_admin(client, path)
+            .await
+            .text()
+            .await
+            .expect("body")
+    }
+
+    /// The HTML of an engineer-portal page, whatever its status.
+    pub async fn engineer_page(&self, client: &Client, path: &str) -> String {
+        self.get_engineer(client, path)
+            .await
+            .text()
+            .await
+            .expect("body")
+    }
+
+    /// A signed-in engineer-portal client for `user`.
+    pub async fn engineer_client(&self, user: &TestUser) -> Client {
+        let c = client();
+        let resp = self.engineer_sign_in(&c, user).await;
+        assert_eq!(resp.status(), reqwest::StatusCode::SEE_OTHER, "signed in");
+        c
+    }
+
+    /// A signed-in admin-center client for `user`.
+    pub async fn admin_client(&self, user: &TestUser) -> Client {
+        let c = client();
+        let resp = self.admin_sign_in(&c, user).await;
+        assert_eq!(resp.status(), reqwest::StatusCode::SEE_OTHER, "signed in");
+        c
+    }
+
+    pub fn set_lockbox(&self, tenant: TenantId, on: bool) {
+        use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+        use lockbox::schema::tenants;
+        diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
+            .set(tenants::lockbox_enabled.eq(on))
+            .execute(&mut self.conn())
+            .expect("switch set");
+    }
+}

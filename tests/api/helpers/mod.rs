@@ -1,0 +1,23 @@
+//! The test harness: the real application on random ports, a fresh
+//! PostgreSQL database per test (cloned from a template migrated once per
+//! run), a settable clock, and cookie-aware HTTP clients. One file per
+//! concern:
+//! - [`db`]: the per-test databases;
+//! - [`app`]: the running application, its accounts, clients and pages;
+//! - [`html`]: reading pages (CSRF tokens, texts, redirects);
+//! - [`requests`]: requests filed, arranged and decided;
+//! - [`mail`]: the SMTP side;
+//! - [`content`]: access sessions and content.
+
+pub mod app;
+pub mod content;
+pub mod db;
+pub mod html;
+pub mod mail;
+pub mod requests;
+
+pub use app::*;
+pub use db::*;
+pub use html::*;
+pub use mail::*;
+pub use requests::*;
