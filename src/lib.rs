@@ -1,17 +1,27 @@
 //! lockbox: a self-hostable Customer Lockbox.
 //!
-//! Layers, from the outside in:
-//! - [`cli`] parses the command line and drives everything else;
-//! - [`startup`] builds the two HTTP listeners (admin center, engineer portal)
-//!   around one database pool; tests use it too, on port 0;
-//! - [`web`] holds the handlers and pages of each portal, and the cross-cutting
-//!   middleware (security headers, same-origin check, CSRF, language);
-//! - domain modules ([`tenants`], [`staff`], [`auth`]) hold the rules and the
-//!   diesel queries that serve them; they know nothing about HTTP;
-//! - [`db`] owns the pool, the embedded migrations and the embedded PostgreSQL
-//!   default.
+//! Layers, top to bottom (a module imports only from layers below it; the
+//! table and the test that enforces it are in [`layers`]):
+//! 0. [`cli`]: the command line, which drives everything else (demo seed
+//!    and benchmarks included);
+//! 1. [`startup`]: the two HTTP listeners (admin center, engineer portal)
+//!    around one database pool, and the background work; tests use it too,
+//!    on port 0;
+//! 2. [`web`]: handlers and pages of each portal, the request pages both
+//!    share, the error type and its pages, cross-cutting middleware;
+//! 3. [`content`]: the customer content and its one enforcement point;
+//! 4. [`requests`]: the access-request domain: the state machine, the
+//!    `Caller` and the use cases every interface calls;
+//! 5. [`auth`], [`staff`], [`notify`]: sign-in and sessions, provider staff,
+//!    mail infrastructure (which knows no domain);
+//! 6. [`tenants`]: customer organisations and their users;
+//! 7. [`audit`]: the append-only, chained audit log;
+//! 8. [`db`]: the pool, migrations and the embedded PostgreSQL default;
+//! 9. leaves: [`clock`], [`config`], [`digest`], [`i18n`], [`identity`]
+//!    (input types and typed ids), [`schema`].
 //!
-//! Time is a dependency: domain code takes `now` from a [`clock::Clock`].
+//! Time is a dependency: domain code takes `now` from a [`clock::Clock`],
+//! and where a lock decides, reads it only once the lock is held.
 
 pub mod audit;
 pub mod auth;
@@ -23,6 +33,7 @@ pub mod db;
 pub mod digest;
 pub mod i18n;
 pub mod identity;
+pub mod layers;
 pub mod notify;
 pub mod requests;
 pub mod schema;

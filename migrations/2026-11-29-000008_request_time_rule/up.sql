@@ -18,3 +18,9 @@ AS $$
         ELSE status
     END
 $$;
+
+-- A request's own audit records, newest first, a page at a time (the
+-- operator actions on the customer's request page).
+CREATE INDEX audit_records_request_time_idx
+    ON audit_records (request_id, occurred_at DESC, id DESC) WHERE request_id IS NOT NULL;
+DROP INDEX audit_records_request_idx;

@@ -306,17 +306,43 @@ pub fn find(conn: &mut PgConnection, tenant_id: TenantId, id: i64) -> QueryResul
         .optional()
 }
 
-/// The records made under one request (newest first), e.g. the operator
-/// actions a customer's approval allowed.
+/// One page of the records made under one request with one of
+/// `activities`, newest first (e.g. the operator actions a customer's
+/// approval allowed), and the cursor of the next page.
 pub fn for_request(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     request_id: RequestId,
-) -> QueryResult<Vec<Record>> {
-    log::table
+    activities: &[&str],
+    after: Option<search::Cursor>,
+    limit: i64,
+) -> QueryResult<(Vec<Record>, Option<search::Cursor>)> {
+    let mut query = log::table
         .filter(log::tenant_id.eq(tenant_id))
         .filter(log::request_id.eq(request_id))
+        .filter(log::activity.eq_any(activities))
+        .into_boxed();
+    if let Some(c) = after {
+        query = query.filter(
+            log::occurred_at
+                .lt(c.occurred_at)
+                .or(log::occurred_at.eq(c.occurred_at).and(log::id.lt(c.id))),
+        );
+    }
+    let mut rows: Vec<Record> = query
         .order((log::occurred_at.desc(), log::id.desc()))
+        .limit(limit + 1)
         .select(Record::as_select())
-        .load(conn)
+        .load(conn)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next = more
+        .then(|| {
+            rows.last().map(|r| search::Cursor {
+                occurred_at: r.occurred_at,
+                id: r.id,
+            })
+        })
+        .flatten();
+    Ok((rows, next))
 }

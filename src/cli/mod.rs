@@ -1,6 +1,6 @@
 //! The `lockbox` command line, the top of the layers: serve the portals,
 //! migrate, seed a demo ([`demo`]), create accounts ([`accounts`]), verify
-//! and export the audit log ([`audit`]), and measure ([`bench`]).
+//! and export the audit log ([`audit`]), and measure ([`bench`](mod@bench)).
 
 pub mod accounts;
 pub mod audit;

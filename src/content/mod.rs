@@ -354,18 +354,22 @@ pub fn authorize(
     Ok((Err(denial), now))
 }
 
-/// What provider operators did, or tried, under one of `tenant`'s requests
-/// (newest first): the operations and
-/// the refusals of the enforcement point.
+/// What provider operators did, or tried, under one of `tenant`'s requests:
+/// the operations and the refusals of the enforcement point, newest first,
+/// a page at a time.
 pub fn operator_actions(
     conn: &mut PgConnection,
     tenant: TenantId,
     request: RequestId,
-) -> QueryResult<Vec<audit::Record>> {
-    Ok(audit::for_request(conn, tenant, request)?
-        .into_iter()
-        .filter(|r| spec(&r.activity).is_some() || r.activity == audit::activity::ACCESS_DENIED)
-        .collect())
+    after: Option<audit::search::Cursor>,
+    limit: i64,
+) -> QueryResult<(Vec<audit::Record>, Option<audit::search::Cursor>)> {
+    let activities: Vec<&str> = OPERATIONS
+        .iter()
+        .map(|o| o.name)
+        .chain([audit::activity::ACCESS_DENIED])
+        .collect();
+    audit::for_request(conn, tenant, request, &activities, after, limit)
 }
 
 /// Who is calling, and from where.

@@ -1,5 +1,5 @@
 //! Reading requests. Every query that asks "what state is this request in
-//! now" goes through [`effective_status`], the SQL twin of the machine's
+//! now" goes through [`effective_status()`], the SQL twin of the machine's
 //! time rule.
 
 use chrono::{DateTime, Utc};
@@ -73,20 +73,47 @@ pub fn timeline(conn: &mut PgConnection, id: RequestId) -> QueryResult<Vec<Timel
         .load(conn)
 }
 
-/// An engineer's own requests, newest first.
+/// An engineer's own requests, newest first, a page at a time (keyset:
+/// strictly after `after`).
 pub fn list_for_engineer(
     conn: &mut PgConnection,
     engineer_id: StaffId,
+    after: Option<Cursor>,
     limit: i64,
-) -> QueryResult<Vec<AccessRequest>> {
-    Ok(joined!()
+) -> QueryResult<(Vec<AccessRequest>, Option<Cursor>)> {
+    let mut query = joined!()
         .filter(ar::engineer_id.eq(engineer_id))
+        .into_boxed();
+    if let Some(c) = after {
+        query = query.filter(
+            ar::created_at
+                .lt(c.created_at)
+                .or(ar::created_at.eq(c.created_at).and(ar::id.lt(c.id))),
+        );
+    }
+    let rows = query
         .order((ar::created_at.desc(), ar::id.desc()))
-        .limit(limit)
-        .load::<Row>(conn)?
-        .into_iter()
-        .map(from_row)
-        .collect())
+        .limit(limit + 1)
+        .load::<Row>(conn)?;
+    Ok(page_of(rows, limit))
+}
+
+/// `limit` rows of `rows` (which holds one more if there is a next page),
+/// and the cursor after the last of them.
+fn page_of(rows: Vec<Row>, limit: i64) -> (Vec<AccessRequest>, Option<Cursor>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let more = rows.len() > limit;
+    let page: Vec<AccessRequest> = rows.into_iter().take(limit).map(from_row).collect();
+    let next = more
+        .then(|| {
+            page.last().map(|r| Cursor {
+                rank: 0,
+                created_at: r.created_at,
+                id: r.id,
+            })
+        })
+        .flatten();
+    (page, next)
 }
 
 #[derive(QueryableByName)]
@@ -193,16 +220,27 @@ pub fn counts_by_status(conn: &mut PgConnection) -> QueryResult<Vec<(String, i64
         .load(conn)
 }
 
-/// Requests waiting for a manager, oldest first.
-pub fn manager_queue(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<AccessRequest>> {
-    Ok(joined!()
+/// Requests waiting for a manager, oldest first, a page at a time.
+pub fn manager_queue(
+    conn: &mut PgConnection,
+    after: Option<Cursor>,
+    limit: i64,
+) -> QueryResult<(Vec<AccessRequest>, Option<Cursor>)> {
+    let mut query = joined!()
         .filter(ar::status.eq(Status::PendingManager.as_db()))
+        .into_boxed();
+    if let Some(c) = after {
+        query = query.filter(
+            ar::created_at
+                .gt(c.created_at)
+                .or(ar::created_at.eq(c.created_at).and(ar::id.gt(c.id))),
+        );
+    }
+    let rows = query
         .order((ar::created_at.asc(), ar::id.asc()))
-        .limit(limit)
-        .load::<Row>(conn)?
-        .into_iter()
-        .map(from_row)
-        .collect())
+        .limit(limit + 1)
+        .load::<Row>(conn)?;
+    Ok(page_of(rows, limit))
 }
 
 /// The state SQL's time rule gives `snap` at `at` (for the test that holds

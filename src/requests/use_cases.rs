@@ -152,26 +152,31 @@ pub fn file_as(
     commands::file(conn, by, engineer, new, now)
 }
 
+/// A page of requests and the cursor of the next page, if any.
+pub type Page = (Vec<AccessRequest>, Option<Cursor>);
+
 /// The caller's own requests, newest first (provider staff).
 pub fn list_own(
     conn: &mut PgConnection,
     caller: &Caller,
+    after: Option<Cursor>,
     limit: i64,
-) -> Result<Vec<AccessRequest>, RequestError> {
+) -> Result<Page, RequestError> {
     let engineer = caller.staff_id().ok_or(RequestError::RoleForbids)?;
-    Ok(queries::list_for_engineer(conn, engineer, limit)?)
+    Ok(queries::list_for_engineer(conn, engineer, after, limit)?)
 }
 
 /// Requests waiting for a manager, oldest first (managers only).
 pub fn approval_queue(
     conn: &mut PgConnection,
     caller: &Caller,
+    after: Option<Cursor>,
     limit: i64,
-) -> Result<Vec<AccessRequest>, RequestError> {
+) -> Result<Page, RequestError> {
     if !caller.is_manager() {
         return Err(RequestError::RoleForbids);
     }
-    Ok(queries::manager_queue(conn, limit)?)
+    Ok(queries::manager_queue(conn, after, limit)?)
 }
 
 /// One page of the caller's tenant's requests, pending first (customers
@@ -183,7 +188,7 @@ pub fn list_for_tenant(
     after: Option<Cursor>,
     now: DateTime<Utc>,
     limit: i64,
-) -> Result<(Vec<AccessRequest>, Option<Cursor>), RequestError> {
+) -> Result<Page, RequestError> {
     match caller.scope() {
         Some(Scope::Tenant(tenant)) => Ok(queries::list_for_tenant(
             conn, tenant, filter, after, now, limit,

@@ -248,15 +248,58 @@ pub fn set_lockbox(
     })
 }
 
-/// The tenant's users, by display name.
-pub fn list_users(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<Vec<TenantUser>> {
-    let rows: Vec<(TenantUserRow, String)> = tenant_users::table
+/// Where a page of the users list ends: the last user's sort key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UserCursor {
+    pub after_name: String,
+    pub after_email: String,
+}
+
+/// One page of the tenant's users, by display name (then e-mail, which is
+/// unique in a tenant), and the cursor of the next page.
+pub fn list_users(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    after: Option<&UserCursor>,
+    limit: i64,
+) -> QueryResult<(Vec<TenantUser>, Option<UserCursor>)> {
+    let mut query = tenant_users::table
         .inner_join(tenants::table)
         .filter(tenant_users::tenant_id.eq(tenant_id))
+        .into_boxed();
+    if let Some(c) = after {
+        let name = lower(tenant_users::display_name);
+        query = query.filter(
+            name.gt(c.after_name.clone())
+                .or(lower(tenant_users::display_name)
+                    .eq(c.after_name.clone())
+                    .and(tenant_users::email.gt(c.after_email.clone()))),
+        );
+    }
+    // The sort key as the database lower-cases it, for the cursor.
+    let mut rows: Vec<(TenantUserRow, String, String)> = query
         .order((lower(tenant_users::display_name), tenant_users::email))
-        .select((TenantUserRow::as_select(), tenants::name))
+        .select((
+            TenantUserRow::as_select(),
+            tenants::name,
+            lower(tenant_users::display_name),
+        ))
+        .limit(limit + 1)
         .load(conn)?;
-    Ok(rows.into_iter().map(|(r, t)| to_user(r, t)).collect())
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next = more
+        .then(|| {
+            rows.last().map(|(row, _, name)| UserCursor {
+                after_name: name.clone(),
+                after_email: row.email.clone(),
+            })
+        })
+        .flatten();
+    Ok((
+        rows.into_iter().map(|(r, t, _)| to_user(r, t)).collect(),
+        next,
+    ))
 }
 
 /// Changes a user's role within `tenant_id`. The tenant row is locked so
@@ -329,8 +372,12 @@ pub fn lockbox_people(
     conn: &mut PgConnection,
     tenant_id: TenantId,
 ) -> QueryResult<Vec<TenantUser>> {
-    Ok(list_users(conn, tenant_id)?
-        .into_iter()
-        .filter(|u| u.role.can_use_lockbox())
-        .collect())
+    let rows: Vec<(TenantUserRow, String)> = tenant_users::table
+        .inner_join(tenants::table)
+        .filter(tenant_users::tenant_id.eq(tenant_id))
+        .filter(tenant_users::role.eq_any([Role::GlobalAdmin.as_db(), Role::Approver.as_db()]))
+        .order((lower(tenant_users::display_name), tenant_users::email))
+        .select((TenantUserRow::as_select(), tenants::name))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(r, t)| to_user(r, t)).collect())
 }

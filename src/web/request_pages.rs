@@ -19,37 +19,29 @@ use super::{
     view::{RequestView, TimelineView, Viewer, refusal_message, refusal_status, timeline_view},
 };
 use crate::{
+    audit,
     db::{self, DbError},
     i18n::{Tr, fmt_time},
     identity::RequestId,
     requests::{self, AccessRequest, Action, Caller, Comment, Offers, RequestError, use_cases},
 };
 
-/// What a portal's request pages need to know about its principal.
+/// What a portal's request pages need to know about its principal; the
+/// wording follows from [`Viewer`], the rules from the domain.
 pub trait RequestPortal: Principal {
     /// Where the portal's request pages live.
     const BASE: &'static str;
     /// Which realm is looking.
     const VIEWER: Viewer;
-    /// Translation-key prefix of the confirmation texts.
-    const CONFIRM_PREFIX: &'static str;
-    /// Whether the detail page links back to the list.
-    const BREADCRUMB: bool;
-    /// Whether the detail page lists the operators' actions under it.
-    const OPERATOR_ACTIONS: bool;
 
     /// The principal as the domain sees it.
     fn caller(&self) -> Caller;
     /// The page frame.
     fn chrome(&self, req: &HttpRequest) -> Result<Chrome, AppError>;
-    /// Lets the principal use the request pages at all (the admin center
-    /// answers plain tenant users with its "no access" page).
-    fn admit(self) -> Result<Self, AppError>;
-    /// The translation key of an action's button on the detail page.
-    fn action_label(action: Action) -> String;
-    /// The translation key of the confirmation after `action` brought the
-    /// request to `updated`.
-    fn flash_key(action: Action, updated: &AccessRequest) -> String;
+    /// Lets the principal use the request pages at all.
+    fn admit(self) -> Result<Self, AppError> {
+        Ok(self)
+    }
 }
 
 /// Registers the detail, confirmation and decision routes of `P`'s portal.
@@ -97,6 +89,19 @@ pub struct DetailPage {
     alert: Option<String>,
     /// `None` where the portal does not show them.
     operator_actions: Option<Vec<OperatorAction>>,
+    /// The query string of the next page of operator actions.
+    operator_actions_next: Option<String>,
+}
+
+/// Rows per page of the operator actions.
+const OPERATOR_ACTIONS_PAGE: i64 = 50;
+
+/// `?ops_after=` of a detail page: where the previous page of operator
+/// actions ended.
+#[derive(Debug, Default, serde::Deserialize)]
+struct DetailQuery {
+    #[serde(default)]
+    ops_after: String,
 }
 
 async fn detail_page<P: RequestPortal>(
@@ -106,17 +111,29 @@ async fn detail_page<P: RequestPortal>(
     me: &P,
     request: &AccessRequest,
     alert: Option<String>,
+    ops_after: Option<audit::search::Cursor>,
 ) -> Result<DetailPage, AppError> {
     let (id, tenant) = (request.id, request.tenant_id);
     let (entries, records) = db::blocking(&state.pool, move |conn| {
-        let records = if P::OPERATOR_ACTIONS {
-            Some(crate::content::operator_actions(conn, tenant, id)?)
+        // The customer sees what operators did under their approval.
+        let records = if P::VIEWER == Viewer::Customer {
+            Some(crate::content::operator_actions(
+                conn,
+                tenant,
+                id,
+                ops_after,
+                OPERATOR_ACTIONS_PAGE,
+            )?)
         } else {
             None
         };
         Ok::<_, DbError>((requests::queries::timeline(conn, id)?, records))
     })
     .await?;
+    let (records, ops_next) = match records {
+        Some((rows, next)) => (Some(rows), next),
+        None => (None, None),
+    };
     let now = state.clock.now();
     let offers = use_cases::offers(&me.caller(), request, now, &state.policy());
     Ok(DetailPage {
@@ -126,11 +143,12 @@ async fn detail_page<P: RequestPortal>(
             .iter()
             .map(|&a| ActionLink {
                 slug: a.slug(),
-                label_key: P::action_label(a),
+                label_key: P::VIEWER.action_label(a),
                 primary: a == Action::Approve,
             })
             .collect(),
         offers,
+        operator_actions_next: ops_next.map(|c| format!("ops_after={}", c.encode())),
         operator_actions: records.map(|records| {
             records
                 .iter()
@@ -146,7 +164,7 @@ async fn detail_page<P: RequestPortal>(
         }),
         chrome: me.chrome(req)?,
         base: P::BASE,
-        breadcrumb: P::BREADCRUMB,
+        breadcrumb: P::VIEWER == Viewer::Customer,
         request: RequestView::new(request, now, P::VIEWER),
         flash: PortalSession::from_request(req).take_flash(),
         alert,
@@ -175,11 +193,16 @@ async fn detail<P: RequestPortal>(
     state: web::Data<AppState>,
     SignedIn(me): SignedIn<P>,
     path: web::Path<Uuid>,
+    query: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, AppError> {
     let me = me.admit()?;
+    let ops_after = match query.ops_after.trim() {
+        "" => None,
+        raw => Some(audit::search::Cursor::decode(raw).ok_or(AppError::BadRequest("page".into()))?),
+    };
     let id = RequestId(path.into_inner());
     let request = load(&state, &me, move |c, who| use_cases::visible(c, who, id)).await?;
-    render(&detail_page(&req, tr, &state, &me, &request, None).await?)
+    render(&detail_page(&req, tr, &state, &me, &request, None, ops_after).await?)
 }
 
 fn confirm_page<P: RequestPortal>(
@@ -194,7 +217,7 @@ fn confirm_page<P: RequestPortal>(
         tr,
         me.chrome(req)?,
         RequestView::new(request, state.clock.now(), P::VIEWER),
-        format!("{}-{}", P::CONFIRM_PREFIX, action.slug()),
+        format!("{}-{}", P::VIEWER.confirm_prefix(), action.slug()),
         format!("{}/{}", P::BASE, request.id),
         action.slug(),
     ))
@@ -260,7 +283,7 @@ async fn decide<P: RequestPortal>(
         Ok(updated) => {
             let ends = updated.ends_at.map(fmt_time).unwrap_or_default();
             let message = tr.t_args(
-                &P::flash_key(action, &updated),
+                &P::VIEWER.flash_key(action, updated.status),
                 &[("id", &id.to_string()), ("at", &ends)],
             );
             PortalSession::from_request(&req).set_flash(&message)?;
@@ -268,7 +291,8 @@ async fn decide<P: RequestPortal>(
         }
         Err(RequestError::Refused(refused)) => {
             let message = refusal_message(&tr, &refused, P::VIEWER);
-            let page = detail_page(&req, tr, &state, &me, &refused.request, Some(message)).await?;
+            let page =
+                detail_page(&req, tr, &state, &me, &refused.request, Some(message), None).await?;
             render_status(refusal_status(refused.refusal), &page)
         }
         Err(e) => Err(e.into()),

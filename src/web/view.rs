@@ -115,17 +115,43 @@ pub struct TableRow {
     /// The viewer filed it.
     pub own: bool,
     /// The decisions offered, as (slug, label key).
-    pub actions: Vec<(&'static str, &'static str)>,
+    pub actions: Vec<(&'static str, String)>,
 }
 
-/// The label of an action's link in the engineer portal's lists.
-pub fn action_label_key(action: Action) -> &'static str {
-    match action {
-        Action::Approve => "action-approve",
-        Action::Reject => "action-reject",
-        Action::Cancel => "action-cancel",
-        Action::Deny => "customer-deny-link",
-        Action::Revoke => "customer-revoke-link",
+impl Viewer {
+    /// Translation-key prefix of a decision's confirmation texts
+    /// (`<prefix>-<action>-title`, `-question`, `-button`).
+    pub fn confirm_prefix(self) -> &'static str {
+        match self {
+            Viewer::Customer => "customer",
+            Viewer::Provider => "confirm",
+        }
+    }
+
+    /// The translation key of a decision's button or link.
+    pub fn action_label(self, action: Action) -> String {
+        match (self, action) {
+            (Viewer::Provider, Action::Approve | Action::Reject | Action::Cancel) => {
+                format!("action-{}", action.slug())
+            }
+            // Deny and revoke are the customer's (staff are never offered them).
+            _ => format!("customer-{}-link", action.slug()),
+        }
+    }
+
+    /// The translation key of the confirmation after `action` brought a
+    /// request to `status` (`{ $id }` and `{ $at }`, the window's end, are
+    /// given to it).
+    pub fn flash_key(self, action: Action, status: Status) -> String {
+        match (self, action, status) {
+            (Viewer::Customer, a, _) => format!("flash-customer-{}", a.slug()),
+            (Viewer::Provider, Action::Approve, Status::PendingCustomer) => {
+                "flash-approved-to-customer".into()
+            }
+            (Viewer::Provider, Action::Approve, _) => "flash-approved-open".into(),
+            (Viewer::Provider, Action::Reject, _) => "flash-rejected".into(),
+            (Viewer::Provider, _, _) => "flash-cancelled".into(),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod content;
 mod embedded;
 mod helpers;
 mod mail;
+mod paging;
 mod requests;
 mod security;
 mod sessions;

@@ -11,9 +11,7 @@ use super::{LockboxUser, chrome};
 use crate::{
     db,
     i18n::Tr,
-    requests::{
-        AccessRequest, Action, Caller, Cursor, RequestError, Status, TenantFilter, use_cases,
-    },
+    requests::{Caller, Cursor, RequestError, Status, TenantFilter, use_cases},
     tenants::{self, TenantUser},
     web::{
         AppState,
@@ -37,18 +35,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 impl RequestPortal for TenantUser {
     const BASE: &'static str = LIST;
     const VIEWER: Viewer = Viewer::Customer;
-    const CONFIRM_PREFIX: &'static str = "customer";
-    const BREADCRUMB: bool = true;
-    const OPERATOR_ACTIONS: bool = true;
 
     fn caller(&self) -> Caller {
         Caller::customer(self)
     }
 
-    fn chrome(&self, req: &HttpRequest) -> Result<Chrome, AppError> {
-        chrome(req, self)
-    }
-
+    /// Plain tenant users get the admin center's "no access" page.
     fn admit(self) -> Result<Self, AppError> {
         if self.role.can_use_lockbox() {
             Ok(self)
@@ -57,12 +49,8 @@ impl RequestPortal for TenantUser {
         }
     }
 
-    fn action_label(action: Action) -> String {
-        format!("customer-{}-link", action.slug())
-    }
-
-    fn flash_key(action: Action, _: &AccessRequest) -> String {
-        format!("flash-customer-{}", action.slug())
+    fn chrome(&self, req: &HttpRequest) -> Result<Chrome, AppError> {
+        chrome(req, self)
     }
 }
 

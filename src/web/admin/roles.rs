@@ -13,7 +13,7 @@ use crate::{
     i18n::Tr,
     identity::{DisplayName, Email, NewPassword, UserId},
     requests::FieldErrors,
-    tenants::{self, NewTenantUser, Role, TenantError, TenantUser},
+    tenants::{self, NewTenantUser, Role, TenantError, TenantUser, UserCursor},
     web::error::AppError,
     web::{
         AppState,
@@ -57,7 +57,12 @@ struct RolesPage {
     alert: Option<String>,
     input: NewUserInput,
     errors: FieldErrors,
+    /// The query string of the next page of users.
+    next: Option<String>,
 }
+
+/// Users per page.
+const PAGE_SIZE: i64 = 100;
 
 impl RolesPage {
     fn error(&self, field: &str) -> Option<String> {
@@ -65,21 +70,36 @@ impl RolesPage {
     }
 }
 
+/// What the roles page shows besides the users: an alert, the add-user
+/// form as typed with its errors, and where the list starts.
+#[derive(Default)]
+struct Shown {
+    alert: Option<String>,
+    input: NewUserInput,
+    errors: FieldErrors,
+    after: Option<UserCursor>,
+}
+
 async fn page(
     req: &HttpRequest,
     tr: Tr,
     state: &AppState,
     user: &TenantUser,
-    alert: Option<String>,
-    input: NewUserInput,
-    errors: FieldErrors,
+    shown: Shown,
 ) -> Result<RolesPage, AppError> {
+    let Shown {
+        alert,
+        input,
+        errors,
+        after,
+    } = shown;
     let tenant = user.tenant_id;
-    let users = db::blocking(&state.pool, move |conn| {
-        tenants::list_users(conn, tenant).map_err(DbError::from)
+    let (users, next) = db::blocking(&state.pool, move |conn| {
+        tenants::list_users(conn, tenant, after.as_ref(), PAGE_SIZE).map_err(DbError::from)
     })
     .await?;
     Ok(RolesPage {
+        next: next.and_then(|c| serde_urlencoded::to_string(c).ok()),
         chrome: chrome(req, user)?,
         users,
         roles: Role::ALL,
@@ -98,13 +118,36 @@ async fn show(
     tr: Tr,
     state: web::Data<AppState>,
     LockboxUser(user): LockboxUser,
+    query: web::Query<RolesQuery>,
 ) -> Result<HttpResponse, AppError> {
     let input = NewUserInput {
         role: Role::User.as_db().into(),
         ..NewUserInput::default()
     };
-    let page = page(&req, tr, &state, &user, None, input, FieldErrors::new()).await?;
+    let after = query.into_inner().cursor();
+    let shown = Shown {
+        input,
+        after,
+        ..Shown::default()
+    };
+    let page = page(&req, tr, &state, &user, shown).await?;
     render_status(StatusCode::OK, &page)
+}
+
+/// `?after_name=…&after_email=…`: where the previous page ended.
+#[derive(Debug, Default, serde::Deserialize)]
+struct RolesQuery {
+    after_name: Option<String>,
+    after_email: Option<String>,
+}
+
+impl RolesQuery {
+    fn cursor(self) -> Option<UserCursor> {
+        Some(UserCursor {
+            after_name: self.after_name?,
+            after_email: self.after_email?,
+        })
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -141,16 +184,11 @@ async fn change_role(
         Err(TenantError::UnknownUser) => Err(AppError::NotFound),
         Err(TenantError::LastGlobalAdmin) => {
             let alert = Some(tr.t("error-last-global-admin"));
-            let page = page(
-                &req,
-                tr,
-                &state,
-                &user,
+            let shown = Shown {
                 alert,
-                NewUserInput::default(),
-                FieldErrors::new(),
-            )
-            .await?;
+                ..Shown::default()
+            };
+            let page = page(&req, tr, &state, &user, shown).await?;
             render_status(StatusCode::CONFLICT, &page)
         }
         Err(TenantError::Db(e)) => Err(e.into()),
@@ -182,7 +220,18 @@ async fn add_user(
     }
     let (Some(email), Some(name), Some(password), Some(role)) = (email, name, password, role)
     else {
-        let page = page(&req, tr, &state, &user, None, input, errors).await?;
+        let page = page(
+            &req,
+            tr,
+            &state,
+            &user,
+            Shown {
+                input,
+                errors,
+                ..Shown::default()
+            },
+        )
+        .await?;
         return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let hash = state
@@ -214,7 +263,18 @@ async fn add_user(
         }
         Err(TenantError::DuplicateUser(_)) => {
             errors.insert("email", "error-email-taken");
-            let page = page(&req, tr, &state, &user, None, input, errors).await?;
+            let page = page(
+                &req,
+                tr,
+                &state,
+                &user,
+                Shown {
+                    input,
+                    errors,
+                    ..Shown::default()
+                },
+            )
+            .await?;
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(TenantError::Db(e)) => Err(e.into()),

@@ -12,7 +12,7 @@ use crate::{
     db::{self, DbError},
     i18n::{Tr, fmt_time},
     requests::{
-        AccessRequest, Action, Caller, FieldErrors, NewRequestInput, RequestError, Status,
+        AccessRequest, Action, Caller, Cursor, FieldErrors, NewRequestInput, RequestError,
         Workload, use_cases,
     },
     staff::StaffMember,
@@ -26,7 +26,7 @@ use crate::{
         render, render_status,
         request_pages::{self, RequestPortal},
         see_other,
-        view::{Column, RequestView, TableRow, Viewer, action_label_key},
+        view::{Column, RequestView, TableRow, Viewer},
     },
 };
 
@@ -43,9 +43,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 impl RequestPortal for StaffMember {
     const BASE: &'static str = "/requests";
     const VIEWER: Viewer = Viewer::Provider;
-    const CONFIRM_PREFIX: &'static str = "confirm";
-    const BREADCRUMB: bool = false;
-    const OPERATOR_ACTIONS: bool = false;
 
     fn caller(&self) -> Caller {
         Caller::staff(self)
@@ -53,24 +50,6 @@ impl RequestPortal for StaffMember {
 
     fn chrome(&self, req: &HttpRequest) -> Result<Chrome, AppError> {
         chrome(req, self)
-    }
-
-    fn admit(self) -> Result<Self, AppError> {
-        Ok(self)
-    }
-
-    fn action_label(action: Action) -> String {
-        action_label_key(action).to_owned()
-    }
-
-    fn flash_key(action: Action, updated: &AccessRequest) -> String {
-        match (action, updated.status) {
-            (Action::Approve, Status::PendingCustomer) => "flash-approved-to-customer",
-            (Action::Approve, _) => "flash-approved-open",
-            (Action::Reject, _) => "flash-rejected",
-            _ => "flash-cancelled",
-        }
-        .to_owned()
     }
 }
 
@@ -86,22 +65,118 @@ fn table_rows(state: &AppState, me: &StaffMember, list: &[AccessRequest]) -> Vec
                 .actions
                 .into_iter()
                 .filter(|a| *a != Action::Cancel)
-                .map(|a| (a.slug(), action_label_key(a)))
+                .map(|a| (a.slug(), Viewer::Provider.action_label(a)))
                 .collect(),
         })
         .collect()
 }
 
-/// How many rows a list shows.
-const LIST_LIMIT: i64 = 200;
+/// Rows per page of a list.
+const PAGE_SIZE: i64 = 50;
+
+/// The engineer portal's two request lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StaffList {
+    /// The signed-in staff member's own requests, newest first.
+    Mine,
+    /// Requests waiting for a manager, oldest first.
+    Queue,
+}
+
+impl StaffList {
+    fn path(self) -> &'static str {
+        match self {
+            StaffList::Mine => "/requests",
+            StaffList::Queue => "/queue",
+        }
+    }
+
+    fn title_key(self) -> &'static str {
+        match self {
+            StaffList::Mine => "my-requests-title",
+            StaffList::Queue => "queue-title",
+        }
+    }
+
+    fn empty_key(self) -> &'static str {
+        match self {
+            StaffList::Mine => "my-requests-empty",
+            StaffList::Queue => "queue-empty",
+        }
+    }
+
+    fn offers_new_request(self) -> bool {
+        self == StaffList::Mine
+    }
+
+    fn columns(self) -> [Column; 7] {
+        use Column::*;
+        match self {
+            StaffList::Mine => [
+                ServiceRequest,
+                Tenant,
+                Workload,
+                Duration,
+                RequestedAt,
+                Deadline,
+                Status,
+            ],
+            StaffList::Queue => [
+                ServiceRequest,
+                Tenant,
+                Requester,
+                Workload,
+                Duration,
+                RequestedAt,
+                Decide,
+            ],
+        }
+    }
+}
 
 #[derive(Template)]
-#[template(path = "engineer/requests.html")]
-struct MyRequestsPage {
+#[template(path = "engineer/list.html")]
+struct ListPage {
     tr: Tr,
     chrome: Chrome,
-    columns: [Column; 7],
+    list: StaffList,
     rows: Vec<TableRow>,
+    /// The encoded cursor of the next page.
+    next: Option<String>,
+}
+
+/// `?after=` of a list page: where the previous page ended.
+#[derive(Debug, Default, serde::Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    after: String,
+}
+
+async fn list_page(
+    req: HttpRequest,
+    tr: Tr,
+    state: &AppState,
+    me: &StaffMember,
+    list: StaffList,
+    query: PageQuery,
+) -> Result<HttpResponse, AppError> {
+    let after = match query.after.trim() {
+        "" => None,
+        raw => Some(Cursor::decode(raw).ok_or(AppError::BadRequest("page".into()))?),
+    };
+    let caller = Caller::staff(me);
+    let (page, next) = db::blocking(&state.pool, move |conn| match list {
+        StaffList::Mine => use_cases::list_own(conn, &caller, after, PAGE_SIZE),
+        StaffList::Queue => use_cases::approval_queue(conn, &caller, after, PAGE_SIZE),
+    })
+    .await?;
+    render(&ListPage {
+        chrome: chrome(&req, me)?,
+        list,
+        rows: table_rows(state, me, &page),
+        next: next.map(|c| c.encode()),
+        tr,
+    })
 }
 
 async fn my_requests(
@@ -109,26 +184,19 @@ async fn my_requests(
     tr: Tr,
     state: web::Data<AppState>,
     SignedIn(me): SignedInStaff,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let caller = Caller::staff(&me);
-    let list = db::blocking(&state.pool, move |conn| {
-        use_cases::list_own(conn, &caller, LIST_LIMIT)
-    })
-    .await?;
-    render(&MyRequestsPage {
-        tr,
-        chrome: chrome(&req, &me)?,
-        columns: [
-            Column::ServiceRequest,
-            Column::Tenant,
-            Column::Workload,
-            Column::Duration,
-            Column::RequestedAt,
-            Column::Deadline,
-            Column::Status,
-        ],
-        rows: table_rows(&state, &me, &list),
-    })
+    list_page(req, tr, &state, &me, StaffList::Mine, query.into_inner()).await
+}
+
+async fn queue(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    SignedIn(me): SignedInStaff,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    list_page(req, tr, &state, &me, StaffList::Queue, query.into_inner()).await
 }
 
 #[derive(Template)]
@@ -239,40 +307,4 @@ async fn file_request(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Template)]
-#[template(path = "engineer/queue.html")]
-struct QueuePage {
-    tr: Tr,
-    chrome: Chrome,
-    columns: [Column; 7],
-    rows: Vec<TableRow>,
-}
-
-async fn queue(
-    req: HttpRequest,
-    tr: Tr,
-    state: web::Data<AppState>,
-    SignedIn(me): SignedInStaff,
-) -> Result<HttpResponse, AppError> {
-    let caller = Caller::staff(&me);
-    let list = db::blocking(&state.pool, move |conn| {
-        use_cases::approval_queue(conn, &caller, LIST_LIMIT)
-    })
-    .await?;
-    render(&QueuePage {
-        tr,
-        chrome: chrome(&req, &me)?,
-        columns: [
-            Column::ServiceRequest,
-            Column::Tenant,
-            Column::Requester,
-            Column::Workload,
-            Column::Duration,
-            Column::RequestedAt,
-            Column::Decide,
-        ],
-        rows: table_rows(&state, &me, &list),
-    })
 }
