@@ -16,7 +16,7 @@ use crate::{
     auth::password,
     clock::{SharedClock, SystemClock},
     config::Settings,
-    db::{self, PgPool, embedded::EmbeddedPostgres},
+    db::{self, PgPool},
     demo,
     identity::{DisplayName, Email, NewPassword},
     staff::{self, StaffRole},
@@ -264,19 +264,9 @@ fn init_tracing() {
 }
 
 /// The database: `DATABASE_URL`, or the embedded cluster (kept alive by the
-/// returned guard, which stops it when dropped).
-pub fn open_database(settings: &Settings) -> Result<(PgPool, Option<EmbeddedPostgres>), CliError> {
-    let (url, guard) = match &settings.database_url {
-        Some(url) => (url.expose().to_owned(), None),
-        None => {
-            let pg = EmbeddedPostgres::start(&settings.data_dir)?;
-            tracing::info!(data_dir = %settings.data_dir.display(), "embedded PostgreSQL is running");
-            (pg.database_url(), Some(pg))
-        }
-    };
-    let pool = db::build_pool(&url, 16)?;
-    db::run_migrations(&pool)?;
-    Ok((pool, guard))
+/// returned value, which stops it when dropped), migrated as its owner.
+pub fn open_database(settings: &Settings) -> Result<db::Database, CliError> {
+    Ok(db::Database::open(settings)?)
 }
 
 async fn run(command: Command) -> Result<(), CliError> {
@@ -293,7 +283,9 @@ async fn run(command: Command) -> Result<(), CliError> {
         return crate::bench::audit(&settings, records, tenants, keep).map_err(CliError::from);
     }
     let clock: SharedClock = Arc::new(SystemClock);
-    let (pool, _embedded) = open_database(&settings)?;
+    let database = open_database(&settings)?;
+    // The server's role; the operator's commands below act as the owner.
+    let pool = database.app.clone();
     match command {
         Command::Serve => serve(settings, pool, clock).await,
         Command::Migrate => {
@@ -301,7 +293,7 @@ async fn run(command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Demo => {
-            let accounts = db::blocking(&pool, {
+            let accounts = db::blocking(&database.owner()?, {
                 let clock = clock.clone();
                 move |conn| demo::seed(conn, clock.now()).map_err(CliError::from)
             })
@@ -313,7 +305,7 @@ async fn run(command: Command) -> Result<(), CliError> {
             command: TenantCommand::Create { name, lockbox_on },
         } => {
             let name = TenantName::parse(&name).map_err(message)?;
-            let tenant = db::blocking(&pool, move |conn| {
+            let tenant = db::blocking(&database.owner()?, move |conn| {
                 tenants::create_tenant(
                     conn,
                     &name,
@@ -342,7 +334,7 @@ async fn run(command: Command) -> Result<(), CliError> {
             let name = display_name_or_default(display_name.as_deref(), &email)?;
             let hash = password::hash_blocking(&read_password(&password)?)?;
             let role = Role::from(role);
-            let id = db::blocking(&pool, move |conn| {
+            let id = db::blocking(&database.owner()?, move |conn| {
                 let tenant = tenants::find_tenant_by_name(conn, &tenant)?
                     .ok_or_else(|| tenants::TenantError::UnknownTenant(tenant.clone()))?;
                 let user = NewTenantUser {
@@ -428,7 +420,7 @@ async fn run(command: Command) -> Result<(), CliError> {
             let email = Email::parse(&email).map_err(message)?;
             let name = display_name_or_default(display_name.as_deref(), &email)?;
             let hash = password::hash_blocking(&read_password(&password)?)?;
-            let id = db::blocking(&pool, move |conn| {
+            let id = db::blocking(&database.owner()?, move |conn| {
                 staff::create_staff(conn, &email, &name, &hash, role.into(), clock.now())
                     .map_err(CliError::from)
             })

@@ -12,9 +12,13 @@ use lockbox::schema::tenant_users;
 
 use crate::helpers::TestDatabase;
 
+/// `lockbox` as production runs it: serving as the runtime role, the
+/// owner's URL for migrations and the operator's commands.
 fn lockbox(db: &TestDatabase) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockbox"));
-    cmd.env("DATABASE_URL", &db.url).env("LOCKBOX_LOG", "warn");
+    cmd.env("DATABASE_URL", &db.app_url)
+        .env("LOCKBOX_MIGRATE_DATABASE_URL", &db.url)
+        .env("LOCKBOX_LOG", "warn");
     cmd
 }
 
@@ -338,6 +342,26 @@ fn demo_on_the_embedded_default_seeds_serves_and_reuses_its_cluster() {
     let mut first = demo(admin, engineer);
     wait_healthy(&mut first, admin);
     wait_healthy(&mut first, engineer);
+    {
+        // It serves as the runtime role; the owner owns the tables.
+        use diesel::Connection;
+        let socket = data.path().join("postgres-socket");
+        let mut superuser = diesel::PgConnection::establish(&format!(
+            "host='{}' port=5432 user=lockbox dbname=lockbox",
+            socket.display()
+        ))
+        .expect("the cluster's socket");
+        assert_eq!(
+            connected_roles(&mut superuser, "lockbox", &["lockbox_app"]),
+            vec!["lockbox_app".to_owned()]
+        );
+        let owner: Name = diesel::sql_query(
+            "SELECT tableowner::text AS name FROM pg_tables WHERE tablename = 'audit_records'",
+        )
+        .get_result(&mut superuser)
+        .expect("owner");
+        assert_eq!(owner.name, "lockbox_owner");
+    }
     assert!(terminate(&mut first).success());
     let mut printed = String::new();
     std::io::Read::read_to_string(&mut first.stdout.take().expect("stdout"), &mut printed)
@@ -377,4 +401,104 @@ fn demo_on_the_embedded_default_seeds_serves_and_reuses_its_cluster() {
     assert_eq!(created, again, "the second demo reuses the cluster");
     let conf = std::fs::read_to_string(cluster.join("postgresql.conf")).expect("conf");
     assert!(conf.contains("listen_addresses = ''"), "no TCP port");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Name {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// The roles of the client connections to `database` other than `conn`'s
+/// own, once the ones that are closing have gone (within five seconds).
+fn connected_roles(
+    conn: &mut diesel::PgConnection,
+    database: &str,
+    expected: &[&str],
+) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let roles: Vec<String> = diesel::sql_query(format!(
+            "SELECT DISTINCT usename::text AS name FROM pg_stat_activity \
+             WHERE datname = '{database}' AND backend_type = 'client backend' \
+               AND pid <> pg_backend_pid() ORDER BY 1"
+        ))
+        .load::<Name>(conn)
+        .expect("pg_stat_activity")
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+        if roles == expected || Instant::now() > deadline {
+            return roles;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn serve_migrates_as_the_owner_and_serves_as_the_runtime_role() {
+    use diesel::Connection;
+    let db = TestDatabase::empty();
+    let (admin, engineer) = (free_port(), free_port());
+    let mut child = lockbox(&db)
+        .arg("serve")
+        .env("LOCKBOX_ADMIN_ADDR", format!("127.0.0.1:{admin}"))
+        .env("LOCKBOX_ENGINEER_ADDR", format!("127.0.0.1:{engineer}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    wait_healthy(&mut child, admin);
+
+    let mut owner = diesel::PgConnection::establish(&db.url).expect("connect");
+    let tables_owner: Name = diesel::sql_query(
+        "SELECT tableowner::text AS name FROM pg_tables WHERE tablename = 'audit_records'",
+    )
+    .get_result(&mut owner)
+    .expect("owner");
+    let me: Name = diesel::sql_query("SELECT current_user::text AS name")
+        .get_result(&mut owner)
+        .expect("me");
+    assert_eq!(tables_owner.name, me.name, "migrated as the owner");
+    assert_eq!(
+        connected_roles(&mut owner, &db.name, &[crate::helpers::APP_ROLE]),
+        vec![crate::helpers::APP_ROLE.to_owned()],
+        "serves as the runtime role, and holds no owner connection"
+    );
+
+    assert!(terminate(&mut child).success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+        .expect("read");
+    assert!(!err.contains("audit log"), "no warning: {err}");
+}
+
+#[test]
+fn serve_warns_when_its_role_could_rewrite_the_audit_log() {
+    let db = TestDatabase::new();
+    let (admin, engineer) = (free_port(), free_port());
+    // DATABASE_URL alone, the owner's (here a superuser): as before the
+    // two roles, it migrates and serves, but says what that risks.
+    let mut child = lockbox(&db)
+        .arg("serve")
+        .env("DATABASE_URL", &db.url)
+        .env_remove("LOCKBOX_MIGRATE_DATABASE_URL")
+        .env("LOCKBOX_ADMIN_ADDR", format!("127.0.0.1:{admin}"))
+        .env("LOCKBOX_ENGINEER_ADDR", format!("127.0.0.1:{engineer}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    wait_healthy(&mut child, admin);
+    assert!(terminate(&mut child).success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+        .expect("read");
+    assert!(
+        err.contains(
+            "which is a superuser: a compromised lockbox process could rewrite the audit log"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("LOCKBOX_MIGRATE_DATABASE_URL"), "{err}");
 }

@@ -1,6 +1,12 @@
 //! The test harness: the real application on random ports, a fresh
 //! PostgreSQL database per test (cloned from a template migrated once per
 //! run), a settable clock, and cookie-aware HTTP clients.
+//!
+//! Two database roles, as in production: the template is migrated by the
+//! server's superuser, the *owner* of every table, and the app serves as
+//! [`APP_ROLE`], a login member of the least-privilege `lockbox_app`. Tests
+//! arrange their world as the owner ([`TestApp::conn`]); what the app does,
+//! it does as the runtime role ([`TestApp::pool`], [`TestApp::app_conn`]).
 
 use std::{
     net::IpAddr,
@@ -45,6 +51,40 @@ fn without_tls(url: &str) -> String {
 /// The server's maintenance database, where databases are created.
 fn maintenance_url() -> String {
     without_tls(&server_url())
+}
+
+/// The login role the app serves as in tests: a member of the
+/// `lockbox_app` group role the migrations grant to. Roles are
+/// cluster-wide, so it is created once, idempotently.
+pub const APP_ROLE: &str = "lockbox_app_test";
+/// Its password, for servers that ask for one over TCP.
+const APP_ROLE_PASSWORD: &str = "lockbox-app-tests";
+
+/// `url` with another user and password.
+fn as_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a postgres:// URL");
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}://{user}:{password}@{host}{tail}")
+}
+
+/// Makes sure of the runtime login role (under the template's lock).
+fn ensure_app_role(admin: &mut PgConnection) {
+    diesel::sql_query(format!(
+        "DO $$ BEGIN \
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN \
+             CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{APP_ROLE_PASSWORD}'; \
+           END IF; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; \
+         END $$"
+    ))
+    .execute(admin)
+    .expect("runtime login role");
+    diesel::sql_query(format!("GRANT lockbox_app TO {APP_ROLE}"))
+        .execute(admin)
+        .expect("runtime login role is a member of lockbox_app");
 }
 
 /// `server_url` with another database name.
@@ -117,6 +157,9 @@ fn template() -> &'static str {
                 .execute(&mut admin)
                 .expect("publish template");
         }
+        // The migrations created the group role lockbox_app (if no other
+        // database had): its login member for the app.
+        ensure_app_role(&mut admin);
         diesel::sql_query("SELECT pg_advisory_unlock(7346205002)")
             .execute(&mut admin)
             .expect("unlock");
@@ -127,7 +170,10 @@ fn template() -> &'static str {
 /// A fresh database for one test, dropped when the guard goes.
 pub struct TestDatabase {
     pub name: String,
+    /// As the owner (the server's superuser): migrations, arranging.
     pub url: String,
+    /// As the runtime role ([`APP_ROLE`]): what the app serves with.
+    pub app_url: String,
 }
 
 impl TestDatabase {
@@ -142,6 +188,8 @@ impl TestDatabase {
     }
 
     fn create(options: &str) -> Self {
+        // The template made sure of the runtime role.
+        let _ = template();
         let name = format!("lockbox_test_{}", Uuid::new_v4().simple());
         let mut admin =
             PgConnection::establish(&maintenance_url()).expect("test PostgreSQL reachable");
@@ -149,7 +197,8 @@ impl TestDatabase {
             .execute(&mut admin)
             .expect("create database");
         let url = database_url(&name);
-        Self { name, url }
+        let app_url = as_user(&url, APP_ROLE, APP_ROLE_PASSWORD);
+        Self { name, url, app_url }
     }
 }
 
@@ -175,7 +224,10 @@ pub struct TestApp {
     pub settings: Settings,
     pub admin_url: String,
     pub engineer_url: String,
+    /// The app's own pool: connected as the runtime role, [`APP_ROLE`].
     pub pool: PgPool,
+    /// Connected as the owner of the tables, for arranging.
+    pub owner_pool: PgPool,
     pub clock: SettableClock,
     /// Dropped with the app: the test's database goes with it.
     _db: TestDatabase,
@@ -203,9 +255,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .with_test_writer()
         .try_init();
     let db = TestDatabase::new();
-    let mut settings = Settings::for_tests(&db.url);
+    let mut settings = Settings::for_tests(&db.app_url);
     configure(&mut settings);
-    let pool = db::build_pool(&db.url, 8).expect("pool");
+    let pool = db::build_pool(&db.app_url, 8).expect("pool");
+    let owner_pool = db::build_pool(&db.url, 4).expect("owner pool");
     let clock = SettableClock::new(start_time());
     let shared: SharedClock = Arc::new(clock.clone());
     let app = Application::build(settings.clone(), pool.clone(), shared).expect("app builds");
@@ -217,6 +270,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         admin_url,
         engineer_url,
         pool,
+        owner_pool,
         clock,
         _db: db,
     }
@@ -287,14 +341,28 @@ pub fn location(resp: &Response) -> String {
 }
 
 impl TestApp {
+    /// A connection as the owner, for arranging a test's world and
+    /// inspecting it: the same as [`TestApp::owner_conn`].
     pub fn conn(&self) -> db::PgConn {
-        self.pool.get().expect("connection")
+        self.owner_conn()
+    }
+
+    /// A connection as the owner of the tables: it may do what the app may
+    /// not (tamper with the audit log behind lockbox's back, say).
+    pub fn owner_conn(&self) -> db::PgConn {
+        self.owner_pool.get().expect("owner connection")
+    }
+
+    /// A connection from the app's own pool, as the runtime role.
+    pub fn app_conn(&self) -> db::PgConn {
+        self.pool.get().expect("app connection")
     }
 
     /// Seals every pending audit record now, as the server's sealer does
-    /// within a moment: for assertions about the chain.
+    /// within a moment (and as the role it does it as): for assertions
+    /// about the chain.
     pub fn seal_audit(&self) {
-        lockbox::audit::seal::seal_pending(&mut self.conn()).expect("seal");
+        lockbox::audit::seal::seal_pending(&mut self.app_conn()).expect("seal");
     }
 
     pub fn create_tenant(&self, name: &str, lockbox_on: bool) -> Uuid {

@@ -9,6 +9,7 @@ mod embedded;
 mod helpers;
 mod mail;
 mod requests;
+mod roles;
 mod security;
 mod sessions;
 mod signin;
