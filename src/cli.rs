@@ -21,7 +21,7 @@ use crate::{
     identity::{DisplayName, Email, NewPassword},
     staff::{self, StaffRole},
     startup::Application,
-    tenants::{self, NewTenantUser, Role, TenantName},
+    tenants::{self, Role, TenantName},
 };
 
 #[derive(Parser)]
@@ -44,7 +44,7 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
-    /// Manage tenant users (admin center accounts).
+    /// Create a tenant's first global administrator (admin center account).
     User {
         #[command(subcommand)]
         command: UserCommand,
@@ -122,14 +122,17 @@ enum TenantCommand {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create a tenant user.
+    /// Create a tenant's first global administrator. Everyone after them
+    /// is added by the tenant's global administrators in the admin center.
     Create {
         /// The tenant's name.
         #[arg(long)]
         tenant: String,
         #[arg(long)]
         email: String,
-        #[arg(long, value_enum)]
+        /// Only `global-admin` is accepted: approvers and other users are
+        /// the tenant's own global administrators' to add.
+        #[arg(long, value_enum, default_value = "global-admin")]
         role: UserRoleArg,
         /// Defaults to the part of the e-mail address before the `@`.
         #[arg(long)]
@@ -330,22 +333,29 @@ async fn run(command: Command) -> Result<(), CliError> {
                     password,
                 },
         } => {
+            // Provider staff never decide who approves (SPEC §1): the
+            // operator creates a tenant's first global administrator only.
+            if Role::from(role) != Role::GlobalAdmin {
+                return Err(CliError(
+                    "`lockbox user create` creates only a tenant's first global administrator; \
+                     its global administrators add approvers and users in the admin center, \
+                     under Roles (/roles)"
+                        .into(),
+                ));
+            }
             let email = Email::parse(&email).map_err(message)?;
             let name = display_name_or_default(display_name.as_deref(), &email)?;
             let hash = password::hash_blocking(&read_password(&password)?)?;
-            let role = Role::from(role);
             let id = db::blocking(&database.owner()?, move |conn| {
-                let tenant = tenants::find_tenant_by_name(conn, &tenant)?
-                    .ok_or_else(|| tenants::TenantError::UnknownTenant(tenant.clone()))?;
-                let user = NewTenantUser {
-                    tenant_id: tenant.id,
-                    email: &email,
-                    display_name: &name,
-                    password_hash: &hash,
-                    role,
-                };
-                let id =
-                    tenants::create_user(conn, user, clock.now(), &audit::Actor::command_line())?;
+                let id = tenants::create_first_global_admin(
+                    conn,
+                    &tenant,
+                    &email,
+                    &name,
+                    &hash,
+                    clock.now(),
+                    &audit::Actor::command_line(),
+                )?;
                 seal(conn, id)
             })
             .await?;

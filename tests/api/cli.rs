@@ -156,7 +156,10 @@ fn user_create_refuses_bad_arguments_with_one_line() {
     assert_one_line_error(&out, "invalid value 'wizard'");
     assert_eq!(out.status.code(), Some(2));
 
-    let out = user(&[&base[..], &["--role", "user"]].concat(), "short\n");
+    let out = user(
+        &[&base[..], &["--role", "global-admin"]].concat(),
+        "short\n",
+    );
     assert_one_line_error(&out, "at least 12 characters");
 
     let out = user(
@@ -166,7 +169,7 @@ fn user_create_refuses_bad_arguments_with_one_line() {
             "--email",
             "ada@x.example",
             "--role",
-            "user",
+            "global-admin",
             "--password-stdin",
         ],
         "a long enough password\n",
@@ -180,7 +183,7 @@ fn user_create_refuses_bad_arguments_with_one_line() {
             "--email",
             "not-an-email",
             "--role",
-            "user",
+            "global-admin",
             "--password-stdin",
         ],
         "a long enough password\n",
@@ -194,7 +197,7 @@ fn user_create_refuses_bad_arguments_with_one_line() {
             "--email",
             "ada@contoso.example",
             "--role",
-            "user",
+            "global-admin",
         ],
         "",
     );
@@ -401,6 +404,116 @@ fn demo_on_the_embedded_default_seeds_serves_and_reuses_its_cluster() {
     assert_eq!(created, again, "the second demo reuses the cluster");
     let conf = std::fs::read_to_string(cluster.join("postgresql.conf")).expect("conf");
     assert!(conf.contains("listen_addresses = ''"), "no TCP port");
+}
+
+#[test]
+fn user_create_makes_a_tenants_first_global_administrator_and_nobody_else() {
+    let db = TestDatabase::new();
+    create_tenant(&db, "Contoso");
+    let user = |email: &str, role: Option<&str>| {
+        let mut cmd = lockbox(&db);
+        cmd.args([
+            "user",
+            "create",
+            "--tenant",
+            "Contoso",
+            "--email",
+            email,
+            "--password-stdin",
+        ]);
+        if let Some(role) = role {
+            cmd.args(["--role", role]);
+        }
+        run_with_stdin(cmd, "a long enough password\n")
+    };
+
+    // Approvers and plain users are the tenant's own admins' to make, even
+    // in a tenant with nobody yet.
+    for role in ["approver", "user"] {
+        let out = user("someone@contoso.example", Some(role));
+        assert_one_line_error(&out, "only a tenant's first global administrator");
+        assert!(stderr(&out).contains("admin center"), "{}", stderr(&out));
+    }
+    assert_eq!(count(&db, "tenant_users"), 0, "nothing was created");
+
+    // The first global administrator (the role it makes by default).
+    let out = user("ada@contoso.example", None);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // After that, not even another global administrator.
+    for role in [None, Some("global-admin")] {
+        let out = user("eve@contoso.example", role);
+        assert_one_line_error(
+            &out,
+            "tenant \"Contoso\" already has a global administrator",
+        );
+        assert!(
+            stderr(&out).contains("in the admin center, under Roles"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(count(&db, "tenant_users"), 1);
+}
+
+/// `lockbox demo` on `db`; it must exit by itself within a minute.
+fn demo_on(db: &TestDatabase) -> Output {
+    let mut child = lockbox(db)
+        .arg("demo")
+        .env("LOCKBOX_ADMIN_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env(
+            "LOCKBOX_ENGINEER_ADDR",
+            format!("127.0.0.1:{}", free_port()),
+        )
+        .env(
+            "LOCKBOX_MAIL_DIR",
+            std::env::temp_dir().join("lockbox-test-mail"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("poll").is_none() {
+        if Instant::now() > deadline {
+            terminate(&mut child);
+            panic!("lockbox demo seeded and served instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn demo_refuses_a_database_with_tenants_or_staff_that_are_not_the_demos() {
+    let db = TestDatabase::new();
+    create_tenant(&db, "Northwind");
+    let out = demo_on(&db);
+    assert_one_line_error(&out, "holds tenants (\"Northwind\") of its own");
+    assert_eq!(count(&db, "tenants"), 1, "nothing was seeded");
+    assert_eq!(count(&db, "tenant_users"), 0);
+    assert_eq!(count(&db, "provider_staff"), 0);
+
+    let db = TestDatabase::new();
+    let mut cmd = lockbox(&db);
+    cmd.args([
+        "staff",
+        "create",
+        "--email",
+        "real@provider.example",
+        "--role",
+        "manager",
+        "--password-stdin",
+    ]);
+    assert!(
+        run_with_stdin(cmd, "a long enough password\n")
+            .status
+            .success()
+    );
+    let out = demo_on(&db);
+    assert_one_line_error(&out, "holds 1 provider staff account of its own");
+    assert_eq!(count(&db, "tenants"), 0, "nothing was seeded");
+    assert_eq!(count(&db, "provider_staff"), 1);
 }
 
 #[derive(diesel::QueryableByName)]
