@@ -37,6 +37,11 @@ pub enum ConfigError {
         expected: &'static str,
         value: String,
     },
+    #[error("{name} is set, so {needs} must be set too")]
+    Requires {
+        name: &'static str,
+        needs: &'static str,
+    },
 }
 
 /// How mail leaves lockbox.
@@ -79,8 +84,17 @@ pub struct MailSettings {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `DATABASE_URL`; when unset lockbox runs its own embedded PostgreSQL.
+    /// `DATABASE_URL`: the database the server serves with, connected as
+    /// a least-privilege role (a member of `lockbox_app`; see
+    /// [`crate::db::roles`]). When unset lockbox runs its own embedded
+    /// PostgreSQL, with both roles.
     pub database_url: Option<Secret>,
+    /// `LOCKBOX_MIGRATE_DATABASE_URL`: the same database as its owner, the
+    /// role migrations (and `tenant`, `user`, `staff create`, the demo's
+    /// seeding) run as. Only with `DATABASE_URL`. When unset,
+    /// `DATABASE_URL`'s role migrates too, and start-up warns if it owns
+    /// the tables or is a superuser.
+    pub migrate_database_url: Option<Secret>,
     /// `LOCKBOX_DATA_DIR` (default `./var`): the embedded cluster lives here.
     pub data_dir: PathBuf,
     /// `LOCKBOX_ADMIN_ADDR` (default `127.0.0.1:8080`): customer admin center.
@@ -124,9 +138,18 @@ impl Settings {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("./var"));
         let mail = parse_mail(&get, &data_dir)?;
+        let database_url = get("DATABASE_URL").map(Secret::new);
+        let migrate_database_url = get("LOCKBOX_MIGRATE_DATABASE_URL").map(Secret::new);
+        if migrate_database_url.is_some() && database_url.is_none() {
+            return Err(ConfigError::Requires {
+                name: "LOCKBOX_MIGRATE_DATABASE_URL",
+                needs: "DATABASE_URL",
+            });
+        }
         Ok(Self {
             mail,
-            database_url: get("DATABASE_URL").map(Secret::new),
+            database_url,
+            migrate_database_url,
             data_dir,
             admin_addr: get("LOCKBOX_ADMIN_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             engineer_addr: get("LOCKBOX_ENGINEER_ADDR").unwrap_or_else(|| "127.0.0.1:8081".into()),
@@ -168,6 +191,7 @@ impl Settings {
     pub fn for_tests(database_url: &str) -> Self {
         Self {
             database_url: Some(Secret::new(database_url)),
+            migrate_database_url: None,
             data_dir: PathBuf::from("./var"),
             admin_addr: "127.0.0.1:0".into(),
             engineer_addr: "127.0.0.1:0".into(),
@@ -374,7 +398,29 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let s = settings(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).expect("valid");
+        let s = settings(&[
+            ("DATABASE_URL", "postgres://u:hunter2@h/db"),
+            (
+                "LOCKBOX_MIGRATE_DATABASE_URL",
+                "postgres://o:swordfish@h/db",
+            ),
+        ])
+        .expect("valid");
         assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(!format!("{s:?}").contains("swordfish"));
+    }
+
+    #[test]
+    fn the_owner_url_comes_only_with_a_database_url() {
+        let err = settings(&[(
+            "LOCKBOX_MIGRATE_DATABASE_URL",
+            "postgres://o:swordfish@h/db",
+        )])
+        .expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "LOCKBOX_MIGRATE_DATABASE_URL is set, so DATABASE_URL must be set too"
+        );
+        assert!(settings(&[]).expect("valid").migrate_database_url.is_none());
     }
 }

@@ -63,16 +63,18 @@ fn cookie_name(realm: Realm, tls: bool) -> String {
 }
 
 impl Application {
-    /// Migrates the database and binds both listeners; serving starts with
-    /// [`Application::run_until_stopped`].
+    /// Checks the database and binds both listeners; serving starts with
+    /// [`Application::run_until_stopped`]. The database must be migrated
+    /// already (by its owner, see [`db::Database::open`]): `pool` is what
+    /// the server serves with, ideally a least-privilege role.
     pub fn build(
         settings: Settings,
         pool: PgPool,
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
-        db::run_migrations(&pool)?;
         let secret = {
             let mut conn = pool.get().map_err(db::DbError::from)?;
+            check_database(&mut conn)?;
             db::shared_secret(&mut conn, "cookie_key")?
         };
         let key = Key::try_from(secret.as_slice())
@@ -129,6 +131,30 @@ impl Application {
             mail.abort();
         }
         result
+    }
+}
+
+/// Refuses a database that lacks migrations, and a role that could not
+/// serve; warns about a role that could rewrite the audit log.
+fn check_database(conn: &mut diesel::PgConnection) -> Result<(), StartupError> {
+    let pending = db::pending_migrations(conn)?;
+    if !pending.is_empty() {
+        return Err(StartupError::Other(format!(
+            "the database lacks migrations {}: run `lockbox migrate` as its owner",
+            pending.join(", ")
+        )));
+    }
+    let role = db::roles::ServingRole::of(conn).map_err(db::DbError::from)?;
+    match role.verdict() {
+        db::roles::Verdict::LeastPrivilege => {
+            tracing::info!(role = %role.name, "serving as a least-privilege database role");
+            Ok(())
+        }
+        db::roles::Verdict::TooPowerful(warning) => {
+            tracing::warn!(role = %role.name, "{warning}");
+            Ok(())
+        }
+        db::roles::Verdict::Unusable(why) => Err(StartupError::Other(why)),
     }
 }
 

@@ -24,3 +24,9 @@ $$;
 CREATE INDEX audit_records_request_time_idx
     ON audit_records (request_id, occurred_at DESC, id DESC) WHERE request_id IS NOT NULL;
 DROP INDEX audit_records_request_idx;
+
+-- The serving role calls it in its queries (see migration 2026-11-28-000008).
+REVOKE EXECUTE ON FUNCTION request_effective_status(text, timestamptz, timestamptz, timestamptz)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION request_effective_status(text, timestamptz, timestamptz, timestamptz)
+    TO lockbox_app;

@@ -15,7 +15,7 @@ use crate::{
     db::{self, PgPool},
     identity::{DisplayName, Email, NewPassword},
     staff::{self, StaffRole},
-    tenants::{self, NewTenantUser, Role, TenantName},
+    tenants::{self, Role, TenantName},
 };
 
 #[derive(Subcommand)]
@@ -33,14 +33,17 @@ pub enum TenantCommand {
 
 #[derive(Subcommand)]
 pub enum UserCommand {
-    /// Create a tenant user.
+    /// Create a tenant's first global administrator. Everyone after them
+    /// is added by the tenant's global administrators in the admin center.
     Create {
         /// The tenant's name.
         #[arg(long)]
         tenant: String,
         #[arg(long)]
         email: String,
-        #[arg(long, value_enum)]
+        /// Only `global-admin` is accepted: approvers and other users are
+        /// the tenant's own global administrators' to add.
+        #[arg(long, value_enum, default_value = "global-admin")]
         role: UserRoleArg,
         /// Defaults to the part of the e-mail address before the `@`.
         #[arg(long)]
@@ -136,21 +139,29 @@ pub async fn user(command: UserCommand, pool: &PgPool, clock: SharedClock) -> Re
         display_name,
         password,
     } = command;
+    // Provider staff never decide who approves (SPEC §1): the operator
+    // creates a tenant's first global administrator only.
+    if Role::from(role) != Role::GlobalAdmin {
+        return Err(CliError(
+            "`lockbox user create` creates only a tenant's first global administrator; \
+             its global administrators add approvers and users in the admin center, \
+             under Roles (/roles)"
+                .into(),
+        ));
+    }
     let email = Email::parse(&email).map_err(message)?;
     let name = display_name_or_default(display_name.as_deref(), &email)?;
     let hash = password::hash_blocking(&read_password(&password)?)?;
-    let role = Role::from(role);
     let id = db::blocking(pool, move |conn| {
-        let tenant = tenants::find_tenant_by_name(conn, &tenant)?
-            .ok_or_else(|| tenants::TenantError::UnknownTenant(tenant.clone()))?;
-        let user = NewTenantUser {
-            tenant_id: tenant.id,
-            email: &email,
-            display_name: &name,
-            password_hash: &hash,
-            role,
-        };
-        let id = tenants::create_user(conn, user, clock.now(), &audit::Actor::command_line())?;
+        let id = tenants::create_first_global_admin(
+            conn,
+            &tenant,
+            &email,
+            &name,
+            &hash,
+            clock.now(),
+            &audit::Actor::command_line(),
+        )?;
         super::audit::seal(conn, id)
     })
     .await?;

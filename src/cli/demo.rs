@@ -3,6 +3,8 @@
 //! and a plain user; the provider has two engineers and a manager.
 //!
 //! The demo password lives here and only here: no other code path knows it.
+//! It is printed for everyone to read, so the demo seeds only a database
+//! that holds nothing but its own world.
 
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
@@ -61,13 +63,21 @@ pub enum DemoError {
     Staff(#[from] staff::StaffError),
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
+    #[error(
+        "this database holds {0} of its own; `lockbox demo` seeds only an empty database or \
+         its own demo (accounts with a published password): point DATABASE_URL or \
+         LOCKBOX_DATA_DIR elsewhere"
+    )]
+    NotTheDemosDatabase(String),
     #[error("{0}")]
     Other(String),
 }
 
 /// Creates whatever of the demo world is missing; running it twice changes
-/// nothing the second time.
+/// nothing the second time. Refuses a database with tenants or provider
+/// staff of its own, before changing anything.
 pub fn seed(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<DemoAccount>, DemoError> {
+    refuse_anyone_elses(conn)?;
     let password = NewPassword::parse(DEMO_PASSWORD).map_err(|e| DemoError::Other(e.into()))?;
     let hash = password::hash_blocking(&password).map_err(|e| DemoError::Other(e.to_string()))?;
     let mut accounts = Vec::new();
@@ -120,6 +130,46 @@ pub fn seed(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<DemoAccou
         });
     }
     Ok(accounts)
+}
+
+/// Names what in the database is not the demo's, if anything is: real
+/// tenants or staff must never meet accounts whose password is printed.
+fn refuse_anyone_elses(conn: &mut PgConnection) -> Result<(), DemoError> {
+    use crate::schema::provider_staff;
+    use diesel::prelude::*;
+    let theirs: Vec<String> = tenants::list_tenants(conn)?
+        .into_iter()
+        .map(|t| t.name)
+        .filter(|name| {
+            !TENANTS
+                .iter()
+                .any(|(demo, _, _)| demo.eq_ignore_ascii_case(name))
+        })
+        .map(|name| format!("{name:?}"))
+        .collect();
+    let staff: Vec<String> = provider_staff::table
+        .select(provider_staff::email)
+        .load::<String>(conn)?
+        .into_iter()
+        .filter(|email| {
+            !STAFF
+                .iter()
+                .any(|(demo, _, _)| demo.eq_ignore_ascii_case(email))
+        })
+        .collect();
+    let mut found = Vec::new();
+    if !theirs.is_empty() {
+        found.push(format!("tenants ({})", theirs.join(", ")));
+    }
+    if !staff.is_empty() {
+        let plural = if staff.len() == 1 { "" } else { "s" };
+        found.push(format!("{} provider staff account{plural}", staff.len()));
+    }
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(DemoError::NotTheDemosDatabase(found.join(" and ")))
+    }
 }
 
 /// The text `lockbox demo` prints: where to go and how to sign in.

@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 use crate::{
     clock::{SharedClock, SystemClock},
     config::Settings,
-    db::{self, PgPool, embedded::EmbeddedPostgres},
+    db::{self, PgPool},
     startup::Application,
 };
 use accounts::{StaffCommand, TenantCommand, UserCommand};
@@ -41,7 +41,7 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
-    /// Manage tenant users (admin center accounts).
+    /// Create a tenant's first global administrator (admin center account).
     User {
         #[command(subcommand)]
         command: UserCommand,
@@ -133,19 +133,9 @@ fn init_tracing() {
 }
 
 /// The database: `DATABASE_URL`, or the embedded cluster (kept alive by the
-/// returned guard, which stops it when dropped).
-pub fn open_database(settings: &Settings) -> Result<(PgPool, Option<EmbeddedPostgres>), CliError> {
-    let (url, guard) = match &settings.database_url {
-        Some(url) => (url.expose().to_owned(), None),
-        None => {
-            let pg = EmbeddedPostgres::start(&settings.data_dir)?;
-            tracing::info!(data_dir = %settings.data_dir.display(), "embedded PostgreSQL is running");
-            (pg.database_url(), Some(pg))
-        }
-    };
-    let pool = db::build_pool(&url, 16)?;
-    db::run_migrations(&pool)?;
-    Ok((pool, guard))
+/// returned value, which stops it when dropped), migrated as its owner.
+pub fn open_database(settings: &Settings) -> Result<db::Database, CliError> {
+    Ok(db::Database::open(settings)?)
 }
 
 async fn run(command: Command) -> Result<(), CliError> {
@@ -162,7 +152,9 @@ async fn run(command: Command) -> Result<(), CliError> {
         return bench::audit(&settings, records, tenants, keep).map_err(CliError::from);
     }
     let clock: SharedClock = Arc::new(SystemClock);
-    let (pool, _embedded) = open_database(&settings)?;
+    let database = open_database(&settings)?;
+    // The server's role; the operator's commands below act as the owner.
+    let pool = database.app.clone();
     match command {
         Command::Serve => serve(settings, pool, clock).await,
         Command::Migrate => {
@@ -170,7 +162,7 @@ async fn run(command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Demo => {
-            let accounts = db::blocking(&pool, {
+            let accounts = db::blocking(&database.owner()?, {
                 let clock = clock.clone();
                 move |conn| demo::seed(conn, clock.now()).map_err(CliError::from)
             })
@@ -179,9 +171,9 @@ async fn run(command: Command) -> Result<(), CliError> {
             serve(settings, pool, clock).await
         }
         Command::Bench { .. } => Ok(()),
-        Command::Tenant { command } => accounts::tenant(command, &pool, clock).await,
-        Command::User { command } => accounts::user(command, &pool, clock).await,
-        Command::Staff { command } => accounts::staff(command, &pool, clock).await,
+        Command::Tenant { command } => accounts::tenant(command, &database.owner()?, clock).await,
+        Command::User { command } => accounts::user(command, &database.owner()?, clock).await,
+        Command::Staff { command } => accounts::staff(command, &database.owner()?, clock).await,
         Command::Audit { command } => audit::run(command, &pool).await,
     }
 }

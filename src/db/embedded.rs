@@ -4,6 +4,11 @@
 //!
 //! It uses the machine's own server binaries. `initdb` refuses to run as
 //! root, so a root lockbox runs the cluster as the `postgres` system user.
+//!
+//! Three roles live in it: the superuser `initdb` creates (only to set up
+//! the other two), the owner of the database and its tables, which runs
+//! the migrations, and [`RUNTIME_ROLE`], with LOGIN, which the server
+//! serves as (see [`super::roles`]).
 
 use std::{
     fs,
@@ -12,10 +17,14 @@ use std::{
     process::{Command, Output},
 };
 
+use super::roles::RUNTIME_ROLE;
+
 /// The database created inside the embedded cluster.
 const DB_NAME: &str = "lockbox";
 /// The superuser `initdb` creates; authentication is by socket permission.
-const DB_USER: &str = "lockbox";
+const SUPERUSER: &str = "lockbox";
+/// The owner of the database and of everything in it.
+const OWNER: &str = "lockbox_owner";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedError {
@@ -59,7 +68,8 @@ pub struct EmbeddedPostgres {
 
 impl EmbeddedPostgres {
     /// Creates the cluster under `data_dir` if needed, starts it unless it
-    /// already runs, and makes sure the `lockbox` database exists.
+    /// already runs, and makes sure the roles and the `lockbox` database
+    /// exist.
     pub fn start(data_dir: &Path) -> Result<Self, EmbeddedError> {
         let bin_dir = find_bin_dir().ok_or(EmbeddedError::NoBinaries)?;
         let run_as = if rustix::process::geteuid().is_root() {
@@ -97,18 +107,31 @@ impl EmbeddedPostgres {
             )?;
             pg.started_here = true;
         }
-        pg.ensure_database()?;
+        pg.bootstrap()?;
         Ok(pg)
     }
 
-    /// A libpq connection string for the `lockbox` database over the socket.
+    /// A libpq connection string for the `lockbox` database over the
+    /// socket, as the runtime role: what the server serves with.
     pub fn database_url(&self) -> String {
-        self.url_for(DB_NAME)
+        self.url_for(RUNTIME_ROLE, DB_NAME)
     }
 
-    fn url_for(&self, db: &str) -> String {
+    /// The same as the database's owner: for migrations and the
+    /// operator's commands.
+    pub fn owner_url(&self) -> String {
+        self.url_for(OWNER, DB_NAME)
+    }
+
+    /// The cluster's superuser, on the maintenance database: for what only
+    /// it may do (the benchmark creates a scratch database).
+    pub fn superuser_url(&self) -> String {
+        self.url_for(SUPERUSER, "postgres")
+    }
+
+    fn url_for(&self, user: &str, db: &str) -> String {
         format!(
-            "host='{}' port=5432 user={DB_USER} dbname={db}",
+            "host='{}' port=5432 user={user} dbname={db}",
             self.socket_dir.display().to_string().replace('\'', "\\'")
         )
     }
@@ -165,7 +188,7 @@ impl EmbeddedPostgres {
                 "-D".as_ref(),
                 self.cluster_dir.as_os_str(),
                 "-U".as_ref(),
-                DB_USER.as_ref(),
+                SUPERUSER.as_ref(),
                 "--auth=trust".as_ref(),
                 "-E".as_ref(),
                 "UTF8".as_ref(),
@@ -200,7 +223,10 @@ impl EmbeddedPostgres {
             .is_ok_and(|o| o.status.success())
     }
 
-    fn ensure_database(&self) -> Result<(), EmbeddedError> {
+    /// Makes sure of the owner and the runtime role, and of the database,
+    /// owned by the owner. A cluster from before the two roles had
+    /// everything owned by the superuser: that is handed to the owner.
+    fn bootstrap(&self) -> Result<(), EmbeddedError> {
         use diesel::{Connection, PgConnection, RunQueryDsl, sql_types::Bool};
         #[derive(diesel::QueryableByName)]
         struct Exists {
@@ -208,21 +234,49 @@ impl EmbeddedPostgres {
             exists: bool,
         }
         let fail = |e: &dyn std::fmt::Display| EmbeddedError::Command {
-            command: "create database".into(),
+            command: "set up the database".into(),
             detail: e.to_string(),
         };
-        let mut conn = PgConnection::establish(&self.url_for("postgres")).map_err(|e| fail(&e))?;
+        let run = |conn: &mut PgConnection, sql: &str| {
+            diesel::sql_query(sql)
+                .execute(conn)
+                .map(|_| ())
+                .map_err(|e| fail(&e))
+        };
+        let mut conn = PgConnection::establish(&self.superuser_url()).map_err(|e| fail(&e))?;
+        run(
+            &mut conn,
+            &format!(
+                "DO $$ BEGIN \
+                   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER}') THEN \
+                     CREATE ROLE {OWNER} LOGIN; \
+                   END IF; \
+                   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{RUNTIME_ROLE}') THEN \
+                     CREATE ROLE {RUNTIME_ROLE} LOGIN; \
+                   ELSE \
+                     ALTER ROLE {RUNTIME_ROLE} LOGIN; \
+                   END IF; \
+                 END $$"
+            ),
+        )?;
         let found: Exists = diesel::sql_query(format!(
             "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}') AS exists"
         ))
         .get_result(&mut conn)
         .map_err(|e| fail(&e))?;
         if !found.exists {
-            diesel::sql_query(format!("CREATE DATABASE {DB_NAME}"))
-                .execute(&mut conn)
-                .map_err(|e| fail(&e))?;
+            return run(
+                &mut conn,
+                &format!("CREATE DATABASE {DB_NAME} OWNER {OWNER}"),
+            );
         }
-        Ok(())
+        run(
+            &mut conn,
+            &format!("ALTER DATABASE {DB_NAME} OWNER TO {OWNER}"),
+        )?;
+        let mut conn =
+            PgConnection::establish(&self.url_for(SUPERUSER, DB_NAME)).map_err(|e| fail(&e))?;
+        run(&mut conn, &handover_sql())
     }
 
     fn command(&self, program: &str) -> Command {
@@ -259,6 +313,39 @@ impl Drop for EmbeddedPostgres {
             tracing::error!(error = %e, "could not stop the embedded PostgreSQL");
         }
     }
+}
+
+/// Hands what the superuser owns in schema `public` to the owner: the
+/// schema itself where it is the superuser's (before PostgreSQL 15), tables,
+/// views and free-standing sequences (a table's own sequences and indexes
+/// follow it) and functions, leaving extensions' members alone.
+fn handover_sql() -> String {
+    format!(
+        "DO $$ DECLARE item record; BEGIN \
+           IF (SELECT nspowner FROM pg_namespace WHERE nspname = 'public') = '{SUPERUSER}'::regrole THEN \
+             ALTER SCHEMA public OWNER TO {OWNER}; \
+           END IF; \
+           FOR item IN \
+             SELECT c.oid::regclass AS name, c.relkind FROM pg_class c \
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relowner = '{SUPERUSER}'::regrole \
+               AND c.relkind IN ('r', 'p', 'v', 'm', 'S') \
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+                               AND d.objid = c.oid AND d.deptype IN ('a', 'i', 'e')) \
+           LOOP \
+             EXECUTE format('ALTER %s %s OWNER TO {OWNER}', \
+               CASE item.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' \
+                    WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, item.name); \
+           END LOOP; \
+           FOR item IN \
+             SELECT p.oid::regprocedure AS name FROM pg_proc p \
+             WHERE p.pronamespace = 'public'::regnamespace AND p.proowner = '{SUPERUSER}'::regrole \
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass \
+                               AND d.objid = p.oid AND d.deptype = 'e') \
+           LOOP \
+             EXECUTE format('ALTER FUNCTION %s OWNER TO {OWNER}', item.name); \
+           END LOOP; \
+         END $$"
+    )
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, EmbeddedError> {

@@ -1,14 +1,19 @@
 //! Database access: the r2d2 pool, the embedded migrations, the embedded
-//! PostgreSQL default, and the one helper handlers use to run diesel code off
-//! the async workers.
+//! PostgreSQL default, the two roles lockbox connects as, and the one helper
+//! handlers use to run diesel code off the async workers.
 
 pub mod embedded;
+pub mod roles;
 
+use diesel::migration::MigrationSource;
 use diesel::{
     PgConnection,
     r2d2::{ConnectionManager, Pool, PooledConnection},
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::{Secret, Settings};
+use embedded::{EmbeddedError, EmbeddedPostgres};
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 pub type PgConn = PooledConnection<ConnectionManager<PgConnection>>;
@@ -49,6 +54,127 @@ pub fn run_migrations(pool: &PgPool) -> Result<(), DbError> {
         .map_err(|e| DbError::Migration(e.to_string()));
     diesel::sql_query("SELECT pg_advisory_unlock(7346205001)").execute(&mut conn)?;
     result
+}
+
+/// The versions of the embedded migrations the database has not applied,
+/// oldest first. Reads the migrations table only (diesel's own check would
+/// try to create it, which a least-privilege role may not).
+pub fn pending_migrations(conn: &mut PgConnection) -> Result<Vec<String>, DbError> {
+    use diesel::{
+        RunQueryDsl,
+        sql_types::{Bool, Text},
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Present {
+        #[diesel(sql_type = Bool)]
+        present: bool,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = Text)]
+        version: String,
+    }
+    let table: Present = diesel::sql_query(
+        "SELECT to_regclass('__diesel_schema_migrations') IS NOT NULL AS present",
+    )
+    .get_result(conn)?;
+    let applied: Vec<String> = if table.present {
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+            .load::<Version>(conn)?
+            .into_iter()
+            .map(|v| v.version)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut pending: Vec<String> = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map_err(|e| DbError::Migration(e.to_string()))?
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .filter(|v| !applied.contains(v))
+        .collect();
+    pending.sort();
+    Ok(pending)
+}
+
+/// The server's connections, and how to reach the database as its owner.
+pub struct Database {
+    /// What the server serves with: `DATABASE_URL`'s role, or the embedded
+    /// cluster's [`roles::RUNTIME_ROLE`].
+    pub app: PgPool,
+    /// The owner's URL; `None` when `DATABASE_URL` is all there is (then
+    /// its role migrates too, as before there were two roles).
+    owner_url: Option<Secret>,
+    /// The embedded cluster, when lockbox runs one; stopped when dropped.
+    pub embedded: Option<EmbeddedPostgres>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Connections the server's pool keeps.
+const APP_POOL_SIZE: u32 = 16;
+
+impl Database {
+    /// Connects as configured (starting the embedded cluster when no
+    /// `DATABASE_URL` is set) and applies pending migrations as the owner.
+    pub fn open(settings: &Settings) -> Result<Self, OpenError> {
+        let (app_url, owner_url, embedded) = match &settings.database_url {
+            None => {
+                let pg = EmbeddedPostgres::start(&settings.data_dir)?;
+                tracing::info!(data_dir = %settings.data_dir.display(), "embedded PostgreSQL is running");
+                let owner = Secret::new(pg.owner_url());
+                (pg.database_url(), Some(owner), Some(pg))
+            }
+            Some(url) => (
+                url.expose().to_owned(),
+                settings.migrate_database_url.clone(),
+                None,
+            ),
+        };
+        let database = Self {
+            app: build_pool(&app_url, APP_POOL_SIZE)?,
+            owner_url,
+            embedded,
+        };
+        database.migrate()?;
+        Ok(database)
+    }
+
+    /// A pool connected as the owner, for migrations and the operator's
+    /// commands. Built on demand: the server holds no owner connection.
+    pub fn owner(&self) -> Result<PgPool, DbError> {
+        match &self.owner_url {
+            Some(url) => build_pool(url.expose(), 2),
+            None => Ok(self.app.clone()),
+        }
+    }
+
+    /// Applies pending migrations as the owner. With `DATABASE_URL` alone,
+    /// as its role, and only when something is pending: a least-privilege
+    /// role serves an up-to-date database but cannot migrate one.
+    fn migrate(&self) -> Result<(), DbError> {
+        if self.owner_url.is_some() {
+            return run_migrations(&self.owner()?);
+        }
+        if pending_migrations(&mut *self.app.get()?)?.is_empty() {
+            return Ok(());
+        }
+        run_migrations(&self.app).map_err(|e| match e {
+            DbError::Migration(m) if m.contains("permission denied") => {
+                DbError::Migration(format!(
+                    "{m} (DATABASE_URL's role may not change the schema: give the owner's URL as \
+                 LOCKBOX_MIGRATE_DATABASE_URL)"
+                ))
+            }
+            e => e,
+        })
+    }
 }
 
 /// Runs `f` on one snapshot (a read-only REPEATABLE READ transaction), for

@@ -123,6 +123,46 @@ pub fn create_user(
     })
 }
 
+/// The operator's one way into a tenant (`lockbox user create`): its
+/// *first* global administrator, and nothing else. From then on only the
+/// tenant's global administrators add users and change roles (SPEC §1).
+/// The tenant row is locked, so two at once cannot both be the first.
+pub fn create_first_global_admin(
+    conn: &mut PgConnection,
+    tenant: &str,
+    email: &Email,
+    display_name: &DisplayName,
+    password_hash: &str,
+    now: DateTime<Utc>,
+    actor: &audit::Actor,
+) -> Result<UserId, TenantError> {
+    conn.transaction(|conn| {
+        let found: Tenant = tenants::table
+            .filter(lower(tenants::name).eq(tenant.trim().to_lowercase()))
+            .select(Tenant::as_select())
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| TenantError::UnknownTenant(tenant.to_owned()))?;
+        let admins: i64 = tenant_users::table
+            .filter(tenant_users::tenant_id.eq(found.id))
+            .filter(tenant_users::role.eq(Role::GlobalAdmin.as_db()))
+            .count()
+            .get_result(conn)?;
+        if admins > 0 {
+            return Err(TenantError::HasGlobalAdmin(found.name));
+        }
+        let user = NewTenantUser {
+            tenant_id: found.id,
+            email,
+            display_name,
+            password_hash,
+            role: Role::GlobalAdmin,
+        };
+        create_user(conn, user, now, actor)
+    })
+}
+
 fn insert_user(
     conn: &mut PgConnection,
     user: &NewTenantUser<'_>,

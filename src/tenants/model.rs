@@ -136,6 +136,11 @@ pub enum TenantError {
     LastGlobalAdmin,
     #[error("no such user in this tenant")]
     UnknownUser,
+    #[error(
+        "tenant {0:?} already has a global administrator; its global administrators add users \
+         and assign roles in the admin center, under Roles (/roles)"
+    )]
+    HasGlobalAdmin(String),
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
 }

@@ -12,9 +12,13 @@ use lockbox::schema::tenant_users;
 
 use crate::helpers::TestDatabase;
 
+/// `lockbox` as production runs it: serving as the runtime role, the
+/// owner's URL for migrations and the operator's commands.
 fn lockbox(db: &TestDatabase) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockbox"));
-    cmd.env("DATABASE_URL", &db.url).env("LOCKBOX_LOG", "warn");
+    cmd.env("DATABASE_URL", &db.app_url)
+        .env("LOCKBOX_MIGRATE_DATABASE_URL", &db.url)
+        .env("LOCKBOX_LOG", "warn");
     cmd
 }
 
@@ -152,7 +156,10 @@ fn user_create_refuses_bad_arguments_with_one_line() {
     assert_one_line_error(&out, "invalid value 'wizard'");
     assert_eq!(out.status.code(), Some(2));
 
-    let out = user(&[&base[..], &["--role", "user"]].concat(), "short\n");
+    let out = user(
+        &[&base[..], &["--role", "global-admin"]].concat(),
+        "short\n",
+    );
     assert_one_line_error(&out, "at least 12 characters");
 
     let out = user(
@@ -162,7 +169,7 @@ fn user_create_refuses_bad_arguments_with_one_line() {
             "--email",
             "ada@x.example",
             "--role",
-            "user",
+            "global-admin",
             "--password-stdin",
         ],
         "a long enough password\n",
@@ -176,7 +183,7 @@ fn user_create_refuses_bad_arguments_with_one_line() {
             "--email",
             "not-an-email",
             "--role",
-            "user",
+            "global-admin",
             "--password-stdin",
         ],
         "a long enough password\n",
@@ -190,7 +197,7 @@ fn user_create_refuses_bad_arguments_with_one_line() {
             "--email",
             "ada@contoso.example",
             "--role",
-            "user",
+            "global-admin",
         ],
         "",
     );
@@ -338,6 +345,26 @@ fn demo_on_the_embedded_default_seeds_serves_and_reuses_its_cluster() {
     let mut first = demo(admin, engineer);
     wait_healthy(&mut first, admin);
     wait_healthy(&mut first, engineer);
+    {
+        // It serves as the runtime role; the owner owns the tables.
+        use diesel::Connection;
+        let socket = data.path().join("postgres-socket");
+        let mut superuser = diesel::PgConnection::establish(&format!(
+            "host='{}' port=5432 user=lockbox dbname=lockbox",
+            socket.display()
+        ))
+        .expect("the cluster's socket");
+        assert_eq!(
+            connected_roles(&mut superuser, "lockbox", &["lockbox_app"]),
+            vec!["lockbox_app".to_owned()]
+        );
+        let owner: Name = diesel::sql_query(
+            "SELECT tableowner::text AS name FROM pg_tables WHERE tablename = 'audit_records'",
+        )
+        .get_result(&mut superuser)
+        .expect("owner");
+        assert_eq!(owner.name, "lockbox_owner");
+    }
     assert!(terminate(&mut first).success());
     let mut printed = String::new();
     std::io::Read::read_to_string(&mut first.stdout.take().expect("stdout"), &mut printed)
@@ -377,4 +404,214 @@ fn demo_on_the_embedded_default_seeds_serves_and_reuses_its_cluster() {
     assert_eq!(created, again, "the second demo reuses the cluster");
     let conf = std::fs::read_to_string(cluster.join("postgresql.conf")).expect("conf");
     assert!(conf.contains("listen_addresses = ''"), "no TCP port");
+}
+
+#[test]
+fn user_create_makes_a_tenants_first_global_administrator_and_nobody_else() {
+    let db = TestDatabase::new();
+    create_tenant(&db, "Contoso");
+    let user = |email: &str, role: Option<&str>| {
+        let mut cmd = lockbox(&db);
+        cmd.args([
+            "user",
+            "create",
+            "--tenant",
+            "Contoso",
+            "--email",
+            email,
+            "--password-stdin",
+        ]);
+        if let Some(role) = role {
+            cmd.args(["--role", role]);
+        }
+        run_with_stdin(cmd, "a long enough password\n")
+    };
+
+    // Approvers and plain users are the tenant's own admins' to make, even
+    // in a tenant with nobody yet.
+    for role in ["approver", "user"] {
+        let out = user("someone@contoso.example", Some(role));
+        assert_one_line_error(&out, "only a tenant's first global administrator");
+        assert!(stderr(&out).contains("admin center"), "{}", stderr(&out));
+    }
+    assert_eq!(count(&db, "tenant_users"), 0, "nothing was created");
+
+    // The first global administrator (the role it makes by default).
+    let out = user("ada@contoso.example", None);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // After that, not even another global administrator.
+    for role in [None, Some("global-admin")] {
+        let out = user("eve@contoso.example", role);
+        assert_one_line_error(
+            &out,
+            "tenant \"Contoso\" already has a global administrator",
+        );
+        assert!(
+            stderr(&out).contains("in the admin center, under Roles"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(count(&db, "tenant_users"), 1);
+}
+
+/// `lockbox demo` on `db`; it must exit by itself within a minute.
+fn demo_on(db: &TestDatabase) -> Output {
+    let mut child = lockbox(db)
+        .arg("demo")
+        .env("LOCKBOX_ADMIN_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env(
+            "LOCKBOX_ENGINEER_ADDR",
+            format!("127.0.0.1:{}", free_port()),
+        )
+        .env(
+            "LOCKBOX_MAIL_DIR",
+            std::env::temp_dir().join("lockbox-test-mail"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("poll").is_none() {
+        if Instant::now() > deadline {
+            terminate(&mut child);
+            panic!("lockbox demo seeded and served instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn demo_refuses_a_database_with_tenants_or_staff_that_are_not_the_demos() {
+    let db = TestDatabase::new();
+    create_tenant(&db, "Northwind");
+    let out = demo_on(&db);
+    assert_one_line_error(&out, "holds tenants (\"Northwind\") of its own");
+    assert_eq!(count(&db, "tenants"), 1, "nothing was seeded");
+    assert_eq!(count(&db, "tenant_users"), 0);
+    assert_eq!(count(&db, "provider_staff"), 0);
+
+    let db = TestDatabase::new();
+    let mut cmd = lockbox(&db);
+    cmd.args([
+        "staff",
+        "create",
+        "--email",
+        "real@provider.example",
+        "--role",
+        "manager",
+        "--password-stdin",
+    ]);
+    assert!(
+        run_with_stdin(cmd, "a long enough password\n")
+            .status
+            .success()
+    );
+    let out = demo_on(&db);
+    assert_one_line_error(&out, "holds 1 provider staff account of its own");
+    assert_eq!(count(&db, "tenants"), 0, "nothing was seeded");
+    assert_eq!(count(&db, "provider_staff"), 1);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Name {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// The roles of the client connections to `database` other than `conn`'s
+/// own, once the ones that are closing have gone (within five seconds).
+fn connected_roles(
+    conn: &mut diesel::PgConnection,
+    database: &str,
+    expected: &[&str],
+) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let roles: Vec<String> = diesel::sql_query(format!(
+            "SELECT DISTINCT usename::text AS name FROM pg_stat_activity \
+             WHERE datname = '{database}' AND backend_type = 'client backend' \
+               AND pid <> pg_backend_pid() ORDER BY 1"
+        ))
+        .load::<Name>(conn)
+        .expect("pg_stat_activity")
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+        if roles == expected || Instant::now() > deadline {
+            return roles;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn serve_migrates_as_the_owner_and_serves_as_the_runtime_role() {
+    use diesel::Connection;
+    let db = TestDatabase::empty();
+    let (admin, engineer) = (free_port(), free_port());
+    let mut child = lockbox(&db)
+        .arg("serve")
+        .env("LOCKBOX_ADMIN_ADDR", format!("127.0.0.1:{admin}"))
+        .env("LOCKBOX_ENGINEER_ADDR", format!("127.0.0.1:{engineer}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    wait_healthy(&mut child, admin);
+
+    let mut owner = diesel::PgConnection::establish(&db.url).expect("connect");
+    let tables_owner: Name = diesel::sql_query(
+        "SELECT tableowner::text AS name FROM pg_tables WHERE tablename = 'audit_records'",
+    )
+    .get_result(&mut owner)
+    .expect("owner");
+    let me: Name = diesel::sql_query("SELECT current_user::text AS name")
+        .get_result(&mut owner)
+        .expect("me");
+    assert_eq!(tables_owner.name, me.name, "migrated as the owner");
+    assert_eq!(
+        connected_roles(&mut owner, &db.name, &[crate::helpers::APP_ROLE]),
+        vec![crate::helpers::APP_ROLE.to_owned()],
+        "serves as the runtime role, and holds no owner connection"
+    );
+
+    assert!(terminate(&mut child).success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+        .expect("read");
+    assert!(!err.contains("audit log"), "no warning: {err}");
+}
+
+#[test]
+fn serve_warns_when_its_role_could_rewrite_the_audit_log() {
+    let db = TestDatabase::new();
+    let (admin, engineer) = (free_port(), free_port());
+    // DATABASE_URL alone, the owner's (here a superuser): as before the
+    // two roles, it migrates and serves, but says what that risks.
+    let mut child = lockbox(&db)
+        .arg("serve")
+        .env("DATABASE_URL", &db.url)
+        .env_remove("LOCKBOX_MIGRATE_DATABASE_URL")
+        .env("LOCKBOX_ADMIN_ADDR", format!("127.0.0.1:{admin}"))
+        .env("LOCKBOX_ENGINEER_ADDR", format!("127.0.0.1:{engineer}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    wait_healthy(&mut child, admin);
+    assert!(terminate(&mut child).success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+        .expect("read");
+    assert!(
+        err.contains(
+            "which is a superuser: a compromised lockbox process could rewrite the audit log"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("LOCKBOX_MIGRATE_DATABASE_URL"), "{err}");
 }

@@ -10,6 +10,7 @@ mod helpers;
 mod mail;
 mod paging;
 mod requests;
+mod roles;
 mod security;
 mod sessions;
 mod signin;

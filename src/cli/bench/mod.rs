@@ -91,11 +91,13 @@ pub fn audit(
     keep: bool,
 ) -> Result<(), BenchError> {
     let _embedded;
-    let base = match &settings.database_url {
+    // Creating the scratch database takes more than the serving role has.
+    let owner = settings.migrate_database_url.as_ref();
+    let base = match owner.or(settings.database_url.as_ref()) {
         Some(url) => url.expose().to_owned(),
         None => {
             let pg = EmbeddedPostgres::start(&settings.data_dir).map_err(BenchError::from)?;
-            let url = pg.database_url();
+            let url = pg.superuser_url();
             _embedded = pg;
             url
         }

@@ -29,7 +29,10 @@ pub struct TestApp {
     pub settings: Settings,
     pub admin_url: String,
     pub engineer_url: String,
+    /// The app's own pool: connected as the runtime role, [`super::APP_ROLE`].
     pub pool: PgPool,
+    /// Connected as the owner of the tables, for arranging.
+    pub owner_pool: PgPool,
     pub clock: SettableClock,
     /// Dropped with the app: the test's database goes with it.
     _db: TestDatabase,
@@ -64,9 +67,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .with_test_writer()
         .try_init();
     let db = TestDatabase::new();
-    let mut settings = Settings::for_tests(&db.url);
+    let mut settings = Settings::for_tests(&db.app_url);
     configure(&mut settings);
-    let pool = db::build_pool(&db.url, 8).expect("pool");
+    let pool = db::build_pool(&db.app_url, 8).expect("pool");
+    let owner_pool = db::build_pool(&db.url, 4).expect("owner pool");
     let clock = SettableClock::new(start_time());
     let shared: SharedClock = Arc::new(clock.clone());
     let app = Application::build(settings.clone(), pool.clone(), shared).expect("app builds");
@@ -78,6 +82,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         admin_url,
         engineer_url,
         pool,
+        owner_pool,
         clock,
         _db: db,
     }
@@ -114,14 +119,28 @@ pub fn client_from(ip: &str) -> Client {
 }
 
 impl TestApp {
+    /// A connection as the owner, for arranging a test's world and
+    /// inspecting it: the same as [`TestApp::owner_conn`].
     pub fn conn(&self) -> db::PgConn {
-        self.pool.get().expect("connection")
+        self.owner_conn()
+    }
+
+    /// A connection as the owner of the tables: it may do what the app may
+    /// not (tamper with the audit log behind lockbox's back, say).
+    pub fn owner_conn(&self) -> db::PgConn {
+        self.owner_pool.get().expect("owner connection")
+    }
+
+    /// A connection from the app's own pool, as the runtime role.
+    pub fn app_conn(&self) -> db::PgConn {
+        self.pool.get().expect("app connection")
     }
 
     /// Seals every pending audit record now, as the server's sealer does
-    /// within a moment: for assertions about the chain.
+    /// within a moment (and as the role it does it as): for assertions
+    /// about the chain.
     pub fn seal_audit(&self) {
-        lockbox::audit::seal::seal_pending(&mut self.conn()).expect("seal");
+        lockbox::audit::seal::seal_pending(&mut self.app_conn()).expect("seal");
     }
 
     pub fn create_tenant(&self, name: &str, lockbox_on: bool) -> TenantId {

@@ -1,5 +1,9 @@
 //! The per-test databases: a template migrated once per run (a new one
 //! whenever a migration changes), cloned for each test, dropped after it.
+//!
+//! Two database roles, as in production: the template is migrated by the
+//! server's superuser, the *owner* of every table, and the app serves as
+//! [`APP_ROLE`], a login member of the least-privilege `lockbox_app`.
 
 use std::sync::OnceLock;
 
@@ -30,6 +34,40 @@ fn without_tls(url: &str) -> String {
 /// The server's maintenance database, where databases are created.
 fn maintenance_url() -> String {
     without_tls(&server_url())
+}
+
+/// The login role the app serves as in tests: a member of the
+/// `lockbox_app` group role the migrations grant to. Roles are
+/// cluster-wide, so it is created once, idempotently.
+pub const APP_ROLE: &str = "lockbox_app_test";
+/// Its password, for servers that ask for one over TCP.
+const APP_ROLE_PASSWORD: &str = "lockbox-app-tests";
+
+/// `url` with another user and password.
+fn as_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a postgres:// URL");
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}://{user}:{password}@{host}{tail}")
+}
+
+/// Makes sure of the runtime login role (under the template's lock).
+fn ensure_app_role(admin: &mut PgConnection) {
+    diesel::sql_query(format!(
+        "DO $$ BEGIN \
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN \
+             CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{APP_ROLE_PASSWORD}'; \
+           END IF; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; \
+         END $$"
+    ))
+    .execute(admin)
+    .expect("runtime login role");
+    diesel::sql_query(format!("GRANT lockbox_app TO {APP_ROLE}"))
+        .execute(admin)
+        .expect("runtime login role is a member of lockbox_app");
 }
 
 /// `server_url` with another database name.
@@ -102,6 +140,9 @@ fn template() -> &'static str {
                 .execute(&mut admin)
                 .expect("publish template");
         }
+        // The migrations created the group role lockbox_app (if no other
+        // database had): its login member for the app.
+        ensure_app_role(&mut admin);
         diesel::sql_query("SELECT pg_advisory_unlock(7346205002)")
             .execute(&mut admin)
             .expect("unlock");
@@ -112,7 +153,10 @@ fn template() -> &'static str {
 /// A fresh database for one test, dropped when the guard goes.
 pub struct TestDatabase {
     pub name: String,
+    /// As the owner (the server's superuser): migrations, arranging.
     pub url: String,
+    /// As the runtime role ([`APP_ROLE`]): what the app serves with.
+    pub app_url: String,
 }
 
 impl TestDatabase {
@@ -127,6 +171,8 @@ impl TestDatabase {
     }
 
     fn create(options: &str) -> Self {
+        // The template made sure of the runtime role.
+        let _ = template();
         let name = format!("lockbox_test_{}", Uuid::new_v4().simple());
         let mut admin =
             PgConnection::establish(&maintenance_url()).expect("test PostgreSQL reachable");
@@ -134,7 +180,8 @@ impl TestDatabase {
             .execute(&mut admin)
             .expect("create database");
         let url = database_url(&name);
-        Self { name, url }
+        let app_url = as_user(&url, APP_ROLE, APP_ROLE_PASSWORD);
+        Self { name, url, app_url }
     }
 }
 
