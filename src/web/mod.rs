@@ -7,6 +7,7 @@ pub mod chrome;
 pub mod confirm;
 pub mod engineer;
 pub mod forms;
+pub mod rate_limit;
 pub mod signin;
 pub mod view;
 

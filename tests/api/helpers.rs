@@ -177,6 +177,8 @@ pub struct TestApp {
     pub engineer_url: String,
     pub pool: PgPool,
     pub clock: SettableClock,
+    /// The server's password hasher: its verifications can be counted.
+    pub hasher: password::Hasher,
     /// Dropped with the app: the test's database goes with it.
     _db: TestDatabase,
 }
@@ -211,6 +213,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings.clone(), pool.clone(), shared).expect("app builds");
     let admin_url = format!("http://127.0.0.1:{}", app.admin_port());
     let engineer_url = format!("http://127.0.0.1:{}", app.engineer_port());
+    let hasher = app.hasher().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         settings,
@@ -218,6 +221,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         engineer_url,
         pool,
         clock,
+        hasher,
         _db: db,
     }
 }

@@ -13,3 +13,4 @@ mod security;
 mod sessions;
 mod signin;
 mod smtp;
+mod throttling;

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     audit,
-    auth::{self, Attempt, Realm},
+    auth::{self, Attempt, Realm, TypedAccount},
     db::{self, DbError},
     error::{AppError, Forbidden},
     i18n::Tr,
@@ -133,7 +133,7 @@ async fn signin_submit(
     let (org, email) = (form.organization.clone(), form.email.clone());
     let attempt = Attempt {
         realm: Realm::Admin,
-        account_key: format!("{}/{}", org.trim(), email.trim()),
+        account: TypedAccount::tenant_user(&org, &email),
         ip,
         password: form.password.clone(),
     };
@@ -156,7 +156,7 @@ async fn signin_submit(
         auth::record_admin_sign_in(conn, &org, &email, outcome, ip, now).map_err(DbError::from)
     })
     .await?;
-    signin::answer(&req, page, &form, outcome)
+    signin::answer(&req, page, &form, outcome, now)
 }
 
 #[derive(Template)]

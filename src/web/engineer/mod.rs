@@ -13,7 +13,7 @@ use super::{
     signin::{self, SignInForm, SignInPage},
 };
 use crate::{
-    auth::{self, Attempt, Realm},
+    auth::{self, Attempt, Realm, TypedAccount},
     error::AppError,
     i18n::Tr,
     staff::{self, StaffMember, StaffRole},
@@ -89,7 +89,7 @@ async fn signin_submit(
     let email = form.email.clone();
     let attempt = Attempt {
         realm: Realm::Engineer,
-        account_key: email.trim().to_owned(),
+        account: TypedAccount::staff(&email),
         ip,
         password: form.password.clone(),
     };
@@ -101,7 +101,7 @@ async fn signin_submit(
         move |conn| Ok(staff::find_for_sign_in(conn, &email)?.map(|(m, hash)| (m.id, hash))),
     )
     .await?;
-    signin::answer(&req, page, &form, outcome)
+    signin::answer(&req, page, &form, outcome, state.clock.now())
 }
 
 #[derive(Template)]
