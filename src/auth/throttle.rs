@@ -44,9 +44,9 @@
 //! networks the attack comes from. (A slowdown shared by all networks would
 //! let an attacker who keeps trying take every slot and so lock the real
 //! user out.) The price is that each fresh network still gets its first
-//! guess at once; distributed guessing is held to about one guess per
-//! network plus one per [`MAX_SLOWDOWN`], instead of [`PAIR_LIMIT`] per
-//! network.
+//! guess at once: once the slowdown applies, guessing from many networks
+//! is held to about one guess per new network plus one per
+//! [`MAX_SLOWDOWN`], instead of [`PAIR_LIMIT`] per network.
 //!
 //! # Lock-outs in the audit log
 //!
@@ -413,23 +413,27 @@ pub fn succeeded(
     let Admitted { realm, keys } = admitted;
     let realm = realm.as_db();
     conn.transaction(|conn| {
-        for (key, limit) in [
-            (keys.address.as_str(), ADDRESS_LIMIT),
-            (keys.account.as_str(), i32::MAX),
-        ] {
-            let row = c::table
-                .find((realm, key))
-                .select(Counter::as_select())
-                .for_update()
-                .first(conn)
-                .optional()?;
-            if let Some(counter) = row {
-                let attempts = (counter.attempts - 1).max(0);
-                let locked_until = counter.locked_until.filter(|_| attempts >= limit);
-                diesel::update(c::table.find((realm, key)))
-                    .set((c::attempts.eq(attempts), c::locked_until.eq(locked_until)))
-                    .execute(conn)?;
-            }
+        // Locked in the order `admit` locks them, so the two never deadlock.
+        let rows: Vec<(String, Counter)> = c::table
+            .filter(c::realm.eq(realm))
+            .filter(c::scope_key.eq_any(keys.sorted()))
+            .order(c::scope_key.asc())
+            .select((c::scope_key, Counter::as_select()))
+            .for_update()
+            .load(conn)?;
+        for (key, counter) in rows {
+            let limit = if key == keys.address {
+                ADDRESS_LIMIT
+            } else if key == keys.account {
+                i32::MAX
+            } else {
+                continue;
+            };
+            let attempts = (counter.attempts - 1).max(0);
+            let locked_until = counter.locked_until.filter(|_| attempts >= limit);
+            diesel::update(c::table.find((realm, key.as_str())))
+                .set((c::attempts.eq(attempts), c::locked_until.eq(locked_until)))
+                .execute(conn)?;
         }
         diesel::delete(c::table.find((realm, keys.pair.as_str()))).execute(conn)?;
         let running = l::table

@@ -397,3 +397,70 @@ async fn over_the_per_address_rate_limit_both_sign_in_forms_answer_429_with_retr
     let resp = post_admin_sign_in(&app, &attacker, &token, typed).await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn a_success_is_no_failure_and_forgets_the_mistakes_before_it() {
+    let app = app_without_rate_limit(false).await;
+    let engineer = app.create_staff("eng@provider.example", StaffRole::Engineer);
+    let user = client();
+    for _ in 0..4 {
+        let resp = app
+            .engineer_sign_in_with(&user, &engineer.email, "mistyped password")
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        app.engineer_sign_in(&user, &engineer).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let again = client();
+    for i in 0..4 {
+        let resp = app
+            .engineer_sign_in_with(&again, &engineer.email, "mistyped password")
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "mistake {i}");
+    }
+    assert_eq!(
+        app.engineer_sign_in(&again, &engineer).await.status(),
+        StatusCode::SEE_OTHER,
+        "four mistakes, not eight"
+    );
+}
+
+#[tokio::test]
+async fn parallel_right_and_wrong_passwords_for_one_account_never_fail_the_server() {
+    let app = app_without_rate_limit(false).await;
+    app.create_tenant("Contoso", true);
+    let admin = app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
+    // Each its own session: a success renews its client's session.
+    let mut clients = Vec::new();
+    for _ in 0..30 {
+        let c = client();
+        let token = admin_token(&app, &c).await;
+        clients.push((c, token));
+    }
+    let attempts = clients.iter().enumerate().map(|(i, (c, token))| {
+        let password = if i % 2 == 0 {
+            admin.password.as_str()
+        } else {
+            "guessing the password"
+        };
+        let (app, email) = (&app, admin.email.as_str());
+        async move {
+            post_admin_sign_in(app, c, token, ("Contoso", email, password))
+                .await
+                .status()
+        }
+    });
+    let statuses = join_all(attempts).await;
+    assert!(
+        statuses.iter().all(|s| [
+            StatusCode::SEE_OTHER,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+        .contains(s)),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&StatusCode::SEE_OTHER), "{statuses:?}");
+}
