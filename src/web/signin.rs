@@ -17,9 +17,10 @@ use crate::{
 };
 
 /// A submission of either portal's sign-in form: what the per-address rate
-/// limit ([`super::rate_limit`]) is put in front of.
+/// limit ([`super::rate_limit`]) is put in front of. Judged by the path as
+/// the router matches it (percent-decoded), so `/%73ignin` is no way round.
 pub fn is_submission(req: &ServiceRequest) -> bool {
-    req.method() == Method::POST && req.path() == "/signin"
+    req.method() == Method::POST && req.match_info().as_str() == "/signin"
 }
 
 #[derive(Template)]

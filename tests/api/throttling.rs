@@ -387,6 +387,18 @@ async fn over_the_per_address_rate_limit_both_sign_in_forms_answer_429_with_retr
     let resp = post_admin_sign_in(&app, &elsewhere, &token_elsewhere, typed).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "another address");
 
+    let resp = attacker
+        .post(format!("{}/%73ignin", app.admin_url))
+        .form(&[("csrf_token", token.as_str()), ("email", "x@y.example")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        resp.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a percent-encoded path is the same form"
+    );
+
     app.clock.advance(Duration::seconds(2));
     let resp = post_admin_sign_in(&app, &attacker, &token, typed).await;
     assert_eq!(
