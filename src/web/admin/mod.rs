@@ -152,10 +152,14 @@ async fn signin_submit(
         form.email.clone(),
         state.clock.now(),
     );
-    db::blocking(&state.pool, move |conn| {
-        auth::record_admin_sign_in(conn, &org, &email, outcome, ip, now).map_err(DbError::from)
-    })
-    .await?;
+    // A throttled attempt is not recorded (its lock-out is, once it ends),
+    // and costs no further database work.
+    if !matches!(outcome, auth::SignInOutcome::Throttled(_)) {
+        db::blocking(&state.pool, move |conn| {
+            auth::record_admin_sign_in(conn, &org, &email, outcome, ip, now).map_err(DbError::from)
+        })
+        .await?;
+    }
     signin::answer(&req, page, &form, outcome, now)
 }
 
