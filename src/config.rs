@@ -2,7 +2,7 @@
 //! typed and bounded here, so a bad value is a clear start-up error rather
 //! than a surprise later.
 
-use std::{fmt, net::IpAddr, path::PathBuf};
+use std::{fmt, net::IpAddr, num::NonZeroU32, path::PathBuf};
 
 use chrono::Duration;
 
@@ -82,6 +82,29 @@ pub struct MailSettings {
     pub poll: Option<std::time::Duration>,
 }
 
+/// A per-address request limit: a steady rate and the burst allowed on top
+/// of it before requests are refused (a GCRA: the allowance refills at the
+/// rate, up to the burst).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateQuota {
+    pub per_minute: NonZeroU32,
+    pub burst: NonZeroU32,
+}
+
+impl RateQuota {
+    /// The sign-in forms' default: 30 a minute with bursts of 10.
+    pub const SIGN_IN: RateQuota = RateQuota {
+        per_minute: NonZeroU32::new(30).expect("non-zero"),
+        burst: NonZeroU32::new(10).expect("non-zero"),
+    };
+
+    /// A quota no test or person reaches, for tests of what lies behind it.
+    pub const UNLIMITED: RateQuota = RateQuota {
+        per_minute: NonZeroU32::MAX,
+        burst: NonZeroU32::new(1_000_000).expect("non-zero"),
+    };
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `DATABASE_URL`: the database the server serves with, connected as
@@ -112,6 +135,11 @@ pub struct Settings {
     /// `LOCKBOX_TRUSTED_PROXIES`: comma-separated addresses whose
     /// `X-Forwarded-For` header is believed. Empty by default.
     pub trusted_proxies: Vec<IpAddr>,
+    /// `LOCKBOX_SIGNIN_RATE_PER_MINUTE` (default 30, 1–10000) and
+    /// `LOCKBOX_SIGNIN_BURST` (default 10, 1–10000): submissions of either
+    /// sign-in form per client address (IPv6: per /64), per lockbox
+    /// process; more are answered 429 with `Retry-After`.
+    pub sign_in_rate: RateQuota,
     /// `LOCKBOX_PENDING_LIFETIME_MINUTES` (default 720 = 12 h, 1 min–7 days):
     /// how long a request waits for the customer before it expires.
     pub pending_lifetime: Duration,
@@ -169,6 +197,18 @@ impl Settings {
                 "a whole number of hours from 1 to 24",
             )?),
             trusted_proxies: parse_proxies(get("LOCKBOX_TRUSTED_PROXIES"))?,
+            sign_in_rate: RateQuota {
+                per_minute: parse_count(
+                    "LOCKBOX_SIGNIN_RATE_PER_MINUTE",
+                    get("LOCKBOX_SIGNIN_RATE_PER_MINUTE"),
+                    RateQuota::SIGN_IN.per_minute,
+                )?,
+                burst: parse_count(
+                    "LOCKBOX_SIGNIN_BURST",
+                    get("LOCKBOX_SIGNIN_BURST"),
+                    RateQuota::SIGN_IN.burst,
+                )?,
+            },
             pending_lifetime: Duration::minutes(parse_bounded(
                 "LOCKBOX_PENDING_LIFETIME_MINUTES",
                 get("LOCKBOX_PENDING_LIFETIME_MINUTES"),
@@ -199,6 +239,7 @@ impl Settings {
             session_idle: Duration::minutes(30),
             session_absolute: Duration::hours(12),
             trusted_proxies: Vec::new(),
+            sign_in_rate: RateQuota::SIGN_IN,
             pending_lifetime: Duration::hours(12),
             max_window: Duration::hours(4),
             mail: MailSettings {
@@ -306,6 +347,25 @@ fn parse_bounded(
     }
 }
 
+/// A count from 1 to 10000.
+fn parse_count(
+    name: &'static str,
+    value: Option<String>,
+    default: NonZeroU32,
+) -> Result<NonZeroU32, ConfigError> {
+    let n = parse_bounded(
+        name,
+        value,
+        i64::from(default.get()),
+        1..=10_000,
+        "a whole number from 1 to 10000",
+    )?;
+    Ok(u32::try_from(n)
+        .ok()
+        .and_then(NonZeroU32::new)
+        .unwrap_or(default))
+}
+
 fn parse_proxies(value: Option<String>) -> Result<Vec<IpAddr>, ConfigError> {
     let Some(value) = value else {
         return Ok(Vec::new());
@@ -348,6 +408,22 @@ mod tests {
         assert!(!s.tls);
         assert_eq!(s.pending_lifetime, Duration::hours(12));
         assert_eq!(s.max_window, Duration::hours(4));
+        assert_eq!(s.sign_in_rate, RateQuota::SIGN_IN);
+    }
+
+    #[test]
+    fn the_sign_in_rate_is_configurable_within_bounds() {
+        let s = settings(&[
+            ("LOCKBOX_SIGNIN_RATE_PER_MINUTE", "120"),
+            ("LOCKBOX_SIGNIN_BURST", "40"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            (s.sign_in_rate.per_minute.get(), s.sign_in_rate.burst.get()),
+            (120, 40)
+        );
+        assert!(settings(&[("LOCKBOX_SIGNIN_RATE_PER_MINUTE", "0")]).is_err());
+        assert!(settings(&[("LOCKBOX_SIGNIN_BURST", "10001")]).is_err());
     }
 
     #[test]

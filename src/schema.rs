@@ -157,20 +157,27 @@ diesel::table! {
 }
 
 diesel::table! {
-    sign_in_failures (id) {
-        id -> Int8,
+    sign_in_counters (realm, scope_key) {
         realm -> Text,
-        account -> Text,
-        ip -> Text,
-        occurred_at -> Timestamptz,
+        scope_key -> Text,
+        window_start -> Timestamptz,
+        attempts -> Int4,
+        last_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
     }
 }
 
 diesel::table! {
-    sign_in_lockouts (realm, scope_key) {
+    sign_in_lockouts (id) {
+        id -> Int8,
         realm -> Text,
         scope_key -> Text,
+        organization -> Nullable<Text>,
+        email -> Text,
+        network -> Text,
+        locked_at -> Timestamptz,
         locked_until -> Timestamptz,
+        refused -> Int4,
     }
 }
 
@@ -240,7 +247,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mailboxes,
     outbox,
     provider_staff,
-    sign_in_failures,
+    sign_in_counters,
     sign_in_lockouts,
     sites,
     tenant_users,

@@ -18,13 +18,13 @@ use actix_web::{
 use tracing_actix_web::TracingLogger;
 
 use crate::{
-    auth::{Realm, password::Hasher, session_store::PgSessionStore, throttle},
+    auth::{self, Realm, password::Hasher, session_store::PgSessionStore, throttle},
     clock::SharedClock,
     config::Settings,
     db::{self, PgPool},
     requests::commands as requests,
     web::error::AppError,
-    web::{self as portal, AppState, MAX_BODY_BYTES},
+    web::{self as portal, AppState, MAX_BODY_BYTES, rate_limit::RateLimit},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,7 @@ pub struct Application {
     admin: Server,
     engineer: Server,
     state: AppState,
+    sign_in_limit: RateLimit,
 }
 
 /// The session cookie's name: `__Host-` prefixed when served over TLS, so
@@ -87,15 +88,29 @@ impl Application {
             settings,
             hasher,
         };
-        let (admin, admin_port) = serve(&state, Realm::Admin, &key)?;
-        let (engineer, engineer_port) = serve(&state, Realm::Engineer, &key)?;
+        // One allowance per address across both portals' sign-in forms.
+        let sign_in_limit = RateLimit::new(
+            state.settings.sign_in_rate,
+            state.clock.clone(),
+            &state.settings.trusted_proxies,
+        )
+        .only_for(portal::signin::is_submission);
+        let (admin, admin_port) = serve(&state, Realm::Admin, &key, &sign_in_limit)?;
+        let (engineer, engineer_port) = serve(&state, Realm::Engineer, &key, &sign_in_limit)?;
         Ok(Self {
             admin_port,
             engineer_port,
             admin,
             engineer,
             state,
+            sign_in_limit,
         })
+    }
+
+    /// The password hasher both portals share; its
+    /// [`Hasher::verifications`] tell what sign-in traffic costs.
+    pub fn hasher(&self) -> &Hasher {
+        &self.state.hasher
     }
 
     pub fn admin_port(&self) -> u16 {
@@ -108,7 +123,8 @@ impl Application {
 
     /// Serves both portals until a shutdown signal; both stop gracefully.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let housekeeping =
+            tokio::spawn(housekeeping(self.state.clone(), self.sign_in_limit.clone()));
         let sweeper = tokio::spawn(sweeper(self.state.clone()));
         let sealer = self
             .state
@@ -158,7 +174,12 @@ fn check_database(conn: &mut diesel::PgConnection) -> Result<(), StartupError> {
     }
 }
 
-fn serve(state: &AppState, realm: Realm, key: &Key) -> Result<(Server, u16), StartupError> {
+fn serve(
+    state: &AppState,
+    realm: Realm,
+    key: &Key,
+    sign_in_limit: &RateLimit,
+) -> Result<(Server, u16), StartupError> {
     let addr = match realm {
         Realm::Admin => state.settings.admin_addr.clone(),
         Realm::Engineer => state.settings.engineer_addr.clone(),
@@ -174,6 +195,7 @@ fn serve(state: &AppState, realm: Realm, key: &Key) -> Result<(Server, u16), Sta
     let data = web::Data::new(state.clone());
     let key = key.clone();
     let state = state.clone();
+    let sign_in_limit = sign_in_limit.clone();
     let server = HttpServer::new(move || {
         let settings = &state.settings;
         let store = PgSessionStore::new(
@@ -205,6 +227,8 @@ fn serve(state: &AppState, realm: Realm, key: &Key) -> Result<(Server, u16), Sta
         App::new()
             .wrap(from_fn(portal::same_origin))
             .wrap(sessions)
+            // Outside the sessions: a refused request costs no database work.
+            .wrap(sign_in_limit.clone())
             .wrap(portal::security_headers(settings.tls))
             .wrap(TracingLogger::default())
             .app_data(data.clone())
@@ -228,15 +252,19 @@ fn serve(state: &AppState, realm: Realm, key: &Key) -> Result<(Server, u16), Sta
     Ok((server, port))
 }
 
-/// Reclaims expired sessions and stale throttling records every few
-/// minutes. Idempotent, so any number of lockbox processes may run it.
-async fn housekeeping(state: AppState) {
+/// Every few minutes: reports ended sign-in lock-outs to their tenants'
+/// audit logs, reclaims expired sessions and stale throttling records, and
+/// lets the rate limiter forget idle addresses. Safe with any number of
+/// lockbox processes (each lock-out is reported once; see
+/// [`auth::report_ended_lockouts`]).
+async fn housekeeping(state: AppState, sign_in_limit: RateLimit) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
     loop {
         tick.tick().await;
         let now = state.clock.now();
         let result = db::blocking(&state.pool, move |conn| {
-            let sessions = crate::auth::session_store::prune(conn, now)?;
+            auth::report_ended_lockouts(conn, now)?;
+            let sessions = auth::session_store::prune(conn, now)?;
             let throttling = throttle::prune(conn, now)?;
             Ok::<_, db::DbError>(sessions + throttling)
         })
@@ -244,6 +272,7 @@ async fn housekeeping(state: AppState) {
         if let Err(e) = result {
             tracing::warn!(error = %e, "housekeeping failed");
         }
+        sign_in_limit.forget_idle();
     }
 }
 

@@ -3,7 +3,10 @@
 //! the blocking pool behind a semaphore sized to the cores: a flood of
 //! sign-ins queues up instead of starving the server.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 
 use argon2::{
     Argon2,
@@ -40,6 +43,7 @@ pub fn verify_blocking(candidate: &str, stored: &str) -> bool {
 pub struct Hasher {
     permits: Arc<Semaphore>,
     dummy: Arc<String>,
+    verifications: Arc<AtomicU64>,
 }
 
 impl Hasher {
@@ -51,6 +55,7 @@ impl Hasher {
         Ok(Self {
             permits: Arc::new(Semaphore::new(cores)),
             dummy: Arc::new(dummy),
+            verifications: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -60,12 +65,19 @@ impl Hasher {
         let Ok(_permit) = self.permits.acquire().await else {
             return false;
         };
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy.as_str().to_owned());
         let ok = actix_web::rt::task::spawn_blocking(move || verify_blocking(&candidate, &hash))
             .await
             .unwrap_or(false);
         ok && known
+    }
+
+    /// How many passwords this hasher has verified (against a stored or
+    /// the dummy hash) since it was made: what a flood of sign-ins costs.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     pub async fn hash(&self, password: NewPassword) -> Result<String, HashError> {
@@ -93,6 +105,7 @@ mod tests {
             !hasher.verify("lockbox-dummy-password".into(), None).await,
             "the dummy hash opens nothing"
         );
+        assert_eq!(hasher.verifications(), 1, "the dummy check counts too");
         let hash = hasher
             .hash(NewPassword::parse("a long enough password").expect("valid"))
             .await

@@ -1,121 +1,624 @@
 //! Brute-force throttling that an attacker cannot turn against a real user.
 //!
-//! Failures are counted per (account, client address): after
-//! [`PAIR_LIMIT`] failures within [`WINDOW`] that pair is refused for
-//! [`LOCKOUT`]; the real user, coming from another address, still gets in.
-//! One address is also capped across all accounts ([`ADDRESS_LIMIT`]).
-//! State lives in PostgreSQL so every lockbox process sees the same counts.
+//! # Counted before the password is checked
+//!
+//! An attempt is judged and counted in one transaction that holds row locks
+//! on its counters, *before* its password is hashed; a failure then needs
+//! no further write, and a success takes its attempt back
+//! ([`succeeded`]). So a burst of parallel guesses is judged one guess
+//! after the other: of 200 concurrent guesses for one account from one
+//! address, [`PAIR_LIMIT`] reach the password check and the rest are
+//! refused. State lives in PostgreSQL, so every lockbox process sees the
+//! same counts.
+//!
+//! # Three counters per attempt
+//!
+//! Each is a row of `sign_in_counters` whose window of [`WINDOW`] starts
+//! with its first attempt (a lock-out's end starts a new one):
+//!
+//! - **the pair** (account, network): after [`PAIR_LIMIT`] attempts the
+//!   pair is locked out for [`LOCKOUT`]. The real user, coming from another
+//!   network, is not affected.
+//! - **the network**, across accounts: after [`ADDRESS_LIMIT`] attempts it
+//!   is locked out for [`LOCKOUT`] (password spraying from one place).
+//! - **the account**, across networks: never locked; see the slowdown below.
+//!
+//! A network is an IPv4 address, or the /64 an IPv6 address belongs to: a
+//! host may use any address of its /64, so counting per IPv6 address would
+//! hand an attacker 2^64 fresh starts ([`Network`]).
+//!
+//! # The per-account slowdown, and why it cannot lock the real user out
+//!
+//! Guessing from many networks gets [`PAIR_LIMIT`] guesses per network. Once
+//! an account has [`ACCOUNT_SLOWDOWN_AFTER`] attempts in its window from
+//! anywhere, an attempt from a network that *itself* has a failure for
+//! this account in its window must come at least [`slowdown`] after the
+//! account's previous attempt: 1 s, doubling with every further attempt, at
+//! most [`MAX_SLOWDOWN`]. The refusal lasts at most that long and is never
+//! a lock-out.
+//!
+//! The slowdown applies only to networks with failures of their own, so an
+//! attacker, whose every network has failed, can never make it apply to a
+//! network they have not used: the real user signing in from their usual
+//! place without having mistyped is never slowed down, however many
+//! networks the attack comes from. (A slowdown shared by all networks would
+//! let an attacker who keeps trying take every slot and so lock the real
+//! user out.) The price is that each fresh network still gets its first
+//! guess at once: once the slowdown applies, guessing from many networks
+//! is held to about one guess per new network plus one per
+//! [`MAX_SLOWDOWN`], instead of [`PAIR_LIMIT`] per network.
+//!
+//! # Lock-outs in the audit log
+//!
+//! A refused attempt writes nothing to any audit log. A lock-out of a pair
+//! gets a row of `sign_in_lockouts` that counts the attempts it refused; it
+//! is reported once, after it has ended, by housekeeping
+//! ([`crate::auth::report_ended_lockouts`]). Network lock-outs and the
+//! slowdown span accounts (and tenants) and are only traced.
+
+use std::{
+    fmt,
+    net::{IpAddr, Ipv6Addr},
+};
 
 use chrono::{DateTime, Duration, Utc};
-use diesel::{dsl::count_star, prelude::*};
+use diesel::prelude::*;
 
-use super::Realm;
-use crate::schema::{sign_in_failures as f, sign_in_lockouts as l};
+use super::{Realm, TypedAccount};
+use crate::schema::{sign_in_counters as c, sign_in_lockouts as l};
 
-pub const PAIR_LIMIT: i64 = 5;
-pub const ADDRESS_LIMIT: i64 = 50;
+/// Attempts per (account, network) in a window before the pair is locked out.
+pub const PAIR_LIMIT: i32 = 5;
+/// Attempts per network across accounts in a window before it is locked out.
+pub const ADDRESS_LIMIT: i32 = 50;
+/// Attempts for an account across networks in a window before networks
+/// with failures of their own are slowed down.
+pub const ACCOUNT_SLOWDOWN_AFTER: i32 = 20;
 pub const WINDOW: Duration = Duration::minutes(15);
 pub const LOCKOUT: Duration = Duration::minutes(15);
+/// The longest wait the per-account slowdown imposes.
+pub const MAX_SLOWDOWN: Duration = Duration::seconds(30);
 
-fn pair_key(account: &str, ip: &str) -> String {
-    format!("pair:{}|{ip}", account.trim().to_lowercase())
-}
+/// Where attempts come from, as throttling and rate limits count them: an
+/// IPv4 address, or the /64 of an IPv6 address (an IPv4-mapped IPv6
+/// address counts as its IPv4 address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Network(IpAddr);
 
-fn address_key(ip: &str) -> String {
-    format!("address:{ip}")
-}
-
-pub fn is_locked(
-    conn: &mut PgConnection,
-    realm: Realm,
-    account: &str,
-    ip: &str,
-    now: DateTime<Utc>,
-) -> QueryResult<bool> {
-    let keys = [pair_key(account, ip), address_key(ip)];
-    let n: i64 = l::table
-        .filter(l::realm.eq(realm.as_db()))
-        .filter(l::scope_key.eq_any(&keys))
-        .filter(l::locked_until.gt(now))
-        .select(count_star())
-        .first(conn)?;
-    Ok(n > 0)
-}
-
-pub fn record_failure(
-    conn: &mut PgConnection,
-    realm: Realm,
-    account: &str,
-    ip: &str,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    let account = account.trim().to_lowercase();
-    conn.transaction(|conn| {
-        diesel::insert_into(f::table)
-            .values((
-                f::realm.eq(realm.as_db()),
-                f::account.eq(&account),
-                f::ip.eq(ip),
-                f::occurred_at.eq(now),
-            ))
-            .execute(conn)?;
-        let recent = f::table
-            .filter(f::realm.eq(realm.as_db()))
-            .filter(f::ip.eq(ip))
-            .filter(f::occurred_at.gt(now - WINDOW));
-        let pair: i64 = recent
-            .filter(f::account.eq(&account))
-            .select(count_star())
-            .first(conn)?;
-        if pair >= PAIR_LIMIT {
-            lock(conn, realm, pair_key(&account, ip), now + LOCKOUT)?;
+impl Network {
+    pub fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(_) => Self(ip),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self(IpAddr::V4(v4)),
+                None => Self(IpAddr::V6(Ipv6Addr::from(
+                    u128::from(v6) & !(u128::from(u64::MAX)),
+                ))),
+            },
         }
-        let address: i64 = recent.select(count_star()).first(conn)?;
-        if address >= ADDRESS_LIMIT {
-            lock(conn, realm, address_key(ip), now + LOCKOUT)?;
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => write!(f, "{v6}/64"),
         }
-        Ok(())
+    }
+}
+
+/// One key's count within its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = c, check_for_backend(diesel::pg::Pg))]
+pub struct Counter {
+    pub window_start: DateTime<Utc>,
+    /// Attempts of the window that did not succeed, including those whose
+    /// password is still being checked.
+    pub attempts: i32,
+    pub last_attempt_at: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl Counter {
+    pub fn fresh(now: DateTime<Utc>) -> Self {
+        Self {
+            window_start: now,
+            attempts: 0,
+            last_attempt_at: now,
+            locked_until: None,
+        }
+    }
+
+    /// The counter as it stands at `now`: once its window has run out, or
+    /// its lock-out has ended, it starts over.
+    fn at(self, now: DateTime<Utc>) -> Self {
+        match self.locked_until {
+            Some(until) if until > now => self,
+            Some(_) => Self::fresh(now),
+            None if self.window_start + WINDOW <= now => Self::fresh(now),
+            None => self,
+        }
+    }
+
+    fn locked(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.locked_until.filter(|until| *until > now)
+    }
+
+    /// Counts one admitted attempt; a key with a limit is locked out when
+    /// it reaches it (before the password is checked: if that attempt
+    /// succeeds, [`succeeded`] lifts the lock again).
+    fn count(self, now: DateTime<Utc>, limit: Option<i32>) -> Self {
+        let attempts = self.attempts.saturating_add(1);
+        let locked_until = match limit {
+            Some(limit) if attempts >= limit => Some(now + LOCKOUT),
+            _ => self.locked_until,
+        };
+        Self {
+            attempts,
+            last_attempt_at: now,
+            locked_until,
+            ..self
+        }
+    }
+}
+
+/// The three counters an attempt is judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counters {
+    pub address: Counter,
+    pub pair: Counter,
+    pub account: Counter,
+}
+
+/// Why an attempt was refused before its password was checked, and until
+/// when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// This network tried too many accounts.
+    NetworkLockedOut { until: DateTime<Utc> },
+    /// Too many failures for this account from this network.
+    PairLockedOut { until: DateTime<Utc> },
+    /// The account is failing from many networks and this one has failed
+    /// for it too: a short wait (see the module documentation).
+    SlowedDown { until: DateTime<Utc> },
+}
+
+impl Refusal {
+    pub fn until(&self) -> DateTime<Utc> {
+        match *self {
+            Refusal::NetworkLockedOut { until }
+            | Refusal::PairLockedOut { until }
+            | Refusal::SlowedDown { until } => until,
+        }
+    }
+}
+
+/// The wait the per-account slowdown imposes on an account with `attempts`
+/// in its window: none below [`ACCOUNT_SLOWDOWN_AFTER`], then 1 s doubling
+/// with each further attempt, at most [`MAX_SLOWDOWN`].
+pub fn slowdown(attempts: i32) -> Option<Duration> {
+    let over = u32::try_from(attempts.checked_sub(ACCOUNT_SLOWDOWN_AFTER)?).ok()?;
+    Some(Duration::seconds(1_i64 << over.min(16)).min(MAX_SLOWDOWN))
+}
+
+/// Judges an attempt by its counters at `now`: the counters with the
+/// attempt counted, or why it is refused. Pure; [`admit`] runs it under
+/// the rows' locks.
+pub fn judge(counters: Counters, now: DateTime<Utc>) -> Result<Counters, Refusal> {
+    let (address, pair, account) = (
+        counters.address.at(now),
+        counters.pair.at(now),
+        counters.account.at(now),
+    );
+    if let Some(until) = address.locked(now) {
+        return Err(Refusal::NetworkLockedOut { until });
+    }
+    if let Some(until) = pair.locked(now) {
+        return Err(Refusal::PairLockedOut { until });
+    }
+    if pair.attempts > 0
+        && let Some(wait) = slowdown(account.attempts)
+    {
+        let until = account.last_attempt_at + wait;
+        if now < until {
+            return Err(Refusal::SlowedDown { until });
+        }
+    }
+    Ok(Counters {
+        address: address.count(now, Some(ADDRESS_LIMIT)),
+        pair: pair.count(now, Some(PAIR_LIMIT)),
+        account: account.count(now, None),
     })
 }
 
-fn lock(
-    conn: &mut PgConnection,
-    realm: Realm,
-    key: String,
-    until: DateTime<Utc>,
-) -> QueryResult<usize> {
-    diesel::insert_into(l::table)
-        .values((
-            l::realm.eq(realm.as_db()),
-            l::scope_key.eq(&key),
-            l::locked_until.eq(until),
-        ))
-        .on_conflict((l::realm, l::scope_key))
-        .do_update()
-        .set(l::locked_until.eq(until))
-        .execute(conn)
+/// The counter keys of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Keys {
+    address: String,
+    pair: String,
+    account: String,
 }
 
-/// A successful sign-in forgets that pair's failures.
-pub fn clear_pair(
+impl Keys {
+    fn new(account: &TypedAccount, network: Network) -> Self {
+        let account = account.key();
+        Self {
+            address: format!("address:{network}"),
+            pair: format!("pair:{account}|{network}"),
+            account: format!("account:{account}"),
+        }
+    }
+
+    /// All three in one order, so two attempts never lock them crosswise.
+    fn sorted(&self) -> [&str; 3] {
+        let mut keys = [
+            self.address.as_str(),
+            self.pair.as_str(),
+            self.account.as_str(),
+        ];
+        keys.sort_unstable();
+        keys
+    }
+}
+
+/// An attempt that may go on to the password check.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    realm: Realm,
+    keys: Keys,
+}
+
+/// Judges and counts an attempt before its password is checked.
+pub fn admit(
     conn: &mut PgConnection,
     realm: Realm,
-    account: &str,
-    ip: &str,
+    account: &TypedAccount,
+    network: Network,
+    now: DateTime<Utc>,
+) -> QueryResult<Result<Admitted, Refusal>> {
+    let keys = Keys::new(account, network);
+    conn.transaction(|conn| {
+        let sorted = keys.sorted();
+        // Rows first (in key order), then their locks (in key order): two
+        // attempts sharing keys wait for each other instead of deadlocking.
+        let fresh = Counter::fresh(now);
+        diesel::insert_into(c::table)
+            .values(
+                sorted
+                    .iter()
+                    .map(|key| {
+                        (
+                            c::realm.eq(realm.as_db()),
+                            c::scope_key.eq(*key),
+                            c::window_start.eq(fresh.window_start),
+                            c::attempts.eq(fresh.attempts),
+                            c::last_attempt_at.eq(fresh.last_attempt_at),
+                            c::locked_until.eq(fresh.locked_until),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        let rows: Vec<(String, Counter)> = c::table
+            .filter(c::realm.eq(realm.as_db()))
+            .filter(c::scope_key.eq_any(sorted))
+            .order(c::scope_key.asc())
+            .select((c::scope_key, Counter::as_select()))
+            .for_update()
+            .load(conn)?;
+        let stored = |key: &str| {
+            rows.iter()
+                .find(|(k, _)| k == key)
+                .map_or(fresh, |(_, counter)| *counter)
+        };
+        let before = Counters {
+            address: stored(&keys.address),
+            pair: stored(&keys.pair),
+            account: stored(&keys.account),
+        };
+        match judge(before, now) {
+            Err(refusal) => {
+                if let Refusal::PairLockedOut { .. } = refusal {
+                    count_refusal(conn, realm, &keys.pair, now)?;
+                }
+                tracing::debug!(%network, ?refusal, "sign-in attempt refused by throttling");
+                Ok(Err(refusal))
+            }
+            Ok(after) => {
+                for (key, counter) in [
+                    (&keys.address, after.address),
+                    (&keys.pair, after.pair),
+                    (&keys.account, after.account),
+                ] {
+                    store(conn, realm, key, counter)?;
+                }
+                if before.address.at(now).locked(now).is_none()
+                    && let Some(until) = after.address.locked(now)
+                {
+                    tracing::warn!(%network, %until, realm = realm.as_db(),
+                        "sign-in locked out for a network that tried too many accounts");
+                }
+                if before.pair.at(now).locked(now).is_none()
+                    && let Some(until) = after.pair.locked(now)
+                {
+                    tracing::warn!(%network, %until, realm = realm.as_db(),
+                        "sign-in locked out for an account at a network");
+                    diesel::insert_into(l::table)
+                        .values((
+                            l::realm.eq(realm.as_db()),
+                            l::scope_key.eq(&keys.pair),
+                            l::organization.eq(account.organization()),
+                            l::email.eq(account.email()),
+                            l::network.eq(network.to_string()),
+                            l::locked_at.eq(now),
+                            l::locked_until.eq(until),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok(Ok(Admitted {
+                    realm,
+                    keys: keys.clone(),
+                }))
+            }
+        }
+    })
+}
+
+fn store(conn: &mut PgConnection, realm: Realm, key: &str, counter: Counter) -> QueryResult<()> {
+    // An upsert: housekeeping may have removed a stale row meanwhile.
+    let values = (
+        c::window_start.eq(counter.window_start),
+        c::attempts.eq(counter.attempts),
+        c::last_attempt_at.eq(counter.last_attempt_at),
+        c::locked_until.eq(counter.locked_until),
+    );
+    diesel::insert_into(c::table)
+        .values((c::realm.eq(realm.as_db()), c::scope_key.eq(key), values))
+        .on_conflict((c::realm, c::scope_key))
+        .do_update()
+        .set(values)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One more attempt refused by the pair's running lock-out.
+fn count_refusal(
+    conn: &mut PgConnection,
+    realm: Realm,
+    pair: &str,
+    now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::delete(
-        f::table
-            .filter(f::realm.eq(realm.as_db()))
-            .filter(f::account.eq(account.trim().to_lowercase()))
-            .filter(f::ip.eq(ip)),
+    diesel::update(
+        l::table
+            .filter(l::realm.eq(realm.as_db()))
+            .filter(l::scope_key.eq(pair))
+            .filter(l::locked_until.gt(now)),
     )
+    .set(l::refused.eq(l::refused + 1))
     .execute(conn)?;
     Ok(())
 }
 
-/// Forgets failures and lock-outs that can no longer matter.
+/// The admitted attempt's password was right: it was no failure. The pair
+/// is forgotten, the wider counters take the attempt back (lifting a
+/// network lock-out it alone completed), and a lock-out of the pair ends
+/// now: reported if it refused anything, forgotten otherwise.
+pub fn succeeded(
+    conn: &mut PgConnection,
+    admitted: &Admitted,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let Admitted { realm, keys } = admitted;
+    let realm = realm.as_db();
+    conn.transaction(|conn| {
+        // Locked in the order `admit` locks them, so the two never deadlock.
+        let rows: Vec<(String, Counter)> = c::table
+            .filter(c::realm.eq(realm))
+            .filter(c::scope_key.eq_any(keys.sorted()))
+            .order(c::scope_key.asc())
+            .select((c::scope_key, Counter::as_select()))
+            .for_update()
+            .load(conn)?;
+        for (key, counter) in rows {
+            let limit = if key == keys.address {
+                ADDRESS_LIMIT
+            } else if key == keys.account {
+                i32::MAX
+            } else {
+                continue;
+            };
+            let attempts = (counter.attempts - 1).max(0);
+            let locked_until = counter.locked_until.filter(|_| attempts >= limit);
+            diesel::update(c::table.find((realm, key.as_str())))
+                .set((c::attempts.eq(attempts), c::locked_until.eq(locked_until)))
+                .execute(conn)?;
+        }
+        diesel::delete(c::table.find((realm, keys.pair.as_str()))).execute(conn)?;
+        let running = l::table
+            .filter(l::realm.eq(realm))
+            .filter(l::scope_key.eq(&keys.pair))
+            .filter(l::locked_until.gt(now));
+        diesel::delete(running.filter(l::refused.eq(0))).execute(conn)?;
+        diesel::update(running)
+            .set(l::locked_until.eq(now))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// A lock-out of an (account, network) pair that has ended.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = l, check_for_backend(diesel::pg::Pg))]
+pub struct EndedLockout {
+    pub id: i64,
+    pub realm: String,
+    pub organization: Option<String>,
+    pub email: String,
+    pub network: String,
+    pub locked_at: DateTime<Utc>,
+    pub locked_until: DateTime<Utc>,
+    /// Attempts it refused.
+    pub refused: i32,
+}
+
+/// Up to `limit` lock-outs that have ended by `now`, locked so that no
+/// other process takes them too (`SKIP LOCKED`); [`forget_lockouts`] them
+/// in the same transaction once reported.
+pub fn ended_lockouts(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<EndedLockout>> {
+    l::table
+        .filter(l::locked_until.le(now))
+        .order(l::id.asc())
+        .limit(limit)
+        .select(EndedLockout::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+}
+
+pub fn forget_lockouts(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<usize> {
+    diesel::delete(l::table.filter(l::id.eq_any(ids))).execute(conn)
+}
+
+/// Forgets counters that can no longer matter: window run out and no
+/// lock-out running.
 pub fn prune(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
-    let a = diesel::delete(f::table.filter(f::occurred_at.lt(now - WINDOW))).execute(conn)?;
-    let b = diesel::delete(l::table.filter(l::locked_until.lt(now))).execute(conn)?;
-    Ok(a + b)
+    diesel::delete(
+        c::table.filter(
+            c::locked_until.le(now).or(c::locked_until
+                .is_null()
+                .and(c::window_start.le(now - WINDOW))),
+        ),
+    )
+    .execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .expect("valid")
+    }
+
+    fn fresh() -> Counters {
+        let f = Counter::fresh(t0());
+        Counters {
+            address: f,
+            pair: f,
+            account: f,
+        }
+    }
+
+    /// Runs `n` admitted attempts through `judge` at `now`.
+    fn admit_n(mut counters: Counters, n: usize, now: DateTime<Utc>) -> Counters {
+        for i in 0..n {
+            counters = judge(counters, now).unwrap_or_else(|r| panic!("attempt {i}: {r:?}"));
+        }
+        counters
+    }
+
+    #[test]
+    fn networks_are_ipv4_addresses_and_ipv6_slash_64s() {
+        let net = |s: &str| Network::of(s.parse().expect("ip")).to_string();
+        assert_eq!(net("203.0.113.9"), "203.0.113.9");
+        assert_eq!(net("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(net("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(net("2001:db8:1:3::1"), net("2001:db8:1:2::1"));
+        assert_eq!(net("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(net("::1"), "::/64");
+    }
+
+    #[test]
+    fn the_pair_limit_locks_the_pair_from_the_attempt_that_reaches_it() {
+        let now = t0();
+        let counters = admit_n(fresh(), 4, now);
+        assert_eq!(counters.pair.locked_until, None);
+        let counters = admit_n(counters, 1, now);
+        assert_eq!(counters.pair.locked_until, Some(now + LOCKOUT));
+        assert_eq!(
+            judge(counters, now),
+            Err(Refusal::PairLockedOut {
+                until: now + LOCKOUT
+            })
+        );
+        let later = now + LOCKOUT - Duration::seconds(1);
+        assert!(judge(counters, later).is_err());
+        let ended = judge(counters, now + LOCKOUT).expect("the lock-out has ended");
+        assert_eq!(ended.pair.attempts, 1, "a new window");
+    }
+
+    #[test]
+    fn a_window_that_has_run_out_starts_over() {
+        let counters = admit_n(fresh(), 4, t0());
+        let next = judge(counters, t0() + WINDOW).expect("admitted");
+        assert_eq!(next.pair.attempts, 1);
+        assert_eq!(next.pair.window_start, t0() + WINDOW);
+        let next = judge(counters, t0() + WINDOW - Duration::seconds(1)).expect("admitted");
+        assert_eq!(next.pair.attempts, 5);
+    }
+
+    #[test]
+    fn the_network_limit_locks_the_network_across_accounts() {
+        let now = t0();
+        let mut counters = fresh();
+        counters.address.attempts = ADDRESS_LIMIT - 1;
+        let counters = judge(counters, now).expect("the 50th is admitted");
+        let other_account = Counters {
+            pair: Counter::fresh(now),
+            account: Counter::fresh(now),
+            ..counters
+        };
+        assert_eq!(
+            judge(other_account, now),
+            Err(Refusal::NetworkLockedOut {
+                until: now + LOCKOUT
+            })
+        );
+    }
+
+    #[test]
+    fn the_slowdown_grows_from_one_second_to_its_cap() {
+        assert_eq!(slowdown(ACCOUNT_SLOWDOWN_AFTER - 1), None);
+        assert_eq!(slowdown(ACCOUNT_SLOWDOWN_AFTER), Some(Duration::seconds(1)));
+        assert_eq!(
+            slowdown(ACCOUNT_SLOWDOWN_AFTER + 2),
+            Some(Duration::seconds(4))
+        );
+        assert_eq!(slowdown(ACCOUNT_SLOWDOWN_AFTER + 5), Some(MAX_SLOWDOWN));
+        assert_eq!(slowdown(i32::MAX), Some(MAX_SLOWDOWN));
+    }
+
+    #[test]
+    fn the_slowdown_holds_back_networks_with_failures_but_never_a_clean_one() {
+        let now = t0();
+        let mut counters = fresh();
+        counters.account.attempts = ACCOUNT_SLOWDOWN_AFTER;
+        counters.account.last_attempt_at = now;
+        let clean = judge(counters, now).expect("a clean network is never slowed down");
+        assert_eq!(clean.account.attempts, ACCOUNT_SLOWDOWN_AFTER + 1);
+
+        counters.pair.attempts = 1;
+        assert_eq!(
+            judge(counters, now),
+            Err(Refusal::SlowedDown {
+                until: now + Duration::seconds(1)
+            })
+        );
+        let after = judge(counters, now + Duration::seconds(1)).expect("the wait is over");
+        assert_eq!(
+            judge(after, now + Duration::seconds(2)),
+            Err(Refusal::SlowedDown {
+                until: now + Duration::seconds(3)
+            }),
+            "the next wait is twice as long, from the last attempt"
+        );
+    }
 }

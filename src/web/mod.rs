@@ -8,6 +8,7 @@ pub mod confirm;
 pub mod engineer;
 pub mod error;
 pub mod forms;
+pub mod rate_limit;
 pub mod request_pages;
 pub mod signin;
 pub mod view;

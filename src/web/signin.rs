@@ -1,11 +1,26 @@
 //! The sign-in page both portals share (the admin center also asks for the
 //! organisation), and the answer to each sign-in outcome.
 
-use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    dev::ServiceRequest,
+    http::{Method, StatusCode, header},
+};
 use askama::Template;
 
 use super::{chrome::Chrome, render, render_status, see_other};
-use crate::{auth::SignInOutcome, i18n::Tr, web::error::AppError, web::forms::PortalSession};
+use crate::{
+    auth::{SignInOutcome, throttle::Refusal},
+    i18n::Tr,
+    web::{error::AppError, forms::PortalSession},
+};
+
+/// A submission of either portal's sign-in form: what the per-address rate
+/// limit ([`super::rate_limit`]) is put in front of. Judged by the path as
+/// the router matches it (percent-decoded), so `/%73ignin` is no way round.
+pub fn is_submission(req: &ServiceRequest) -> bool {
+    req.method() == Method::POST && req.match_info().as_str() == "/signin"
+}
 
 #[derive(Template)]
 #[template(path = "signin.html")]
@@ -82,12 +97,14 @@ pub async fn sign_out(
 }
 
 /// Turns an outcome into a response: a fresh session and a redirect home on
-/// success, the form again otherwise.
+/// success, the form again otherwise (a refusal by throttling says with
+/// `Retry-After` how long it lasts from `now`).
 pub fn answer(
     req: &HttpRequest,
     page: SignInPage,
     form: &SignInForm,
     outcome: SignInOutcome,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<HttpResponse, AppError> {
     match outcome {
         SignInOutcome::Success(id) => {
@@ -95,8 +112,19 @@ pub fn answer(
             Ok(see_other("/"))
         }
         SignInOutcome::Invalid => page.refuse(form, StatusCode::UNAUTHORIZED, "signin-invalid"),
-        SignInOutcome::Throttled => {
-            page.refuse(form, StatusCode::TOO_MANY_REQUESTS, "signin-throttled")
+        SignInOutcome::Throttled(refusal) => {
+            let error_key = match refusal {
+                Refusal::SlowedDown { .. } => "signin-slowed",
+                Refusal::PairLockedOut { .. } | Refusal::NetworkLockedOut { .. } => {
+                    "signin-throttled"
+                }
+            };
+            let wait = (refusal.until() - now).num_seconds().max(1);
+            let mut response = page.refuse(form, StatusCode::TOO_MANY_REQUESTS, error_key)?;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
+            Ok(response)
         }
     }
 }

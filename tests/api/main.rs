@@ -15,3 +15,4 @@ mod security;
 mod sessions;
 mod signin;
 mod smtp;
+mod throttling;

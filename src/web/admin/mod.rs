@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     audit,
-    auth::{self, Attempt, Realm},
+    auth::{self, Attempt, Realm, TypedAccount},
     db::{self, DbError},
     i18n::Tr,
     identity::UserId,
@@ -134,7 +134,7 @@ async fn signin_submit(
     let (org, email) = (form.organization.clone(), form.email.clone());
     let attempt = Attempt {
         realm: Realm::Admin,
-        account_key: format!("{}/{}", org.trim(), email.trim()),
+        account: TypedAccount::tenant_user(&org, &email),
         ip,
         password: form.password.clone(),
     };
@@ -153,11 +153,15 @@ async fn signin_submit(
         form.email.clone(),
         state.clock.now(),
     );
-    db::blocking(&state.pool, move |conn| {
-        auth::record_admin_sign_in(conn, &org, &email, outcome, ip, now).map_err(DbError::from)
-    })
-    .await?;
-    signin::answer(&req, page, &form, outcome)
+    // A throttled attempt is not recorded (its lock-out is, once it ends),
+    // and costs no further database work.
+    if !matches!(outcome, auth::SignInOutcome::Throttled(_)) {
+        db::blocking(&state.pool, move |conn| {
+            auth::record_admin_sign_in(conn, &org, &email, outcome, ip, now).map_err(DbError::from)
+        })
+        .await?;
+    }
+    signin::answer(&req, page, &form, outcome, now)
 }
 
 #[derive(Template)]

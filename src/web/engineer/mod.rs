@@ -13,7 +13,7 @@ use super::{
     signin::{self, SignInForm, SignInPage},
 };
 use crate::{
-    auth::{self, Attempt, Realm},
+    auth::{self, Attempt, Realm, TypedAccount},
     i18n::Tr,
     identity::StaffId,
     staff::{self, StaffMember, StaffRole},
@@ -90,7 +90,7 @@ async fn signin_submit(
     let email = form.email.clone();
     let attempt = Attempt {
         realm: Realm::Engineer,
-        account_key: email.trim().to_owned(),
+        account: TypedAccount::staff(&email),
         ip,
         password: form.password.clone(),
     };
@@ -102,7 +102,7 @@ async fn signin_submit(
         move |conn| Ok(staff::find_for_sign_in(conn, &email)?.map(|(m, hash)| (m.id.0, hash))),
     )
     .await?;
-    signin::answer(&req, page, &form, outcome)
+    signin::answer(&req, page, &form, outcome, state.clock.now())
 }
 
 #[derive(Template)]

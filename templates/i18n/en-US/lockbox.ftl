@@ -14,6 +14,7 @@ signin-intro-engineer = Sign in with your provider staff account.
 signin-button = Sign in
 signin-invalid = The organization, email address or password is incorrect.
 signin-throttled = Too many failed sign-in attempts. Wait 15 minutes and try again.
+signin-slowed = Too many failed sign-in attempts for this account. Wait a few seconds and try again.
 signin-missing-fields-admin = Enter your organization, email address and password.
 signin-missing-fields = Enter your email address and password.
 
@@ -52,6 +53,8 @@ error-bad-request-title = Something is wrong with this request
 error-bad-request-message = The request could not be understood. Go back and check what you entered.
 error-too-large-title = Too much data
 error-too-large-message = The form you sent is larger than lockbox accepts.
+error-too-many-requests-title = Too many requests
+error-too-many-requests-message = Too many requests came from your network. Wait { $seconds } seconds and try again.
 error-internal-title = Something went wrong
 error-internal-message = lockbox could not complete this request. Nothing was changed. Try again in a moment.
 

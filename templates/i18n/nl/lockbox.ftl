@@ -14,6 +14,7 @@ signin-intro-engineer = Meld u aan met uw account als medewerker van de provider
 signin-button = Aanmelden
 signin-invalid = De organisatie, het e-mailadres of het wachtwoord is onjuist.
 signin-throttled = Te veel mislukte aanmeldpogingen. Wacht 15 minuten en probeer het opnieuw.
+signin-slowed = Te veel mislukte aanmeldpogingen voor dit account. Wacht een paar seconden en probeer het opnieuw.
 signin-missing-fields-admin = Vul uw organisatie, e-mailadres en wachtwoord in.
 signin-missing-fields = Vul uw e-mailadres en wachtwoord in.
 
@@ -52,6 +53,8 @@ error-bad-request-title = Er klopt iets niet aan dit verzoek
 error-bad-request-message = Het verzoek kon niet worden begrepen. Ga terug en controleer wat u hebt ingevuld.
 error-too-large-title = Te veel gegevens
 error-too-large-message = Het formulier dat u verstuurde is groter dan lockbox accepteert.
+error-too-many-requests-title = Te veel verzoeken
+error-too-many-requests-message = Er kwamen te veel verzoeken van uw netwerk. Wacht { $seconds } seconden en probeer het opnieuw.
 error-internal-title = Er ging iets mis
 error-internal-message = lockbox kon dit verzoek niet voltooien. Er is niets gewijzigd. Probeer het zo opnieuw.
 

@@ -34,6 +34,8 @@ pub struct TestApp {
     /// Connected as the owner of the tables, for arranging.
     pub owner_pool: PgPool,
     pub clock: SettableClock,
+    /// The server's password hasher: its verifications can be counted.
+    pub hasher: password::Hasher,
     /// Dropped with the app: the test's database goes with it.
     _db: TestDatabase,
 }
@@ -76,6 +78,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings.clone(), pool.clone(), shared).expect("app builds");
     let admin_url = format!("http://127.0.0.1:{}", app.admin_port());
     let engineer_url = format!("http://127.0.0.1:{}", app.engineer_port());
+    let hasher = app.hasher().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         settings,
@@ -84,6 +87,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         pool,
         owner_pool,
         clock,
+        hasher,
         _db: db,
     }
 }

@@ -1,0 +1,478 @@
+//! Brute force and floods: sign-in throttling that holds under parallel
+//! bursts, per IPv6 /64 and per account; an audit log no flood can fill;
+//! the per-address rate limit in front of both sign-in forms.
+
+use chrono::Duration;
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+use futures::{StreamExt, future::join_all, stream};
+use lockbox::identity::TenantId;
+use lockbox::{
+    audit::{Record, activity, view::audit_log as al},
+    config::RateQuota,
+    staff::StaffRole,
+    tenants::Role,
+};
+use reqwest::{
+    Client, StatusCode,
+    header::{HeaderMap, HeaderValue},
+    redirect::Policy,
+};
+
+use crate::helpers::{TestApp, client, client_from, csrf_of, spawn_app_with, texts};
+
+/// A client whose requests reach lockbox through a trusted proxy that
+/// says they come from `ip` (the app must trust 127.0.0.1).
+fn client_via_proxy(ip: &str) -> Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "x-forwarded-for",
+        HeaderValue::from_str(ip).expect("an address"),
+    );
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+/// An app whose per-address rate limit nobody reaches, so that what lies
+/// behind it (the throttling in PostgreSQL) is what is tested.
+async fn app_without_rate_limit(trust_local_proxy: bool) -> TestApp {
+    spawn_app_with(|s| {
+        s.sign_in_rate = RateQuota::UNLIMITED;
+        if trust_local_proxy {
+            s.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        }
+    })
+    .await
+}
+
+/// A CSRF token of `client`'s session on the admin center.
+async fn admin_token(app: &TestApp, client: &Client) -> String {
+    csrf_of(
+        &app.get_admin(client, "/signin")
+            .await
+            .text()
+            .await
+            .expect("body"),
+    )
+}
+
+async fn post_admin_sign_in(
+    app: &TestApp,
+    client: &Client,
+    token: &str,
+    (organization, email, password): (&str, &str, &str),
+) -> reqwest::Response {
+    client
+        .post(format!("{}/signin", app.admin_url))
+        .form(&[
+            ("csrf_token", token),
+            ("organization", organization),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("request")
+}
+
+fn retry_after(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Every audit record of `tenant`, or of all tenants.
+fn audit_records(app: &TestApp, tenant: Option<TenantId>) -> i64 {
+    use lockbox::schema::audit_records as ar;
+    let mut query = ar::table.into_boxed();
+    if let Some(tenant) = tenant {
+        query = query.filter(ar::tenant_id.eq(tenant));
+    }
+    query.count().get_result(&mut app.conn()).expect("count")
+}
+
+fn login_failures(app: &TestApp, tenant: TenantId) -> Vec<Record> {
+    al::table
+        .filter(al::tenant_id.eq(tenant))
+        .filter(al::activity.eq(activity::USER_LOGIN_FAILED))
+        .order(al::id.asc())
+        .select(<Record as diesel::SelectableHelper<diesel::pg::Pg>>::as_select())
+        .load(&mut app.conn())
+        .expect("records")
+}
+
+/// What housekeeping does every few minutes: reports ended lock-outs.
+fn report_ended_lockouts(app: &TestApp) -> usize {
+    lockbox::auth::report_ended_lockouts(&mut app.conn(), app.clock_now()).expect("reported")
+}
+
+#[tokio::test]
+async fn a_burst_of_200_parallel_guesses_gets_at_most_5_password_checks_and_the_real_user_still_signs_in()
+ {
+    let app = app_without_rate_limit(false).await;
+    app.create_tenant("Contoso", true);
+    let admin = app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
+    let attacker = client();
+    let token = admin_token(&app, &attacker).await;
+    let before = app.hasher.verifications();
+
+    let guesses = (0..200).map(|i| {
+        let (attacker, token, app, email) = (&attacker, &token, &app, &admin.email);
+        async move {
+            let guess = format!("guess number {i}");
+            let resp = post_admin_sign_in(app, attacker, token, ("Contoso", email, &guess)).await;
+            (resp.status(), retry_after(&resp))
+        }
+    });
+    let answers = join_all(guesses).await;
+
+    let checked = app.hasher.verifications() - before;
+    println!("password verifications for 200 parallel guesses: {checked}");
+    assert!(checked <= 5, "{checked} password checks for one pair");
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    let invalid = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(
+        (invalid, refused.len()),
+        (usize::try_from(checked).expect("small"), 200 - invalid),
+        "every guess was either checked or refused"
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|(_, retry)| retry.as_deref() == Some("900")),
+        "a refusal says how long the lock-out lasts"
+    );
+
+    let real_user = client_from("127.0.0.2");
+    let resp = app.admin_sign_in(&real_user, &admin).await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::SEE_OTHER,
+        "the real user elsewhere"
+    );
+}
+
+#[tokio::test]
+async fn guesses_from_one_ipv6_slash_64_count_together() {
+    let app = app_without_rate_limit(true).await;
+    let engineer = app.create_staff("eng@provider.example", StaffRole::Engineer);
+    for i in 1..=5 {
+        let attacker = client_via_proxy(&format!("2001:db8:1:2::{i}"));
+        let resp = app
+            .engineer_sign_in_with(&attacker, &engineer.email, "guessing the password")
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    let same_64 = client_via_proxy("2001:db8:1:2:ffff:ffff:ffff:ffff");
+    assert_eq!(
+        app.engineer_sign_in(&same_64, &engineer).await.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "another address of the same /64 is the same network"
+    );
+    let next_64 = client_via_proxy("2001:db8:1:3::1");
+    assert_eq!(
+        app.engineer_sign_in(&next_64, &engineer).await.status(),
+        StatusCode::SEE_OTHER,
+        "the neighbouring /64 is another network"
+    );
+}
+
+#[tokio::test]
+async fn an_account_failing_from_many_networks_slows_down_networks_with_failures_but_never_a_clean_one()
+ {
+    let app = app_without_rate_limit(true).await;
+    let engineer = app.create_staff("eng@provider.example", StaffRole::Engineer);
+    let app = &app;
+    let guess = |network: u8| async move {
+        let attacker = client_via_proxy(&format!("198.51.100.{network}"));
+        app.engineer_sign_in_with(&attacker, "eng@provider.example", "guessing the password")
+            .await
+    };
+    // 20 failures, two from each of ten networks: no pair is locked out.
+    for network in 1..=10 {
+        for _ in 0..2 {
+            assert_eq!(guess(network).await.status(), StatusCode::UNAUTHORIZED);
+        }
+    }
+
+    let resp = guess(1).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&resp).as_deref(), Some("1"));
+    let html = resp.text().await.expect("body");
+    assert_eq!(
+        texts(&html, "[role=alert]"),
+        vec![
+            "Too many failed sign-in attempts for this account. Wait a few seconds and try again."
+        ]
+    );
+
+    let real_user = client_via_proxy("203.0.113.50");
+    assert_eq!(
+        app.engineer_sign_in(&real_user, &engineer).await.status(),
+        StatusCode::SEE_OTHER,
+        "a network without failures is never slowed down"
+    );
+
+    app.clock.advance(Duration::seconds(1));
+    assert_eq!(guess(1).await.status(), StatusCode::UNAUTHORIZED, "waited");
+    let resp = guess(2).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        retry_after(&resp).as_deref(),
+        Some("2"),
+        "the wait doubles, counted from the account's last attempt"
+    );
+    app.clock.advance(Duration::seconds(2));
+    assert_eq!(guess(2).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_flood_of_1000_throttled_attempts_adds_at_most_2_audit_records() {
+    let app = app_without_rate_limit(false).await;
+    let contoso = app.create_tenant("Contoso", true);
+    let admin = app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
+    let attacker = client();
+    let token = admin_token(&app, &attacker).await;
+    let typed = ("Contoso", admin.email.as_str(), "guessing the password");
+    for _ in 0..5 {
+        let resp = post_admin_sign_in(&app, &attacker, &token, typed).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    let before = audit_records(&app, Some(contoso));
+
+    let statuses: Vec<StatusCode> = stream::iter(0..1000)
+        .map(|_| async {
+            post_admin_sign_in(&app, &attacker, &token, typed)
+                .await
+                .status()
+        })
+        .buffer_unordered(25)
+        .collect()
+        .await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "every attempt of the flood was throttled"
+    );
+    let during = audit_records(&app, Some(contoso)) - before;
+    assert_eq!(during, 0, "a throttled attempt writes nothing");
+    assert_eq!(
+        report_ended_lockouts(&app),
+        0,
+        "the lock-out is still running"
+    );
+
+    app.clock.advance(Duration::minutes(15));
+    assert_eq!(report_ended_lockouts(&app), 1);
+    assert_eq!(report_ended_lockouts(&app), 0, "reported once");
+    let added = audit_records(&app, Some(contoso)) - before;
+    println!("audit records added by 1,000 throttled attempts: {added}");
+    assert!(added <= 2, "{added} records");
+
+    let lockout = login_failures(&app, contoso)
+        .pop()
+        .expect("the lock-out's record");
+    assert_eq!(lockout.parameters["Reason"], "TooManyAttempts");
+    assert_eq!(lockout.parameters["RefusedAttempts"], 1000);
+    assert_eq!(lockout.parameters["Email"], "admin@contoso.example");
+    assert_eq!(lockout.actor_id, admin.id.to_string());
+    assert_eq!(lockout.ip, "127.0.0.1");
+
+    assert_eq!(
+        app.admin_sign_in(&attacker, &admin).await.status(),
+        StatusCode::SEE_OTHER,
+        "the lock-out is over"
+    );
+}
+
+#[tokio::test]
+async fn failed_sign_ins_for_unknown_organisations_write_nothing_to_any_tenant() {
+    let app = app_without_rate_limit(false).await;
+    app.create_tenant("Contoso", true);
+    app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
+    let before = audit_records(&app, None);
+    let attacker = client();
+    let token = admin_token(&app, &attacker).await;
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        let typed = (
+            "Nowhere Inc",
+            "admin@contoso.example",
+            "guessing the password",
+        );
+        statuses.push(
+            post_admin_sign_in(&app, &attacker, &token, typed)
+                .await
+                .status(),
+        );
+    }
+    assert_eq!(statuses[4], StatusCode::UNAUTHORIZED);
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
+
+    app.clock.advance(Duration::minutes(15));
+    assert_eq!(report_ended_lockouts(&app), 1, "the lock-out ended");
+    assert_eq!(audit_records(&app, None), before, "no tenant's log changed");
+}
+
+#[tokio::test]
+async fn over_the_per_address_rate_limit_both_sign_in_forms_answer_429_with_retry_after() {
+    let app = spawn_app_with(|_| {}).await;
+    assert_eq!(
+        app.settings.sign_in_rate,
+        RateQuota::SIGN_IN,
+        "30 a minute, bursts of 10"
+    );
+    let attacker = client();
+    let token = admin_token(&app, &attacker).await;
+    // A different account each time: no pair is locked out.
+    for i in 0..10 {
+        let email = format!("guess{i}@contoso.example");
+        let typed = ("Contoso", email.as_str(), "guessing the password");
+        let resp = post_admin_sign_in(&app, &attacker, &token, typed).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+
+    let typed = (
+        "Contoso",
+        "guess10@contoso.example",
+        "guessing the password",
+    );
+    let resp = post_admin_sign_in(&app, &attacker, &token, typed).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&resp).as_deref(), Some("2"));
+    assert!(
+        resp.headers().contains_key("content-security-policy"),
+        "the refusal carries the security headers"
+    );
+    let html = resp.text().await.expect("body");
+    assert_eq!(texts(&html, "h1"), vec!["Too many requests"]);
+    assert_eq!(
+        texts(&html, "main p")[1],
+        "Too many requests came from your network. Wait 2 seconds and try again."
+    );
+
+    let resp = client()
+        .post(format!("{}/signin", app.engineer_url))
+        .header("accept-language", "nl")
+        .form(&[("email", "eng@provider.example"), ("password", "guessing")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        resp.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "one allowance across both portals' sign-in forms"
+    );
+    assert!(retry_after(&resp).is_some());
+    let html = resp.text().await.expect("body");
+    assert_eq!(texts(&html, "h1"), vec!["Te veel verzoeken"]);
+    assert!(html.contains("<html lang=\"nl\">"));
+
+    assert_eq!(
+        app.get_admin(&attacker, "/signin").await.status(),
+        StatusCode::OK,
+        "only submissions are limited"
+    );
+    let elsewhere = client_from("127.0.0.2");
+    let token_elsewhere = admin_token(&app, &elsewhere).await;
+    let resp = post_admin_sign_in(&app, &elsewhere, &token_elsewhere, typed).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "another address");
+
+    let resp = attacker
+        .post(format!("{}/%73ignin", app.admin_url))
+        .form(&[("csrf_token", token.as_str()), ("email", "x@y.example")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        resp.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a percent-encoded path is the same form"
+    );
+
+    app.clock.advance(Duration::seconds(2));
+    let resp = post_admin_sign_in(&app, &attacker, &token, typed).await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "one more after 2 s"
+    );
+    let resp = post_admin_sign_in(&app, &attacker, &token, typed).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_success_is_no_failure_and_forgets_the_mistakes_before_it() {
+    let app = app_without_rate_limit(false).await;
+    let engineer = app.create_staff("eng@provider.example", StaffRole::Engineer);
+    let user = client();
+    for _ in 0..4 {
+        let resp = app
+            .engineer_sign_in_with(&user, &engineer.email, "mistyped password")
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        app.engineer_sign_in(&user, &engineer).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let again = client();
+    for i in 0..4 {
+        let resp = app
+            .engineer_sign_in_with(&again, &engineer.email, "mistyped password")
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "mistake {i}");
+    }
+    assert_eq!(
+        app.engineer_sign_in(&again, &engineer).await.status(),
+        StatusCode::SEE_OTHER,
+        "four mistakes, not eight"
+    );
+}
+
+#[tokio::test]
+async fn parallel_right_and_wrong_passwords_for_one_account_never_fail_the_server() {
+    let app = app_without_rate_limit(false).await;
+    app.create_tenant("Contoso", true);
+    let admin = app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
+    // Each its own session: a success renews its client's session.
+    let mut clients = Vec::new();
+    for _ in 0..30 {
+        let c = client();
+        let token = admin_token(&app, &c).await;
+        clients.push((c, token));
+    }
+    let attempts = clients.iter().enumerate().map(|(i, (c, token))| {
+        let password = if i % 2 == 0 {
+            admin.password.as_str()
+        } else {
+            "guessing the password"
+        };
+        let (app, email) = (&app, admin.email.as_str());
+        async move {
+            post_admin_sign_in(app, c, token, ("Contoso", email, password))
+                .await
+                .status()
+        }
+    });
+    let statuses = join_all(attempts).await;
+    assert!(
+        statuses.iter().all(|s| [
+            StatusCode::SEE_OTHER,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+        .contains(s)),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&StatusCode::SEE_OTHER), "{statuses:?}");
+}
