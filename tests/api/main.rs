@@ -16,3 +16,4 @@ mod sessions;
 mod signin;
 mod smtp;
 mod throttling;
+mod time_after_lock;
