@@ -91,6 +91,22 @@ pub struct RateQuota {
     pub burst: NonZeroU32,
 }
 
+/// The JSON API's allowance per token: `per_second` calls a second, up to
+/// `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiRate {
+    pub per_second: NonZeroU32,
+    pub burst: NonZeroU32,
+}
+
+impl ApiRate {
+    /// SPEC §8's default: 10 a second, bursts of 50.
+    pub const DEFAULT: ApiRate = ApiRate {
+        per_second: NonZeroU32::new(10).expect("non-zero"),
+        burst: NonZeroU32::new(50).expect("non-zero"),
+    };
+}
+
 impl RateQuota {
     /// The sign-in forms' default: 30 a minute with bursts of 10.
     pub const SIGN_IN: RateQuota = RateQuota {
@@ -140,6 +156,9 @@ pub struct Settings {
     /// sign-in form per client address (IPv6: per /64), per lockbox
     /// process; more are answered 429 with `Retry-After`.
     pub sign_in_rate: RateQuota,
+    /// `LOCKBOX_API_RATE_PER_SECOND` (default 10) and `LOCKBOX_API_BURST`
+    /// (default 50): each API token's allowance.
+    pub api_rate: ApiRate,
     /// `LOCKBOX_PENDING_LIFETIME_MINUTES` (default 720 = 12 h, 1 min–7 days):
     /// how long a request waits for the customer before it expires.
     pub pending_lifetime: Duration,
@@ -209,6 +228,18 @@ impl Settings {
                     RateQuota::SIGN_IN.burst,
                 )?,
             },
+            api_rate: ApiRate {
+                per_second: parse_count(
+                    "LOCKBOX_API_RATE_PER_SECOND",
+                    get("LOCKBOX_API_RATE_PER_SECOND"),
+                    ApiRate::DEFAULT.per_second,
+                )?,
+                burst: parse_count(
+                    "LOCKBOX_API_BURST",
+                    get("LOCKBOX_API_BURST"),
+                    ApiRate::DEFAULT.burst,
+                )?,
+            },
             pending_lifetime: Duration::minutes(parse_bounded(
                 "LOCKBOX_PENDING_LIFETIME_MINUTES",
                 get("LOCKBOX_PENDING_LIFETIME_MINUTES"),
@@ -240,6 +271,7 @@ impl Settings {
             session_absolute: Duration::hours(12),
             trusted_proxies: Vec::new(),
             sign_in_rate: RateQuota::SIGN_IN,
+            api_rate: ApiRate::DEFAULT,
             pending_lifetime: Duration::hours(12),
             max_window: Duration::hours(4),
             mail: MailSettings {

@@ -35,6 +35,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Uuid,
+        realm -> Text,
+        tenant_id -> Nullable<Uuid>,
+        user_id -> Nullable<Uuid>,
+        staff_id -> Nullable<Uuid>,
+        name -> Text,
+        scope -> Text,
+        secret_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     app_secrets (name) {
         name -> Text,
         value -> Bytea,
@@ -222,6 +239,9 @@ diesel::table! {
 }
 
 diesel::joinable!(access_request_events -> access_requests (request_id));
+diesel::joinable!(api_tokens -> provider_staff (staff_id));
+diesel::joinable!(api_tokens -> tenant_users (user_id));
+diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(access_requests -> tenants (tenant_id));
 diesel::joinable!(document_versions -> documents (document_id));
 diesel::joinable!(documents -> sites (site_id));
@@ -236,6 +256,7 @@ diesel::joinable!(tenant_users -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     access_request_events,
     access_requests,
+    api_tokens,
     app_secrets,
     audit_chain,
     audit_records,

@@ -83,6 +83,11 @@ impl Application {
         let hasher = Hasher::new().map_err(|e| StartupError::Other(e.to_string()))?;
         let state = AppState {
             content: crate::content::store::ContentStores::postgres(),
+            api_limit: portal::rate_limit::TokenLimit::new(
+                settings.api_rate.per_second,
+                settings.api_rate.burst,
+                clock.clone(),
+            ),
             pool,
             clock,
             settings,
@@ -174,6 +179,9 @@ fn check_database(conn: &mut diesel::PgConnection) -> Result<(), StartupError> {
     }
 }
 
+/// A listener's routes.
+type Routes = fn(&mut web::ServiceConfig);
+
 fn serve(
     state: &AppState,
     realm: Realm,
@@ -220,9 +228,9 @@ fn serve(
                     .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
             )
             .build();
-        let routes = match realm {
-            Realm::Admin => portal::admin::routes,
-            Realm::Engineer => portal::engineer::routes,
+        let (routes, api): (Routes, Routes) = match realm {
+            Realm::Admin => (portal::admin::routes, portal::api::customer_api),
+            Realm::Engineer => (portal::engineer::routes, portal::api::provider_api),
         };
         App::new()
             .wrap(from_fn(portal::same_origin))
@@ -240,6 +248,8 @@ fn serve(
                     .error_handler(|e, _| AppError::BadRequest(e.to_string()).into()),
             )
             .configure(portal::common_routes)
+            // Before the pages: `/api/…` is never a page.
+            .configure(api)
             .configure(routes)
             .default_service(web::to(portal::not_found))
     })

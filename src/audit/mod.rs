@@ -61,6 +61,8 @@ pub mod activity {
     pub const USER_LOGIN_FAILED: &str = "UserLoginFailed";
     /// An operator operation refused by the enforcement point.
     pub const ACCESS_DENIED: &str = "AccessDenied";
+    pub const NEW_API_TOKEN: &str = "New-ApiToken";
+    pub const REMOVE_API_TOKEN: &str = "Remove-ApiToken";
 
     /// Every activity lockbox records, for the search page's picker.
     pub const ALL: &[&str] = &[
@@ -79,6 +81,8 @@ pub mod activity {
         USER_LOGGED_IN,
         USER_LOGIN_FAILED,
         ACCESS_DENIED,
+        NEW_API_TOKEN,
+        REMOVE_API_TOKEN,
         // Operator operations (see crate::content::OPERATIONS).
         "Get-MailboxStatistics",
         "Get-MessageTrace",

@@ -1,6 +1,7 @@
 //! Authentication for both realms: password hashing, server-side sessions,
 //! sign-in throttling, and the sign-in procedure they add up to.
 
+pub mod api_tokens;
 pub mod password;
 pub mod session_store;
 pub mod throttle;

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::{CliError, message};
 use crate::{
     audit,
-    auth::password,
+    auth::{api_tokens, password},
     clock::SharedClock,
     db::{self, PgPool},
     identity::{DisplayName, Email, NewPassword},
@@ -65,6 +65,27 @@ pub enum StaffCommand {
         display_name: Option<String>,
         #[command(flatten)]
         password: PasswordArgs,
+    },
+    /// Manage a staff member's API tokens (the provider API).
+    Token {
+        #[command(subcommand)]
+        command: StaffTokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum StaffTokenCommand {
+    /// Create an API token for a staff member; its secret is printed once.
+    Create {
+        /// The staff member's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// What the token is for (e.g. the ITSM's name).
+        #[arg(long)]
+        name: String,
+        /// Days until it expires (1 to 365).
+        #[arg(long, default_value_t = api_tokens::DEFAULT_DAYS)]
+        expires_days: i64,
     },
 }
 
@@ -174,12 +195,22 @@ pub async fn staff(
     pool: &PgPool,
     clock: SharedClock,
 ) -> Result<(), CliError> {
-    let StaffCommand::Create {
-        email,
-        role,
-        display_name,
-        password,
-    } = command;
+    let (email, role, display_name, password) = match command {
+        StaffCommand::Create {
+            email,
+            role,
+            display_name,
+            password,
+        } => (email, role, display_name, password),
+        StaffCommand::Token {
+            command:
+                StaffTokenCommand::Create {
+                    email,
+                    name,
+                    expires_days,
+                },
+        } => return staff_token(pool, clock, &email, &name, expires_days).await,
+    };
     let email = Email::parse(&email).map_err(message)?;
     let name = display_name_or_default(display_name.as_deref(), &email)?;
     let hash = password::hash_blocking(&read_password(&password)?)?;
@@ -189,6 +220,61 @@ pub async fn staff(
     })
     .await?;
     println!("created staff member {id}");
+    Ok(())
+}
+
+/// Creates a staff member's API token and prints its secret, once.
+async fn staff_token(
+    pool: &PgPool,
+    clock: SharedClock,
+    email: &str,
+    name: &str,
+    expires_days: i64,
+) -> Result<(), CliError> {
+    let new = api_tokens::NewTokenInput {
+        name: name.to_owned(),
+        scope: api_tokens::TokenScope::Admin.as_db().into(),
+        expires_days: expires_days.to_string(),
+    }
+    .parse()
+    .map_err(|errors| {
+        let keys: Vec<&'static str> = errors.into_values().collect();
+        CliError(
+            keys.iter()
+                .map(|k| {
+                    crate::i18n::Tr::new(crate::i18n::Lang::En).t_args(
+                        k,
+                        &[
+                            ("min", &api_tokens::MIN_DAYS.to_string()),
+                            ("max", &api_tokens::MAX_DAYS.to_string()),
+                        ],
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    })?;
+    let email = email.to_owned();
+    let (token, secret) = db::blocking(pool, move |conn| {
+        let (member, _) = staff::find_for_sign_in(conn, &email)?
+            .ok_or_else(|| CliError(format!("no provider staff member {email:?}")))?;
+        Ok::<_, CliError>(api_tokens::create_staff_token(
+            conn,
+            member.id,
+            &new.name,
+            new.valid_for,
+            clock.now(),
+        )?)
+    })
+    .await?;
+    println!(
+        "created API token {} ({}), valid until {}; its secret, shown only now:\n{secret}",
+        token.name,
+        token.id,
+        token
+            .expires_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
     Ok(())
 }
 

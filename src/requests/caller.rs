@@ -18,18 +18,32 @@ use crate::{
 /// Someone acting on requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    /// A user of a customer tenant (admin center).
+    /// A user of a customer tenant (admin center or their API token).
     Customer {
         id: UserId,
         tenant: TenantId,
         name: String,
         role: Role,
+        via: Via,
     },
-    /// A provider staff member (engineer portal).
+    /// A provider staff member (engineer portal or their API token).
     Staff {
         id: StaffId,
         name: String,
         role: StaffRole,
+        via: Via,
+    },
+}
+
+/// Through which door a caller came: the audit record of an API call names
+/// the token.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Via {
+    #[default]
+    Portal,
+    Token {
+        id: uuid::Uuid,
+        name: String,
     },
 }
 
@@ -40,6 +54,7 @@ impl Caller {
             tenant: user.tenant_id,
             name: user.display_name.clone(),
             role: user.role,
+            via: Via::Portal,
         }
     }
 
@@ -48,6 +63,25 @@ impl Caller {
             id: member.id,
             name: member.display_name.clone(),
             role: member.role,
+            via: Via::Portal,
+        }
+    }
+
+    /// The same caller, acting through API token `id` named `name`.
+    pub fn through_token(mut self, id: uuid::Uuid, name: &str) -> Self {
+        let token = Via::Token {
+            id,
+            name: name.to_owned(),
+        };
+        match &mut self {
+            Caller::Customer { via, .. } | Caller::Staff { via, .. } => *via = token,
+        }
+        self
+    }
+
+    pub fn via(&self) -> &Via {
+        match self {
+            Caller::Customer { via, .. } | Caller::Staff { via, .. } => via,
         }
     }
 
@@ -192,6 +226,7 @@ mod tests {
             tenant: TenantId(Uuid::from_u128(2)),
             name: "Ada".into(),
             role,
+            via: Via::Portal,
         }
     }
 
@@ -200,6 +235,7 @@ mod tests {
             id: StaffId(Uuid::from_u128(3)),
             name: "Eve".into(),
             role,
+            via: Via::Portal,
         }
     }
 

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::{
-    Comment, NewRequest,
+    Comment, NewRequest, Via,
     effects::{self, By},
     machine::{self, Actor, Event, Policy, Status},
     model::{AccessRequest, Refused, RequestError, Scope},
@@ -103,6 +103,9 @@ pub struct Decision {
     pub actor_name: String,
     pub ip: String,
     pub comment: Comment,
+    /// The door the decision came through (an API token is named in the
+    /// audit record).
+    pub via: Via,
 }
 
 impl Decision {
@@ -111,6 +114,7 @@ impl Decision {
             actor: self.actor,
             name: &self.actor_name,
             ip: &self.ip,
+            via: &self.via,
         }
     }
 }

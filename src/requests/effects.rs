@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::{
+    Via,
     machine::{Actor, Event, Status, Transition},
     mails,
     model::AccessRequest,
@@ -26,6 +27,7 @@ pub struct By<'a> {
     pub actor: Actor,
     pub name: &'a str,
     pub ip: &'a str,
+    pub via: &'a Via,
 }
 
 impl By<'_> {
@@ -33,6 +35,7 @@ impl By<'_> {
         actor: Actor::System,
         name: "System",
         ip: "",
+        via: &Via::Portal,
     };
 
     /// Provider staff appear as "Provider Operator" with their staff id;
@@ -80,7 +83,10 @@ pub fn apply(
             .execute(conn)?;
     }
     record_event(conn, req.id, t.at, event.as_db(), t.to, by, comment)?;
-    let (activity, parameters) = audit_of(event, t, by, comment);
+    let (activity, mut parameters) = audit_of(event, t, by, comment);
+    if let Via::Token { id, name } = by.via {
+        parameters["ApiToken"] = json!({"Id": id, "Name": name});
+    }
     audit::append(
         conn,
         audit::Entry {

@@ -22,7 +22,7 @@ pub mod model;
 pub mod queries;
 pub mod use_cases;
 
-pub use caller::{Action, Caller};
+pub use caller::{Action, Caller, Via};
 pub use input::*;
 pub use machine::{Actor, Event, Policy, Refusal, Snapshot, Status};
 pub use model::{AccessRequest, Cursor, Refused, RequestError, Scope, TenantFilter, TimelineEntry};

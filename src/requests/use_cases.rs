@@ -131,6 +131,7 @@ pub fn decide_as(
         actor_name: caller.name().to_owned(),
         ip: ip.to_owned(),
         comment,
+        via: caller.via().clone(),
     };
     commands::decide(conn, id, scope, &decision, clock, policy)
 }
@@ -148,6 +149,7 @@ pub fn file_as(
         actor: Actor::Engineer(engineer),
         name: caller.name(),
         ip,
+        via: caller.via(),
     };
     commands::file(conn, by, engineer, new, now)
 }

@@ -247,6 +247,21 @@ pub fn lockbox_enabled(conn: &mut PgConnection, tenant_id: TenantId) -> QueryRes
         .first(conn)
 }
 
+/// The Lockbox switch changed by `user`: only a global administrator of
+/// their tenant may (SPEC §3); every interface calls this.
+pub fn set_lockbox_as(
+    conn: &mut PgConnection,
+    user: &TenantUser,
+    enabled: bool,
+    now: DateTime<Utc>,
+    actor: &audit::Actor,
+) -> Result<bool, TenantError> {
+    if !user.role.may_configure() {
+        return Err(TenantError::NotAllowed);
+    }
+    Ok(set_lockbox(conn, user.tenant_id, enabled, now, actor)?)
+}
+
 /// Turns the tenant's Customer Lockbox on or off, recorded in its audit
 /// log with the old and the new value; returns the old value.
 pub fn set_lockbox(

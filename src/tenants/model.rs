@@ -75,6 +75,12 @@ impl Role {
         }
     }
 
+    /// Global administrators, and only they, change the tenant's
+    /// configuration: the switch, roles, API tokens (SPEC §1, §3).
+    pub fn may_configure(self) -> bool {
+        self == Role::GlobalAdmin
+    }
+
     /// Global administrators and approvers may use the lockbox pages.
     pub fn can_use_lockbox(self) -> bool {
         matches!(self, Role::GlobalAdmin | Role::Approver)
@@ -141,6 +147,9 @@ pub enum TenantError {
          and assign roles in the admin center, under Roles (/roles)"
     )]
     HasGlobalAdmin(String),
+    /// Only a tenant's global administrators change its configuration.
+    #[error("only global administrators may do this")]
+    NotAllowed,
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
 }

@@ -67,6 +67,18 @@ impl From<crate::requests::RequestError> for AppError {
     }
 }
 
+impl From<crate::tenants::TenantError> for AppError {
+    fn from(e: crate::tenants::TenantError) -> Self {
+        use crate::tenants::TenantError;
+        match e {
+            TenantError::NotAllowed => AppError::Forbidden(Forbidden::Role),
+            TenantError::UnknownUser => AppError::NotFound,
+            TenantError::Db(e) => e.into(),
+            other => AppError::Internal(anyhow::anyhow!("{other}")),
+        }
+    }
+}
+
 impl From<actix_session::SessionGetError> for AppError {
     fn from(e: actix_session::SessionGetError) -> Self {
         AppError::Internal(anyhow::anyhow!("session read failed: {e}"))

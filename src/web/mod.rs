@@ -3,6 +3,7 @@
 //! language switch, static files and health checks.
 
 pub mod admin;
+pub mod api;
 pub mod chrome;
 pub mod confirm;
 pub mod engineer;
@@ -45,6 +46,8 @@ pub struct AppState {
     /// The content the lockbox guards (read only through the enforcement
     /// point, `crate::content::run`).
     pub content: crate::content::store::ContentStores,
+    /// The per-token allowance of the JSON API.
+    pub api_limit: rate_limit::TokenLimit,
 }
 
 impl AppState {
@@ -90,6 +93,14 @@ pub async fn same_origin<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    // The JSON API answers for itself, in problem details: it takes no
+    // cookies, so a cross-site form cannot use it.
+    if req.path().starts_with("/api/") || req.path() == "/api" {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    }
     if req.query_string().contains("%00") {
         // PostgreSQL cannot store a NUL: refuse it at the door.
         let response = AppError::BadRequest("NUL in the query".into()).error_response();

@@ -110,6 +110,56 @@ impl RateLimit {
     }
 }
 
+type TokenLimiter =
+    RateLimiter<uuid::Uuid, DashMapStateStore<uuid::Uuid>, AppClock, NoOpMiddleware<Duration>>;
+
+/// A per-API-token request limit (SPEC §8: 10 requests a second, a burst
+/// of 50 by default), on the application's clock like [`RateLimit`].
+#[derive(Clone)]
+pub struct TokenLimit {
+    limiter: Arc<TokenLimiter>,
+    clock: AppClock,
+}
+
+impl TokenLimit {
+    pub fn new(
+        per_second: std::num::NonZeroU32,
+        burst: std::num::NonZeroU32,
+        clock: SharedClock,
+    ) -> Self {
+        let clock = AppClock(clock);
+        let quota = Quota::per_second(per_second).allow_burst(burst);
+        Self {
+            limiter: Arc::new(RateLimiter::new(
+                quota,
+                DashMapStateStore::default(),
+                clock.clone(),
+            )),
+            clock,
+        }
+    }
+
+    /// Takes one call from token `id`'s allowance, or says how long until
+    /// the next one is allowed.
+    pub fn check(&self, id: uuid::Uuid) -> Result<(), Duration> {
+        self.limiter
+            .check_key(&id)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Forgets tokens whose allowance is full again (housekeeping).
+    pub fn forget_idle(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
+
+/// Whole seconds to wait, rounded up, at least one: what `Retry-After`
+/// says.
+pub fn retry_after(wait: Duration) -> u64 {
+    retry_after_secs(wait).max(1)
+}
+
 #[derive(Template)]
 #[template(path = "errors/error.html")]
 struct TooManyRequestsPage<'a> {

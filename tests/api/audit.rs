@@ -366,6 +366,7 @@ async fn concurrent_decisions_across_two_tenants_keep_both_chains_whole() {
                     actor_name: "m".into(),
                     ip: "127.0.0.1".into(),
                     comment: Comment::default(),
+                    via: lockbox::requests::Via::Portal,
                 };
                 commands::decide(
                     &mut pool.get().expect("conn"),

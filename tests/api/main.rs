@@ -7,6 +7,7 @@ mod cli;
 mod content;
 mod embedded;
 mod helpers;
+mod json_api;
 mod mail;
 mod paging;
 mod requests;

@@ -155,6 +155,7 @@ async fn the_runtime_role_holds_exactly_the_privileges_the_server_needs() {
         ("access_request_events", "SELECT,INSERT"),
         ("access_request_events_id_seq", "USAGE"),
         ("access_requests", "SELECT,INSERT,UPDATE"),
+        ("api_tokens", "SELECT,INSERT,UPDATE"),
         ("app_secrets", "SELECT,INSERT"),
         (
             "audit_append(uuid,timestamp with time zone,text,text,text,text,text,uuid,jsonb)",

@@ -23,6 +23,7 @@ use crate::{
     web::error::{AppError, Forbidden},
 };
 
+pub mod api_tokens;
 pub mod audit_log;
 pub mod requests;
 pub mod roles;
@@ -34,6 +35,7 @@ const NAV: &[(&str, &str)] = &[
     ("/support/lockbox/requests", "nav-lockbox-requests"),
     ("/settings/org/lockbox", "nav-org-settings"),
     ("/roles", "nav-roles"),
+    ("/settings/api-tokens", "nav-api-tokens"),
     ("/audit", "nav-audit"),
 ];
 
@@ -42,6 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(audit_log::routes)
         .configure(settings::routes)
         .configure(roles::routes)
+        .configure(api_tokens::routes)
         .route("/", web::get().to(home))
         .route("/signin", web::get().to(signin_form))
         .route("/signin", web::post().to(signin_submit))
@@ -97,7 +100,7 @@ fn audit_actor(req: &HttpRequest, state: &AppState, user: &TenantUser) -> audit:
 
 /// Refuses everyone but the tenant's global administrators.
 fn require_global_admin(user: &TenantUser) -> Result<(), AppError> {
-    if user.role == tenants::Role::GlobalAdmin {
+    if user.role.may_configure() {
         Ok(())
     } else {
         Err(AppError::Forbidden(Forbidden::Role))

@@ -92,8 +92,9 @@ async fn change(
         });
     }
     let (now, actor) = (state.clock.now(), audit_actor(&req, &state, &user));
+    let changer = user.clone();
     db::blocking(&state.pool, move |conn| {
-        tenants::set_lockbox(conn, tenant, enabled, now, &actor).map_err(DbError::from)
+        tenants::set_lockbox_as(conn, &changer, enabled, now, &actor).map_err(AppError::from)
     })
     .await?;
     let key = if enabled {

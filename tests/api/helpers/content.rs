@@ -38,6 +38,7 @@ impl TestApp {
             actor: Actor::Engineer(engineer.staff_id()),
             name: "engineer",
             ip: "127.0.0.1",
+            via: &lockbox::requests::Via::Portal,
         };
         let id = commands::file(&mut conn, by, engineer.staff_id(), &new, now).expect("filed");
         let decide = |conn: &mut diesel::PgConnection, event, actor| {
@@ -47,6 +48,7 @@ impl TestApp {
                 actor_name: "someone".into(),
                 ip: "127.0.0.1".into(),
                 comment: Comment::default(),
+                via: lockbox::requests::Via::Portal,
             };
             commands::decide(conn, id, Scope::Provider, &decision, &self.clock, &policy)
                 .expect("decided")

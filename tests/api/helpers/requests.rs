@@ -169,6 +169,7 @@ impl TestApp {
             actor: Actor::Engineer(engineer.staff_id()),
             name: "engineer",
             ip: "127.0.0.1",
+            via: &lockbox::requests::Via::Portal,
         };
         let id = commands::file(&mut conn, by, engineer.staff_id(), &new, self.clock_now())
             .expect("filed");
@@ -179,6 +180,7 @@ impl TestApp {
                 actor_name: "manager".into(),
                 ip: "127.0.0.1".into(),
                 comment: Comment::default(),
+                via: lockbox::requests::Via::Portal,
             };
             commands::decide(
                 &mut conn,
@@ -202,6 +204,7 @@ impl TestApp {
             actor_name: "engineer".into(),
             ip: "127.0.0.1".into(),
             comment: Comment::default(),
+            via: lockbox::requests::Via::Portal,
         };
         commands::decide(
             &mut self.conn(),

@@ -1,0 +1,243 @@
+//! Settings › API tokens: a global administrator creates a token (its
+//! secret shown once, on the answer to the POST and nowhere else), sees
+//! every token with its scope, expiry and last use, and revokes one after
+//! confirming. Approvers see the list read-only.
+
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use askama::Template;
+use uuid::Uuid;
+
+use super::{LockboxUser, audit_actor, chrome, require_global_admin};
+use crate::{
+    auth::api_tokens::{self, ApiToken, DEFAULT_DAYS, NewTokenInput, TokenError, TokenScope},
+    db::{self, DbError},
+    i18n::{Tr, fmt_time},
+    tenants::TenantUser,
+    web::{
+        AppState,
+        chrome::Chrome,
+        error::{AppError, Forbidden},
+        forms::{CsrfForm, PortalSession},
+        render, render_status, see_other,
+    },
+};
+
+const PATH: &str = "/settings/api-tokens";
+/// Tokens shown (a tenant has few; the newest first).
+const SHOWN: i64 = 200;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(PATH, web::get().to(show))
+        .route(PATH, web::post().to(create))
+        .route(
+            "/settings/api-tokens/{id}/revoke",
+            web::get().to(confirm_revoke),
+        )
+        .route("/settings/api-tokens/{id}/revoke", web::post().to(revoke));
+}
+
+/// A token as the list shows it.
+struct TokenRow {
+    id: Uuid,
+    name: String,
+    scope_key: &'static str,
+    created_at: String,
+    expires_at: String,
+    last_used_at: Option<String>,
+    /// "active", "expired" or "revoked" (a translation key suffix).
+    state: &'static str,
+}
+
+impl TokenRow {
+    fn new(t: &ApiToken, now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            id: t.id,
+            name: t.name.clone(),
+            scope_key: t.scope().label_key(),
+            created_at: fmt_time(t.created_at),
+            expires_at: fmt_time(t.expires_at),
+            last_used_at: t.last_used_at.map(fmt_time),
+            state: match (t.revoked_at, t.is_active(now)) {
+                (Some(_), _) => "revoked",
+                (None, true) => "active",
+                (None, false) => "expired",
+            },
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/api_tokens.html")]
+struct TokensPage {
+    tr: Tr,
+    chrome: Chrome,
+    tokens: Vec<TokenRow>,
+    scopes: [TokenScope; 3],
+    can_change: bool,
+    flash: Option<String>,
+    input: NewTokenInput,
+    errors: std::collections::BTreeMap<&'static str, &'static str>,
+    /// The secret just created: shown once, on this answer only.
+    secret: Option<(String, String)>,
+}
+
+impl TokensPage {
+    fn error(&self, field: &str) -> Option<String> {
+        self.errors.get(field).map(|k| {
+            self.tr.t_args(
+                k,
+                &[
+                    ("min", &api_tokens::MIN_DAYS.to_string()),
+                    ("max", &api_tokens::MAX_DAYS.to_string()),
+                ],
+            )
+        })
+    }
+}
+
+async fn page(
+    req: &HttpRequest,
+    tr: Tr,
+    state: &AppState,
+    user: &TenantUser,
+) -> Result<TokensPage, AppError> {
+    let tenant = user.tenant_id;
+    let tokens = db::blocking(&state.pool, move |conn| {
+        api_tokens::list_customer_tokens(conn, tenant, SHOWN).map_err(DbError::from)
+    })
+    .await?;
+    let now = state.clock.now();
+    Ok(TokensPage {
+        chrome: chrome(req, user)?,
+        tokens: tokens.iter().map(|t| TokenRow::new(t, now)).collect(),
+        scopes: TokenScope::ALL,
+        can_change: user.role.may_configure(),
+        flash: PortalSession::from_request(req).take_flash(),
+        input: NewTokenInput {
+            scope: TokenScope::Read.as_db().into(),
+            expires_days: DEFAULT_DAYS.to_string(),
+            ..NewTokenInput::default()
+        },
+        errors: Default::default(),
+        secret: None,
+        tr,
+    })
+}
+
+async fn show(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    LockboxUser(user): LockboxUser,
+) -> Result<HttpResponse, AppError> {
+    render(&page(&req, tr, &state, &user).await?)
+}
+
+impl From<TokenError> for AppError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::NotAllowed => AppError::Forbidden(Forbidden::Role),
+            TokenError::NotFound => AppError::NotFound,
+            TokenError::Db(e) => e.into(),
+        }
+    }
+}
+
+async fn create(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    LockboxUser(user): LockboxUser,
+    CsrfForm(input): CsrfForm<NewTokenInput>,
+) -> Result<HttpResponse, AppError> {
+    require_global_admin(&user)?;
+    let new = match input.parse() {
+        Ok(new) => new,
+        Err(errors) => {
+            let mut again = page(&req, tr, &state, &user).await?;
+            again.input = input;
+            again.errors = errors;
+            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &again);
+        }
+    };
+    let (now, actor, creator) = (
+        state.clock.now(),
+        audit_actor(&req, &state, &user),
+        user.clone(),
+    );
+    let (token, secret) = db::blocking(&state.pool, move |conn| {
+        api_tokens::create_customer_token(conn, &creator, &new, now, &actor).map_err(AppError::from)
+    })
+    .await?;
+    let mut shown = page(&req, tr, &state, &user).await?;
+    shown.secret = Some((token.name, secret));
+    // Never cached: the secret is on this page once.
+    let mut response = render(&shown)?;
+    response.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "admin/api_token_revoke.html")]
+struct RevokePage {
+    tr: Tr,
+    chrome: Chrome,
+    token: TokenRow,
+}
+
+/// The token `id` of the user's tenant (another tenant's id: not found).
+async fn tenant_token(state: &AppState, user: &TenantUser, id: Uuid) -> Result<ApiToken, AppError> {
+    let tenant = user.tenant_id;
+    db::blocking(&state.pool, move |conn| {
+        api_tokens::list_customer_tokens(conn, tenant, SHOWN).map_err(DbError::from)
+    })
+    .await?
+    .into_iter()
+    .find(|t| t.id == id)
+    .ok_or(AppError::NotFound)
+}
+
+async fn confirm_revoke(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    LockboxUser(user): LockboxUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    require_global_admin(&user)?;
+    let token = tenant_token(&state, &user, path.into_inner()).await?;
+    render(&RevokePage {
+        chrome: chrome(&req, &user)?,
+        token: TokenRow::new(&token, state.clock.now()),
+        tr,
+    })
+}
+
+async fn revoke(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    LockboxUser(user): LockboxUser,
+    path: web::Path<Uuid>,
+    CsrfForm(_): CsrfForm<std::collections::HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let (now, actor, by) = (
+        state.clock.now(),
+        audit_actor(&req, &state, &user),
+        user.clone(),
+    );
+    let revoked = db::blocking(&state.pool, move |conn| {
+        api_tokens::revoke_customer_token(conn, &by, id, now, &actor).map_err(AppError::from)
+    })
+    .await?;
+    PortalSession::from_request(&req).set_flash(&tr.t1(
+        "flash-token-revoked",
+        "name",
+        &revoked.name,
+    ))?;
+    Ok(see_other(PATH))
+}

@@ -1,0 +1,459 @@
+//! The JSON API under `/api/v1` (SPEC §8): the customer's on the admin
+//! listener ([`customer`]), the provider's on the engineer listener
+//! ([`provider`]). Bearer tokens only: cookies and CSRF play no part, so a
+//! browser session never authenticates an API call. Every endpoint calls
+//! the same use cases as the portals; this module translates JSON and
+//! errors, nothing more. Errors are RFC 9457 problem details
+//! ([`ApiError`]); no HTML is ever answered under `/api`.
+
+pub mod customer;
+pub mod model;
+pub mod provider;
+
+use std::{future::Future, pin::Pin};
+
+use actix_web::{
+    FromRequest, HttpRequest, HttpResponse, ResponseError,
+    dev::Payload,
+    http::{StatusCode, header},
+    web,
+};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::{AppState, MAX_BODY_BYTES, client_ip, rate_limit::retry_after};
+use crate::{
+    auth::api_tokens::{self, Bearer, TokenRef, TokenScope},
+    db::{self, DbError},
+    i18n::{Lang, Tr},
+    requests::{Caller, Refusal, RequestError},
+    staff::StaffMember,
+    tenants::TenantUser,
+    web::view::{Viewer, refusal_message},
+};
+
+/// Where problem types live: `urn:lockbox:problem:<slug>`.
+const PROBLEM_NS: &str = "urn:lockbox:problem:";
+
+/// Every way an API call is refused, each with a stable problem type.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON: {0}")]
+    Malformed(String),
+    #[error("a query parameter is not valid: {0}")]
+    BadQuery(String),
+    /// Missing, unknown, expired or revoked token: one answer for all.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    #[error("the token's scope does not allow this")]
+    Scope,
+    #[error("the caller's role does not allow this")]
+    Role,
+    /// The enforcement point refused an operation (and audited it).
+    #[error("access denied: {0}")]
+    AccessDenied(String),
+    #[error("no such resource")]
+    NotFound,
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        /// The state the request is in, and who brought it there when.
+        state: Option<&'static str>,
+        decided_by: Option<String>,
+        decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    #[error("the request body is larger than 64 KiB")]
+    TooLarge,
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    #[error("some fields are not valid")]
+    Invalid(Vec<FieldError>),
+    #[error("too many requests for this token")]
+    TooManyRequests(u64),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// One bad field of a body: its name as sent, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Field errors (translation keys by form field) as the API names them.
+pub fn field_errors(
+    errors: &std::collections::BTreeMap<&'static str, &'static str>,
+    names: &[(&str, &str)],
+) -> ApiError {
+    let tr = Tr::new(Lang::En);
+    ApiError::Invalid(
+        errors
+            .iter()
+            .map(|(field, key)| FieldError {
+                field: names
+                    .iter()
+                    .find(|(form, _)| form == field)
+                    .map_or(*field, |(_, api)| *api)
+                    .to_owned(),
+                message: tr.t(key),
+            })
+            .collect(),
+    )
+}
+
+impl ApiError {
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::Malformed(_) => "malformed-json",
+            ApiError::BadQuery(_) => "bad-query",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Scope => "insufficient-scope",
+            ApiError::Role => "forbidden-role",
+            ApiError::AccessDenied(_) => "access-denied",
+            ApiError::NotFound => "not-found",
+            ApiError::Conflict { .. } => "not-pending",
+            ApiError::TooLarge => "payload-too-large",
+            ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::Invalid(_) => "validation-failed",
+            ApiError::TooManyRequests(_) => "rate-limited",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::Malformed(_) => "Malformed JSON",
+            ApiError::BadQuery(_) => "Bad query parameter",
+            ApiError::Unauthorized => "Unauthorized",
+            ApiError::Scope => "Insufficient scope",
+            ApiError::Role => "Forbidden",
+            ApiError::AccessDenied(_) => "Access denied",
+            ApiError::NotFound => "Not found",
+            ApiError::Conflict { .. } => "No longer pending",
+            ApiError::TooLarge => "Payload too large",
+            ApiError::UnsupportedMediaType => "Unsupported media type",
+            ApiError::Invalid(_) => "Validation failed",
+            ApiError::TooManyRequests(_) => "Too many requests",
+            ApiError::Internal(_) => "Internal error",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Malformed(_) | ApiError::BadQuery(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Scope | ApiError::Role | ApiError::AccessDenied(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let detail = match self {
+            // The cause stays in the log; the caller learns nothing of it.
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, "API call failed");
+                "The request failed; it has been logged.".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut body = serde_json::json!({
+            "type": format!("{PROBLEM_NS}{}", self.slug()),
+            "title": self.title(),
+            "status": status.as_u16(),
+            "detail": detail,
+        });
+        match self {
+            ApiError::Invalid(errors) => body["errors"] = serde_json::json!(errors),
+            ApiError::Conflict {
+                state,
+                decided_by,
+                decided_at,
+                ..
+            } => {
+                body["ApprovalStatus"] = serde_json::json!(state);
+                body["DecidedBy"] = serde_json::json!(decided_by);
+                body["DecidedAt"] = serde_json::json!(decided_at);
+            }
+            _ => {}
+        }
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        match self {
+            ApiError::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::TooManyRequests(secs) => {
+                response.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            _ => {}
+        }
+        response.body(body.to_string())
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::NotFound | RequestError::UnknownAction => ApiError::NotFound,
+            RequestError::RoleForbids => ApiError::Role,
+            RequestError::UnknownTenant => ApiError::Invalid(vec![FieldError {
+                field: "TenantId".into(),
+                message: Tr::new(Lang::En).t("error-tenant-choose"),
+            }]),
+            RequestError::DuplicateWindow { ends_at } => ApiError::Conflict {
+                detail: Tr::new(Lang::En).t1(
+                    "error-duplicate-window",
+                    "at",
+                    &crate::i18n::fmt_time(ends_at),
+                ),
+                state: None,
+                decided_by: None,
+                decided_at: None,
+            },
+            RequestError::Refused(refused) => match refused.refusal {
+                Refusal::TwoPersonRule | Refusal::NotYourRequest | Refusal::NotYourDecision => {
+                    ApiError::Role
+                }
+                _ => {
+                    let tr = Tr::new(Lang::En);
+                    let last = refused.last.as_ref();
+                    ApiError::Conflict {
+                        detail: refusal_message(&tr, &refused, Viewer::Customer),
+                        state: Some(refused.request.status.name()),
+                        decided_by: last.map(|e| {
+                            crate::web::view::actor_label(
+                                &tr,
+                                e,
+                                &refused.request.tenant_name,
+                                Viewer::Customer,
+                            )
+                        }),
+                        decided_at: last.map(|e| e.at),
+                    }
+                }
+            },
+            RequestError::Db(e) => e.into(),
+            RequestError::Pool(e) => e.into(),
+        }
+    }
+}
+
+/// Answers with `value` as JSON.
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
+    HttpResponse::build(status).json(value)
+}
+
+/// A JSON body: `application/json`, at most 64 KiB, parsed into `T`.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            let bytes =
+                body.await
+                    .map_err(|e| match e.as_error::<actix_web::error::PayloadError>() {
+                        Some(actix_web::error::PayloadError::Overflow) => ApiError::TooLarge,
+                        _ => ApiError::Malformed("unreadable body".into()),
+                    })?;
+            if bytes.len() > MAX_BODY_BYTES {
+                return Err(ApiError::TooLarge);
+            }
+            // PostgreSQL cannot store a NUL: refused at the door.
+            if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+                return Err(ApiError::Malformed("NUL in a string".into()));
+            }
+            serde_json::from_slice(&bytes)
+                .map(ApiJson)
+                .map_err(|e| ApiError::Malformed(e.to_string()))
+        })
+    }
+}
+
+/// A query string parsed into `T`, or a 400 problem.
+pub fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    if req.query_string().contains("%00") {
+        return Err(ApiError::BadQuery("NUL in the query".into()));
+    }
+    serde_urlencoded::from_str(req.query_string()).map_err(|e| ApiError::BadQuery(e.to_string()))
+}
+
+/// The bearer secret of the `Authorization` header.
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, secret) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| secret.trim().to_owned())
+}
+
+/// Authenticates the call's token and takes one call from its allowance.
+async fn authenticate(req: &HttpRequest) -> Result<(Bearer, AppState), ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("app state missing".into()))?
+        .get_ref()
+        .clone();
+    let secret = bearer(req).ok_or(ApiError::Unauthorized)?;
+    let now = state.clock.now();
+    let found = db::blocking(&state.pool, move |conn| {
+        api_tokens::authenticate(conn, &secret, now).map_err(DbError::from)
+    })
+    .await?
+    .ok_or(ApiError::Unauthorized)?;
+    let token_id = match &found {
+        Bearer::Customer(_, t) | Bearer::Staff(_, t) => t.id,
+    };
+    state
+        .api_limit
+        .check(token_id)
+        .map_err(|wait| ApiError::TooManyRequests(retry_after(wait)))?;
+    Ok((found, state))
+}
+
+/// A customer's API call: the token's user (with a Customer Lockbox role,
+/// checked afresh) and the token.
+pub struct ApiCustomer {
+    pub user: TenantUser,
+    pub token: TokenRef,
+    pub ip: String,
+}
+
+impl ApiCustomer {
+    /// The caller, as the domain sees it, if the token's scope reaches
+    /// `needed`.
+    pub fn caller(&self, needed: TokenScope) -> Result<Caller, ApiError> {
+        self.require(needed)?;
+        Ok(Caller::customer(&self.user).through_token(self.token.id, &self.token.name))
+    }
+
+    pub fn require(&self, needed: TokenScope) -> Result<(), ApiError> {
+        if self.token.scope >= needed {
+            Ok(())
+        } else {
+            Err(ApiError::Scope)
+        }
+    }
+}
+
+impl FromRequest for ApiCustomer {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(&req).await? {
+                (Bearer::Customer(user, token), state) => Ok(ApiCustomer {
+                    ip: client_ip(&req, &state.settings.trusted_proxies).to_string(),
+                    user,
+                    token,
+                }),
+                // A staff token means nothing on the customer's listener.
+                (Bearer::Staff(..), _) => Err(ApiError::Unauthorized),
+            }
+        })
+    }
+}
+
+/// A provider staff member's API call.
+pub struct ApiStaff {
+    pub member: StaffMember,
+    pub token: TokenRef,
+    pub ip: String,
+}
+
+impl ApiStaff {
+    pub fn caller(&self) -> Caller {
+        Caller::staff(&self.member).through_token(self.token.id, &self.token.name)
+    }
+}
+
+impl FromRequest for ApiStaff {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(&req).await? {
+                (Bearer::Staff(member, token), state) => Ok(ApiStaff {
+                    ip: client_ip(&req, &state.settings.trusted_proxies).to_string(),
+                    member,
+                    token,
+                }),
+                (Bearer::Customer(..), _) => Err(ApiError::Unauthorized),
+            }
+        })
+    }
+}
+
+/// Anything under `/api` no route matches: a problem, never a page.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// Mounts one listener's API: `routes` under `/api/v1`, with path and
+/// query errors as problems, and a problem for anything else under `/api`.
+pub fn mount(cfg: &mut web::ServiceConfig, routes: fn(&mut web::ServiceConfig)) {
+    cfg.service(
+        web::scope("/api/v1")
+            .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
+            .configure(routes)
+            .default_service(web::to(not_found)),
+    )
+    .route("/api", web::route().to(not_found))
+    .route("/api/{tail:.*}", web::route().to(not_found));
+}
+
+/// The customer's API (admin listener).
+pub fn customer_api(cfg: &mut web::ServiceConfig) {
+    mount(cfg, customer::routes);
+}
+
+/// The provider's API (engineer listener).
+pub fn provider_api(cfg: &mut web::ServiceConfig) {
+    mount(cfg, provider::routes);
+}
+
+/// Runs `f` on a pooled connection, its errors as problems.
+pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut diesel::PgConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    db::blocking(&state.pool, f).await
+}
