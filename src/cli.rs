@@ -274,7 +274,7 @@ pub fn open_database(settings: &Settings) -> Result<(PgPool, Option<EmbeddedPost
             (pg.database_url(), Some(pg))
         }
     };
-    let pool = db::build_pool(&url, 16)?;
+    let pool = db::build_pool_with(&url, 16, Some(settings.limits.statement_timeout))?;
     db::run_migrations(&pool)?;
     Ok((pool, guard))
 }

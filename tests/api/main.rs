@@ -6,6 +6,7 @@ mod audit;
 mod cli;
 mod content;
 mod embedded;
+mod hardening;
 mod helpers;
 mod mail;
 mod requests;
