@@ -61,10 +61,18 @@ impl Cursor {
         format!("{}.{}", self.occurred_at.timestamp_micros(), self.id)
     }
 
+    /// The cursor [`Cursor::encode`] wrote, or `None`; a time PostgreSQL
+    /// could not compare with (outside the years 1–9999) is no cursor of
+    /// ours.
     pub fn decode(raw: &str) -> Option<Self> {
+        use chrono::Datelike;
         let (micros, id) = raw.split_once('.')?;
+        let occurred_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+        if !(1..=9999).contains(&occurred_at.year()) {
+            return None;
+        }
         Some(Self {
-            occurred_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            occurred_at,
             id: id.parse().ok()?,
         })
     }
@@ -247,6 +255,11 @@ mod tests {
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("nonsense"), None);
+        // Times PostgreSQL's timestamptz cannot hold are refused here
+        // rather than failing the query.
+        assert_eq!(Cursor::decode("-9223372036854775808.1"), None);
+        assert_eq!(Cursor::decode("-8000000000000000000.1"), None);
+        assert_eq!(Cursor::decode("253402300800000000.1"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod audit;
 mod cli;
 mod content;
 mod embedded;
+mod fuzz;
 mod hardening;
 mod helpers;
 mod mail;
