@@ -159,9 +159,12 @@ async fn metrics_text(app: &TestApp) -> String {
 /// Twenty people start a large export each and read it at one byte a
 /// second. Nineteen run (the process allows nineteen here), the twentieth
 /// is refused with a page that says why, and meanwhile a sign-in and the
-/// request list answer within a second (a generous bound for a page that
-/// takes a few milliseconds: it fails only if a page waits for a
-/// connection, which the pool hands out after up to 10 s).
+/// request list answer within a second. The bound is generous (on a quiet
+/// debug build they take about 70 ms and 10 ms, printed): it fails when a
+/// page waits for a connection the exports hold, which the pool gives up
+/// on after 10 s. Pages are measured once the exports have filled their
+/// buffers (the pool is idle), so the figure is the steady state, not the
+/// CPU of nineteen exports starting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_slow_exports_leave_sign_in_and_pages_answering_and_the_twentieth_is_refused() {
     let w = world_with(|s| {
@@ -193,12 +196,38 @@ async fn twenty_slow_exports_leave_sign_in_and_pages_answering_and_the_twentieth
     }
     let reader = w.app.admin_client(&approver).await;
     let addr = addr_of(&w.app.admin_url);
+    let quiet = Instant::now();
+    w.app.admin_client(&approver).await;
+    let quiet_sign_in = quiet.elapsed();
+    let quiet = Instant::now();
+    w.app.get_admin(&reader, "/support/lockbox/requests").await;
+    println!(
+        "without exports: sign-in {quiet_sign_in:?}, request list {:?}",
+        quiet.elapsed()
+    );
 
     let mut downloads = Vec::new();
     for cookie in &cookies[..19] {
         downloads.push(slow_download(addr, "/audit/export.csv", cookie).await);
     }
     assert!(downloads.iter().all(|d| d.status == 200));
+    // The exports fill their buffers, then wait for their clients holding
+    // no connection: the pool goes (and stays) idle.
+    let deadline = Instant::now() + StdDuration::from_secs(60);
+    let mut idle_polls = 0;
+    while idle_polls < 5 {
+        let state = w.app.pool.state();
+        idle_polls = if state.idle_connections == state.connections {
+            idle_polls + 1
+        } else {
+            0
+        };
+        assert!(
+            Instant::now() < deadline,
+            "exports hold connections: {state:?}"
+        );
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
     assert_eq!(
         running_exports(&metrics_text(&w.app).await),
         19,
@@ -238,9 +267,7 @@ async fn twenty_slow_exports_leave_sign_in_and_pages_answering_and_the_twentieth
         slowest < StdDuration::from_secs(1),
         "pages must not wait for exports: {slowest:?}"
     );
-    let idle = w.app.pool.state().idle_connections;
-    println!("pool: {:?}", w.app.pool.state());
-    assert!(idle > 0, "slow exports hold no connection");
+    println!("pool during 19 slow exports: {:?}", w.app.pool.state());
 
     drop(downloads);
     // A slot comes back when its download goes (the next chunk finds the
