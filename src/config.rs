@@ -6,6 +6,9 @@ use std::{fmt, net::IpAddr, num::NonZeroU32, path::PathBuf};
 
 use chrono::Duration;
 
+/// How long one statement of a page may run before PostgreSQL cancels it.
+pub const DEFAULT_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How often a lockbox server looks for audit records to seal: how long a
 /// record may wait for its place in the chain when the server is idle.
 pub const AUDIT_SEAL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
@@ -169,6 +172,73 @@ pub struct Settings {
     /// How often this process seals new audit records (`None`: it does
     /// not; another lockbox process must). Always on outside tests.
     pub audit_seal_every: Option<std::time::Duration>,
+    pub limits: Limits,
+    pub metrics: MetricsAccess,
+}
+
+/// Bounds that keep one client (or a few) from taking the database from
+/// everyone else.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// `LOCKBOX_STATEMENT_TIMEOUT_SECONDS` (default 5, 1–300): the longest a
+    /// statement of the serving pool may run (PostgreSQL
+    /// `statement_timeout`, set on every pooled connection).
+    pub statement_timeout: std::time::Duration,
+    /// `LOCKBOX_EXPORT_STATEMENT_TIMEOUT_SECONDS` (default 30, 1–600): the
+    /// same for one batch of an audit export.
+    pub export_statement_timeout: std::time::Duration,
+    /// `LOCKBOX_EXPORTS_MAX` (default 4, 1–64): audit exports one process
+    /// streams at once; one more is refused (503) until one ends.
+    pub exports_max: usize,
+    /// `LOCKBOX_EXPORTS_PER_USER` (default 1, 1–8): audit exports one person
+    /// may have running at once; one more is refused (429).
+    pub exports_per_user: usize,
+    /// `LOCKBOX_EXPORT_MAX_MINUTES` (default 10, 1–240): the longest an
+    /// export may take, however slowly its client reads; then it is cut
+    /// off (the client sees a broken download, never a short file).
+    pub export_time_limit: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            export_statement_timeout: std::time::Duration::from_secs(30),
+            exports_max: 4,
+            exports_per_user: 1,
+            export_time_limit: std::time::Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// Who may read `/metrics` (engineer listener only).
+#[derive(Debug, Clone, Default)]
+pub struct MetricsAccess {
+    /// `LOCKBOX_METRICS_ALLOW`: the client addresses that may read it
+    /// without a token — `loopback` (the default), `none`, or a
+    /// comma-separated list of IP addresses.
+    pub allow: MetricsPeers,
+    /// `LOCKBOX_METRICS_TOKEN` (at least 16 characters): a bearer token that
+    /// opens it from anywhere.
+    pub token: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum MetricsPeers {
+    #[default]
+    Loopback,
+    None,
+    Only(Vec<IpAddr>),
+}
+
+impl MetricsPeers {
+    pub fn admits(&self, ip: IpAddr) -> bool {
+        match self {
+            MetricsPeers::Loopback => ip.is_loopback() || ip.to_canonical().is_loopback(),
+            MetricsPeers::None => false,
+            MetricsPeers::Only(list) => list.contains(&ip) || list.contains(&ip.to_canonical()),
+        }
+    }
 }
 
 impl Settings {
@@ -255,6 +325,11 @@ impl Settings {
                 "a whole number of minutes from 1 to 480 (8 hours)",
             )?),
             audit_seal_every: Some(AUDIT_SEAL_INTERVAL),
+            limits: parse_limits(&get)?,
+            metrics: MetricsAccess {
+                allow: parse_metrics_peers(get("LOCKBOX_METRICS_ALLOW"))?,
+                token: parse_metrics_token(get("LOCKBOX_METRICS_TOKEN"))?,
+            },
         })
     }
 
@@ -281,7 +356,95 @@ impl Settings {
                 poll: None,
             },
             audit_seal_every: Some(AUDIT_SEAL_INTERVAL),
+            limits: Limits::default(),
+            metrics: MetricsAccess::default(),
         }
+    }
+}
+
+fn parse_limits(get: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> {
+    let seconds = |n: i64| std::time::Duration::from_secs(n.unsigned_abs());
+    let count = |n: i64| usize::try_from(n).unwrap_or(1);
+    let defaults = Limits::default();
+    Ok(Limits {
+        statement_timeout: seconds(parse_bounded(
+            "LOCKBOX_STATEMENT_TIMEOUT_SECONDS",
+            get("LOCKBOX_STATEMENT_TIMEOUT_SECONDS"),
+            defaults.statement_timeout.as_secs() as i64,
+            1..=300,
+            "a whole number of seconds from 1 to 300",
+        )?),
+        export_statement_timeout: seconds(parse_bounded(
+            "LOCKBOX_EXPORT_STATEMENT_TIMEOUT_SECONDS",
+            get("LOCKBOX_EXPORT_STATEMENT_TIMEOUT_SECONDS"),
+            defaults.export_statement_timeout.as_secs() as i64,
+            1..=600,
+            "a whole number of seconds from 1 to 600",
+        )?),
+        exports_max: count(parse_bounded(
+            "LOCKBOX_EXPORTS_MAX",
+            get("LOCKBOX_EXPORTS_MAX"),
+            defaults.exports_max as i64,
+            1..=64,
+            "a whole number from 1 to 64",
+        )?),
+        exports_per_user: count(parse_bounded(
+            "LOCKBOX_EXPORTS_PER_USER",
+            get("LOCKBOX_EXPORTS_PER_USER"),
+            defaults.exports_per_user as i64,
+            1..=8,
+            "a whole number from 1 to 8",
+        )?),
+        export_time_limit: seconds(
+            60 * parse_bounded(
+                "LOCKBOX_EXPORT_MAX_MINUTES",
+                get("LOCKBOX_EXPORT_MAX_MINUTES"),
+                (defaults.export_time_limit.as_secs() / 60) as i64,
+                1..=240,
+                "a whole number of minutes from 1 to 240",
+            )?,
+        ),
+    })
+}
+
+fn parse_metrics_peers(value: Option<String>) -> Result<MetricsPeers, ConfigError> {
+    let Some(value) = value else {
+        return Ok(MetricsPeers::Loopback);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "loopback" => return Ok(MetricsPeers::Loopback),
+        "none" => return Ok(MetricsPeers::None),
+        _ => {}
+    }
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpAddr>().map_err(|_| ConfigError::Invalid {
+                name: "LOCKBOX_METRICS_ALLOW",
+                expected: "loopback, none, or a comma-separated list of IP addresses",
+                value: s.to_owned(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(MetricsPeers::Only)
+}
+
+fn parse_metrics_token(value: Option<String>) -> Result<Option<Secret>, ConfigError> {
+    match value {
+        None => Ok(None),
+        Some(token)
+            if token.chars().count() >= 16 && token.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            Ok(Some(Secret::new(token)))
+        }
+        // The value is a secret: the error does not repeat it.
+        Some(_) => Err(ConfigError::Invalid {
+            name: "LOCKBOX_METRICS_TOKEN",
+            expected: "at least 16 printable ASCII characters without spaces",
+            value: "***".into(),
+        }),
     }
 }
 
@@ -502,6 +665,58 @@ mod tests {
             }
             MailTransport::Files(_) => panic!("smtp expected"),
         }
+    }
+
+    #[test]
+    fn limits_have_safe_defaults_and_bounds() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.limits.statement_timeout.as_secs(), 5);
+        assert_eq!(s.limits.export_statement_timeout.as_secs(), 30);
+        assert_eq!((s.limits.exports_max, s.limits.exports_per_user), (4, 1));
+        assert_eq!(s.limits.export_time_limit.as_secs(), 600);
+        let s = settings(&[
+            ("LOCKBOX_STATEMENT_TIMEOUT_SECONDS", "2"),
+            ("LOCKBOX_EXPORTS_MAX", "10"),
+            ("LOCKBOX_EXPORT_MAX_MINUTES", "3"),
+        ])
+        .expect("valid");
+        assert_eq!(s.limits.statement_timeout.as_secs(), 2);
+        assert_eq!(s.limits.exports_max, 10);
+        assert_eq!(s.limits.export_time_limit.as_secs(), 180);
+        for (name, bad) in [
+            ("LOCKBOX_STATEMENT_TIMEOUT_SECONDS", "0"),
+            ("LOCKBOX_EXPORT_STATEMENT_TIMEOUT_SECONDS", "601"),
+            ("LOCKBOX_EXPORTS_MAX", "0"),
+            ("LOCKBOX_EXPORTS_PER_USER", "9"),
+            ("LOCKBOX_EXPORT_MAX_MINUTES", "many"),
+        ] {
+            assert!(settings(&[(name, bad)]).is_err(), "{name}={bad}");
+        }
+    }
+
+    #[test]
+    fn metrics_are_for_loopback_unless_configured() {
+        let s = settings(&[]).expect("valid");
+        assert_eq!(s.metrics.allow, MetricsPeers::Loopback);
+        assert!(s.metrics.token.is_none());
+        assert!(s.metrics.allow.admits("127.0.0.1".parse().expect("ip")));
+        assert!(s.metrics.allow.admits("::1".parse().expect("ip")));
+        assert!(
+            s.metrics
+                .allow
+                .admits("::ffff:127.0.0.1".parse().expect("ip"))
+        );
+        assert!(!s.metrics.allow.admits("10.0.0.1".parse().expect("ip")));
+        let s = settings(&[("LOCKBOX_METRICS_ALLOW", "10.0.0.1, ::2")]).expect("valid");
+        assert!(s.metrics.allow.admits("10.0.0.1".parse().expect("ip")));
+        assert!(!s.metrics.allow.admits("127.0.0.1".parse().expect("ip")));
+        let s = settings(&[("LOCKBOX_METRICS_ALLOW", "None")]).expect("valid");
+        assert!(!s.metrics.allow.admits("127.0.0.1".parse().expect("ip")));
+        assert!(settings(&[("LOCKBOX_METRICS_ALLOW", "everyone")]).is_err());
+        let err = settings(&[("LOCKBOX_METRICS_TOKEN", "short secret")]).expect_err("too short");
+        assert!(!err.to_string().contains("short secret"), "{err}");
+        let s = settings(&[("LOCKBOX_METRICS_TOKEN", "0123456789abcdef")]).expect("valid");
+        assert!(!format!("{s:?}").contains("0123456789abcdef"));
     }
 
     #[test]

@@ -3,6 +3,15 @@
 
 use std::fmt;
 
+/// Bidirectional formatting characters (embeddings, overrides, isolates):
+/// they make text display in another order than it is stored, so a name
+/// could read as someone else's ("Trojan Source"). No name or address
+/// needs them; right-to-left letters and marks remain welcome.
+fn has_bidi_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+}
+
 /// An e-mail address, trimmed and lower-cased; at most 254 characters with
 /// exactly one `@` and something on both sides of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +30,7 @@ impl Email {
             || local.is_empty()
             || domain.is_empty()
             || value.chars().any(|c| c.is_whitespace() || c.is_control())
+            || has_bidi_control(&value)
         {
             return Err("error-email-invalid");
         }
@@ -39,7 +49,7 @@ impl fmt::Display for Email {
 }
 
 /// A person's display name: 1–100 characters after trimming, no control
-/// characters.
+/// or bidirectional formatting characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
@@ -49,7 +59,10 @@ impl DisplayName {
         if value.is_empty() {
             return Err("error-display-name-required");
         }
-        if value.chars().count() > 100 || value.chars().any(char::is_control) {
+        if value.chars().count() > 100
+            || value.chars().any(char::is_control)
+            || has_bidi_control(value)
+        {
             return Err("error-display-name-invalid");
         }
         Ok(Self(value.to_owned()))
@@ -194,6 +207,13 @@ mod tests {
         assert_eq!(DisplayName::parse("  "), Err("error-display-name-required"));
         assert!(DisplayName::parse(&"x".repeat(101)).is_err());
         assert!(DisplayName::parse("a\u{7}b").is_err());
+        assert!(DisplayName::parse("Provider Operator\u{202e}").is_err());
+        assert!(DisplayName::parse("\u{2067}Ada\u{2069}").is_err());
+        assert!(
+            DisplayName::parse("אדה לאבלייס").is_ok(),
+            "right-to-left names"
+        );
+        assert!(Email::parse("ada\u{202e}@x.example").is_err());
     }
 
     #[test]

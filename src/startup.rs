@@ -81,7 +81,10 @@ impl Application {
         let key = Key::try_from(secret.as_slice())
             .map_err(|e| StartupError::Other(format!("cookie key: {e}")))?;
         let hasher = Hasher::new().map_err(|e| StartupError::Other(e.to_string()))?;
+        let limits = &settings.limits;
+        let exports = crate::audit::export::Slots::new(limits.exports_max, limits.exports_per_user);
         let state = AppState {
+            exports,
             content: crate::content::store::ContentStores::postgres(),
             api_limit: portal::rate_limit::TokenLimit::new(
                 settings.api_rate.per_second,

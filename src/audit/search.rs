@@ -22,8 +22,31 @@ pub struct Filter {
     pub item: Option<String>,
     /// Free text searched in the parameters.
     pub text: Option<String>,
-    /// The filter box over the results: text searched in every column.
+    /// The filter box over the results: text looked for in every column of
+    /// the records a page (or an export batch) has already read — never a
+    /// query of its own, so it cannot make a page scan the tenant's log.
     pub narrow: Option<String>,
+}
+
+impl Filter {
+    /// Whether the filter box keeps `record`: its text (case-insensitive)
+    /// in the activity, actor, address, item or parameters.
+    pub fn keeps(&self, record: &Record) -> bool {
+        let Some(narrow) = self.narrow.as_deref() else {
+            return true;
+        };
+        let needle = narrow.to_lowercase();
+        [
+            record.activity.as_str(),
+            &record.actor_name,
+            &record.actor_id,
+            &record.ip,
+            &record.item,
+            &record.parameters.to_string(),
+        ]
+        .iter()
+        .any(|field| field.to_lowercase().contains(&needle))
+    }
 }
 
 /// Where the next page starts: strictly after this record.
@@ -38,10 +61,18 @@ impl Cursor {
         format!("{}.{}", self.occurred_at.timestamp_micros(), self.id)
     }
 
+    /// The cursor [`Cursor::encode`] wrote, or `None`; a time PostgreSQL
+    /// could not compare with (outside the years 1–9999) is no cursor of
+    /// ours.
     pub fn decode(raw: &str) -> Option<Self> {
+        use chrono::Datelike;
         let (micros, id) = raw.split_once('.')?;
+        let occurred_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+        if !(1..=9999).contains(&occurred_at.year()) {
+            return None;
+        }
         Some(Self {
-            occurred_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            occurred_at,
             id: id.parse().ok()?,
         })
     }
@@ -64,9 +95,7 @@ const FILTERS: &str = "tenant_id = $1 \
      AND ($4::timestamptz IS NULL OR occurred_at <= $4) \
      AND (cardinality($5::text[]) = 0 OR actor_id = ANY($5) OR lower(actor_name) = ANY($6)) \
      AND ($7::text IS NULL OR item = $7) \
-     AND ($9::timestamptz IS NULL OR (occurred_at, id) < ($9, $10)) \
-     AND ($12::text IS NULL OR activity ILIKE $12 OR actor_name ILIKE $12 OR actor_id ILIKE $12 \
-          OR ip ILIKE $12 OR item ILIKE $12 OR parameters::text ILIKE $12)";
+     AND ($9::timestamptz IS NULL OR (occurred_at, id) < ($9, $10))";
 /// The free text: the expression of the trigram index (migration 000007).
 const TEXT: &str = "($8::text IS NULL OR parameters::text ILIKE $8)";
 const NEWEST_FIRST: &str = "ORDER BY occurred_at DESC, id DESC";
@@ -102,7 +131,6 @@ impl Query<'_> {
             .bind::<Nullable<Timestamptz>, _>(self.after.map(|c| c.occurred_at))
             .bind::<Nullable<Int8>, _>(self.after.map(|c| c.id))
             .bind::<BigInt, _>(self.limit)
-            .bind::<Nullable<Text>, _>(self.filter.narrow.as_deref().map(contains_pattern))
             .bind::<BigInt, _>(TEXT_WINDOW)
             .load(conn)
     }
@@ -120,7 +148,9 @@ struct WindowEnd {
 }
 
 /// One page of the tenant's records matching `filter`, newest first, and
-/// the cursor of the next page if there is one.
+/// the cursor of the next page if there is one. The filter box
+/// ([`Filter::narrow`]) then keeps those of the page's records it matches;
+/// the next page starts after the page, kept or not.
 pub fn search(
     conn: &mut PgConnection,
     tenant_id: TenantId,
@@ -160,6 +190,7 @@ pub fn search(
     } else {
         None
     };
+    rows.retain(|r| filter.keeps(r));
     Ok((rows, next))
 }
 
@@ -174,7 +205,7 @@ fn text_search(conn: &mut PgConnection, query: &mut Query<'_>) -> QueryResult<Ve
         conn,
         &format!(
             "SELECT w.*, c.seq, c.prev_hash, c.hash \
-             FROM (SELECT * FROM audit_records WHERE {FILTERS} {NEWEST_FIRST} LIMIT $13) w \
+             FROM (SELECT * FROM audit_records WHERE {FILTERS} {NEWEST_FIRST} LIMIT $12) w \
              LEFT JOIN audit_chain c ON c.tenant_id = w.tenant_id AND c.record_id = w.id \
              WHERE {TEXT} {NEWEST_FIRST} LIMIT $11"
         ),
@@ -187,7 +218,7 @@ fn text_search(conn: &mut PgConnection, query: &mut Query<'_>) -> QueryResult<Ve
             conn,
             &format!(
                 "SELECT occurred_at, id, count(*) OVER () AS n \
-                 FROM (SELECT occurred_at, id FROM audit_records WHERE {FILTERS} {NEWEST_FIRST} LIMIT $13) w \
+                 FROM (SELECT occurred_at, id FROM audit_records WHERE {FILTERS} {NEWEST_FIRST} LIMIT $12) w \
                  ORDER BY occurred_at, id LIMIT 1"
             ),
         )?
@@ -224,6 +255,11 @@ mod tests {
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("nonsense"), None);
+        // Times PostgreSQL's timestamptz cannot hold are refused here
+        // rather than failing the query.
+        assert_eq!(Cursor::decode("-9223372036854775808.1"), None);
+        assert_eq!(Cursor::decode("-8000000000000000000.1"), None);
+        assert_eq!(Cursor::decode("253402300800000000.1"), None);
     }
 
     #[test]

@@ -5,6 +5,13 @@
 //! checks the idle timeout and the absolute lifetime against the injected
 //! clock, so a replayed cookie is worthless once either has passed. Only a
 //! SHA-256 of the session key is stored.
+//!
+//! A visitor who has not signed in holds nothing but the CSRF token of the
+//! sign-in form. Such a session is not stored at all: its key *is* the
+//! token (with the time it was issued), carried in the signed session
+//! cookie, so loading the sign-in page writes no row however often it is
+//! asked for. The form's check is unchanged — the token must match the
+//! session's — and signing in renews the session into a stored one.
 
 use std::collections::HashMap;
 
@@ -96,8 +103,53 @@ fn key_hash(key: &SessionKey) -> Vec<u8> {
     crate::digest::sha256(key.as_ref().as_bytes())
 }
 
+/// The session key of an anonymous session: `anon.<issued>.<token>`.
+/// Stored keys are hex and never contain a `.`.
+const ANONYMOUS: &str = "anon.";
+/// The state key of the CSRF token (see `web::forms::PortalSession`).
+const CSRF: &str = "csrf";
+
+/// The key that carries `state` itself, if the state is only a CSRF token.
+fn anonymous_key(state: &State, now: DateTime<Utc>) -> Option<SessionKey> {
+    if state.len() != 1 {
+        return None;
+    }
+    let token: String = serde_json::from_str(state.get(CSRF)?).ok()?;
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    SessionKey::try_from(format!("{ANONYMOUS}{}.{token}", now.timestamp())).ok()
+}
+
+/// The state an anonymous key carries, while it is younger than `absolute`;
+/// `Some(None)` for an anonymous key that is malformed or too old.
+fn anonymous_state(
+    key: &SessionKey,
+    now: DateTime<Utc>,
+    absolute: Duration,
+) -> Option<Option<State>> {
+    let rest = key.as_ref().strip_prefix(ANONYMOUS)?;
+    let state = rest.split_once('.').and_then(|(issued, token)| {
+        let issued = DateTime::from_timestamp(issued.parse().ok()?, 0)?;
+        let fresh = issued <= now && now - issued < absolute;
+        let valid = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
+        (fresh && valid).then(|| {
+            let value = serde_json::Value::String(token.to_owned()).to_string();
+            State::from([(CSRF.to_owned(), value)])
+        })
+    });
+    Some(state)
+}
+
+fn is_anonymous(key: &SessionKey) -> bool {
+    key.as_ref().starts_with(ANONYMOUS)
+}
+
 impl SessionStore for PgSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
+        if let Some(state) = anonymous_state(session_key, self.clock.now(), self.absolute) {
+            return Ok(state);
+        }
         let (hash, realm) = (key_hash(session_key), self.realm.as_db());
         let state: Option<serde_json::Value> = self
             .run(move |conn, now| {
@@ -117,6 +169,9 @@ impl SessionStore for PgSessionStore {
     }
 
     async fn save(&self, state: State, _ttl: &CookieDuration) -> Result<SessionKey, SaveError> {
+        if let Some(key) = anonymous_key(&state, self.clock.now()) {
+            return Ok(key);
+        }
         let key = token::random_token();
         let session_key = SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))?;
         let hash = key_hash(&session_key);
@@ -142,8 +197,16 @@ impl SessionStore for PgSessionStore {
         &self,
         session_key: SessionKey,
         state: State,
-        _ttl: &CookieDuration,
+        ttl: &CookieDuration,
     ) -> Result<SessionKey, UpdateError> {
+        if is_anonymous(&session_key) {
+            // Nothing is stored under an anonymous key: the new state gets
+            // a key of its own (anonymous again, or a stored session).
+            return self.save(state, ttl).await.map_err(|e| match e {
+                SaveError::Serialization(e) => UpdateError::Serialization(e),
+                SaveError::Other(e) => UpdateError::Other(e),
+            });
+        }
         let state =
             serde_json::to_value(state).map_err(|e| UpdateError::Serialization(e.into()))?;
         self.touch(&session_key, Some(state))
@@ -157,10 +220,16 @@ impl SessionStore for PgSessionStore {
         session_key: &SessionKey,
         _ttl: &CookieDuration,
     ) -> anyhow::Result<()> {
+        if is_anonymous(session_key) {
+            return Ok(());
+        }
         self.touch(session_key, None).await
     }
 
     async fn delete(&self, session_key: &SessionKey) -> anyhow::Result<()> {
+        if is_anonymous(session_key) {
+            return Ok(());
+        }
         let (hash, realm) = (key_hash(session_key), self.realm.as_db());
         self.run(move |conn, _| {
             diesel::delete(
@@ -179,4 +248,63 @@ impl SessionStore for PgSessionStore {
 /// read; this only reclaims space).
 pub fn prune(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
     diesel::delete(ws::table.filter(ws::expires_at.le(now))).execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_772_441_000 + secs, 0).expect("valid")
+    }
+
+    fn csrf_only(token: &str) -> State {
+        State::from([(CSRF.to_owned(), format!("\"{token}\""))])
+    }
+
+    #[test]
+    fn a_csrf_token_alone_travels_in_the_key_until_the_session_would_end() {
+        let token = token::random_token();
+        let key = anonymous_key(&csrf_only(&token), at(0)).expect("anonymous");
+        assert!(key.as_ref().ends_with(&token));
+        let twelve_hours = Duration::hours(12);
+        assert_eq!(
+            anonymous_state(&key, at(60), twelve_hours),
+            Some(Some(csrf_only(&token)))
+        );
+        assert_eq!(
+            anonymous_state(&key, at(12 * 3600), twelve_hours),
+            Some(None),
+            "too old"
+        );
+        assert_eq!(anonymous_state(&key, at(-60), twelve_hours), Some(None));
+    }
+
+    #[test]
+    fn anything_more_than_a_csrf_token_is_stored() {
+        let token = token::random_token();
+        let mut state = csrf_only(&token);
+        state.insert("principal".into(), "\"someone\"".into());
+        assert!(anonymous_key(&state, at(0)).is_none());
+        assert!(anonymous_key(&csrf_only("short"), at(0)).is_none());
+        assert!(anonymous_key(&State::new(), at(0)).is_none());
+    }
+
+    #[test]
+    fn malformed_anonymous_keys_carry_nothing_and_stored_keys_are_not_anonymous() {
+        let hours = Duration::hours(12);
+        for raw in [
+            "anon.",
+            "anon.x.y",
+            "anon.1772441000.zz",
+            "anon.99999999999999999999.00",
+            &format!("anon.1772441000.{}", "g".repeat(64)),
+        ] {
+            let key = SessionKey::try_from(raw.to_owned()).expect("key");
+            assert_eq!(anonymous_state(&key, at(0), hours), Some(None), "{raw}");
+        }
+        let stored = SessionKey::try_from(token::random_token()).expect("key");
+        assert_eq!(anonymous_state(&stored, at(0), hours), None);
+        assert!(!is_anonymous(&stored));
+    }
 }

@@ -6,9 +6,11 @@ pub mod embedded;
 pub mod roles;
 
 use diesel::migration::MigrationSource;
+use std::time::Duration;
+
 use diesel::{
-    PgConnection,
-    r2d2::{ConnectionManager, Pool, PooledConnection},
+    Connection, PgConnection,
+    r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection},
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -32,27 +34,112 @@ pub enum DbError {
     Cancelled,
 }
 
-/// Builds a connection pool; fails fast when the database is unreachable.
+/// How long a statement of a pooled connection may run unless configured
+/// otherwise (`LOCKBOX_STATEMENT_TIMEOUT_SECONDS`): a page needs far less;
+/// a query that needs more would hold its connection from everyone else.
+pub use crate::config::DEFAULT_STATEMENT_TIMEOUT;
+
+/// Sets `statement_timeout` on every connection the pool opens, so no
+/// statement — however a request came to ask for it — holds a connection
+/// longer than that. Work that needs longer says so for its own
+/// transaction ([`with_statement_timeout`]).
+#[derive(Debug, Clone, Copy)]
+struct StatementTimeout(Duration);
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for StatementTimeout {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        set_statement_timeout(conn, &millis(self.0), false)
+            .map(|_| ())
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+fn millis(timeout: Duration) -> String {
+    format!("{}ms", timeout.as_millis())
+}
+
+/// `statement_timeout` for the session, or (`local`) for the transaction
+/// in progress. `0` turns it off.
+fn set_statement_timeout(
+    conn: &mut PgConnection,
+    value: &str,
+    local: bool,
+) -> diesel::QueryResult<usize> {
+    use diesel::{
+        RunQueryDsl,
+        sql_types::{Bool, Text},
+    };
+    diesel::sql_query("SELECT set_config('statement_timeout', $1, $2)")
+        .bind::<Text, _>(value)
+        .bind::<Bool, _>(local)
+        .execute(conn)
+}
+
+/// Builds a connection pool whose statements time out after
+/// [`DEFAULT_STATEMENT_TIMEOUT`]; fails fast when the database is
+/// unreachable.
 pub fn build_pool(url: &str, max_size: u32) -> Result<PgPool, DbError> {
+    build_pool_with(url, max_size, Some(DEFAULT_STATEMENT_TIMEOUT))
+}
+
+/// [`build_pool`] with another statement timeout, or none (tools that run
+/// long statements on purpose, like the benchmark's bulk load).
+pub fn build_pool_with(
+    url: &str,
+    max_size: u32,
+    statement_timeout: Option<Duration>,
+) -> Result<PgPool, DbError> {
     let manager = ConnectionManager::<PgConnection>::new(url);
-    Ok(Pool::builder()
+    let builder = Pool::builder()
         .max_size(max_size)
-        .connection_timeout(std::time::Duration::from_secs(10))
-        .build(manager)?)
+        .connection_timeout(Duration::from_secs(10));
+    let builder = match statement_timeout {
+        Some(t) => builder.connection_customizer(Box::new(StatementTimeout(t))),
+        None => builder,
+    };
+    Ok(builder.build(manager)?)
+}
+
+/// Runs `f` in a transaction whose statements may each take up to
+/// `timeout` instead of the pool's limit (the limit comes back with the
+/// transaction's end).
+pub fn with_statement_timeout<T, E: From<diesel::result::Error>>(
+    conn: &mut PgConnection,
+    timeout: Duration,
+    f: impl FnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.transaction(|conn| {
+        set_statement_timeout(conn, &millis(timeout), true)?;
+        f(conn)
+    })
 }
 
 /// Applies every pending embedded migration. Safe to run from several
 /// processes at once: diesel runs them in a transaction and the advisory lock
-/// below serialises concurrent starters.
+/// below serialises concurrent starters. A migration may take as long as it
+/// needs (an index on a large table): the pool's statement timeout is lifted
+/// while they run and put back afterwards.
 pub fn run_migrations(pool: &PgPool) -> Result<(), DbError> {
-    use diesel::RunQueryDsl;
+    use diesel::{RunQueryDsl, sql_types::Text};
     let mut conn = pool.get()?;
-    diesel::sql_query("SELECT pg_advisory_lock(7346205001)").execute(&mut conn)?;
-    let result = conn
-        .run_pending_migrations(MIGRATIONS)
-        .map(|_| ())
-        .map_err(|e| DbError::Migration(e.to_string()));
-    diesel::sql_query("SELECT pg_advisory_unlock(7346205001)").execute(&mut conn)?;
+    let limit: String = diesel::select(diesel::dsl::sql::<Text>(
+        "current_setting('statement_timeout')",
+    ))
+    .get_result(&mut conn)?;
+    set_statement_timeout(&mut conn, "0", false)?;
+    // Waiting for another starter's migrations is no statement to time out.
+    let result = diesel::sql_query("SELECT pg_advisory_lock(7346205001)")
+        .execute(&mut conn)
+        .map_err(DbError::from)
+        .and_then(|_| {
+            let migrated = conn
+                .run_pending_migrations(MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| DbError::Migration(e.to_string()));
+            diesel::sql_query("SELECT pg_advisory_unlock(7346205001)").execute(&mut conn)?;
+            migrated
+        });
+    set_statement_timeout(&mut conn, &limit, false)?;
     result
 }
 
@@ -138,7 +225,11 @@ impl Database {
             ),
         };
         let database = Self {
-            app: build_pool(&app_url, APP_POOL_SIZE)?,
+            app: build_pool_with(
+                &app_url,
+                APP_POOL_SIZE,
+                Some(settings.limits.statement_timeout),
+            )?,
             owner_url,
             embedded,
         };

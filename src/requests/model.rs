@@ -179,14 +179,18 @@ impl Cursor {
         )
     }
 
+    /// The cursor `encode` wrote; `None` for anything else, including a
+    /// time outside the years 1–9999 (PostgreSQL could not compare with it).
     pub fn decode(raw: &str) -> Option<Self> {
+        use chrono::Datelike;
         let mut parts = raw.splitn(3, '.');
         let rank = parts.next()?.parse().ok()?;
         let micros = parts.next()?.parse().ok()?;
         let id = RequestId::parse(parts.next()?)?;
-        Some(Self {
+        let created_at = DateTime::from_timestamp_micros(micros)?;
+        (1..=9999).contains(&created_at.year()).then_some(Self {
             rank,
-            created_at: DateTime::from_timestamp_micros(micros)?,
+            created_at,
             id,
         })
     }

@@ -48,6 +48,8 @@ pub struct AppState {
     pub content: crate::content::store::ContentStores,
     /// The per-token allowance of the JSON API.
     pub api_limit: rate_limit::TokenLimit,
+    /// How many audit exports may run at once (see `admin::audit_log`).
+    pub exports: crate::audit::export::Slots,
 }
 
 impl AppState {
@@ -217,9 +219,86 @@ pub async fn switch_language(query: web::Query<LangQuery>) -> Result<HttpRespons
         .finish())
 }
 
+/// Who is asking for `/metrics`, as [`metrics_access`] judges them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAccess {
+    Allowed,
+    /// A bearer token that is not the configured one.
+    WrongToken,
+    /// No token, from an address not allowed.
+    Refused,
+}
+
+/// Whether `req` may read the metrics: with the configured bearer token
+/// (`LOCKBOX_METRICS_TOKEN`) from anywhere, or without one from an allowed
+/// address (`LOCKBOX_METRICS_ALLOW`, loopback by default). A request a
+/// proxy relayed (it names a forwarded client) is judged by that client,
+/// and by no address at all when the proxy is not a trusted one: behind a
+/// proxy on the same host every visitor would otherwise come from
+/// loopback.
+pub fn metrics_access(req: &HttpRequest, settings: &Settings) -> MetricsAccess {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim())
+        });
+    if let Some(presented) = presented {
+        return match &settings.metrics.token {
+            Some(token) if crate::auth::token::constant_time_eq(token.expose(), presented) => {
+                MetricsAccess::Allowed
+            }
+            _ => MetricsAccess::WrongToken,
+        };
+    }
+    let peer = req.peer_addr().map(|a| a.ip());
+    let relayed = ["x-forwarded-for", "forwarded", "x-real-ip"]
+        .iter()
+        .any(|h| req.headers().contains_key(*h));
+    let trusted_relay = peer.is_some_and(|p| settings.trusted_proxies.contains(&p));
+    let admitted = if relayed && !trusted_relay {
+        false
+    } else {
+        settings
+            .metrics
+            .allow
+            .admits(client_ip(req, &settings.trusted_proxies))
+    };
+    if admitted {
+        MetricsAccess::Allowed
+    } else {
+        MetricsAccess::Refused
+    }
+}
+
 /// `GET /metrics` (engineer listener only): Prometheus text exposition of what an operator watches:
 /// the outbox by status (failed mail needs a human) and requests by state.
-pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// Only for those [`metrics_access`] allows.
+pub async fn metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    match metrics_access(&req, &state.settings) {
+        MetricsAccess::Allowed => {}
+        MetricsAccess::WrongToken => {
+            return Ok(HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                .content_type("text/plain; charset=utf-8")
+                .body("The metrics token is not valid.\n"));
+        }
+        MetricsAccess::Refused => {
+            tracing::info!(peer = ?req.peer_addr(), "metrics refused");
+            return Ok(HttpResponse::Forbidden()
+                .content_type("text/plain; charset=utf-8")
+                .body(
+                    "Metrics are served to the configured addresses (LOCKBOX_METRICS_ALLOW) \
+                     or with the bearer token (LOCKBOX_METRICS_TOKEN).\n",
+                ));
+        }
+    }
     let (outbox, requests) = db::blocking(&state.pool, |conn| {
         let outbox = crate::notify::outbox::counts(conn)?;
         let requests = crate::requests::queries::counts_by_status(conn)?;
@@ -251,6 +330,11 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppErro
             status.as_db()
         ));
     }
+    body.push_str(&format!(
+        "# HELP lockbox_audit_exports_running Audit exports this process is streaming.\n\
+         # TYPE lockbox_audit_exports_running gauge\nlockbox_audit_exports_running {}\n",
+        state.exports.in_use()
+    ));
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body))

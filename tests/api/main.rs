@@ -6,6 +6,8 @@ mod audit;
 mod cli;
 mod content;
 mod embedded;
+mod fuzz;
+mod hardening;
 mod helpers;
 mod json_api;
 mod mail;

@@ -75,6 +75,75 @@ fn with_database(url: &str, db: &str) -> String {
     }
 }
 
+/// `url` with its password (URI or key=value form) replaced by `***`.
+fn redacted(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let (authority, tail) = rest
+            .find(['/', '?'])
+            .map_or((rest, ""), |i| rest.split_at(i));
+        // The user information ends at the last `@` of the authority.
+        let authority = match authority.rsplit_once('@') {
+            Some((userinfo, hosts)) => {
+                let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+                if user.len() == userinfo.len() {
+                    format!("{user}@{hosts}")
+                } else {
+                    format!("{user}:***@{hosts}")
+                }
+            }
+            None => authority.to_owned(),
+        };
+        // A password may also come as a query parameter.
+        let tail = match tail.split_once('?') {
+            Some((path, query)) => {
+                let query: Vec<String> = query
+                    .split('&')
+                    .map(|pair| match pair.split_once('=') {
+                        Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                        _ => pair.to_owned(),
+                    })
+                    .collect();
+                format!("{path}?{}", query.join("&"))
+            }
+            None => tail.to_owned(),
+        };
+        format!("{scheme}://{authority}{tail}")
+    } else {
+        // key=value form; a quoted value may hold spaces.
+        let mut out = String::new();
+        let mut rest = url;
+        while let Some(i) = rest.find("password") {
+            let (before, after) = rest.split_at(i);
+            out.push_str(before);
+            let after = &after["password".len()..];
+            let trimmed = after.trim_start();
+            if let Some(value) = trimmed.strip_prefix('=') {
+                let value = value.trim_start();
+                let end = if let Some(quoted) = value.strip_prefix('\'') {
+                    let mut escaped = false;
+                    quoted
+                        .char_indices()
+                        .find(|&(_, c)| {
+                            let end = c == '\'' && !escaped;
+                            escaped = c == '\\' && !escaped;
+                            end
+                        })
+                        .map_or(value.len(), |(j, _)| j + 2)
+                } else {
+                    value.find(char::is_whitespace).unwrap_or(value.len())
+                };
+                out.push_str("password=***");
+                rest = &value[end..];
+            } else {
+                out.push_str("password");
+                rest = after;
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
 /// The percentile `p` (0–100) of sorted samples, in milliseconds.
 fn percentile(sorted: &[StdDuration], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -111,7 +180,8 @@ pub fn audit(
     println!("scratch database: {name}");
     let result = run(&url, records, tenant_count.max(1));
     if keep {
-        println!("kept {name} (connection: {url})");
+        // The URL carries the configured password: never print it.
+        println!("kept {name} (connection: {})", redacted(&url));
     } else {
         diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
             .execute(&mut admin)
@@ -121,7 +191,8 @@ pub fn audit(
 }
 
 fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
-    let pool = db::build_pool(url, 8).map_err(BenchError::from)?;
+    // Bulk loads and VACUUM run long on purpose: no statement timeout.
+    let pool = db::build_pool_with(url, 8, None).map_err(BenchError::from)?;
     db::run_migrations(&pool).map_err(BenchError::from)?;
     let mut conn = pool.get().map_err(BenchError::from)?;
     let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
@@ -471,4 +542,46 @@ fn export_rss(url: &str, tenant: &str) -> Result<(), BenchError> {
         peak_kb as f64 / 1024.0
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_database_urls_are_printed_without_their_password() {
+        for (url, shown) in [
+            (
+                "postgres://lockbox:s3cret@db.internal:5432/lockbox_bench_1",
+                "postgres://lockbox:***@db.internal:5432/lockbox_bench_1",
+            ),
+            (
+                "postgresql://u:p%40ss@h1,h2/db?sslmode=require&password=s3cret",
+                "postgresql://u:***@h1,h2/db?sslmode=require&password=***",
+            ),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            (
+                "postgres://h/db?sslmode=disable",
+                "postgres://h/db?sslmode=disable",
+            ),
+            (
+                "host=h user=u password=s3cret dbname=d",
+                "host=h user=u password=*** dbname=d",
+            ),
+            (
+                "host=h password = 's3 cr\\'et' dbname=d",
+                "host=h password=*** dbname=d",
+            ),
+        ] {
+            assert_eq!(redacted(url), shown, "{url}");
+            assert!(!redacted(url).contains("s3"), "{url}");
+        }
+        assert_eq!(
+            redacted(&with_database(
+                "postgres://u:s3cret@h:5432/main",
+                "lockbox_bench_x"
+            )),
+            "postgres://u:***@h:5432/lockbox_bench_x"
+        );
+    }
 }

@@ -3,9 +3,17 @@
 //! of the whole result as CSV or JSON Lines (streamed), and the chain head a
 //! customer can note to prove later that nothing was rewritten.
 
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::Poll,
+};
+
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
-use chrono::{NaiveDateTime, Utc};
+use chrono::{Datelike, NaiveDateTime, Utc};
 
 use super::{LockboxUser, chrome};
 use crate::{
@@ -91,12 +99,19 @@ impl SearchForm {
                         .and_then(|d| d.and_hms_opt(0, 0, 0))
                         .map(|t| (t, chrono::Duration::days(1)))
                 })
+                // Years PostgreSQL can store (and arithmetic cannot overflow).
+                .filter(|(t, _)| (1..=9999).contains(&t.year()))
                 .map(|(t, span)| Some((t.and_utc(), span)))
                 .ok_or("error-audit-date")
             };
         let start = when(&self.start)?.map(|(t, _)| t);
         // The end is inclusive of the whole minute (or day) it names.
-        let end = when(&self.end)?.map(|(t, span)| t + span - chrono::Duration::microseconds(1));
+        let end = when(&self.end)?
+            .map(|(t, span)| {
+                t.checked_add_signed(span - chrono::Duration::microseconds(1))
+                    .ok_or("error-audit-date")
+            })
+            .transpose()?;
         if let (Some(s), Some(e)) = (start, end)
             && e < s
         {
@@ -233,10 +248,23 @@ async fn search_page(
     LockboxUser(user): LockboxUser,
 ) -> Result<HttpResponse, AppError> {
     let form = SearchForm::from_query(req.query_string());
+    show_search(&req, tr, &state, &user, form, None).await
+}
+
+/// The search page for `form`; with `refusal` (a status and the message's
+/// key), that message in place of the results.
+async fn show_search(
+    req: &HttpRequest,
+    tr: Tr,
+    state: &AppState,
+    user: &crate::tenants::TenantUser,
+    form: SearchForm,
+    refusal: Option<(StatusCode, &'static str)>,
+) -> Result<HttpResponse, AppError> {
     let parsed = form.parse();
     let tenant = user.tenant_id;
     let (filter, after) = parsed.clone().unwrap_or_default();
-    let valid = parsed.is_ok();
+    let valid = parsed.is_ok() && refusal.is_none();
     let (rows, next, head) = db::blocking(&state.pool, move |conn| {
         let head = audit::head(conn, tenant)?;
         let (rows, next) = if valid {
@@ -248,24 +276,24 @@ async fn search_page(
     })
     .await?;
     let query = form.query_string();
+    let (status, error) = match (refusal, parsed) {
+        (Some((status, key)), _) => (status, Some(tr.t(key))),
+        (None, Err(key)) => (StatusCode::BAD_REQUEST, Some(tr.t(key))),
+        (None, Ok(_)) => (StatusCode::OK, None),
+    };
     let page = SearchPage {
-        chrome: chrome(&req, &user)?,
+        chrome: chrome(req, user)?,
         activities: activity::ALL,
         rows: rows.iter().map(RecordRow::from).collect(),
         next: next.map(|c| {
             let sep = if query.is_empty() { "" } else { "&" };
             format!("{query}{sep}after={}", c.encode())
         }),
-        error: parsed.err().map(|k| tr.t(k)),
+        error,
         head,
         query,
         form,
         tr,
-    };
-    let status = if page.error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
     };
     render_status(status, &page)
 }
@@ -314,12 +342,22 @@ async fn detail(
     )
 }
 
-/// Streams the whole result of a search. A blocking task reads it batch by
-/// batch (keyset pages) and hands each encoded batch to the response
-/// through a small bounded channel: memory stays flat however many records
-/// there are, and a slow client slows the reader instead of filling memory.
+/// Streams the whole result of a search, when an export slot is free
+/// (see [`export::Slots`]: one per person, a few per process); otherwise
+/// the search page says why, 429 or 503.
+///
+/// A task reads the result batch by batch (keyset pages), each batch on a
+/// pooled connection taken for that batch alone (with the longer export
+/// statement timeout), and hands the encoded batch to the response through
+/// a small bounded channel. So memory stays flat however many records
+/// there are, and a slow client slows the reader without holding a
+/// database connection. A client that takes nothing for a minute, or an
+/// export that outlasts `LOCKBOX_EXPORT_MAX_MINUTES`, ends the task and
+/// frees its slot; the download then breaks off rather than looking
+/// complete.
 async fn export_file(
     req: HttpRequest,
+    tr: Tr,
     state: web::Data<AppState>,
     LockboxUser(user): LockboxUser,
     path: web::Path<String>,
@@ -329,27 +367,66 @@ async fn export_file(
     let (filter, _) = form
         .parse()
         .map_err(|k| AppError::BadRequest(k.to_owned()))?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
-    let (pool, tenant) = (state.pool.clone(), user.tenant_id);
-    let runtime = tokio::runtime::Handle::current();
-    actix_web::rt::task::spawn_blocking(move || {
-        let result = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-            export::export(&mut conn, tenant, &filter, format, |chunk| {
-                // A client that went away, or stopped reading for a minute,
-                // ends the export and gives its connection back.
-                runtime
-                    .block_on(tx.send_timeout(chunk, std::time::Duration::from_secs(60)))
-                    .map_err(|_| export::ExportError::Write("client gone or stalled".into()))
-            })
-            .map_err(|e| e.to_string())
-        });
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "audit export stopped");
+    let slot = match state.exports.try_take(user.id) {
+        Ok(slot) => slot,
+        Err(busy) => {
+            let (status, key) = match busy {
+                export::Busy::User => (StatusCode::TOO_MANY_REQUESTS, "error-export-busy-user"),
+                export::Busy::Process => (StatusCode::SERVICE_UNAVAILABLE, "error-export-busy"),
+            };
+            tracing::info!(user = %user.id, ?busy, "audit export refused");
+            let mut response =
+                show_search(&req, tr, &state, &user, form, Some((status, key))).await?;
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from_static("60"),
+            );
+            return Ok(response);
+        }
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<web::Bytes>(2);
+    let complete = Arc::new(AtomicBool::new(false));
+    let run = Export {
+        pool: state.pool.clone(),
+        tenant: user.tenant_id,
+        filter: Arc::new(filter),
+        format,
+        statement_timeout: state.settings.limits.export_statement_timeout,
+        tx,
+    };
+    let (limit, done) = (state.settings.limits.export_time_limit, complete.clone());
+    actix_web::rt::spawn(async move {
+        let _slot = slot;
+        match tokio::time::timeout(limit, run.stream()).await {
+            Ok(Ok(records)) => {
+                done.store(true, Ordering::Release);
+                tracing::info!(records, "audit export complete");
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "audit export stopped"),
+            Err(_) => tracing::warn!(?limit, "audit export cut off at its time limit"),
         }
     });
+    let mut ended = false;
     let body = futures_util::stream::poll_fn(move |cx| {
-        rx.poll_recv(cx)
-            .map(|chunk| chunk.map(|c| Ok::<_, actix_web::Error>(web::Bytes::from(c))))
+        if ended {
+            return Poll::Ready(None);
+        }
+        match rx.poll_recv(cx) {
+            Poll::Ready(Some(chunk)) => Poll::Ready(Some(Ok(chunk))),
+            Poll::Ready(None) => {
+                ended = true;
+                if complete.load(Ordering::Acquire) {
+                    Poll::Ready(None)
+                } else {
+                    // Breaks the chunked response off: the client sees a
+                    // failed download, never a short file that looks whole.
+                    Poll::Ready(Some(Err(actix_web::error::ErrorInternalServerError(
+                        "audit export stopped",
+                    ))))
+                }
+            }
+            Poll::Pending => Poll::Pending,
+        }
     });
     let name = format!(
         "audit-{}-{}.{}",
@@ -365,4 +442,224 @@ async fn export_file(
             format!("attachment; filename=\"{name}\""),
         ))
         .streaming(body))
+}
+
+/// How long an export waits for its client to take the next chunk.
+const STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// One export's reading side.
+struct Export {
+    pool: db::PgPool,
+    tenant: crate::identity::TenantId,
+    filter: Arc<Filter>,
+    format: Format,
+    statement_timeout: std::time::Duration,
+    tx: tokio::sync::mpsc::Sender<web::Bytes>,
+}
+
+impl Export {
+    /// Reads and sends every batch; the number of records.
+    async fn stream(self) -> Result<u64, String> {
+        let preamble = export::preamble(self.format).map_err(|e| e.to_string())?;
+        self.send(preamble).await?;
+        let (mut after, mut records) = (None, 0);
+        loop {
+            let (tenant, format, timeout) = (self.tenant, self.format, self.statement_timeout);
+            let filter = self.filter.clone();
+            // The connection is the pool's again before the batch is sent.
+            let batch = db::blocking(&self.pool, move |conn| {
+                db::with_statement_timeout(conn, timeout, |conn| {
+                    export::read_batch(conn, tenant, &filter, after, format)
+                        .map_err(ExportFailure::from)
+                })
+            })
+            .await
+            .map_err(|e: ExportFailure| e.to_string())?;
+            records += batch.records;
+            if !batch.bytes.is_empty() {
+                self.send(batch.bytes).await?;
+            }
+            match batch.next {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(records),
+            }
+        }
+    }
+
+    async fn send(&self, chunk: Vec<u8>) -> Result<(), String> {
+        match tokio::time::timeout(STALL_LIMIT, self.tx.send(web::Bytes::from(chunk))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err("the client went away".into()),
+            Err(_) => Err("the client stopped reading".into()),
+        }
+    }
+}
+
+/// What can end an export's reading early.
+#[derive(Debug, thiserror::Error)]
+enum ExportFailure {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Export(#[from] export::ExportError),
+}
+
+impl From<diesel::result::Error> for ExportFailure {
+    fn from(e: diesel::result::Error) -> Self {
+        ExportFailure::Export(export::ExportError::Db(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Characters that break parsers: NUL, controls, right-to-left marks and
+    /// overrides, byte-order marks, astral characters, and the syntax of
+    /// query strings, dates and cursors.
+    fn nasty_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            4 => any::<char>(),
+            4 => prop::sample::select(vec![
+                '\0', '\u{1}', '\t', '\n', '\r', '\u{7f}', '\u{85}', '\u{202e}', '\u{202b}',
+                '\u{200f}', '\u{2066}', '\u{feff}', '\u{fffd}', '𝕏', 'é', '%', '&', '=', '+',
+                '-', '.', ':', 'T', ' ', ',', '/', '\\', '\'', '"',
+            ]),
+            4 => prop::char::range('0', '9'),
+        ]
+    }
+
+    fn nasty_string(max: usize) -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::collection::vec(nasty_char(), 0..max).prop_map(|v| v.into_iter().collect()),
+            prop::sample::select(vec![
+                "+262143-12-31T23:59",
+                "-262143-01-01",
+                "262143-12-31",
+                "9999-12-31T23:59:59",
+                "+262142-12-31",
+                "+262142-12-31T23:59",
+                "-262144-01-01",
+                "0000-01-01",
+                "-0001-12-31",
+                "+10000-01-01",
+                "2026-02-30",
+                "2026-03-02 24:00",
+                "9223372036854775807.9223372036854775807",
+                "-9223372036854775808.1",
+                "253402300799999999.1",
+                "-62135596800000001.1",
+                "1.-1",
+                "+1.+1",
+                "1e3.1",
+            ])
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    /// A query string of the search page's keys (and others) with nasty
+    /// values, percent-encoded or raw, and invalid escapes.
+    fn query() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "activity", "start", "end", "users", "item", "text", "narrow", "after", "x", "",
+        ]);
+        let value = prop_oneof![
+            3 => nasty_string(40).prop_map(|v| {
+                form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            }),
+            1 => nasty_string(40),
+            1 => prop::sample::select(vec!["%FF", "%C3%28", "%00", "%", "%G1", "%E2%80%AE"])
+                .prop_map(str::to_owned),
+            1 => prop::sample::select(activity::ALL.to_vec()).prop_map(str::to_owned),
+        ];
+        prop::collection::vec((key, value), 0..8).prop_map(|pairs| {
+            pairs
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&")
+        })
+    }
+
+    /// The range PostgreSQL's `timestamptz` can store lies around it.
+    fn storable(t: chrono::DateTime<Utc>) -> bool {
+        use chrono::Datelike;
+        (1..=9999).contains(&t.year())
+    }
+
+    proptest! {
+        // Failures print their minimal input; nothing is written to disk.
+        #![proptest_config(ProptestConfig {
+            cases: 2_000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn the_search_query_parser_never_panics_and_accepts_only_sound_filters(q in query()) {
+            let form = SearchForm::from_query(&q);
+            // What is kept is echoed back into the form: still a query.
+            let _ = SearchForm::from_query(&form.query_string());
+            if let Ok((filter, after)) = form.parse() {
+                prop_assert!(filter.activities.iter().all(|a| activity::ALL.contains(&a.as_str())));
+                if let (Some(s), Some(e)) = (filter.start, filter.end) {
+                    prop_assert!(s <= e);
+                }
+                for t in [filter.start, filter.end, after.map(|c| c.occurred_at)].into_iter().flatten() {
+                    prop_assert!(storable(t), "{t} cannot be stored");
+                }
+                if let Some(c) = after {
+                    prop_assert_eq!(Cursor::decode(&c.encode()), Some(c));
+                }
+                for text in [&filter.text, &filter.narrow, &filter.item].into_iter().flatten() {
+                    prop_assert!(!text.is_empty() && text.trim() == text.as_str());
+                }
+            }
+        }
+
+        #[test]
+        fn any_date_and_time_the_form_accepts_can_be_stored(raw in nasty_string(30)) {
+            let form = SearchForm { start: raw.clone(), end: raw, ..SearchForm::default() };
+            if let Ok((filter, _)) = form.parse() {
+                prop_assert!(filter.start.is_none_or(storable));
+                prop_assert!(filter.end.is_none_or(storable));
+            }
+        }
+    }
+
+    #[test]
+    fn the_years_postgresql_cannot_store_are_refused_not_passed_on() {
+        for raw in [
+            "+262143-12-31",
+            "+262142-12-31",
+            "-5000-01-01T00:00",
+            "0000-01-01",
+            "+10000-01-01",
+        ] {
+            let form = SearchForm {
+                end: raw.into(),
+                ..SearchForm::default()
+            };
+            assert_eq!(form.parse().err(), Some("error-audit-date"), "{raw}");
+        }
+        let form = SearchForm {
+            start: "2026-03-02".into(),
+            end: "9999-12-31T23:59".into(),
+            ..SearchForm::default()
+        };
+        assert!(form.parse().is_ok());
+    }
+
+    #[test]
+    fn huge_queries_are_parsed_without_trouble() {
+        let huge = format!(
+            "text={}&after={}",
+            "%E2%80%AE".repeat(100_000),
+            "9".repeat(100_000)
+        );
+        let form = SearchForm::from_query(&huge);
+        assert_eq!(form.parse().err(), Some("error-filter-page"));
+    }
 }

@@ -87,9 +87,12 @@ impl ListQuery {
         let day = |raw: &str| -> Result<Option<NaiveDate>, &'static str> {
             match raw.trim() {
                 "" => Ok(None),
+                // Years PostgreSQL and people both understand.
                 s => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .ok()
+                    .filter(|d| (1..=9999).contains(&chrono::Datelike::year(d)))
                     .map(Some)
-                    .map_err(|_| "error-filter-date"),
+                    .ok_or("error-filter-date"),
             }
         };
         let start_of = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());

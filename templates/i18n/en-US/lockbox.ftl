@@ -262,6 +262,8 @@ audit-users = Users (names or ids, separated by commas)
 audit-item = Item (e.g. a request ID)
 audit-text = Text in the details
 audit-narrow = Filter results
+audit-narrow-hint = Filters the records on this page.
+audit-narrow-empty = No record on this page matches the filter; the next page may have some.
 audit-export = Export all results:
 audit-empty = No audit records match this search.
 audit-col-date = Date (UTC)
@@ -283,6 +285,8 @@ action-search = Search
 error-audit-date = Enter dates and times as YYYY-MM-DD HH:MM.
 error-audit-order = The end is before the start.
 error-audit-activity = Choose activities from the list.
+error-export-busy-user = You already have an export running. Wait until its download has finished, then try again.
+error-export-busy = Too many audit exports are running right now. Try again in a minute.
 
 action-open-session = Open access session
 session-title = Access session

@@ -262,6 +262,8 @@ audit-users = Gebruikers (namen of id's, gescheiden door komma's)
 audit-item = Item (bijv. een aanvraag-ID)
 audit-text = Tekst in de details
 audit-narrow = Resultaten filteren
+audit-narrow-hint = Filtert de vermeldingen op deze pagina.
+audit-narrow-empty = Geen vermelding op deze pagina voldoet aan het filter; de volgende pagina heeft er misschien wel.
 audit-export = Alle resultaten exporteren:
 audit-empty = Geen auditvermeldingen voldoen aan deze zoekopdracht.
 audit-col-date = Datum (UTC)
@@ -283,6 +285,8 @@ action-search = Zoeken
 error-audit-date = Vul datums en tijden in als JJJJ-MM-DD UU:MM.
 error-audit-order = Het einde ligt vóór het begin.
 error-audit-activity = Kies activiteiten uit de lijst.
+error-export-busy-user = U hebt al een export lopen. Wacht tot die download klaar is en probeer het dan opnieuw.
+error-export-busy = Er lopen nu te veel auditexports. Probeer het over een minuut opnieuw.
 
 action-open-session = Toegangssessie openen
 session-title = Toegangssessie

@@ -33,6 +33,8 @@ pub struct TestApp {
     pub pool: PgPool,
     /// Connected as the owner of the tables, for arranging.
     pub owner_pool: PgPool,
+    /// The owner's URL (migrations run as the owner).
+    pub owner_url: String,
     pub clock: SettableClock,
     /// The server's password hasher: its verifications can be counted.
     pub hasher: password::Hasher,
@@ -86,6 +88,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         engineer_url,
         pool,
         owner_pool,
+        owner_url: db.url.clone(),
         clock,
         hasher,
         _db: db,
