@@ -38,6 +38,18 @@ $$;
 -- (Without the right to, this only warns.)
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO lockbox_app;
+-- Before PostgreSQL 15 the schema belongs to the bootstrap superuser, and
+-- the owner's REVOKE above only warns: then the app role could still plant
+-- functions that later run with the owner's rights. Refuse to go on.
+DO $$
+BEGIN
+    IF has_schema_privilege('lockbox_app', 'public', 'CREATE') THEN
+        RAISE EXCEPTION 'lockbox_app may still create objects in schema public'
+            USING HINT = 'As a superuser: ALTER SCHEMA public OWNER TO ' || quote_ident(current_user)
+                || '; (or REVOKE CREATE ON SCHEMA public FROM PUBLIC;) then migrate again.';
+    END IF;
+END;
+$$;
 
 -- Tenants: read; the Lockbox switch (set_lockbox locks the row FOR UPDATE,
 -- which takes UPDATE too). Tenants are created by the operator (CLI).

@@ -34,8 +34,10 @@
 //! anywhere, an attempt from a network that *itself* has a failure for
 //! this account in its window must come at least [`slowdown`] after the
 //! account's previous attempt: 1 s, doubling with every further attempt, at
-//! most [`MAX_SLOWDOWN`]. The refusal lasts at most that long and is never
-//! a lock-out.
+//! most [`MAX_SLOWDOWN`] — and never more than [`MAX_SLOWDOWN`] after that
+//! network's own previous attempt, so attempts from other networks cannot
+//! keep pushing the wait out. The refusal lasts at most that long and is
+//! never a lock-out.
 //!
 //! The slowdown applies only to networks with failures of their own, so an
 //! attacker, whose every network has failed, can never make it apply to a
@@ -220,7 +222,10 @@ pub fn judge(counters: Counters, now: DateTime<Utc>) -> Result<Counters, Refusal
     if pair.attempts > 0
         && let Some(wait) = slowdown(account.attempts)
     {
-        let until = account.last_attempt_at + wait;
+        // Others' attempts move the account's clock; this network's own
+        // last attempt bounds the wait, so attempts from elsewhere can
+        // never keep it waiting longer than MAX_SLOWDOWN.
+        let until = (account.last_attempt_at + wait).min(pair.last_attempt_at + MAX_SLOWDOWN);
         if now < until {
             return Err(Refusal::SlowedDown { until });
         }
@@ -619,6 +624,27 @@ mod tests {
                 until: now + Duration::seconds(3)
             }),
             "the next wait is twice as long, from the last attempt"
+        );
+    }
+
+    /// Review finding: an attacker guessing from a fresh network every few
+    /// seconds kept moving the account's last attempt, so a real user who
+    /// had mistyped once stayed slowed down for the whole window.
+    #[test]
+    fn attempts_from_elsewhere_never_keep_a_network_waiting_past_the_cap() {
+        let now = t0();
+        let mut victim = fresh();
+        victim.pair.attempts = 1; // one typo from the victim's own network
+        victim.pair.last_attempt_at = now;
+        victim.account.attempts = ACCOUNT_SLOWDOWN_AFTER + 10;
+        // The attacker's latest guess, from another network, a moment ago.
+        let later = now + MAX_SLOWDOWN;
+        victim.account.last_attempt_at = later - Duration::seconds(1);
+        let admitted = judge(victim, later).expect("the cap from its own attempt has passed");
+        assert_eq!(admitted.pair.attempts, 2);
+        assert!(
+            judge(victim, later - Duration::seconds(1)).is_err(),
+            "still within the cap"
         );
     }
 }

@@ -39,7 +39,9 @@ pub struct ServingRole {
     /// Holds [`RUNTIME_ROLE`]'s privileges (is it, or inherits from it).
     #[diesel(sql_type = Bool)]
     pub runtime: bool,
-    /// May UPDATE, DELETE or TRUNCATE an audit table, however granted.
+    /// May UPDATE, DELETE or TRUNCATE an audit table, however granted, or
+    /// create objects in the schema (a function planted there could run
+    /// with the owner's rights later: CVE-2018-1058's pattern).
     #[diesel(sql_type = Bool)]
     pub can_alter_audit: bool,
 }
@@ -65,7 +67,8 @@ impl ServingRole {
                     EXISTS (SELECT 1 FROM pg_roles a WHERE a.rolname = $1 \
                             AND pg_has_role(current_user, a.oid, 'USAGE')) AS runtime, \
                     (has_table_privilege('audit_records', 'UPDATE, DELETE, TRUNCATE') \
-                     OR has_table_privilege('audit_chain', 'UPDATE, DELETE, TRUNCATE')) \
+                     OR has_table_privilege('audit_chain', 'UPDATE, DELETE, TRUNCATE') \
+                     OR has_schema_privilege('public', 'CREATE')) \
                         AS can_alter_audit \
              FROM pg_roles r, pg_class c \
              WHERE r.rolname = current_user AND c.oid = 'audit_records'::regclass",
@@ -80,7 +83,7 @@ impl ServingRole {
         } else if self.owner {
             "owns lockbox's tables"
         } else if self.can_alter_audit {
-            "may update, delete or truncate audit records"
+            "may change audit records or create objects in schema public"
         } else if !self.runtime {
             return Verdict::Unusable(format!(
                 "database role {:?} is neither a member of {RUNTIME_ROLE} nor the owner of \

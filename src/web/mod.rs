@@ -148,21 +148,72 @@ pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> IpAddr {
     let peer = req
         .peer_addr()
         .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
-    if !trusted_proxies.contains(&peer) {
-        return peer;
-    }
-    let forwarded: Vec<IpAddr> = req
+    let entries: Vec<&str> = req
         .headers()
         .get_all("x-forwarded-for")
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
         .collect();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|ip| !trusted_proxies.contains(ip))
-        .unwrap_or(peer)
+    forwarded_client(peer, &entries, trusted_proxies)
+}
+
+/// [`client_ip`] on its parts. Entries are read from the right (the hop
+/// our own proxy added) while they are trusted proxies; an entry that
+/// cannot be read stops the walk at the last hop we could trust, so
+/// nothing a client wrote to the left of it is believed. `ip:port` and
+/// `[v6]:port`, as some proxies write them, are read.
+fn forwarded_client(peer: IpAddr, entries: &[&str], trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        let entry = entry.trim();
+        let parsed = entry
+            .parse::<IpAddr>()
+            .ok()
+            .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()));
+        match parsed {
+            Some(ip) if trusted.contains(&ip) => client = ip,
+            Some(ip) => return ip,
+            None => return client,
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use super::forwarded_client;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn only_trusted_hops_are_believed_and_garbage_stops_the_walk() {
+        let proxy = ip("10.0.0.1");
+        let trusted = [proxy];
+        let client = |entries: &[&str]| forwarded_client(proxy, entries, &trusted);
+        assert_eq!(client(&["203.0.113.9"]), ip("203.0.113.9"));
+        assert_eq!(client(&["198.51.100.1", "203.0.113.9"]), ip("203.0.113.9"));
+        assert_eq!(client(&["203.0.113.9:4711"]), ip("203.0.113.9"), "ip:port");
+        assert_eq!(
+            client(&["[2001:db8::1]:443"]),
+            ip("2001:db8::1"),
+            "[v6]:port"
+        );
+        // Review finding: an entry our proxy wrote in a form we could not
+        // read used to be skipped, and the client's own entry believed.
+        assert_eq!(client(&["198.51.100.66", "garbage"]), proxy);
+        assert_eq!(client(&[]), proxy);
+        assert_eq!(
+            forwarded_client(ip("192.0.2.7"), &["198.51.100.66"], &trusted),
+            ip("192.0.2.7"),
+            "an untrusted peer's header is ignored"
+        );
+    }
 }
 
 static APP_CSS: &str = include_str!("../../static/app.css");
