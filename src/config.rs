@@ -117,6 +117,13 @@ impl RateQuota {
         burst: NonZeroU32::new(10).expect("non-zero"),
     };
 
+    /// The API's per-address default: 1,200 a minute with bursts of 200
+    /// (well above one token's 10 a second, so only floods meet it).
+    pub const API_ADDRESS: RateQuota = RateQuota {
+        per_minute: NonZeroU32::new(1200).expect("non-zero"),
+        burst: NonZeroU32::new(200).expect("non-zero"),
+    };
+
     /// A quota no test or person reaches, for tests of what lies behind it.
     pub const UNLIMITED: RateQuota = RateQuota {
         per_minute: NonZeroU32::MAX,
@@ -162,6 +169,10 @@ pub struct Settings {
     /// `LOCKBOX_API_RATE_PER_SECOND` (default 10) and `LOCKBOX_API_BURST`
     /// (default 50): each API token's allowance.
     pub api_rate: ApiRate,
+    /// `LOCKBOX_API_ADDRESS_RATE_PER_MINUTE` (default 1200) and
+    /// `LOCKBOX_API_ADDRESS_BURST` (default 200): each client network's
+    /// allowance on `/api`, checked before any token is looked up.
+    pub api_address_rate: RateQuota,
     /// `LOCKBOX_PENDING_LIFETIME_MINUTES` (default 720 = 12 h, 1 min–7 days):
     /// how long a request waits for the customer before it expires.
     pub pending_lifetime: Duration,
@@ -298,6 +309,18 @@ impl Settings {
                     RateQuota::SIGN_IN.burst,
                 )?,
             },
+            api_address_rate: RateQuota {
+                per_minute: parse_count(
+                    "LOCKBOX_API_ADDRESS_RATE_PER_MINUTE",
+                    get("LOCKBOX_API_ADDRESS_RATE_PER_MINUTE"),
+                    RateQuota::API_ADDRESS.per_minute,
+                )?,
+                burst: parse_count(
+                    "LOCKBOX_API_ADDRESS_BURST",
+                    get("LOCKBOX_API_ADDRESS_BURST"),
+                    RateQuota::API_ADDRESS.burst,
+                )?,
+            },
             api_rate: ApiRate {
                 per_second: parse_count(
                     "LOCKBOX_API_RATE_PER_SECOND",
@@ -347,6 +370,7 @@ impl Settings {
             trusted_proxies: Vec::new(),
             sign_in_rate: RateQuota::SIGN_IN,
             api_rate: ApiRate::DEFAULT,
+            api_address_rate: RateQuota::API_ADDRESS,
             pending_lifetime: Duration::hours(12),
             max_window: Duration::hours(4),
             mail: MailSettings {

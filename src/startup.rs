@@ -46,7 +46,8 @@ pub struct Application {
     admin: Server,
     engineer: Server,
     state: AppState,
-    sign_in_limit: RateLimit,
+    /// The per-address limits: the sign-in forms', the API's.
+    limits: [RateLimit; 2],
 }
 
 /// The session cookie's name: `__Host-` prefixed when served over TLS, so
@@ -103,15 +104,24 @@ impl Application {
             &state.settings.trusted_proxies,
         )
         .only_for(portal::signin::is_submission);
-        let (admin, admin_port) = serve(&state, Realm::Admin, &key, &sign_in_limit)?;
-        let (engineer, engineer_port) = serve(&state, Realm::Engineer, &key, &sign_in_limit)?;
+        // And one per address in front of the API, before any token is
+        // looked up (the per-token allowance comes after).
+        let api_address_limit = RateLimit::new(
+            state.settings.api_address_rate,
+            state.clock.clone(),
+            &state.settings.trusted_proxies,
+        )
+        .only_for(portal::api::is_api);
+        let limits = [sign_in_limit.clone(), api_address_limit.clone()];
+        let (admin, admin_port) = serve(&state, Realm::Admin, &key, &limits)?;
+        let (engineer, engineer_port) = serve(&state, Realm::Engineer, &key, &limits)?;
         Ok(Self {
             admin_port,
             engineer_port,
             admin,
             engineer,
             state,
-            sign_in_limit,
+            limits,
         })
     }
 
@@ -131,8 +141,7 @@ impl Application {
 
     /// Serves both portals until a shutdown signal; both stop gracefully.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let housekeeping =
-            tokio::spawn(housekeeping(self.state.clone(), self.sign_in_limit.clone()));
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.limits.clone()));
         let sweeper = tokio::spawn(sweeper(self.state.clone()));
         let sealer = self
             .state
@@ -189,7 +198,7 @@ fn serve(
     state: &AppState,
     realm: Realm,
     key: &Key,
-    sign_in_limit: &RateLimit,
+    limits: &[RateLimit; 2],
 ) -> Result<(Server, u16), StartupError> {
     let addr = match realm {
         Realm::Admin => state.settings.admin_addr.clone(),
@@ -206,7 +215,7 @@ fn serve(
     let data = web::Data::new(state.clone());
     let key = key.clone();
     let state = state.clone();
-    let sign_in_limit = sign_in_limit.clone();
+    let [sign_in_limit, api_address_limit] = limits.clone();
     let server = HttpServer::new(move || {
         let settings = &state.settings;
         let store = PgSessionStore::new(
@@ -240,6 +249,7 @@ fn serve(
             .wrap(sessions)
             // Outside the sessions: a refused request costs no database work.
             .wrap(sign_in_limit.clone())
+            .wrap(api_address_limit.clone())
             .wrap(portal::security_headers(settings.tls))
             .wrap(TracingLogger::default())
             .app_data(data.clone())
@@ -270,7 +280,7 @@ fn serve(
 /// lets the rate limiter forget idle addresses. Safe with any number of
 /// lockbox processes (each lock-out is reported once; see
 /// [`auth::report_ended_lockouts`]).
-async fn housekeeping(state: AppState, sign_in_limit: RateLimit) {
+async fn housekeeping(state: AppState, limits: [RateLimit; 2]) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
     loop {
         tick.tick().await;
@@ -285,7 +295,10 @@ async fn housekeeping(state: AppState, sign_in_limit: RateLimit) {
         if let Err(e) = result {
             tracing::warn!(error = %e, "housekeeping failed");
         }
-        sign_in_limit.forget_idle();
+        for limit in &limits {
+            limit.forget_idle();
+        }
+        state.api_limit.forget_idle();
     }
 }
 

@@ -240,7 +240,14 @@ where
             if let Err(wait) = self.limit.check(ip) {
                 // Debug only: a flood must not become a flood of log lines.
                 tracing::debug!(%ip, path = %req.path(), "request over the rate limit");
-                let response = too_many_requests(req.request(), wait);
+                // The API answers in problem details, never a page.
+                let response = if super::api::is_api(&req) {
+                    actix_web::ResponseError::error_response(
+                        &super::api::ApiError::TooManyRequests(retry_after(wait)),
+                    )
+                } else {
+                    too_many_requests(req.request(), wait)
+                };
                 return Box::pin(ready(Ok(req.into_response(response).map_into_right_body())));
             }
         }

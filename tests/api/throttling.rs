@@ -476,3 +476,43 @@ async fn parallel_right_and_wrong_passwords_for_one_account_never_fail_the_serve
     );
     assert!(statuses.contains(&StatusCode::SEE_OTHER), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn the_api_has_a_per_address_limit_before_any_token_is_looked_up() {
+    let app = spawn_app_with(|s| {
+        s.api_address_rate = lockbox::config::RateQuota {
+            per_minute: std::num::NonZeroU32::new(60).expect("60"),
+            burst: std::num::NonZeroU32::new(5).expect("5"),
+        };
+    })
+    .await;
+    let caller = client();
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let resp = caller
+            .get(format!("{}/api/v1/requests", app.admin_url))
+            .bearer_auth("lbx_guess")
+            .send()
+            .await
+            .expect("call");
+        statuses.push(resp.status());
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(
+                resp.headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok()),
+                Some("application/problem+json"),
+                "a problem, never a page"
+            );
+            assert!(resp.headers().get("retry-after").is_some());
+        }
+    }
+    assert_eq!(
+        statuses,
+        [
+            vec![StatusCode::UNAUTHORIZED; 5],
+            vec![StatusCode::TOO_MANY_REQUESTS]
+        ]
+        .concat()
+    );
+}

@@ -421,6 +421,13 @@ impl FromRequest for ApiStaff {
     }
 }
 
+/// Whether a request is for the API (the per-address limit in front of it,
+/// and problem details instead of pages).
+pub fn is_api(req: &actix_web::dev::ServiceRequest) -> bool {
+    let path = req.path();
+    path == "/api" || path.starts_with("/api/")
+}
+
 /// Anything under `/api` no route matches: a problem, never a page.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
