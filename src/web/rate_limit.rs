@@ -59,13 +59,42 @@ impl GovernorClock for AppClock {
     }
 }
 
-type Limiter = RateLimiter<Network, DashMapStateStore<Network>, AppClock, NoOpMiddleware<Duration>>;
+/// A GCRA limiter keyed by `K` (a network, a token) on the application's
+/// clock: the part [`RateLimit`] and [`TokenLimit`] share.
+struct Keyed<K: std::hash::Hash + Eq + Clone> {
+    limiter: RateLimiter<K, DashMapStateStore<K>, AppClock, NoOpMiddleware<Duration>>,
+    clock: AppClock,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Keyed<K> {
+    fn new(quota: Quota, clock: SharedClock) -> Self {
+        let clock = AppClock(clock);
+        Self {
+            limiter: RateLimiter::new(quota, DashMapStateStore::default(), clock.clone()),
+            clock,
+        }
+    }
+
+    /// Takes one request from `key`'s allowance, or says how long until
+    /// the next one is allowed.
+    fn check(&self, key: &K) -> Result<(), Duration> {
+        self.limiter
+            .check_key(key)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Forgets keys whose allowance is full again (housekeeping), so the
+    /// limiter's memory follows current traffic.
+    fn forget_idle(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
 
 /// A per-network request limit (see the module documentation).
 #[derive(Clone)]
 pub struct RateLimit {
-    limiter: Arc<Limiter>,
-    clock: AppClock,
+    limiter: Arc<Keyed<Network>>,
     trusted_proxies: Arc<[IpAddr]>,
     applies_to: fn(&ServiceRequest) -> bool,
 }
@@ -75,15 +104,9 @@ impl RateLimit {
     /// found as everywhere else ([`client_ip`]), believing
     /// `X-Forwarded-For` only from `trusted_proxies`.
     pub fn new(quota: RateQuota, clock: SharedClock, trusted_proxies: &[IpAddr]) -> Self {
-        let clock = AppClock(clock);
         let quota = Quota::per_minute(quota.per_minute).allow_burst(quota.burst);
         Self {
-            limiter: Arc::new(RateLimiter::new(
-                quota,
-                DashMapStateStore::default(),
-                clock.clone(),
-            )),
-            clock,
+            limiter: Arc::new(Keyed::new(quota, clock)),
             trusted_proxies: trusted_proxies.into(),
             applies_to: |_| true,
         }
@@ -97,29 +120,19 @@ impl RateLimit {
     /// Takes one request from the allowance of `ip`'s network, or says how
     /// long until the next one is allowed.
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
-        self.limiter
-            .check_key(&Network::of(ip))
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+        self.limiter.check(&Network::of(ip))
     }
 
-    /// Forgets networks whose allowance is full again (housekeeping), so
-    /// the limiter's memory follows current traffic.
+    /// Forgets networks whose allowance is full again (housekeeping).
     pub fn forget_idle(&self) {
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
+        self.limiter.forget_idle();
     }
 }
-
-type TokenLimiter =
-    RateLimiter<uuid::Uuid, DashMapStateStore<uuid::Uuid>, AppClock, NoOpMiddleware<Duration>>;
 
 /// A per-API-token request limit (SPEC §8: 10 requests a second, a burst
 /// of 50 by default), on the application's clock like [`RateLimit`].
 #[derive(Clone)]
-pub struct TokenLimit {
-    limiter: Arc<TokenLimiter>,
-    clock: AppClock,
-}
+pub struct TokenLimit(Arc<Keyed<uuid::Uuid>>);
 
 impl TokenLimit {
     pub fn new(
@@ -127,30 +140,21 @@ impl TokenLimit {
         burst: std::num::NonZeroU32,
         clock: SharedClock,
     ) -> Self {
-        let clock = AppClock(clock);
-        let quota = Quota::per_second(per_second).allow_burst(burst);
-        Self {
-            limiter: Arc::new(RateLimiter::new(
-                quota,
-                DashMapStateStore::default(),
-                clock.clone(),
-            )),
+        Self(Arc::new(Keyed::new(
+            Quota::per_second(per_second).allow_burst(burst),
             clock,
-        }
+        )))
     }
 
     /// Takes one call from token `id`'s allowance, or says how long until
     /// the next one is allowed.
     pub fn check(&self, id: uuid::Uuid) -> Result<(), Duration> {
-        self.limiter
-            .check_key(&id)
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+        self.0.check(&id)
     }
 
     /// Forgets tokens whose allowance is full again (housekeeping).
     pub fn forget_idle(&self) {
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
+        self.0.forget_idle();
     }
 }
 
