@@ -6,7 +6,6 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use uuid::Uuid;
 
 use super::{
     AppState,
@@ -192,7 +191,7 @@ async fn detail<P: RequestPortal>(
     tr: Tr,
     state: web::Data<AppState>,
     SignedIn(me): SignedIn<P>,
-    path: web::Path<Uuid>,
+    path: web::Path<RequestId>,
     query: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, AppError> {
     let me = me.admit()?;
@@ -200,7 +199,7 @@ async fn detail<P: RequestPortal>(
         "" => None,
         raw => Some(audit::search::Cursor::decode(raw).ok_or(AppError::BadRequest("page".into()))?),
     };
-    let id = RequestId(path.into_inner());
+    let id = path.into_inner();
     let request = load(&state, &me, move |c, who| use_cases::visible(c, who, id)).await?;
     render(&detail_page(&req, tr, &state, &me, &request, None, ops_after).await?)
 }
@@ -229,10 +228,9 @@ fn confirm_page<P: RequestPortal>(
 async fn prepare<P: RequestPortal>(
     state: &AppState,
     me: &P,
-    (id, slug): (Uuid, String),
+    (id, slug): (RequestId, String),
 ) -> Result<(Action, AccessRequest), AppError> {
     let action = Action::parse(&slug).ok_or(AppError::NotFound)?;
-    let id = RequestId(id);
     let request = load(state, me, move |c, who| {
         use_cases::for_decision(c, who, id, action)
     })
@@ -245,7 +243,7 @@ async fn confirm<P: RequestPortal>(
     tr: Tr,
     state: web::Data<AppState>,
     SignedIn(me): SignedIn<P>,
-    path: web::Path<(Uuid, String)>,
+    path: web::Path<(RequestId, String)>,
 ) -> Result<HttpResponse, AppError> {
     let me = me.admit()?;
     let (action, request) = prepare(&state, &me, path.into_inner()).await?;
@@ -257,7 +255,7 @@ async fn decide<P: RequestPortal>(
     tr: Tr,
     state: web::Data<AppState>,
     SignedIn(me): SignedIn<P>,
-    path: web::Path<(Uuid, String)>,
+    path: web::Path<(RequestId, String)>,
     CsrfForm(form): CsrfForm<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
     let me = me.admit()?;

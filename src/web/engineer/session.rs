@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
-use uuid::Uuid;
 
 use super::{SignedInStaff, chrome};
 use crate::{
@@ -85,13 +84,10 @@ async fn page(
     tr: Tr,
     state: &AppState,
     me: &StaffMember,
-    id: Uuid,
+    id: RequestId,
 ) -> Result<SessionPage, AppError> {
     let caller = Caller::staff(me);
-    let request = db::blocking(&state.pool, move |conn| {
-        use_cases::own(conn, &caller, RequestId(id))
-    })
-    .await?;
+    let request = db::blocking(&state.pool, move |conn| use_cases::own(conn, &caller, id)).await?;
     let now = state.clock.now();
     let view = RequestView::new(&request, now, Viewer::Provider);
     let open = view.status == Status::Approved;
@@ -127,7 +123,7 @@ async fn show(
     tr: Tr,
     state: web::Data<AppState>,
     SignedIn(me): SignedInStaff,
-    path: web::Path<Uuid>,
+    path: web::Path<RequestId>,
 ) -> Result<HttpResponse, AppError> {
     let page = page(&req, tr, &state, &me, path.into_inner()).await?;
     let status = if page.refusal.is_some() {
@@ -143,7 +139,7 @@ async fn operate(
     tr: Tr,
     state: web::Data<AppState>,
     SignedIn(me): SignedInStaff,
-    path: web::Path<Uuid>,
+    path: web::Path<RequestId>,
     CsrfForm(fields): CsrfForm<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
