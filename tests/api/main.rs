@@ -11,6 +11,7 @@ mod hardening;
 mod helpers;
 mod json_api;
 mod mail;
+mod openapi;
 mod paging;
 mod requests;
 mod roles;
