@@ -19,5 +19,6 @@ mod security;
 mod sessions;
 mod signin;
 mod smtp;
+mod staff_tokens;
 mod throttling;
 mod time_after_lock;
