@@ -13,6 +13,7 @@ mod json_api;
 mod mail;
 mod openapi;
 mod paging;
+mod readme;
 mod requests;
 mod roles;
 mod security;
