@@ -296,6 +296,47 @@ pub fn create_staff_token(
     Ok((created, secret))
 }
 
+/// A staff member's own tokens, newest first (at most `limit`).
+pub fn list_staff_tokens(
+    conn: &mut PgConnection,
+    staff: StaffId,
+    limit: i64,
+) -> QueryResult<Vec<ApiToken>> {
+    t::table
+        .filter(t::staff_id.eq(staff))
+        .order((t::created_at.desc(), t::id.desc()))
+        .limit(limit)
+        .select(ApiToken::as_select())
+        .load(conn)
+}
+
+/// Revokes one of `staff`'s own tokens (anyone else's is not found).
+/// Revoking a revoked token changes nothing.
+pub fn revoke_staff_token(
+    conn: &mut PgConnection,
+    staff: StaffId,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<ApiToken, TokenError> {
+    conn.transaction(|conn| {
+        let found: ApiToken = t::table
+            .filter(t::id.eq(id))
+            .filter(t::staff_id.eq(staff))
+            .select(ApiToken::as_select())
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or(TokenError::NotFound)?;
+        if found.revoked_at.is_some() {
+            return Ok(found);
+        }
+        Ok(diesel::update(t::table.find(id))
+            .set(t::revoked_at.eq(now))
+            .returning(ApiToken::as_returning())
+            .get_result(conn)?)
+    })
+}
+
 /// The token a bearer secret names, for the realm it is used in.
 pub struct TokenRef {
     pub id: Uuid,

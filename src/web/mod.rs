@@ -8,6 +8,7 @@ pub mod chrome;
 pub mod confirm;
 pub mod engineer;
 pub mod error;
+pub mod export;
 pub mod forms;
 pub mod rate_limit;
 pub mod request_pages;
@@ -48,7 +49,7 @@ pub struct AppState {
     pub content: crate::content::store::ContentStores,
     /// The per-token allowance of the JSON API.
     pub api_limit: rate_limit::TokenLimit,
-    /// How many audit exports may run at once (see `admin::audit_log`).
+    /// How many audit exports may run at once (see [`export`]).
     pub exports: crate::audit::export::Slots,
 }
 

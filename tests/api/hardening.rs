@@ -11,7 +11,9 @@ use std::{
 
 use diesel::{QueryDsl, RunQueryDsl};
 use lockbox::{
-    audit, db,
+    audit,
+    auth::api_tokens::TokenScope,
+    db,
     identity::{DisplayName, Email, NewPassword, TenantId, UserId},
     tenants::{self, NewTenantUser, Role},
 };
@@ -23,8 +25,8 @@ use tokio::{
 use uuid::Uuid;
 
 use crate::helpers::{
-    PASSWORD, TestApp, TestUser, client, client_from, client_with_jar, csrf_of, spawn_app,
-    spawn_app_with, texts, world, world_with,
+    PASSWORD, TestApp, TestUser, call, client, client_from, client_with_jar, csrf_of,
+    customer_token, problem, spawn_app, spawn_app_with, texts, world, world_with,
 };
 
 /// The `Cookie` header a jar would send to `base`.
@@ -74,12 +76,16 @@ impl Drop for SlowDownload {
 /// Sends `GET path` with `cookie` on a socket with a tiny receive buffer,
 /// so the server's writes stall as soon as the buffers are full.
 async fn open_tiny(addr: SocketAddr, path: &str, cookie: &str) -> TcpStream {
+    open_tiny_with(addr, path, &format!("Cookie: {cookie}")).await
+}
+
+/// [`open_tiny`] with any credential header (`Authorization: Bearer …`).
+async fn open_tiny_with(addr: SocketAddr, path: &str, credential: &str) -> TcpStream {
     let socket = TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("small buffer");
     let mut stream = socket.connect(addr).await.expect("connect");
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
-    );
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{credential}\r\nConnection: close\r\n\r\n");
     stream
         .write_all(request.as_bytes())
         .await
@@ -281,6 +287,107 @@ async fn twenty_slow_exports_leave_sign_in_and_pages_answering_and_the_twentieth
     }
     let (status, _) = read_all(addr, "/audit/export.jsonl?item=item-1", &cookies[19]).await;
     assert_eq!(status, 200, "exporting again once the others are gone");
+}
+
+/// The API's export takes its slot from the same bounds as the page's: a
+/// person's second export (through either) is refused 429, an export past
+/// the process's bound 503, both as problems with `Retry-After`; and it
+/// holds no pooled connection while its client reads slowly.
+#[tokio::test]
+async fn api_exports_share_the_pages_slots_and_say_why_they_are_refused() {
+    let w = world_with(|s| {
+        s.limits.exports_max = 1;
+        s.audit_seal_every = None;
+    })
+    .await;
+    let c = w.customers();
+    seed_bulk(&w.app, w.contoso, 20_000);
+    let admin_token = customer_token(&w.app, &c.admin, TokenScope::Read);
+    let second = w
+        .app
+        .create_user("Contoso", "second@contoso.example", Role::GlobalAdmin);
+    let second_token = customer_token(&w.app, &second, TokenScope::Read);
+    let addr = addr_of(&w.app.admin_url);
+    let export = "/api/v1/audit/export?format=csv";
+
+    let mut stream = open_tiny_with(
+        addr,
+        export,
+        &format!("Authorization: Bearer {admin_token}"),
+    )
+    .await;
+    let (status, head) = read_head(&mut stream).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(head.contains("content-type: text/csv"), "{head}");
+    assert!(
+        head.contains("attachment; filename=\"audit-Contoso-"),
+        "{head}"
+    );
+    // The export fills its buffers, then waits for its client holding no
+    // connection.
+    let deadline = Instant::now() + StdDuration::from_secs(60);
+    let mut idle_polls = 0;
+    while idle_polls < 5 {
+        let state = w.app.pool.state();
+        idle_polls = if state.idle_connections == state.connections {
+            idle_polls + 1
+        } else {
+            0
+        };
+        assert!(Instant::now() < deadline, "the export holds a connection");
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    assert_eq!(running_exports(&metrics_text(&w.app).await), 1);
+
+    let url = format!("{}{export}", w.app.admin_url);
+    let resp = call(reqwest::Method::GET, url.clone(), &admin_token)
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("60")
+    );
+    let body = problem(resp, StatusCode::TOO_MANY_REQUESTS, "export-busy").await;
+    assert_eq!(
+        body["detail"],
+        "You already have an export running. Wait until its download has finished, then try again."
+    );
+    let resp = call(reqwest::Method::GET, url.clone(), &second_token)
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("60")
+    );
+    problem(resp, StatusCode::SERVICE_UNAVAILABLE, "export-busy").await;
+    // The admin center counts the same slots.
+    let admin = w.app.admin_client(&c.admin).await;
+    let resp = w.app.get_admin(&admin, "/audit/export.jsonl").await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    drop(stream);
+    let deadline = Instant::now() + StdDuration::from_secs(30);
+    while running_exports(&metrics_text(&w.app).await) > 0 {
+        assert!(Instant::now() < deadline, "the slot comes back");
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    let resp = call(
+        reqwest::Method::GET,
+        format!("{url}&Item=item-1"),
+        &second_token,
+    )
+    .send()
+    .await
+    .expect("call");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let csv = resp.text().await.expect("body");
+    assert_eq!(csv.lines().count(), 2, "the header and item-1: {csv}");
 }
 
 /// An export that outlasts its time limit is cut off (the download breaks

@@ -3,67 +3,16 @@
 
 use chrono::Duration;
 use lockbox::{
-    auth::api_tokens::{self, NewToken, TokenScope},
+    auth::api_tokens::TokenScope,
     identity::RequestId,
     tenants::{self, Role},
 };
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, World, csrf_of, texts, world, world_with};
-
-/// A customer token of `scope` created by `user` (through the domain).
-fn customer_token(app: &TestApp, user: &TestUser, scope: TokenScope) -> String {
-    let mut conn = app.conn();
-    let found = tenants::find_user(&mut conn, lockbox::identity::UserId(user.id))
-        .expect("query")
-        .expect("user");
-    let new = NewToken {
-        name: format!("{scope:?} tool"),
-        scope,
-        valid_for: Duration::days(30),
-    };
-    api_tokens::create_customer_token(
-        &mut conn,
-        &found,
-        &new,
-        app.clock_now(),
-        &lockbox::audit::Actor::command_line(),
-    )
-    .expect("token")
-    .1
-}
-
-fn staff_token(app: &TestApp, user: &TestUser) -> String {
-    api_tokens::create_staff_token(
-        &mut app.conn(),
-        user.staff_id(),
-        "ITSM",
-        Duration::days(30),
-        app.clock_now(),
-    )
-    .expect("token")
-    .1
-}
-
-/// A call to `base` + `path` with the bearer `token`.
-fn call(method: reqwest::Method, url: String, token: &str) -> reqwest::RequestBuilder {
-    Client::new().request(method, url).bearer_auth(token)
-}
-
-async fn problem(resp: reqwest::Response, status: StatusCode, slug: &str) -> Value {
-    assert_eq!(resp.status(), status);
-    assert_eq!(
-        resp.headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
-        Some("application/problem+json")
-    );
-    let body: Value = resp.json().await.expect("json");
-    assert_eq!(body["type"], format!("urn:lockbox:problem:{slug}"));
-    assert_eq!(body["status"], status.as_u16());
-    body
-}
+use crate::helpers::{
+    World, call, csrf_of, customer_token, problem, staff_token, texts, world, world_with,
+};
 
 /// A request of Contoso's waiting for the customer.
 fn pending_for_customer(w: &World) -> RequestId {
@@ -834,4 +783,127 @@ async fn only_global_admins_create_tokens_and_creation_is_audited() {
         !records[0].parameters.to_string().contains("lbx_"),
         "no secret in the log"
     );
+}
+
+/// The bytes of a successful export, its content type and file name.
+async fn exported(resp: reqwest::Response) -> (String, String, Vec<u8>) {
+    assert_eq!(resp.status(), StatusCode::OK);
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (kind, disposition) = (header("content-type"), header("content-disposition"));
+    (
+        kind,
+        disposition,
+        resp.bytes().await.expect("body").to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn the_api_exports_exactly_what_the_audit_page_exports() {
+    let w = world().await;
+    let c = w.customers();
+    let id = pending_for_customer(&w);
+    let decider = customer_token(&w.app, &c.admin, TokenScope::Decide);
+    let resp = call(
+        reqwest::Method::POST,
+        format!("{}/api/v1/requests/{id}/decision", w.app.admin_url),
+        &decider,
+    )
+    .json(&json!({"ApprovalDecision": "Deny", "Comment": "=HYPERLINK(\"x\")"}))
+    .send()
+    .await
+    .expect("decide");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let token = customer_token(&w.app, &c.admin, TokenScope::Read);
+    let admin = w.app.admin_client(&c.admin).await;
+    // Every record sealed: nothing changes between the two exports.
+    w.app.seal_audit();
+
+    for (page, api) in [
+        (String::new(), String::new()),
+        (
+            "activity=Set-AccessToCustomerDataRequest".to_owned(),
+            "&Activities=Set-AccessToCustomerDataRequest".to_owned(),
+        ),
+        (format!("item={id}"), format!("&Item={id}")),
+        (
+            "text=HYPERLINK".to_owned(),
+            "&FreeText=HYPERLINK".to_owned(),
+        ),
+    ] {
+        for format in ["csv", "jsonl"] {
+            let from_page = exported(
+                w.app
+                    .get_admin(&admin, &format!("/audit/export.{format}?{page}"))
+                    .await,
+            )
+            .await;
+            let from_api = exported(
+                call(
+                    reqwest::Method::GET,
+                    format!(
+                        "{}/api/v1/audit/export?format={format}{api}",
+                        w.app.admin_url
+                    ),
+                    &token,
+                )
+                .send()
+                .await
+                .expect("export"),
+            )
+            .await;
+            assert_eq!(from_api.0, from_page.0, "content type ({format}, {api})");
+            assert!(
+                from_api
+                    .1
+                    .starts_with("attachment; filename=\"audit-Contoso-")
+                    && from_api.1.ends_with(&format!(".{format}\"")),
+                "{}",
+                from_api.1
+            );
+            assert!(
+                from_api.2.len() > 10,
+                "something exported ({format}, {api})"
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&from_api.2),
+                String::from_utf8_lossy(&from_page.2),
+                "the same bytes ({format}, {api})"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bad_export_query_is_a_problem_and_starts_nothing() {
+    let w = world().await;
+    let c = w.customers();
+    let token = customer_token(&w.app, &c.admin, TokenScope::Read);
+    let base = format!("{}/api/v1/audit/export", w.app.admin_url);
+    for query in [
+        "",
+        "?format=xml",
+        "?format=csv&cursor=1.1",
+        "?format=csv&Activities=Drop-Everything",
+        "?format=csv&StartDate=2026-03-02T10:00:00Z&EndDate=2026-03-02T09:00:00Z",
+        "?format=csv&EndDate=%2B10000-01-01T00:00:00Z",
+        "?format=csv&StartDate=yesterday",
+    ] {
+        let resp = call(reqwest::Method::GET, format!("{base}{query}"), &token)
+            .send()
+            .await
+            .expect("call");
+        problem(resp, StatusCode::BAD_REQUEST, "bad-query").await;
+    }
+    let resp = Client::new()
+        .get(format!("{base}?format=csv"))
+        .send()
+        .await
+        .expect("call");
+    problem(resp, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }

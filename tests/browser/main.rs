@@ -3,7 +3,7 @@
 //! target/screenshots/; every page is checked for server errors and basic
 //! accessibility (one h1, a lang attribute, labelled controls, button text).
 
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../api/helpers/mod.rs"]
 mod helpers;
 #[allow(dead_code)]

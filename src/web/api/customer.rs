@@ -1,33 +1,101 @@
 //! The customer's API on the admin listener: the requests
-//! (`Get-`/`Set-AccessToCustomerDataRequest`), the audit log, and the
-//! organization's configuration (`Get-`/`Set-OrganizationConfig`).
+//! (`Get-`/`Set-AccessToCustomerDataRequest`), the audit log (search and
+//! export), and the organization's configuration
+//! (`Get-`/`Set-OrganizationConfig`).
 
-use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{Method, StatusCode},
+    web,
+};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::{
-    ApiCustomer, ApiError, ApiJson, blocking, json, model,
-    model::{AuditJson, PageJson, RequestJson},
-    query,
+    ApiCustomer, ApiError, ApiJson, ApiRoute, blocking, json, model,
+    model::{ApprovalDecision, AuditJson, DECISIONS, PageJson, RequestJson},
+    openapi::ProblemResponses,
+    query, storable,
 };
 use crate::{
-    audit,
+    audit::{
+        self, activity,
+        export::Format,
+        search::{self, Filter},
+    },
     auth::api_tokens::TokenScope,
     identity::RequestId,
-    requests::{self, Action, Comment, Cursor, Status, TenantFilter, use_cases},
+    requests::{self, Comment, Cursor, Status, TenantFilter, use_cases},
     tenants::{self, TenantError},
-    web::{AppState, view::Viewer},
+    web::{
+        AppState,
+        export::{self as streaming, ExportJob},
+        view::Viewer,
+    },
 };
+
+/// Every route, inside the `/api/v1` scope: what the server registers
+/// ([`routes`]) and what the OpenAPI document must describe (a test holds
+/// the two together).
+pub const ROUTES: &[ApiRoute] = &[
+    ApiRoute::new(Method::GET, "/openapi.json", || web::to(openapi)),
+    ApiRoute::new(Method::GET, "/requests", || web::to(list_requests)),
+    ApiRoute::new(Method::GET, "/requests/{id}", || web::to(get_request)),
+    ApiRoute::new(Method::POST, "/requests/{id}/decision", || web::to(decide)),
+    ApiRoute::new(Method::GET, "/organization", || web::to(get_organization)),
+    ApiRoute::new(Method::PATCH, "/organization", || web::to(set_organization)),
+    ApiRoute::new(Method::GET, "/audit", || web::to(search_audit)),
+    ApiRoute::new(Method::GET, "/audit/export", || web::to(export_audit)),
+];
 
 /// The routes, inside the `/api/v1` scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/requests", web::get().to(list_requests))
-        .route("/requests/{id}", web::get().to(get_request))
-        .route("/requests/{id}/decision", web::post().to(decide))
-        .route("/organization", web::get().to(get_organization))
-        .route("/organization", web::patch().to(set_organization))
-        .route("/audit", web::get().to(search_audit));
+    super::register(cfg, ROUTES);
+}
+
+/// The customer's API, described.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "lockbox customer API",
+        description = "The admin center's API: Customer Lockbox requests, the audit log and \
+                       the organization's configuration. Bearer API tokens, created by a \
+                       global administrator under Settings › API tokens, scoped read, decide \
+                       or admin. Every refusal is an RFC 9457 problem.",
+    ),
+    paths(
+        openapi,
+        list_requests,
+        get_request,
+        decide,
+        get_organization,
+        set_organization,
+        search_audit,
+        export_audit
+    ),
+    components(schemas(model::ApprovalStatus)),
+    modifiers(&ProblemResponses),
+    tags(
+        (name = "requests", description = "Get-/Set-AccessToCustomerDataRequest"),
+        (name = "audit", description = "Audit log search and export"),
+        (name = "organization", description = "Get-/Set-OrganizationConfig"),
+    )
+)]
+pub struct CustomerApi;
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API.",
+        content_type = "application/json"))
+)]
+async fn openapi() -> HttpResponse {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    super::openapi::serve(&DOCUMENT, CustomerApi::openapi)
 }
 
 /// Most items one page may hold.
@@ -43,19 +111,40 @@ fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
 }
 
 /// The filters of `Get-AccessToCustomerDataRequest`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct RequestQuery {
+    /// Only requests in this state (effective at the time of the call).
+    #[param(value_type = Option<model::ApprovalStatus>)]
     approval_status: Option<String>,
+    /// Only requests created at or after this time.
     created_after: Option<DateTime<Utc>>,
+    /// Only requests created before this time.
     created_before: Option<DateTime<Utc>>,
+    /// Only this request.
+    #[param(value_type = Option<uuid::Uuid>)]
     request_id: Option<RequestId>,
+    /// `NextCursor` of the previous page.
     #[serde(rename = "cursor")]
     cursor: Option<String>,
+    /// Items per page, 1–200 (default 50).
     #[serde(rename = "limit")]
     limit: Option<i64>,
 }
 
+/// `Get-AccessToCustomerDataRequest`: the organization's requests, newest
+/// first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/requests",
+    tag = "requests",
+    params(RequestQuery),
+    responses(
+        (status = 200, description = "A page of requests.", body = PageJson<RequestJson>),
+        (status = 403, description = "The token's user may not see requests."),
+    )
+)]
 async fn list_requests(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -79,8 +168,8 @@ async fn list_requests(
     let limit = limit(q.limit)?;
     let filter = TenantFilter {
         state: state_filter,
-        from: q.created_after,
-        until: q.created_before,
+        from: storable("CreatedAfter", q.created_after)?,
+        until: storable("CreatedBefore", q.created_before)?,
     };
     let now = state.clock.now();
     let (items, next) = blocking(&state, move |conn| match q.request_id {
@@ -111,15 +200,28 @@ async fn list_requests(
 }
 
 /// A request with its timeline and the operators' actions under it.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = CustomerRequestDetail)]
 struct RequestDetail {
     #[serde(flatten)]
     request: RequestJson,
     timeline: Vec<model::TimelineJson>,
+    /// What the provider's operators did under the request (at most 200).
     operator_actions: Vec<AuditJson>,
 }
 
+/// One request, with its timeline and the operators' actions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/requests/{id}",
+    tag = "requests",
+    params(("id" = uuid::Uuid, Path, description = "The request's id.")),
+    responses(
+        (status = 200, description = "The request.", body = RequestDetail),
+        (status = 403, description = "The token's user may not see requests."),
+    )
+)]
 async fn get_request(
     state: web::Data<AppState>,
     me: ApiCustomer,
@@ -146,34 +248,53 @@ async fn get_request(
 }
 
 /// `Set-AccessToCustomerDataRequest`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct DecisionBody {
+    #[schema(value_type = ApprovalDecision)]
     approval_decision: String,
+    /// Optional, at most 1,000 characters; shown to the engineer.
     #[serde(default)]
+    #[schema(example = "Ticket 4711 checked")]
     comment: String,
 }
 
+/// `Set-AccessToCustomerDataRequest`: approve or deny a pending request,
+/// cancel it, or revoke an approved one, by the same rules as the admin
+/// center (the token needs the decide scope, its user the approver's role).
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests/{id}/decision",
+    tag = "requests",
+    params(("id" = uuid::Uuid, Path, description = "The request's id.")),
+    request_body = DecisionBody,
+    responses(
+        (status = 200, description = "The request after the decision.", body = RequestJson),
+        (status = 403, description = "The token's scope (decide) or its user's role does not allow it."),
+        (status = 409, description = "The request is no longer in a state that takes this decision \
+            (another decision came first, or it expired): `ApprovalStatus`, `DecidedBy` and \
+            `DecidedAt` say what happened."),
+    )
+)]
 async fn decide(
     state: web::Data<AppState>,
     me: ApiCustomer,
     path: web::Path<RequestId>,
-    ApiJson(body): ApiJson<DecisionBody>,
+    body: ApiJson<DecisionBody>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = me.caller(TokenScope::Decide)?;
+    let body = body.parsed()?;
     let id = path.into_inner();
-    let action = match body.approval_decision.as_str() {
-        "Approve" => Action::Approve,
-        "Deny" => Action::Deny,
-        "Cancel" => Action::Cancel,
-        "Revoke" => Action::Revoke,
-        _ => {
-            return Err(ApiError::Invalid(vec![super::FieldError {
+    let action = DECISIONS
+        .iter()
+        .find(|(name, _)| *name == body.approval_decision)
+        .map(|(_, action)| *action)
+        .ok_or_else(|| {
+            ApiError::Invalid(vec![super::FieldError {
                 field: "ApprovalDecision".into(),
                 message: "must be Approve, Deny, Cancel or Revoke".into(),
-            }]));
-        }
-    };
+            }])
+        })?;
     let comment = Comment::parse(&body.comment).map_err(|key| {
         super::field_errors(
             &[("comment", key)].into_iter().collect(),
@@ -194,13 +315,21 @@ async fn decide(
 }
 
 /// `Get-OrganizationConfig`.
-#[derive(Debug, serde::Serialize, Deserialize)]
+#[derive(Debug, serde::Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 struct OrganizationJson {
     name: String,
+    /// Whether requests need the customer's approval.
     customer_lock_box_enabled: bool,
 }
 
+/// `Get-OrganizationConfig`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organization",
+    tag = "organization",
+    responses((status = 200, description = "The configuration.", body = OrganizationJson))
+)]
 async fn get_organization(
     state: web::Data<AppState>,
     me: ApiCustomer,
@@ -221,18 +350,31 @@ async fn get_organization(
 }
 
 /// `Set-OrganizationConfig`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct OrganizationPatch {
     customer_lock_box_enabled: bool,
 }
 
+/// `Set-OrganizationConfig`: turn Customer Lockbox on or off (admin
+/// scope, a global administrator's token); audited.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/organization",
+    tag = "organization",
+    request_body = OrganizationPatch,
+    responses(
+        (status = 200, description = "The configuration after the change.", body = OrganizationJson),
+        (status = 403, description = "The token's scope (admin) or its user's role does not allow it."),
+    )
+)]
 async fn set_organization(
     state: web::Data<AppState>,
     me: ApiCustomer,
-    ApiJson(patch): ApiJson<OrganizationPatch>,
+    patch: ApiJson<OrganizationPatch>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(TokenScope::Admin)?;
+    let patch = patch.parsed()?;
     let now = state.clock.now();
     let actor = audit::Actor::customer(me.user.id, &me.user.display_name, &me.ip);
     let user = me.user.clone();
@@ -253,22 +395,95 @@ async fn set_organization(
     ))
 }
 
-/// The audit search page's filters.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-struct AuditQuery {
-    /// Comma-separated activity names.
+/// The audit search's filters, as `GET /api/v1/audit` and its export take
+/// them.
+#[derive(Debug, Default)]
+struct AuditFilter {
     activities: Option<String>,
     start_date: Option<DateTime<Utc>>,
     end_date: Option<DateTime<Utc>>,
-    /// Comma-separated user ids or names.
     users: Option<String>,
     item: Option<String>,
     free_text: Option<String>,
+}
+
+impl AuditFilter {
+    /// The search's filter, or what is wrong with the query.
+    fn parse(self) -> Result<Filter, ApiError> {
+        let activities = list(self.activities.as_deref());
+        if let Some(unknown) = activities
+            .iter()
+            .find(|a| !activity::ALL.contains(&a.as_str()))
+        {
+            return Err(ApiError::BadQuery(format!("unknown activity {unknown:?}")));
+        }
+        let (start, end) = (
+            storable("StartDate", self.start_date)?,
+            storable("EndDate", self.end_date)?,
+        );
+        if let (Some(s), Some(e)) = (start, end)
+            && e < s
+        {
+            return Err(ApiError::BadQuery("EndDate is before StartDate".into()));
+        }
+        Ok(Filter {
+            activities,
+            start,
+            end,
+            users: list(self.users.as_deref()),
+            item: self.item.filter(|s| !s.trim().is_empty()),
+            text: self.free_text.filter(|s| !s.trim().is_empty()),
+            narrow: None,
+        })
+    }
+}
+
+/// The audit search's parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct AuditQuery {
+    /// Comma-separated activity names (e.g. `Set-AccessToCustomerDataRequest`).
+    activities: Option<String>,
+    /// Records at or after this time.
+    start_date: Option<DateTime<Utc>>,
+    /// Records at or before this time.
+    end_date: Option<DateTime<Utc>>,
+    /// Comma-separated user ids or names.
+    users: Option<String>,
+    /// Exactly this item (e.g. a request's id).
+    item: Option<String>,
+    /// Text in the records' parameters.
+    free_text: Option<String>,
+    /// `NextCursor` of the previous page.
     #[serde(rename = "cursor")]
     cursor: Option<String>,
+    /// Items per page, 1–200 (default 50).
     #[serde(rename = "limit")]
     limit: Option<i64>,
+}
+
+/// The audit export's parameters: the search's filters and a format.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct AuditExportQuery {
+    /// Comma-separated activity names (e.g. `Set-AccessToCustomerDataRequest`).
+    activities: Option<String>,
+    /// Records at or after this time.
+    start_date: Option<DateTime<Utc>>,
+    /// Records at or before this time.
+    end_date: Option<DateTime<Utc>>,
+    /// Comma-separated user ids or names.
+    users: Option<String>,
+    /// Exactly this item (e.g. a request's id).
+    item: Option<String>,
+    /// Text in the records' parameters.
+    free_text: Option<String>,
+    /// `csv` or `jsonl` (JSON Lines).
+    #[serde(rename = "format")]
+    #[param(required = true, value_type = String, pattern = "^(csv|jsonl)$")]
+    format: Option<String>,
 }
 
 fn list(raw: Option<&str>) -> Vec<String> {
@@ -282,6 +497,18 @@ fn list(raw: Option<&str>) -> Vec<String> {
     .unwrap_or_default()
 }
 
+/// Audit log search: the organization's records, newest first, a page at
+/// a time (the admin center's Audit › Audit log search).
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of audit records.", body = PageJson<AuditJson>),
+        (status = 403, description = "The token's user may not read the audit log."),
+    )
+)]
 async fn search_audit(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -289,25 +516,23 @@ async fn search_audit(
 ) -> Result<HttpResponse, ApiError> {
     me.require(TokenScope::Read)?;
     let q: AuditQuery = query(&req)?;
-    let filter = audit::search::Filter {
-        activities: list(q.activities.as_deref()),
-        start: q.start_date,
-        end: q.end_date,
-        users: list(q.users.as_deref()),
-        item: q.item.filter(|s| !s.trim().is_empty()),
-        text: q.free_text.filter(|s| !s.trim().is_empty()),
-        narrow: None,
-    };
+    let filter = AuditFilter {
+        activities: q.activities,
+        start_date: q.start_date,
+        end_date: q.end_date,
+        users: q.users,
+        item: q.item,
+        free_text: q.free_text,
+    }
+    .parse()?;
     let after = match q.cursor.as_deref() {
         None => None,
-        Some(raw) => {
-            Some(audit::search::Cursor::decode(raw).ok_or(ApiError::BadQuery("cursor".into()))?)
-        }
+        Some(raw) => Some(search::Cursor::decode(raw).ok_or(ApiError::BadQuery("cursor".into()))?),
     };
     let limit = limit(q.limit)?;
     let tenant = me.user.tenant_id;
     let (records, next) = blocking(&state, move |conn| {
-        Ok(audit::search::search(conn, tenant, &filter, after, limit)?)
+        Ok(search::search(conn, tenant, &filter, after, limit)?)
     })
     .await?;
     Ok(json(
@@ -317,4 +542,56 @@ async fn search_audit(
             next_cursor: next.map(|c| c.encode()),
         },
     ))
+}
+
+/// Audit log export: every record the filters match, streamed as CSV or
+/// JSON Lines, exactly as the admin center's Audit › Export (the same
+/// columns, the same limits: one export per person and a few per process
+/// at a time, a time limit; a download that breaks off was cut short).
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/export",
+    tag = "audit",
+    params(AuditExportQuery),
+    responses(
+        (status = 200, description = "The records, newest first, streamed.",
+            content(
+                (String = "text/csv"),
+                (String = "application/x-ndjson"),
+            ),
+            headers(("content-disposition" = String, description = "attachment; filename=…"))),
+        (status = 403, description = "The token's user may not read the audit log."),
+        (status = 429, description = "This user already has an export running."),
+        (status = 503, description = "Too many exports are running in this process; try again later."),
+    )
+)]
+async fn export_audit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    me: ApiCustomer,
+) -> Result<HttpResponse, ApiError> {
+    me.require(TokenScope::Read)?;
+    let q: AuditExportQuery = query(&req)?;
+    let format = q
+        .format
+        .as_deref()
+        .and_then(Format::parse)
+        .ok_or_else(|| ApiError::BadQuery("format must be csv or jsonl".into()))?;
+    let filter = AuditFilter {
+        activities: q.activities,
+        start_date: q.start_date,
+        end_date: q.end_date,
+        users: q.users,
+        item: q.item,
+        free_text: q.free_text,
+    }
+    .parse()?;
+    let job = ExportJob {
+        user: me.user.id,
+        tenant: me.user.tenant_id,
+        tenant_name: me.user.tenant_name.clone(),
+        filter,
+        format,
+    };
+    streaming::stream(&state, job).map_err(ApiError::ExportBusy)
 }

@@ -8,6 +8,7 @@
 
 pub mod customer;
 pub mod model;
+pub mod openapi;
 pub mod provider;
 
 use std::{future::Future, pin::Pin};
@@ -69,12 +70,15 @@ pub enum ApiError {
     Invalid(Vec<FieldError>),
     #[error("too many requests for this token")]
     TooManyRequests(u64),
+    /// No export slot is free (per person: 429; per process: 503).
+    #[error("{}", busy_detail(*.0))]
+    ExportBusy(crate::audit::export::Busy),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 /// One bad field of a body: its name as sent, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -101,6 +105,43 @@ pub fn field_errors(
     )
 }
 
+fn busy_detail(busy: crate::audit::export::Busy) -> String {
+    Tr::new(Lang::En).t(match busy {
+        crate::audit::export::Busy::User => "error-export-busy-user",
+        crate::audit::export::Busy::Process => "error-export-busy",
+    })
+}
+
+/// An RFC 9457 problem: every refusal of the API, and nothing else, has
+/// this shape (served as `application/problem+json`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `urn:lockbox:problem:<slug>`, one per kind of refusal.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:lockbox:problem:not-pending")]
+    pub problem_type: String,
+    #[schema(example = "No longer pending")]
+    pub title: String,
+    /// The HTTP status, repeated.
+    #[schema(example = 409)]
+    pub status: u16,
+    /// What happened, in English.
+    pub detail: String,
+    /// `validation-failed`: every bad field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// `not-pending`: the state the request is in.
+    #[serde(rename = "ApprovalStatus", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<model::ApprovalStatus>)]
+    pub approval_status: Option<&'static str>,
+    /// `not-pending`: who brought it there.
+    #[serde(rename = "DecidedBy", skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// `not-pending`: when.
+    #[serde(rename = "DecidedAt", skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 impl ApiError {
     fn slug(&self) -> &'static str {
         match self {
@@ -116,6 +157,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::Invalid(_) => "validation-failed",
             ApiError::TooManyRequests(_) => "rate-limited",
+            ApiError::ExportBusy(_) => "export-busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -134,6 +176,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::Invalid(_) => "Validation failed",
             ApiError::TooManyRequests(_) => "Too many requests",
+            ApiError::ExportBusy(_) => "Export busy",
             ApiError::Internal(_) => "Internal error",
         }
     }
@@ -151,6 +194,10 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::ExportBusy(crate::audit::export::Busy::User) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::ExportBusy(crate::audit::export::Busy::Process) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -165,23 +212,27 @@ impl ResponseError for ApiError {
             }
             other => other.to_string(),
         };
-        let mut body = serde_json::json!({
-            "type": format!("{PROBLEM_NS}{}", self.slug()),
-            "title": self.title(),
-            "status": status.as_u16(),
-            "detail": detail,
-        });
+        let mut body = Problem {
+            problem_type: format!("{PROBLEM_NS}{}", self.slug()),
+            title: self.title().to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors: None,
+            approval_status: None,
+            decided_by: None,
+            decided_at: None,
+        };
         match self {
-            ApiError::Invalid(errors) => body["errors"] = serde_json::json!(errors),
+            ApiError::Invalid(errors) => body.errors = Some(errors.clone()),
             ApiError::Conflict {
                 state,
                 decided_by,
                 decided_at,
                 ..
             } => {
-                body["ApprovalStatus"] = serde_json::json!(state);
-                body["DecidedBy"] = serde_json::json!(decided_by);
-                body["DecidedAt"] = serde_json::json!(decided_at);
+                body.approval_status = *state;
+                body.decided_by = decided_by.clone();
+                body.decided_at = *decided_at;
             }
             _ => {}
         }
@@ -194,9 +245,18 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests(secs) => {
                 response.insert_header((header::RETRY_AFTER, secs.to_string()));
             }
+            ApiError::ExportBusy(_) => {
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    super::export::RETRY_AFTER_SECS.to_string(),
+                ));
+            }
             _ => {}
         }
-        response.body(body.to_string())
+        match serde_json::to_string(&body) {
+            Ok(json) => response.body(json),
+            Err(_) => response.finish(),
+        }
     }
 }
 
@@ -264,8 +324,18 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
     HttpResponse::build(status).json(value)
 }
 
-/// A JSON body: `application/json`, at most 64 KiB, parsed into `T`.
-pub struct ApiJson<T>(pub T);
+/// A JSON body: `application/json`, at most 64 KiB, parsed into `T` — or
+/// why not, which the handler answers with [`ApiJson::parsed`] once the
+/// caller is known: extractors run side by side, and a stranger must learn
+/// 401, not what is wrong with their body.
+pub struct ApiJson<T>(Result<T, ApiError>);
+
+impl<T> ApiJson<T> {
+    /// The body, or the problem with it.
+    pub fn parsed(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
 
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = ApiError;
@@ -279,7 +349,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .and_then(|v| v.split(';').next())
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
         let body = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
+        Box::pin(async move { Ok(ApiJson(Self::read(is_json, body).await)) })
+    }
+}
+
+impl<T: DeserializeOwned> ApiJson<T> {
+    async fn read(is_json: bool, body: <web::Bytes as FromRequest>::Future) -> Result<T, ApiError> {
+        {
             if !is_json {
                 return Err(ApiError::UnsupportedMediaType);
             }
@@ -296,10 +372,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
                 return Err(ApiError::Malformed("NUL in a string".into()));
             }
-            serde_json::from_slice(&bytes)
-                .map(ApiJson)
-                .map_err(|e| ApiError::Malformed(e.to_string()))
-        })
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed(e.to_string()))
+        }
     }
 }
 
@@ -426,6 +500,50 @@ impl FromRequest for ApiStaff {
 pub fn is_api(req: &actix_web::dev::ServiceRequest) -> bool {
     let path = req.path();
     path == "/api" || path.starts_with("/api/")
+}
+
+/// One route of an API: its method and its path under `/api/v1` (what the
+/// OpenAPI document must describe), and its handler.
+pub struct ApiRoute {
+    pub method: actix_web::http::Method,
+    pub path: &'static str,
+    handler: fn() -> actix_web::Route,
+}
+
+impl ApiRoute {
+    /// `handler` answers `method` on `path` (and nothing else there).
+    pub const fn new(
+        method: actix_web::http::Method,
+        path: &'static str,
+        handler: fn() -> actix_web::Route,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            handler,
+        }
+    }
+}
+
+/// Registers every route of `routes`.
+fn register(cfg: &mut web::ServiceConfig, routes: &[ApiRoute]) {
+    for route in routes {
+        cfg.route(route.path, (route.handler)().method(route.method.clone()));
+    }
+}
+
+/// A time of a query parameter, if PostgreSQL can hold it (the years
+/// 1–9999); otherwise a 400 naming the parameter.
+pub fn storable(
+    name: &str,
+    time: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    match time {
+        Some(t) if !(1..=9999).contains(&chrono::Datelike::year(&t)) => Err(ApiError::BadQuery(
+            format!("{name} must lie in the years 1 to 9999"),
+        )),
+        other => Ok(other),
+    }
 }
 
 /// Anything under `/api` no route matches: a problem, never a page.

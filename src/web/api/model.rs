@@ -1,26 +1,131 @@
 //! The JSON shapes of the API, with the cmdlets' property names.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::{
+    PartialSchema, ToSchema,
+    openapi::{
+        KnownFormat, ObjectBuilder, RefOr, SchemaFormat,
+        schema::{Schema, Type},
+    },
+};
 
 use crate::{
     audit::Record,
     identity::RequestId,
-    requests::{AccessRequest, Status, TimelineEntry},
+    requests::{AccessRequest, Action, Status, TimelineEntry, Workload},
     web::view::{Viewer, actor_label},
 };
 
+/// A string schema of exactly `values`.
+fn one_of(description: &str, values: impl IntoIterator<Item = &'static str>) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .enum_values(Some(values))
+        .into()
+}
+
+/// A schema named after a vocabulary of the domain, written from the
+/// domain's own list of it (so the document cannot drift from it).
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident, $description:expr, $values:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                one_of($description, $values)
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// A request's state, as the API names it.
+    ApprovalStatus,
+    "The effective state of a request at the time of the call.",
+    Status::ALL.map(Status::name)
+);
+vocabulary!(
+    /// A workload's product name.
+    WorkloadName,
+    "The workload the request is for.",
+    Workload::ALL.map(Workload::name)
+);
+vocabulary!(
+    /// A workload as a new request names it.
+    WorkloadSlug,
+    "The workload: exchange, sharepoint or onedrive.",
+    Workload::ALL.map(Workload::as_db)
+);
+vocabulary!(
+    /// The decisions of `Set-AccessToCustomerDataRequest`.
+    ApprovalDecision,
+    "Approve or Deny a pending request, Cancel it, or Revoke an approved one.",
+    DECISIONS.map(|(name, _)| name)
+);
+vocabulary!(
+    /// A decision of the provider's API, by its path segment.
+    StaffAction,
+    "approve or reject (support managers), cancel (the engineer's own request).",
+    Action::ALL.map(Action::slug)
+);
+vocabulary!(
+    /// A pre-approved operation's name.
+    OperationName,
+    "A pre-approved operation (each for one workload).",
+    crate::content::OPERATIONS.iter().map(|o| o.name)
+);
+
+/// `ApprovalDecision`'s names and the decisions they stand for.
+pub const DECISIONS: [(&str, Action); 4] = [
+    ("Approve", Action::Approve),
+    ("Deny", Action::Deny),
+    ("Cancel", Action::Cancel),
+    ("Revoke", Action::Revoke),
+];
+
+/// Typed ids travel as UUID strings.
+impl PartialSchema for RequestId {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .description(Some("A request's id."))
+            .into()
+    }
+}
+
+impl ToSchema for RequestId {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("RequestId")
+    }
+}
+
 /// A request as `Get-AccessToCustomerDataRequest` returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct RequestJson {
     pub request_id: RequestId,
     /// The effective state at the time of the call (time rules applied).
+    #[schema(value_type = ApprovalStatus)]
     pub approval_status: &'static str,
+    /// The customer's organization.
     pub tenant: String,
     pub service_request_number: String,
+    #[schema(value_type = WorkloadName)]
     pub workload: &'static str,
     /// ISO 8601, e.g. `PT240M`.
+    #[schema(example = "PT240M")]
     pub requested_duration: String,
     pub requested_duration_minutes: i32,
     pub created_at: DateTime<Utc>,
@@ -28,7 +133,8 @@ pub struct RequestJson {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_ends_at: Option<DateTime<Utc>>,
-    /// Customers see the provider staff id only.
+    /// The engineer who asked: customers see the provider's staff id
+    /// only, the provider sees the name.
     pub requester: String,
     pub justification: String,
 }
@@ -63,11 +169,13 @@ impl RequestJson {
 }
 
 /// One step of a request's timeline.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct TimelineJson {
     pub at: DateTime<Utc>,
     pub event: String,
+    /// The state the step brought the request to, if it changed it.
+    #[schema(value_type = Option<ApprovalStatus>)]
     pub approval_status: Option<&'static str>,
     pub actor: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,10 +197,11 @@ pub fn timeline(entries: &[TimelineEntry], tenant: &str, viewer: Viewer) -> Vec<
 }
 
 /// An audit record as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct AuditJson {
     pub id: i64,
+    /// Its place in the tenant's hash chain, once sealed.
     pub seq: Option<i64>,
     pub occurred_at: DateTime<Utc>,
     pub user_id: String,
@@ -123,10 +232,11 @@ impl From<&Record> for AuditJson {
 }
 
 /// A page of items and the cursor of the next page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct PageJson<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }

@@ -22,17 +22,20 @@ use crate::{
 
 pub mod requests;
 pub mod session;
+pub mod tokens;
 
 const ENGINEER_NAV: &[(&str, &str)] = &[
     ("/", "nav-home"),
     ("/requests/new", "nav-new-request"),
     ("/requests", "nav-my-requests"),
+    ("/tokens", "nav-staff-tokens"),
 ];
 const MANAGER_NAV: &[(&str, &str)] = &[
     ("/", "nav-home"),
     ("/requests/new", "nav-new-request"),
     ("/requests", "nav-my-requests"),
     ("/queue", "nav-queue"),
+    ("/tokens", "nav-staff-tokens"),
 ];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -40,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     // match the decisions' `/requests/{id}/{action}`.
     cfg.configure(session::routes)
         .configure(requests::routes)
+        .configure(tokens::routes)
         .route("/", web::get().to(home))
         .route("/signin", web::get().to(signin_form))
         .route("/signin", web::post().to(signin_submit))

@@ -348,3 +348,5 @@ error-token-name-required = Enter a name.
 error-token-name-invalid = Use at most 100 characters, without control characters.
 error-token-scope = Choose a scope.
 error-token-expiry = Enter a number of days from { $min } to { $max }.
+nav-staff-tokens = API tokens
+tokens-intro-staff = A token lets your ticketing tool call the provider API as you, with your role's rights: file and follow your requests, and as a support manager the approval queue. Its secret is shown once.

@@ -348,3 +348,5 @@ error-token-name-required = Voer een naam in.
 error-token-name-invalid = Gebruik hoogstens 100 tekens, zonder stuurtekens.
 error-token-scope = Kies een bereik.
 error-token-expiry = Voer een aantal dagen in van { $min } tot { $max }.
+nav-staff-tokens = API-tokens
+tokens-intro-staff = Met een token roept uw ticketsysteem de provider-API aan als u, met de rechten van uw rol: uw aanvragen indienen en volgen, en als supportmanager de goedkeuringswachtrij. Het geheim wordt één keer getoond.

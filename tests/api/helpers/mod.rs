@@ -3,12 +3,14 @@
 //! run), a settable clock, and cookie-aware HTTP clients. One file per
 //! concern:
 //! - [`db`]: the per-test databases;
+//! - [`api`]: API tokens and calls with them;
 //! - [`app`]: the running application, its accounts, clients and pages;
 //! - [`html`]: reading pages (CSRF tokens, texts, redirects);
 //! - [`requests`]: requests filed, arranged and decided;
 //! - [`mail`]: the SMTP side;
 //! - [`content`]: access sessions and content.
 
+pub mod api;
 pub mod app;
 pub mod content;
 pub mod db;
@@ -16,6 +18,7 @@ pub mod html;
 pub mod mail;
 pub mod requests;
 
+pub use api::*;
 pub use app::*;
 pub use db::*;
 pub use html::*;

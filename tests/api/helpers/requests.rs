@@ -261,6 +261,27 @@ impl TestApp {
             .await
             .expect("request")
     }
+
+    /// POSTs `fields` to `action` on the engineer portal with a CSRF token
+    /// taken from `page`.
+    pub async fn engineer_post(
+        &self,
+        client: &Client,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let html = self.engineer_page(client, page).await;
+        let token = csrf_of(&html);
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        form.extend_from_slice(fields);
+        client
+            .post(format!("{}{action}", self.engineer_url))
+            .form(&form)
+            .send()
+            .await
+            .expect("request")
+    }
 }
 
 /// Contoso's people on top of [`World`]: a global admin, an approver and a

@@ -1,0 +1,237 @@
+//! Engineer portal › API tokens: a staff member creates tokens for their
+//! ITSM tool (a name and how many days; the secret shown once, on the
+//! answer to the POST and nowhere else), sees their own tokens, and revokes
+//! one after confirming. A staff token acts with its owner's role; no one
+//! sees or revokes another's tokens here (the operator's CLI makes them
+//! too).
+
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use askama::Template;
+use uuid::Uuid;
+
+use super::{SignedInStaff, chrome};
+use crate::{
+    auth::api_tokens::{self, ApiToken, DEFAULT_DAYS, NewTokenInput, TokenScope},
+    db::{self, DbError},
+    i18n::{Tr, fmt_time},
+    staff::StaffMember,
+    web::{
+        AppState,
+        chrome::Chrome,
+        error::AppError,
+        forms::{CsrfForm, PortalSession, SignedIn},
+        render, render_status, see_other,
+    },
+};
+
+const PATH: &str = "/tokens";
+/// Tokens shown (one person has few; the newest first).
+const SHOWN: i64 = 200;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(PATH, web::get().to(show))
+        .route(PATH, web::post().to(create))
+        .route("/tokens/{id}/revoke", web::get().to(confirm_revoke))
+        .route("/tokens/{id}/revoke", web::post().to(revoke));
+}
+
+/// What the form takes: a name and a number of days (a staff token's
+/// scope is its owner's role, never chosen).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+struct StaffTokenForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    expires_days: String,
+}
+
+impl StaffTokenForm {
+    fn input(&self) -> NewTokenInput {
+        NewTokenInput {
+            name: self.name.clone(),
+            scope: TokenScope::Admin.as_db().into(),
+            expires_days: self.expires_days.clone(),
+        }
+    }
+}
+
+/// A token as the list shows it.
+struct TokenRow {
+    id: Uuid,
+    name: String,
+    created_at: String,
+    expires_at: String,
+    last_used_at: Option<String>,
+    /// "active", "expired" or "revoked" (a translation key suffix).
+    state: &'static str,
+}
+
+impl TokenRow {
+    fn new(t: &ApiToken, now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            id: t.id,
+            name: t.name.clone(),
+            created_at: fmt_time(t.created_at),
+            expires_at: fmt_time(t.expires_at),
+            last_used_at: t.last_used_at.map(fmt_time),
+            state: match (t.revoked_at, t.is_active(now)) {
+                (Some(_), _) => "revoked",
+                (None, true) => "active",
+                (None, false) => "expired",
+            },
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "engineer/tokens.html")]
+struct TokensPage {
+    tr: Tr,
+    chrome: Chrome,
+    tokens: Vec<TokenRow>,
+    flash: Option<String>,
+    form: StaffTokenForm,
+    errors: std::collections::BTreeMap<&'static str, &'static str>,
+    /// The secret just created: shown once, on this answer only.
+    secret: Option<(String, String)>,
+}
+
+impl TokensPage {
+    fn error(&self, field: &str) -> Option<String> {
+        self.errors.get(field).map(|k| {
+            self.tr.t_args(
+                k,
+                &[
+                    ("min", &api_tokens::MIN_DAYS.to_string()),
+                    ("max", &api_tokens::MAX_DAYS.to_string()),
+                ],
+            )
+        })
+    }
+}
+
+/// The staff member's own tokens.
+async fn own_tokens(state: &AppState, me: &StaffMember) -> Result<Vec<ApiToken>, AppError> {
+    let staff = me.id;
+    Ok(db::blocking(&state.pool, move |conn| {
+        api_tokens::list_staff_tokens(conn, staff, SHOWN).map_err(DbError::from)
+    })
+    .await?)
+}
+
+async fn page(
+    req: &HttpRequest,
+    tr: Tr,
+    state: &AppState,
+    me: &StaffMember,
+) -> Result<TokensPage, AppError> {
+    let tokens = own_tokens(state, me).await?;
+    let now = state.clock.now();
+    Ok(TokensPage {
+        chrome: chrome(req, me)?,
+        tokens: tokens.iter().map(|t| TokenRow::new(t, now)).collect(),
+        flash: PortalSession::from_request(req).take_flash(),
+        form: StaffTokenForm {
+            name: String::new(),
+            expires_days: DEFAULT_DAYS.to_string(),
+        },
+        errors: Default::default(),
+        secret: None,
+        tr,
+    })
+}
+
+async fn show(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    SignedIn(me): SignedInStaff,
+) -> Result<HttpResponse, AppError> {
+    render(&page(&req, tr, &state, &me).await?)
+}
+
+async fn create(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    SignedIn(me): SignedInStaff,
+    CsrfForm(form): CsrfForm<StaffTokenForm>,
+) -> Result<HttpResponse, AppError> {
+    let new = match form.input().parse() {
+        Ok(new) => new,
+        Err(errors) => {
+            let mut again = page(&req, tr, &state, &me).await?;
+            again.form = form;
+            again.errors = errors;
+            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &again);
+        }
+    };
+    let (staff, now) = (me.id, state.clock.now());
+    let (token, secret) = db::blocking(&state.pool, move |conn| {
+        api_tokens::create_staff_token(conn, staff, &new.name, new.valid_for, now)
+            .map_err(DbError::from)
+    })
+    .await?;
+    tracing::info!(staff = %me.id, token = %token.id, "staff API token created in the portal");
+    let mut shown = page(&req, tr, &state, &me).await?;
+    shown.secret = Some((token.name, secret));
+    // Never cached: the secret is on this page once.
+    let mut response = render(&shown)?;
+    response.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "engineer/token_revoke.html")]
+struct RevokePage {
+    tr: Tr,
+    chrome: Chrome,
+    token: TokenRow,
+}
+
+async fn confirm_revoke(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    SignedIn(me): SignedInStaff,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    // Another staff member's token is not found.
+    let token = own_tokens(&state, &me)
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or(AppError::NotFound)?;
+    render(&RevokePage {
+        chrome: chrome(&req, &me)?,
+        token: TokenRow::new(&token, state.clock.now()),
+        tr,
+    })
+}
+
+async fn revoke(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    SignedIn(me): SignedInStaff,
+    path: web::Path<Uuid>,
+    CsrfForm(_): CsrfForm<std::collections::HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let (id, staff, now) = (path.into_inner(), me.id, state.clock.now());
+    let revoked = db::blocking(&state.pool, move |conn| {
+        // Another staff member's token is not found.
+        api_tokens::revoke_staff_token(conn, staff, id, now).map_err(AppError::from)
+    })
+    .await?;
+    tracing::info!(staff = %me.id, token = %revoked.id, "staff API token revoked in the portal");
+    PortalSession::from_request(&req).set_flash(&tr.t1(
+        "flash-token-revoked",
+        "name",
+        &revoked.name,
+    ))?;
+    Ok(see_other(PATH))
+}
