@@ -234,6 +234,15 @@ impl Signer {
         Ok(Self::from_seed(seed))
     }
 
+    /// The key in `key_file`, which must exist (a running server never
+    /// makes a new key behind the operator's back). Refuses a key file group
+    /// or others may read.
+    pub fn load(key_file: &Path) -> Result<Self, SigningError> {
+        let text = std::fs::read_to_string(key_file).map_err(io(key_file))?;
+        check_private(key_file)?;
+        Self::parse_pem(key_file, &text)
+    }
+
     /// The key in `key_file`, created (with its keyring) when there is
     /// none. Refuses a key file group or others may read.
     pub fn load_or_create(key_file: &Path, now: DateTime<Utc>) -> Result<Self, SigningError> {

@@ -363,10 +363,7 @@ async fn checkpointer(state: AppState, every: chrono::Duration) {
     loop {
         tick.tick().await;
         let now = state.clock.now();
-        let signer = match crate::signing::Signer::load_or_create(
-            &state.settings.signing_key_file,
-            now,
-        ) {
+        let signer = match crate::signing::Signer::load(&state.settings.signing_key_file) {
             Ok(signer) => signer,
             Err(e) => {
                 tracing::error!(error = %e, "no audit checkpoints: the signing key is unusable");
