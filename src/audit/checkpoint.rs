@@ -23,7 +23,9 @@
 //!    32-byte public key)
 //!
 //! The signature is Ed25519 (RFC 8032, pure, no pre-hash) over those bytes
-//! with the key `key_id` names. The JSON download of a checkpoint carries
+//! with the key `key_id` names, dated no later than that key's retirement
+//! (its `valid_until` in the keyring, give or take five minutes of clock
+//! skew). The JSON download of a checkpoint carries
 //! these fields by the names `tenant`, `seq`, `head_hash`, `record_count`,
 //! `time`, `key_id`, plus `signature` (128 lower-case hex digits) and
 //! `format` (`lockbox-checkpoint-v1`). Test vector: see the test
@@ -272,6 +274,11 @@ pub fn check(
             Verdict::Invalid => Some(
                 "its signature does not verify (the checkpoint was altered or forged)".to_owned(),
             ),
+            Verdict::Valid if retired_before(keys, &c) => Some(format!(
+                "it is dated after its key {} was retired by a rotation (a retired key must \
+                 not sign any more)",
+                c.key_id
+            )),
             Verdict::Valid if c.record_count != c.seq => {
                 Some("its record count does not match its seq".to_owned())
             }
@@ -298,6 +305,17 @@ pub fn check(
         }
     }
     Ok((agree, None))
+}
+
+/// How far a checkpoint may be dated past its key's retirement: the
+/// clocks of a deployment's servers may differ a little.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Whether `c` is dated after its key's validity ended.
+fn retired_before(keys: &PublicKeys, c: &Checkpoint) -> bool {
+    keys.find(&c.key_id)
+        .and_then(|k| k.valid_until)
+        .is_some_and(|until| c.created_at > until + CLOCK_SKEW)
 }
 
 #[cfg(test)]

@@ -292,7 +292,8 @@ async fn rotation_keeps_old_checkpoints_verifiable() {
     let w = world().await;
     requests(&w, w.contoso, 1);
     checkpoint_now(&w.app);
-    let old = signer(&w.app).key_id().to_owned();
+    let old_signer = signer(&w.app);
+    let old = old_signer.key_id().to_owned();
 
     let out = Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .args(["key", "rotate"])
@@ -329,6 +330,36 @@ async fn rotation_keeps_old_checkpoints_verifiable() {
         "{}",
         stdout(&out)
     );
+
+    // The retired key, should it leak, signs nothing that verifies later.
+    requests(&w, w.fabrikam, 1);
+    let head = audit::head(&mut w.app.conn(), w.fabrikam).expect("head");
+    let retired_at = ring
+        .find(&old)
+        .and_then(|k| k.valid_until)
+        .expect("retired");
+    let forged = checkpoint::Checkpoint::sign(
+        &old_signer,
+        w.fabrikam,
+        head.count,
+        lockbox::schema::audit_chain::table
+            .filter(lockbox::schema::audit_chain::tenant_id.eq(w.fabrikam))
+            .filter(lockbox::schema::audit_chain::seq.eq(head.count))
+            .select(lockbox::schema::audit_chain::hash)
+            .first::<Vec<u8>>(&mut w.app.conn())
+            .expect("head hash"),
+        retired_at + Duration::hours(1),
+    );
+    diesel::insert_into(cp::table)
+        .values(&forged)
+        .execute(&mut w.app.owner_conn())
+        .expect("inserted");
+    let c = audit::verify::verify_tenant_with_checkpoints(&mut w.app.conn(), w.fabrikam, &ring)
+        .expect("verify")
+        .contradicted
+        .expect("contradicted");
+    assert_eq!(c.seq, head.count);
+    assert!(c.reason.contains("retired"), "{}", c.reason);
 }
 
 #[test]

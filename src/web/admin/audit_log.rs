@@ -47,9 +47,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 const CHECKPOINTS_SHOWN: i64 = 20;
 
 /// The deployment's current public key, from the public keyring (the page
-/// never reads the private key).
-fn current_key(state: &AppState) -> Option<crate::signing::PublicKeyEntry> {
-    match crate::signing::PublicKeys::load(&state.settings.signing_key_file) {
+/// never reads the private key). Reads a small file: call it where
+/// blocking is allowed.
+fn current_key(key_file: &std::path::Path) -> Option<crate::signing::PublicKeyEntry> {
+    match crate::signing::PublicKeys::load(key_file) {
         Ok(keys) => keys.current().cloned(),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the signing keyring");
@@ -63,7 +64,11 @@ async fn signing_key_pem(
     state: web::Data<AppState>,
     LockboxUser(_): LockboxUser,
 ) -> Result<HttpResponse, AppError> {
-    let key = current_key(&state).ok_or(AppError::NotFound)?;
+    let key_file = state.settings.signing_key_file.clone();
+    let key = web::block(move || current_key(&key_file))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the keyring: {e}")))?
+        .ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type("application/x-pem-file")
         .insert_header((
@@ -326,7 +331,9 @@ async fn show_search(
     let tenant = user.tenant_id;
     let (filter, after) = parsed.clone().unwrap_or_default();
     let valid = parsed.is_ok() && refusal.is_none();
-    let (rows, next, head, checkpoints) = db::blocking(&state.pool, move |conn| {
+    let key_file = state.settings.signing_key_file.clone();
+    let (rows, next, head, checkpoints, key) = db::blocking(&state.pool, move |conn| {
+        let key = current_key(&key_file);
         let head = audit::head(conn, tenant)?;
         let checkpoints = audit::checkpoint::list(conn, tenant, CHECKPOINTS_SHOWN)?;
         let (rows, next) = if valid {
@@ -334,7 +341,7 @@ async fn show_search(
         } else {
             (Vec::new(), None)
         };
-        Ok::<_, DbError>((rows, next, head, checkpoints))
+        Ok::<_, DbError>((rows, next, head, checkpoints, key))
     })
     .await?;
     let query = form.query_string();
@@ -355,7 +362,7 @@ async fn show_search(
         head,
         query,
         form,
-        key: current_key(state),
+        key,
         checkpoints: checkpoints.iter().map(|c| c.published()).collect(),
         tr,
     };
