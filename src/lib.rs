@@ -18,7 +18,8 @@
 //! 7. [`audit`]: the append-only, chained audit log;
 //! 8. [`db`]: the pool, migrations and the embedded PostgreSQL default;
 //! 9. leaves: [`clock`], [`config`], [`digest`], [`i18n`], [`identity`]
-//!    (input types and typed ids), [`schema`].
+//!    (input types and typed ids), [`schema`], [`signing`] (the
+//!    deployment's Ed25519 key, which knows no domain).
 //!
 //! Time is a dependency: domain code takes `now` from a [`clock::Clock`],
 //! and where a lock decides, reads it only once the lock is held.
@@ -37,6 +38,7 @@ pub mod layers;
 pub mod notify;
 pub mod requests;
 pub mod schema;
+pub mod signing;
 pub mod staff;
 pub mod startup;
 pub mod tenants;

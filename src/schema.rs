@@ -69,6 +69,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_checkpoints (tenant_id, seq) {
+        tenant_id -> Uuid,
+        seq -> Int8,
+        head_hash -> Bytea,
+        record_count -> Int8,
+        created_at -> Timestamptz,
+        key_id -> Text,
+        signature -> Bytea,
+    }
+}
+
+diesel::table! {
     audit_records (tenant_id, id) {
         id -> Int8,
         tenant_id -> Uuid,
@@ -259,6 +271,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     app_secrets,
     audit_chain,
+    audit_checkpoints,
     audit_records,
     document_versions,
     documents,

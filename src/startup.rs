@@ -79,6 +79,11 @@ impl Application {
             check_database(&mut conn)?;
             db::shared_secret(&mut conn, "cookie_key")?
         };
+        // The signing key: created on first start, refused when others may
+        // read it. Loaded again by each checkpoint round (a rotation takes
+        // effect without a restart); never kept in the database.
+        crate::signing::Signer::load_or_create(&settings.signing_key_file, clock.now())
+            .map_err(|e| StartupError::Other(e.to_string()))?;
         let key = Key::try_from(secret.as_slice())
             .map_err(|e| StartupError::Other(format!("cookie key: {e}")))?;
         let hasher = Hasher::new().map_err(|e| StartupError::Other(e.to_string()))?;
@@ -148,6 +153,11 @@ impl Application {
             .settings
             .audit_seal_every
             .map(|every| tokio::spawn(sealer(self.state.clone(), every)));
+        let checkpointer = self
+            .state
+            .settings
+            .checkpoint_every
+            .map(|every| tokio::spawn(checkpointer(self.state.clone(), every)));
         let mail = self
             .state
             .settings
@@ -162,6 +172,9 @@ impl Application {
         }
         if let Some(mail) = mail {
             mail.abort();
+        }
+        if let Some(checkpointer) = checkpointer {
+            checkpointer.abort();
         }
         result
     }
@@ -336,6 +349,36 @@ async fn sealer(state: AppState, every: std::time::Duration) {
         .await;
         if let Err(e) = result {
             tracing::warn!(error = %e, "audit sealer failed");
+        }
+    }
+}
+
+/// Once a minute, signs a checkpoint for each tenant whose audit chain
+/// moved since its last one, once that is `every` old (see
+/// [`crate::audit::checkpoint`]). Safe with several lockbox processes; an
+/// idle round costs one small query.
+async fn checkpointer(state: AppState, every: chrono::Duration) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        let signer = match crate::signing::Signer::load(&state.settings.signing_key_file) {
+            Ok(signer) => signer,
+            Err(e) => {
+                tracing::error!(error = %e, "no audit checkpoints: the signing key is unusable");
+                continue;
+            }
+        };
+        let result = db::blocking(&state.pool, move |conn| {
+            crate::audit::checkpoint::write_due(conn, &signer, now, every)
+                .map_err(db::DbError::from)
+        })
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(written = n, "signed audit checkpoints"),
+            Err(e) => tracing::warn!(error = %e, "audit checkpoints failed"),
         }
     }
 }

@@ -47,7 +47,7 @@ pub struct Chained<'a> {
     pub parameters: &'a serde_json::Value,
 }
 
-fn field(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn field(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
     out.extend_from_slice(bytes);
 }

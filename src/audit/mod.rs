@@ -3,9 +3,11 @@
 //! describe ([`append`] takes the caller's connection, inside its
 //! transaction), chained per tenant by the sealer moments later ([`seal`],
 //! [`chain`]), never updated or deleted (triggers refuse it), searchable
-//! ([`search`]), exportable ([`export`]) and verifiable ([`verify`]).
+//! ([`search`]), exportable ([`export`]) and verifiable ([`verify`]), its
+//! heads signed now and then with the deployment's key ([`checkpoint`]).
 
 pub mod chain;
+pub mod checkpoint;
 pub mod export;
 pub mod seal;
 pub mod search;

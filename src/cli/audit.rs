@@ -1,5 +1,6 @@
-//! `lockbox audit verify|export`: check a tenant's chain, or write its
-//! whole log to standard output.
+//! `lockbox audit verify|export`: check a tenant's chain and its signed
+//! checkpoints, or write its whole log to standard output; `lockbox key
+//! rotate`: a new deployment signing key.
 
 use clap::{Subcommand, ValueEnum};
 
@@ -13,7 +14,9 @@ use crate::{
 #[derive(Subcommand)]
 pub enum AuditCommand {
     /// Recompute every tenant's hash chain (or one tenant's) and name the
-    /// first broken record. Exits non-zero when a chain is broken.
+    /// first broken record; check every signed checkpoint against the chain
+    /// and the keyring beside `LOCKBOX_SIGNING_KEY_FILE`, and name the
+    /// first it contradicts. Exits non-zero when either fails.
     Verify {
         /// Only this tenant.
         #[arg(long)]
@@ -34,22 +37,44 @@ pub enum ExportFormat {
     Jsonl,
 }
 
-pub async fn run(command: AuditCommand, pool: &PgPool) -> Result<(), CliError> {
+pub async fn run(
+    command: AuditCommand,
+    pool: &PgPool,
+    settings: &crate::config::Settings,
+) -> Result<(), CliError> {
     match command {
-        AuditCommand::Verify { tenant } => verify_command(tenant, pool).await,
+        AuditCommand::Verify { tenant } => {
+            let keys = crate::signing::PublicKeys::load(&settings.signing_key_file)?;
+            verify_command(tenant, keys, pool).await
+        }
         AuditCommand::Export { tenant, format } => export_command(tenant, format, pool).await,
     }
 }
 
-async fn verify_command(tenant: Option<String>, pool: &PgPool) -> Result<(), CliError> {
-    let reports = db::blocking(pool, move |conn| verify(conn, tenant.as_deref())).await?;
+async fn verify_command(
+    tenant: Option<String>,
+    keys: crate::signing::PublicKeys,
+    pool: &PgPool,
+) -> Result<(), CliError> {
+    let reports = db::blocking(pool, move |conn| verify(conn, tenant.as_deref(), &keys)).await?;
     let mut broken = false;
     for (name, report) in reports {
+        if let Some(c) = &report.contradicted {
+            broken = true;
+            println!(
+                "{name}: CHECKPOINT CONTRADICTED: the checkpoint of seq {} signed at {} (key {}): {}",
+                c.seq, c.time, c.key_id, c.reason
+            );
+        }
         match report.broken {
             None => println!(
-                "{name}: {} records, chain intact, head {}{}",
+                "{name}: {} records, chain intact, head {}{}{}",
                 report.records,
                 report.head.as_deref().unwrap_or("(empty)"),
+                match report.checkpoints {
+                    0 => String::new(),
+                    n => format!("; {n} signed checkpoints agree"),
+                },
                 match (report.pending, report.oldest_pending) {
                     (0, _) | (_, None) => String::new(),
                     (n, Some(at)) => format!(
@@ -112,6 +137,7 @@ pub(super) fn seal<T>(conn: &mut diesel::PgConnection, done: T) -> Result<T, Cli
 fn verify(
     conn: &mut diesel::PgConnection,
     tenant: Option<&str>,
+    keys: &crate::signing::PublicKeys,
 ) -> Result<Vec<(String, audit::verify::Report)>, CliError> {
     let list = match tenant {
         Some(name) => vec![
@@ -121,6 +147,36 @@ fn verify(
         None => tenants::list_tenants(conn)?,
     };
     list.into_iter()
-        .map(|t| Ok((t.name, audit::verify::verify_tenant(conn, t.id)?)))
+        .map(|t| {
+            Ok((
+                t.name,
+                audit::verify::verify_tenant_with_checkpoints(conn, t.id, keys)?,
+            ))
+        })
         .collect()
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Replace the deployment signing key with a new one; the old public
+    /// key stays in the keyring (valid until now), so what it signed stays
+    /// verifiable. Running servers sign with the new key from their next
+    /// checkpoint round.
+    Rotate,
+}
+
+pub fn key(command: KeyCommand, settings: &crate::config::Settings) -> Result<(), CliError> {
+    match command {
+        KeyCommand::Rotate => {
+            let signer =
+                crate::signing::Signer::rotate(&settings.signing_key_file, chrono::Utc::now())?;
+            println!(
+                "new signing key {} in {}; old public keys kept in {}",
+                signer.key_id(),
+                settings.signing_key_file.display(),
+                crate::signing::keyring_path(&settings.signing_key_file).display()
+            );
+            Ok(())
+        }
+    }
 }

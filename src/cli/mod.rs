@@ -56,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Manage the deployment signing key.
+    Key {
+        #[command(subcommand)]
+        command: audit::KeyCommand,
+    },
     /// Measure performance.
     Bench {
         #[command(subcommand)]
@@ -151,6 +156,9 @@ async fn run(command: Command) -> Result<(), CliError> {
     {
         return bench::audit(&settings, records, tenants, keep).map_err(CliError::from);
     }
+    if let Command::Key { command } = command {
+        return audit::key(command, &settings);
+    }
     let clock: SharedClock = Arc::new(SystemClock);
     let database = open_database(&settings)?;
     // The server's role; the operator's commands below act as the owner.
@@ -170,11 +178,11 @@ async fn run(command: Command) -> Result<(), CliError> {
             println!("{}", demo::describe(&settings, &accounts));
             serve(settings, pool, clock).await
         }
-        Command::Bench { .. } => Ok(()),
+        Command::Bench { .. } | Command::Key { .. } => Ok(()),
         Command::Tenant { command } => accounts::tenant(command, &database.owner()?, clock).await,
         Command::User { command } => accounts::user(command, &database.owner()?, clock).await,
         Command::Staff { command } => accounts::staff(command, &database.owner()?, clock).await,
-        Command::Audit { command } => audit::run(command, &pool).await,
+        Command::Audit { command } => audit::run(command, &pool, &settings).await,
     }
 }
 

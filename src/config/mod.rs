@@ -183,6 +183,14 @@ pub struct Settings {
     /// How often this process seals new audit records (`None`: it does
     /// not; another lockbox process must). Always on outside tests.
     pub audit_seal_every: Option<std::time::Duration>,
+    /// `LOCKBOX_SIGNING_KEY_FILE` (default `<data dir>/signing-key.pem`):
+    /// the deployment's Ed25519 private key (mode 0600), created on first
+    /// start; its public keyring lies beside it (see [`crate::signing`]).
+    pub signing_key_file: PathBuf,
+    /// `LOCKBOX_CHECKPOINT_MINUTES` (default 60, 1–1440): a tenant whose
+    /// audit chain moved gets a signed checkpoint at most this often (so at
+    /// least daily). `None`: this process writes none (tests).
+    pub checkpoint_every: Option<Duration>,
     pub limits: Limits,
     pub metrics: MetricsAccess,
 }
@@ -266,6 +274,8 @@ impl Settings {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("./var"));
         let mail = parse_mail(&get, &data_dir)?;
+        let signing_key_file = get("LOCKBOX_SIGNING_KEY_FILE")
+            .map_or_else(|| data_dir.join("signing-key.pem"), PathBuf::from);
         let database_url = get("DATABASE_URL").map(Secret::new);
         let migrate_database_url = get("LOCKBOX_MIGRATE_DATABASE_URL").map(Secret::new);
         if migrate_database_url.is_some() && database_url.is_none() {
@@ -348,6 +358,14 @@ impl Settings {
                 "a whole number of minutes from 1 to 480 (8 hours)",
             )?),
             audit_seal_every: Some(AUDIT_SEAL_INTERVAL),
+            signing_key_file,
+            checkpoint_every: Some(Duration::minutes(parse_bounded(
+                "LOCKBOX_CHECKPOINT_MINUTES",
+                get("LOCKBOX_CHECKPOINT_MINUTES"),
+                60,
+                1..=24 * 60,
+                "a whole number of minutes from 1 to 1440 (a day)",
+            )?)),
             limits: parse_limits(&get)?,
             metrics: MetricsAccess {
                 allow: parse_metrics_peers(get("LOCKBOX_METRICS_ALLOW"))?,
@@ -380,6 +398,11 @@ impl Settings {
                 poll: None,
             },
             audit_seal_every: Some(AUDIT_SEAL_INTERVAL),
+            // Each test app its own key (see the test helpers).
+            signing_key_file: std::env::temp_dir()
+                .join("lockbox-test-keys")
+                .join(format!("{}.pem", uuid::Uuid::new_v4())),
+            checkpoint_every: None,
             limits: Limits::default(),
             metrics: MetricsAccess::default(),
         }

@@ -164,3 +164,30 @@ fn the_owner_url_comes_only_with_a_database_url() {
     );
     assert!(settings(&[]).expect("valid").migrate_database_url.is_none());
 }
+
+#[test]
+fn the_signing_key_lives_in_the_data_dir_and_checkpoints_are_at_least_daily() {
+    let s = settings(&[("LOCKBOX_DATA_DIR", "/srv/lockbox")]).expect("valid");
+    assert_eq!(
+        s.signing_key_file,
+        std::path::Path::new("/srv/lockbox/signing-key.pem")
+    );
+    assert_eq!(s.checkpoint_every, Some(Duration::minutes(60)));
+    let s = settings(&[
+        ("LOCKBOX_SIGNING_KEY_FILE", "/etc/lockbox/key.pem"),
+        ("LOCKBOX_CHECKPOINT_MINUTES", "1440"),
+    ])
+    .expect("valid");
+    assert_eq!(
+        s.signing_key_file,
+        std::path::Path::new("/etc/lockbox/key.pem")
+    );
+    assert_eq!(s.checkpoint_every, Some(Duration::days(1)));
+    for bad in ["0", "1441", "soon"] {
+        let err = settings(&[("LOCKBOX_CHECKPOINT_MINUTES", bad)]).expect_err(bad);
+        assert!(
+            err.to_string().contains("LOCKBOX_CHECKPOINT_MINUTES"),
+            "{err}"
+        );
+    }
+}

@@ -615,3 +615,56 @@ fn serve_warns_when_its_role_could_rewrite_the_audit_log() {
     );
     assert!(err.contains("LOCKBOX_MIGRATE_DATABASE_URL"), "{err}");
 }
+
+/// First start: the signing key is made (mode 0600, its public keyring
+/// beside it), and the background task signs a checkpoint for a tenant
+/// whose chain moved, at once.
+#[test]
+fn serve_makes_its_signing_key_and_checkpoints_moved_chains() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDatabase::new();
+    assert!(create_tenant(&db, "Contoso").status.success());
+    let keys = tempfile::tempdir().expect("tempdir");
+    let key_file = keys.path().join("keys").join("signing-key.pem");
+    let (admin, engineer) = (free_port(), free_port());
+    let mut child = lockbox(&db)
+        .arg("serve")
+        .env("LOCKBOX_SIGNING_KEY_FILE", &key_file)
+        .env("LOCKBOX_ADMIN_ADDR", format!("127.0.0.1:{admin}"))
+        .env("LOCKBOX_ENGINEER_ADDR", format!("127.0.0.1:{engineer}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    wait_healthy(&mut child, admin);
+    let mode = std::fs::metadata(&key_file)
+        .expect("key made")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let ring = lockbox::signing::PublicKeys::load(&key_file).expect("keyring");
+    assert_eq!(ring.keys.len(), 1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&db, "audit_checkpoints") == 0 {
+        assert!(Instant::now() < deadline, "no checkpoint written");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(terminate(&mut child).success());
+    assert_eq!(count(&db, "audit_checkpoints"), 1);
+
+    let out = run_with_stdin(
+        {
+            let mut c = lockbox(&db);
+            c.args(["audit", "verify"])
+                .env("LOCKBOX_SIGNING_KEY_FILE", &key_file);
+            c
+        },
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 signed checkpoints agree"),
+        "{:?}",
+        out
+    );
+}

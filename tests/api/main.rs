@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod checkpoints;
 mod cli;
 mod content;
 mod embedded;

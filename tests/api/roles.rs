@@ -162,6 +162,7 @@ async fn the_runtime_role_holds_exactly_the_privileges_the_server_needs() {
             "EXECUTE",
         ),
         ("audit_chain", "SELECT,INSERT"),
+        ("audit_checkpoints", "SELECT,INSERT"),
         ("audit_log", "SELECT"),
         ("audit_records", "SELECT,INSERT"),
         ("audit_records_append_only()", ""),

@@ -32,7 +32,71 @@ const PAGE_SIZE: i64 = 50;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(PATH, web::get().to(search_page))
         .route("/audit/records/{id}", web::get().to(detail))
-        .route("/audit/export.{format}", web::get().to(export_file));
+        .route("/audit/export.{format}", web::get().to(export_file))
+        .route("/audit/signing-key.pem", web::get().to(signing_key_pem))
+        .route(
+            "/audit/checkpoints/{seq}.json",
+            web::get().to(checkpoint_json),
+        );
+}
+
+/// Checkpoints the Audit page lists (the newest).
+const CHECKPOINTS_SHOWN: i64 = 20;
+
+/// The deployment's current public key, from the public keyring (the page
+/// never reads the private key). Reads a small file: call it where
+/// blocking is allowed.
+fn current_key(key_file: &std::path::Path) -> Option<crate::signing::PublicKeyEntry> {
+    match crate::signing::PublicKeys::load(key_file) {
+        Ok(keys) => keys.current().cloned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the signing keyring");
+            None
+        }
+    }
+}
+
+/// The current public key as a `PUBLIC KEY` PEM file.
+async fn signing_key_pem(
+    state: web::Data<AppState>,
+    LockboxUser(_): LockboxUser,
+) -> Result<HttpResponse, AppError> {
+    let key_file = state.settings.signing_key_file.clone();
+    let key = web::block(move || current_key(&key_file))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the keyring: {e}")))?
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-pem-file")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"lockbox-signing-key-{}.pem\"",
+                key.key_id
+            ),
+        ))
+        .body(key.pem()))
+}
+
+/// One of the tenant's checkpoints as JSON (another tenant's: 404).
+async fn checkpoint_json(
+    state: web::Data<AppState>,
+    LockboxUser(user): LockboxUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (tenant, seq) = (user.tenant_id, path.into_inner());
+    let checkpoint = db::blocking(&state.pool, move |conn| {
+        audit::checkpoint::find(conn, tenant, seq).map_err(DbError::from)
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"lockbox-checkpoint-{seq}.json\""),
+        ))
+        .json(checkpoint.published()))
 }
 
 /// The search form as typed (a query string; activities repeat).
@@ -230,6 +294,8 @@ struct SearchPage {
     error: Option<String>,
     head: audit::Head,
     query: String,
+    key: Option<crate::signing::PublicKeyEntry>,
+    checkpoints: Vec<audit::checkpoint::Published>,
 }
 
 impl SearchPage {
@@ -262,14 +328,17 @@ async fn show_search(
     let tenant = user.tenant_id;
     let (filter, after) = parsed.clone().unwrap_or_default();
     let valid = parsed.is_ok() && refusal.is_none();
-    let (rows, next, head) = db::blocking(&state.pool, move |conn| {
+    let key_file = state.settings.signing_key_file.clone();
+    let (rows, next, head, checkpoints, key) = db::blocking(&state.pool, move |conn| {
+        let key = current_key(&key_file);
         let head = audit::head(conn, tenant)?;
+        let checkpoints = audit::checkpoint::list(conn, tenant, CHECKPOINTS_SHOWN)?;
         let (rows, next) = if valid {
             search::search(conn, tenant, &filter, after, PAGE_SIZE)?
         } else {
             (Vec::new(), None)
         };
-        Ok::<_, DbError>((rows, next, head))
+        Ok::<_, DbError>((rows, next, head, checkpoints, key))
     })
     .await?;
     let query = form.query_string();
@@ -290,6 +359,8 @@ async fn show_search(
         head,
         query,
         form,
+        key,
+        checkpoints: checkpoints.iter().map(|c| c.published()).collect(),
         tr,
     };
     render_status(status, &page)

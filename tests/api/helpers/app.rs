@@ -40,6 +40,18 @@ pub struct TestApp {
     pub hasher: password::Hasher,
     /// Dropped with the app: the test's database goes with it.
     _db: TestDatabase,
+    /// And its signing key files.
+    _keys: KeyFiles,
+}
+
+/// Removes a test app's signing key and keyring when dropped.
+struct KeyFiles(std::path::PathBuf);
+
+impl Drop for KeyFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(lockbox::signing::keyring_path(&self.0));
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// A person with an account, and the password they sign in with.
@@ -82,6 +94,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let engineer_url = format!("http://127.0.0.1:{}", app.engineer_port());
     let hasher = app.hasher().clone();
     tokio::spawn(app.run_until_stopped());
+    let keys = KeyFiles(settings.signing_key_file.clone());
     TestApp {
         settings,
         admin_url,
@@ -91,6 +104,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         owner_url: db.url.clone(),
         clock,
         hasher,
+        _keys: keys,
         _db: db,
     }
 }

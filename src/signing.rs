@@ -1,0 +1,460 @@
+//! The deployment signing key: Ed25519, kept in files outside the
+//! database, rotatable, its old public keys kept so old signatures stay
+//! verifiable. Infrastructure: it knows no domain (the audit log's
+//! checkpoints are signed with it, see `crate::audit::checkpoint`).
+//!
+//! Two files, side by side:
+//!
+//! * the **key file** (`LOCKBOX_SIGNING_KEY_FILE`, default
+//!   `<data dir>/signing-key.pem`): the current private key as a PKCS#8
+//!   `PRIVATE KEY` PEM block (RFC 8410). Created with mode 0600; lockbox
+//!   refuses to use it while group or others may read it. Never stored in
+//!   PostgreSQL, never logged.
+//! * the **keyring** (the key file's name with `.keyring.json` for `.pem`,
+//!   e.g. `signing-key.keyring.json`): public, JSON, every key this
+//!   deployment ever signed with:
+//!   `{"keys":[{"key_id":…,"public_key":…,"valid_from":…,"valid_until":…}]}`,
+//!   `public_key` the raw 32-byte Ed25519 key in standard base64,
+//!   `valid_from`/`valid_until` RFC 3339 UTC (`valid_until` null for the
+//!   current key).
+//!
+//! A key's id is the first 16 hex digits of SHA-256 of its raw 32-byte
+//! public key; its fingerprint is the whole digest in hex.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use base64::{Engine, engine::general_purpose::STANDARD as B64};
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// RFC 8410: the DER of an Ed25519 `PrivateKeyInfo` up to the 32-byte seed.
+const PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+/// RFC 8410: the DER of an Ed25519 `SubjectPublicKeyInfo` up to the key.
+const SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SigningError {
+    #[error(
+        "the signing key file {0} may be read by group or others (mode {1:o}): run `chmod 600 {0}`"
+    )]
+    Exposed(String, u32),
+    #[error("the signing key file {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the signing key file {0} holds no Ed25519 private key (PKCS#8 PEM)")]
+    Malformed(String),
+    #[error("the keyring {0} cannot be read: {1}")]
+    Keyring(String, String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SigningError + '_ {
+    move |source| SigningError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// A public key this deployment signs or signed with, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicKeyEntry {
+    pub key_id: String,
+    /// The raw 32-byte key, standard base64.
+    pub public_key: String,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+impl PublicKeyEntry {
+    fn of(key: &VerifyingKey, valid_from: DateTime<Utc>) -> Self {
+        Self {
+            key_id: key_id(key.as_bytes()),
+            public_key: B64.encode(key.as_bytes()),
+            valid_from,
+            valid_until: None,
+        }
+    }
+
+    fn verifying_key(&self) -> Option<VerifyingKey> {
+        let bytes: [u8; 32] = B64.decode(&self.public_key).ok()?.try_into().ok()?;
+        VerifyingKey::from_bytes(&bytes).ok()
+    }
+
+    /// The raw public key.
+    pub fn raw(&self) -> Option<[u8; 32]> {
+        self.verifying_key().map(|k| k.to_bytes())
+    }
+
+    /// SHA-256 of the raw public key, hex.
+    pub fn fingerprint(&self) -> String {
+        self.raw()
+            .map(|raw| crate::digest::hex(&Sha256::digest(raw)))
+            .unwrap_or_default()
+    }
+
+    /// The key as a `PUBLIC KEY` PEM block (SubjectPublicKeyInfo, RFC 8410),
+    /// which `openssl pkey -pubin` reads.
+    pub fn pem(&self) -> String {
+        let mut der = SPKI_PREFIX.to_vec();
+        der.extend_from_slice(&self.raw().unwrap_or_default());
+        pem_block("PUBLIC KEY", &der)
+    }
+}
+
+/// Every public key of the deployment, oldest first: what a verifier needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicKeys {
+    pub keys: Vec<PublicKeyEntry>,
+}
+
+impl PublicKeys {
+    /// The keyring beside `key_file`; empty when there is none yet.
+    pub fn load(key_file: &Path) -> Result<Self, SigningError> {
+        let path = keyring_path(key_file);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| SigningError::Keyring(path.display().to_string(), e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
+    /// The key signatures are made with now.
+    pub fn current(&self) -> Option<&PublicKeyEntry> {
+        self.keys.iter().rev().find(|k| k.valid_until.is_none())
+    }
+
+    pub fn find(&self, key_id: &str) -> Option<&PublicKeyEntry> {
+        self.keys.iter().find(|k| k.key_id == key_id)
+    }
+
+    /// Whether `signature` over `message` is a signature of key `key_id`.
+    pub fn verify(&self, key_id: &str, message: &[u8], signature: &[u8]) -> Verdict {
+        let Some(key) = self.find(key_id).and_then(PublicKeyEntry::verifying_key) else {
+            return Verdict::UnknownKey;
+        };
+        let Ok(signature) = Signature::from_slice(signature) else {
+            return Verdict::Invalid;
+        };
+        if key.verify(message, &signature).is_ok() {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid
+        }
+    }
+
+    fn save(&self, key_file: &Path) -> Result<(), SigningError> {
+        let path = keyring_path(key_file);
+        let mut json = serde_json::to_vec_pretty(self)
+            .map_err(|e| SigningError::Keyring(path.display().to_string(), e.to_string()))?;
+        json.push(b'\n');
+        write_atomically(&path, &json, 0o644)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Valid,
+    Invalid,
+    UnknownKey,
+}
+
+/// The deployment's current private key.
+pub struct Signer {
+    key: SigningKey,
+    key_id: String,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the private key.
+        f.debug_struct("Signer")
+            .field("key_id", &self.key_id)
+            .finish()
+    }
+}
+
+impl Signer {
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        let key = SigningKey::from_bytes(&seed);
+        let key_id = key_id(key.verifying_key().as_bytes());
+        Self { key, key_id }
+    }
+
+    fn generate() -> Self {
+        let mut seed = [0u8; 32];
+        // A CSPRNG seeded from the operating system.
+        rand::fill(&mut seed);
+        Self::from_seed(seed)
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    pub fn public_key(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
+    }
+
+    /// The Ed25519 signature (64 bytes) of `message`.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
+    fn pem(&self) -> String {
+        let mut der = PKCS8_PREFIX.to_vec();
+        der.extend_from_slice(self.key.as_bytes());
+        pem_block("PRIVATE KEY", &der)
+    }
+
+    fn parse_pem(path: &Path, text: &str) -> Result<Self, SigningError> {
+        let malformed = || SigningError::Malformed(path.display().to_string());
+        let body: String = text
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| *l != "-----BEGIN PRIVATE KEY-----")
+            .skip(1)
+            .take_while(|l| *l != "-----END PRIVATE KEY-----")
+            .collect();
+        let der = B64.decode(body).map_err(|_| malformed())?;
+        let seed = der
+            .strip_prefix(&PKCS8_PREFIX[..])
+            .and_then(|seed| <[u8; 32]>::try_from(seed).ok())
+            .ok_or_else(malformed)?;
+        Ok(Self::from_seed(seed))
+    }
+
+    /// The key in `key_file`, which must exist (a running server never
+    /// makes a new key behind the operator's back). Refuses a key file group
+    /// or others may read.
+    pub fn load(key_file: &Path) -> Result<Self, SigningError> {
+        let text = std::fs::read_to_string(key_file).map_err(io(key_file))?;
+        check_private(key_file)?;
+        Self::parse_pem(key_file, &text)
+    }
+
+    /// The key in `key_file`, created (with its keyring) when there is
+    /// none. Refuses a key file group or others may read.
+    pub fn load_or_create(key_file: &Path, now: DateTime<Utc>) -> Result<Self, SigningError> {
+        match std::fs::read_to_string(key_file) {
+            Ok(text) => {
+                check_private(key_file)?;
+                let signer = Self::parse_pem(key_file, &text)?;
+                // A key placed by hand: its public key joins the keyring.
+                let mut ring = PublicKeys::load(key_file)?;
+                if ring.find(&signer.key_id).is_none() {
+                    for old in ring.keys.iter_mut().filter(|k| k.valid_until.is_none()) {
+                        old.valid_until = Some(now);
+                    }
+                    let key = signer.key.verifying_key();
+                    ring.keys.push(PublicKeyEntry::of(&key, now));
+                    ring.save(key_file)?;
+                }
+                Ok(signer)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::rotate(key_file, now),
+            Err(e) => Err(io(key_file)(e)),
+        }
+    }
+
+    /// A new key: the current one's public key is kept (valid until `now`),
+    /// the new one's joins the keyring, and it replaces the private key.
+    pub fn rotate(key_file: &Path, now: DateTime<Utc>) -> Result<Self, SigningError> {
+        if let Some(dir) = key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let signer = Self::generate();
+        let mut ring = PublicKeys::load(key_file)?;
+        for old in ring.keys.iter_mut().filter(|k| k.valid_until.is_none()) {
+            old.valid_until = Some(now);
+        }
+        ring.keys
+            .push(PublicKeyEntry::of(&signer.key.verifying_key(), now));
+        // The keyring first: a crash between the two writes leaves the old
+        // key signing and the new public key listed, never a signature no
+        // public key verifies.
+        ring.save(key_file)?;
+        write_atomically(key_file, signer.pem().as_bytes(), 0o600)?;
+        Ok(signer)
+    }
+}
+
+/// `signing-key.pem` → `signing-key.keyring.json`.
+pub fn keyring_path(key_file: &Path) -> PathBuf {
+    key_file.with_extension("keyring.json")
+}
+
+/// The first 16 hex digits of SHA-256 of the raw public key.
+pub fn key_id(public_key: &[u8; 32]) -> String {
+    let mut hex = crate::digest::hex(&Sha256::digest(public_key));
+    hex.truncate(16);
+    hex
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), SigningError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(io(path))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(SigningError::Exposed(path.display().to_string(), mode));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> Result<(), SigningError> {
+    Ok(())
+}
+
+/// Writes a sibling temporary file with `mode` and renames it over `path`.
+fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), SigningError> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options.open(&tmp).map_err(io(&tmp))?;
+    file.write_all(bytes).map_err(io(&tmp))?;
+    file.sync_all().map_err(io(&tmp))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn pem_block(label: &str, der: &[u8]) -> String {
+    let b64 = B64.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("valid")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn signatures_round_trip_and_a_changed_message_fails() {
+        let signer = Signer::from_seed([7; 32]);
+        let ring = PublicKeys {
+            keys: vec![PublicKeyEntry::of(
+                &signer.key.verifying_key(),
+                at("2026-01-01T00:00:00Z"),
+            )],
+        };
+        let sig = signer.sign(b"hello");
+        assert_eq!(ring.verify(signer.key_id(), b"hello", &sig), Verdict::Valid);
+        assert_eq!(
+            ring.verify(signer.key_id(), b"hellO", &sig),
+            Verdict::Invalid
+        );
+        assert_eq!(
+            ring.verify("0000000000000000", b"hello", &sig),
+            Verdict::UnknownKey
+        );
+        assert_eq!(
+            ring.verify(signer.key_id(), b"hello", &sig[..10]),
+            Verdict::Invalid
+        );
+    }
+
+    #[test]
+    fn the_key_file_round_trips_and_rotation_keeps_old_public_keys() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("signing-key.pem");
+        let first = Signer::load_or_create(&file, at("2026-01-01T00:00:00Z")).expect("created");
+        let again = Signer::load_or_create(&file, at("2026-01-02T00:00:00Z")).expect("loaded");
+        assert_eq!(first.public_key(), again.public_key());
+        let old_sig = first.sign(b"old");
+        let second = Signer::rotate(&file, at("2026-02-01T00:00:00Z")).expect("rotated");
+        assert_ne!(first.key_id(), second.key_id());
+        let ring = PublicKeys::load(&file).expect("ring");
+        assert_eq!(ring.keys.len(), 2);
+        assert_eq!(ring.keys[0].valid_until, Some(at("2026-02-01T00:00:00Z")));
+        assert_eq!(
+            ring.current().map(|k| k.key_id.as_str()),
+            Some(second.key_id())
+        );
+        assert_eq!(
+            ring.verify(first.key_id(), b"old", &old_sig),
+            Verdict::Valid
+        );
+        let reloaded = Signer::load_or_create(&file, at("2026-03-01T00:00:00Z")).expect("loaded");
+        assert_eq!(reloaded.key_id(), second.key_id());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_may_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("signing-key.pem");
+        Signer::load_or_create(&file, Utc::now()).expect("created");
+        let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let err = Signer::load_or_create(&file, Utc::now()).expect_err("refused");
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+
+    #[test]
+    fn the_key_id_and_pem_have_the_documented_form() {
+        // RFC 8032 test 1: the seed 9d61…7f60 has the public key d75a…511a.
+        let seed: [u8; 32] =
+            hex32("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+        let signer = Signer::from_seed(seed);
+        assert_eq!(
+            crate::digest::hex(&signer.public_key()),
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+        );
+        assert_eq!(
+            crate::digest::hex(&signer.sign(b"")),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        );
+        let entry = PublicKeyEntry::of(&signer.key.verifying_key(), Utc::now());
+        assert_eq!(entry.key_id.len(), 16);
+        assert!(entry.fingerprint().starts_with(&entry.key_id));
+        let pem = entry.pem();
+        assert!(
+            pem.starts_with("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA"),
+            "{pem}"
+        );
+        let back = Signer::parse_pem(Path::new("x"), &signer.pem()).expect("parses");
+        assert_eq!(back.public_key(), signer.public_key());
+    }
+
+    fn hex32(s: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex");
+        }
+        out
+    }
+}
