@@ -15,10 +15,9 @@ use super::token;
 use crate::{
     audit,
     digest::sha256,
-    identity::{StaffId, TenantId, UserId},
+    identity::{StaffId, TenantId},
     schema::api_tokens as t,
-    staff::{self, StaffMember},
-    tenants::{self, TenantUser},
+    tenants::TenantUser,
 };
 
 /// What a token may do, each scope including the ones before it.
@@ -337,83 +336,9 @@ pub fn revoke_staff_token(
     })
 }
 
-/// The token a bearer secret names, for the realm it is used in.
-pub struct TokenRef {
-    pub id: Uuid,
-    pub name: String,
-    pub scope: TokenScope,
-}
+mod bearer;
 
-/// Who a valid bearer secret acts as.
-pub enum Bearer {
-    Customer(TenantUser, TokenRef),
-    Staff(StaffMember, TokenRef),
-}
-
-/// The principal behind `secret` at `now`, or `None` (unknown, revoked,
-/// expired, its user gone or without a Customer Lockbox role): the caller
-/// answers all of these alike. Stamps the token's last use, at most once a
-/// minute (no write per call).
-pub fn authenticate(
-    conn: &mut PgConnection,
-    secret: &str,
-    now: DateTime<Utc>,
-) -> QueryResult<Option<Bearer>> {
-    if !secret.starts_with(SECRET_PREFIX) || secret.len() > 128 {
-        return Ok(None);
-    }
-    let hash = sha256(secret.as_bytes());
-    #[derive(Queryable)]
-    struct Found {
-        id: Uuid,
-        name: String,
-        scope: String,
-        user_id: Option<Uuid>,
-        staff_id: Option<Uuid>,
-        last_used_at: Option<DateTime<Utc>>,
-    }
-    let found: Option<Found> = t::table
-        .filter(t::secret_hash.eq(&hash))
-        .filter(t::revoked_at.is_null())
-        .filter(t::expires_at.gt(now))
-        .select((
-            t::id,
-            t::name,
-            t::scope,
-            t::user_id,
-            t::staff_id,
-            t::last_used_at,
-        ))
-        .first(conn)
-        .optional()?;
-    let Some(found) = found else {
-        return Ok(None);
-    };
-    let token = TokenRef {
-        id: found.id,
-        name: found.name,
-        scope: TokenScope::from_db(&found.scope).unwrap_or(TokenScope::Read),
-    };
-    let bearer = match (found.user_id, found.staff_id) {
-        (Some(user), None) => tenants::find_user(conn, UserId(user))?
-            .filter(|u| u.role.can_use_lockbox())
-            .map(|u| Bearer::Customer(u, token)),
-        (None, Some(member)) => {
-            staff::find(conn, StaffId(member))?.map(|m| Bearer::Staff(m, token))
-        }
-        _ => None,
-    };
-    if bearer.is_some()
-        && found
-            .last_used_at
-            .is_none_or(|at| now - at >= Duration::minutes(1))
-    {
-        diesel::update(t::table.find(found.id))
-            .set(t::last_used_at.eq(now))
-            .execute(conn)?;
-    }
-    Ok(bearer)
-}
+pub use bearer::{Bearer, TokenRef, authenticate};
 
 #[cfg(test)]
 mod tests {
