@@ -25,6 +25,7 @@ use crate::{
 
 pub mod api_tokens;
 pub mod audit_log;
+pub mod audit_trust;
 pub mod requests;
 pub mod roles;
 pub mod settings;

@@ -1,0 +1,152 @@
+//! The search form's parser, fuzzed: it never panics and accepts only
+//! what it should.
+use proptest::prelude::*;
+
+use super::*;
+
+/// Characters that break parsers: NUL, controls, right-to-left marks and
+/// overrides, byte-order marks, astral characters, and the syntax of
+/// query strings, dates and cursors.
+fn nasty_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        4 => any::<char>(),
+        4 => prop::sample::select(vec![
+            '\0', '\u{1}', '\t', '\n', '\r', '\u{7f}', '\u{85}', '\u{202e}', '\u{202b}',
+            '\u{200f}', '\u{2066}', '\u{feff}', '\u{fffd}', '𝕏', 'é', '%', '&', '=', '+',
+            '-', '.', ':', 'T', ' ', ',', '/', '\\', '\'', '"',
+        ]),
+        4 => prop::char::range('0', '9'),
+    ]
+}
+
+fn nasty_string(max: usize) -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::collection::vec(nasty_char(), 0..max).prop_map(|v| v.into_iter().collect()),
+        prop::sample::select(vec![
+            "+262143-12-31T23:59",
+            "-262143-01-01",
+            "262143-12-31",
+            "9999-12-31T23:59:59",
+            "+262142-12-31",
+            "+262142-12-31T23:59",
+            "-262144-01-01",
+            "0000-01-01",
+            "-0001-12-31",
+            "+10000-01-01",
+            "2026-02-30",
+            "2026-03-02 24:00",
+            "9223372036854775807.9223372036854775807",
+            "-9223372036854775808.1",
+            "253402300799999999.1",
+            "-62135596800000001.1",
+            "1.-1",
+            "+1.+1",
+            "1e3.1",
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+/// A query string of the search page's keys (and others) with nasty
+/// values, percent-encoded or raw, and invalid escapes.
+fn query() -> impl Strategy<Value = String> {
+    let key = prop::sample::select(vec![
+        "activity", "start", "end", "users", "item", "text", "narrow", "after", "x", "",
+    ]);
+    let value = prop_oneof![
+        3 => nasty_string(40).prop_map(|v| {
+            form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+        }),
+        1 => nasty_string(40),
+        1 => prop::sample::select(vec!["%FF", "%C3%28", "%00", "%", "%G1", "%E2%80%AE"])
+            .prop_map(str::to_owned),
+        1 => prop::sample::select(activity::ALL.to_vec()).prop_map(str::to_owned),
+    ];
+    prop::collection::vec((key, value), 0..8).prop_map(|pairs| {
+        pairs
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    })
+}
+
+/// The range PostgreSQL's `timestamptz` can store lies around it.
+fn storable(t: chrono::DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&t.year())
+}
+
+proptest! {
+    // Failures print their minimal input; nothing is written to disk.
+    #![proptest_config(ProptestConfig {
+        cases: 2_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn the_search_query_parser_never_panics_and_accepts_only_sound_filters(q in query()) {
+        let form = SearchForm::from_query(&q);
+        // What is kept is echoed back into the form: still a query.
+        let _ = SearchForm::from_query(&form.query_string());
+        if let Ok((filter, after)) = form.parse() {
+            prop_assert!(filter.activities.iter().all(|a| activity::ALL.contains(&a.as_str())));
+            if let (Some(s), Some(e)) = (filter.start, filter.end) {
+                prop_assert!(s <= e);
+            }
+            for t in [filter.start, filter.end, after.map(|c| c.occurred_at)].into_iter().flatten() {
+                prop_assert!(storable(t), "{t} cannot be stored");
+            }
+            if let Some(c) = after {
+                prop_assert_eq!(Cursor::decode(&c.encode()), Some(c));
+            }
+            for text in [&filter.text, &filter.narrow, &filter.item].into_iter().flatten() {
+                prop_assert!(!text.is_empty() && text.trim() == text.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn any_date_and_time_the_form_accepts_can_be_stored(raw in nasty_string(30)) {
+        let form = SearchForm { start: raw.clone(), end: raw, ..SearchForm::default() };
+        if let Ok((filter, _)) = form.parse() {
+            prop_assert!(filter.start.is_none_or(storable));
+            prop_assert!(filter.end.is_none_or(storable));
+        }
+    }
+}
+
+#[test]
+fn the_years_postgresql_cannot_store_are_refused_not_passed_on() {
+    for raw in [
+        "+262143-12-31",
+        "+262142-12-31",
+        "-5000-01-01T00:00",
+        "0000-01-01",
+        "+10000-01-01",
+    ] {
+        let form = SearchForm {
+            end: raw.into(),
+            ..SearchForm::default()
+        };
+        assert_eq!(form.parse().err(), Some("error-audit-date"), "{raw}");
+    }
+    let form = SearchForm {
+        start: "2026-03-02".into(),
+        end: "9999-12-31T23:59".into(),
+        ..SearchForm::default()
+    };
+    assert!(form.parse().is_ok());
+}
+
+#[test]
+fn huge_queries_are_parsed_without_trouble() {
+    let huge = format!(
+        "text={}&after={}",
+        "%E2%80%AE".repeat(100_000),
+        "9".repeat(100_000)
+    );
+    let form = SearchForm::from_query(&huge);
+    assert_eq!(form.parse().err(), Some("error-filter-page"));
+}
