@@ -1,9 +1,12 @@
-//! `lockbox bench audit`: seeds a scratch database with audit records and
-//! prints the figures the audit issue sets targets for: chained inserts per
-//! second, search latency percentiles for five filter mixes at the first and
-//! a deep page, and peak memory of a full CSV export. It never touches the
-//! configured database's data: it creates its own database beside it and
-//! drops it at the end (unless `--keep`).
+//! The benchmarks, each on a scratch database it creates beside the
+//! configured one (or in the embedded cluster) and drops at the end (unless
+//! `--keep`), so they never touch the configured database's data.
+//!
+//! `lockbox bench audit` seeds audit records and prints the figures the
+//! audit issue sets targets for: chained inserts per second, search latency
+//! percentiles for five filter mixes at the first and a deep page, and peak
+//! memory of a full CSV export. `lockbox bench api` ([`api`]) serves the
+//! real application on loopback ports and measures its JSON API.
 
 use clap::Subcommand;
 
@@ -17,6 +20,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
 
+pub mod api;
 mod seed;
 
 use seed::seed_tenant;
@@ -41,6 +45,31 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         tenants: u32,
         /// Keep the scratch database afterwards (for EXPLAIN ANALYZE).
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Serve the application on loopback ports over a scratch database with
+    /// one tenant's requests waiting for the customer, and measure the JSON
+    /// API: list latency (p50/p99) and decisions per second. Prints the
+    /// figures.
+    Api {
+        /// Requests seeded, all waiting for the customer.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=200_000))]
+        requests: u32,
+        /// Timed calls per list measured.
+        #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        calls: u32,
+        /// Decisions timed (at most the requests seeded).
+        #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..=200_000))]
+        decisions: u32,
+        /// Concurrent clients deciding.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+        clients: u32,
+        /// The longest any phase (seeding, each list, the decisions) may
+        /// take, in seconds; a phase cut short reports what it measured.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+        phase_seconds: u64,
+        /// Keep the scratch database afterwards.
         #[arg(long)]
         keep: bool,
     },
@@ -153,40 +182,67 @@ fn percentile(sorted: &[StdDuration], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
+/// A database of the benchmark's own beside the configured one (or in
+/// the embedded cluster), created as the owner (creating a database takes
+/// more than the serving role has).
+struct Scratch {
+    admin: PgConnection,
+    name: String,
+    /// The scratch database's URL (as the owner).
+    url: String,
+    _embedded: Option<EmbeddedPostgres>,
+}
+
+impl Scratch {
+    fn create(settings: &Settings) -> Result<Self, BenchError> {
+        let mut embedded = None;
+        let owner = settings.migrate_database_url.as_ref();
+        let base = match owner.or(settings.database_url.as_ref()) {
+            Some(url) => url.expose().to_owned(),
+            None => {
+                let pg = EmbeddedPostgres::start(&settings.data_dir).map_err(BenchError::from)?;
+                let url = pg.superuser_url();
+                embedded = Some(pg);
+                url
+            }
+        };
+        let name = format!("lockbox_bench_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&base).map_err(BenchError::from)?;
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .map_err(BenchError::from)?;
+        println!("scratch database: {name}");
+        Ok(Self {
+            url: with_database(&base, &name),
+            admin,
+            name,
+            _embedded: embedded,
+        })
+    }
+
+    /// Drops the database, or says how to reach it with `keep`.
+    fn finish(mut self, keep: bool) -> Result<(), BenchError> {
+        if keep {
+            // The URL carries the configured password: never print it.
+            println!("kept {} (connection: {})", self.name, redacted(&self.url));
+            return Ok(());
+        }
+        diesel::sql_query(format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .execute(&mut self.admin)
+            .map_err(BenchError::from)?;
+        Ok(())
+    }
+}
+
 pub fn audit(
     settings: &Settings,
     records: u64,
     tenant_count: u32,
     keep: bool,
 ) -> Result<(), BenchError> {
-    let _embedded;
-    // Creating the scratch database takes more than the serving role has.
-    let owner = settings.migrate_database_url.as_ref();
-    let base = match owner.or(settings.database_url.as_ref()) {
-        Some(url) => url.expose().to_owned(),
-        None => {
-            let pg = EmbeddedPostgres::start(&settings.data_dir).map_err(BenchError::from)?;
-            let url = pg.superuser_url();
-            _embedded = pg;
-            url
-        }
-    };
-    let name = format!("lockbox_bench_{}", Uuid::new_v4().simple());
-    let mut admin = PgConnection::establish(&base).map_err(BenchError::from)?;
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .map_err(BenchError::from)?;
-    let url = with_database(&base, &name);
-    println!("scratch database: {name}");
-    let result = run(&url, records, tenant_count.max(1));
-    if keep {
-        // The URL carries the configured password: never print it.
-        println!("kept {name} (connection: {})", redacted(&url));
-    } else {
-        diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&mut admin)
-            .map_err(BenchError::from)?;
-    }
+    let scratch = Scratch::create(settings)?;
+    let result = run(&scratch.url, records, tenant_count.max(1));
+    scratch.finish(keep)?;
     result
 }
 
