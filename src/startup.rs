@@ -144,6 +144,13 @@ impl Application {
         self.engineer_port
     }
 
+    /// Handles that stop both listeners gracefully, ending
+    /// [`Application::run_until_stopped`] as a shutdown signal would (for
+    /// an in-process server, e.g. `lockbox bench api`).
+    pub fn stop_handles(&self) -> [actix_web::dev::ServerHandle; 2] {
+        [self.admin.handle(), self.engineer.handle()]
+    }
+
     /// Serves both portals until a shutdown signal; both stop gracefully.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.limits.clone()));

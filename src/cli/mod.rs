@@ -159,6 +159,30 @@ async fn run(command: Command) -> Result<(), CliError> {
     if let Command::Key { command } = command {
         return audit::key(command, &settings);
     }
+    if let Command::Bench {
+        command:
+            BenchCommand::Api {
+                requests,
+                calls,
+                decisions,
+                clients,
+                phase_seconds,
+                keep,
+            },
+    } = command
+    {
+        let bench = bench::api::ApiBench {
+            requests,
+            calls,
+            decisions,
+            clients,
+            phase_limit: std::time::Duration::from_secs(phase_seconds),
+            keep,
+        };
+        return bench::api::run(&settings, bench)
+            .await
+            .map_err(CliError::from);
+    }
     let clock: SharedClock = Arc::new(SystemClock);
     let database = open_database(&settings)?;
     // The server's role; the operator's commands below act as the owner.

@@ -668,3 +668,65 @@ fn serve_makes_its_signing_key_and_checkpoints_moved_chains() {
         out
     );
 }
+
+/// `lockbox bench api`, small: it serves the real application on loopback
+/// ports over a scratch database, prints the list latency and the
+/// decisions per second it measured through the API, and drops the
+/// scratch database.
+#[test]
+fn bench_api_measures_the_api_and_leaves_no_database_behind() {
+    let server = crate::helpers::server_url();
+    let out = Command::new(env!("CARGO_BIN_EXE_lockbox"))
+        .args([
+            "bench",
+            "api",
+            "--requests",
+            "30",
+            "--calls",
+            "10",
+            "--decisions",
+            "20",
+            "--clients",
+            "3",
+            "--phase-seconds",
+            "60",
+        ])
+        .env("DATABASE_URL", &server)
+        .env_remove("LOCKBOX_MIGRATE_DATABASE_URL")
+        .env("LOCKBOX_LOG", "error")
+        .output()
+        .expect("lockbox runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
+    assert!(
+        stdout.contains("seeded 30 requests waiting for the customer"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.contains(" p50 ") && l.contains("(10 calls)"))
+            .count(),
+        3,
+        "three lists timed: {stdout}"
+    );
+    assert!(
+        stdout.contains("Approve; 3 clients): 20 in "),
+        "every decision taken: {stdout}"
+    );
+    let name = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("scratch database: "))
+        .expect("the scratch database is named")
+        .trim()
+        .to_owned();
+    use diesel::Connection;
+    let mut conn = diesel::PgConnection::establish(&server).expect("connect");
+    let left = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'"
+    ))
+    .get_result::<Count>(&mut conn)
+    .expect("count")
+    .n;
+    assert_eq!(left, 0, "{name} is dropped");
+}

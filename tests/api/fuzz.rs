@@ -1,8 +1,9 @@
 //! Fuzzing: property tests over every parser of user input (arbitrary,
 //! huge, NUL, control and right-to-left text: they never panic and accept
 //! only what they should), and an HTTP fuzz that sends 10,000 generated
-//! requests to every route of both portals, signed in and not, and then
-//! requires no 5xx answer and no change to the database.
+//! requests to every route of both portals and both APIs, signed in and
+//! not, with API tokens of every kind and none, and then requires no 5xx
+//! answer and no change to the database.
 //!
 //! The HTTP fuzz is seeded: `LOCKBOX_FUZZ_SEED` replays a run (the seed is
 //! printed on failure) and `LOCKBOX_FUZZ_REQUESTS` changes the count.
@@ -18,6 +19,7 @@ use diesel::RunQueryDsl;
 use futures::StreamExt;
 use lockbox::{
     audit::{self, export::Format},
+    auth::api_tokens::TokenScope,
     content::{self, Operation},
     i18n::Lang,
     identity::{DisplayName, Email, NewPassword, RequestId, TenantId},
@@ -31,7 +33,7 @@ use proptest::prelude::*;
 use reqwest::{Client, StatusCode};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, client, csrf_of, world_with};
+use crate::helpers::{TestApp, call, client, csrf_of, customer_token, staff_token, world_with};
 
 // ---------------------------------------------------------------------
 // Property tests of the parsers.
@@ -419,6 +421,50 @@ struct Ids {
     records: Vec<i64>,
     users: Vec<Uuid>,
     tenants: Vec<TenantId>,
+    /// API tokens (customers' and staff's): their pages may be shown, but
+    /// no request with a valid CSRF token may name one to revoke.
+    tokens: Vec<Uuid>,
+}
+
+/// The bearer token an API call carries.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Bearer {
+    None,
+    Garbage,
+    CustomerRead,
+    CustomerDecide,
+    CustomerAdmin,
+    Engineer,
+    Manager,
+}
+
+impl Bearer {
+    const ALL: [Bearer; 7] = [
+        Bearer::None,
+        Bearer::Garbage,
+        Bearer::CustomerRead,
+        Bearer::CustomerDecide,
+        Bearer::CustomerAdmin,
+        Bearer::Engineer,
+        Bearer::Manager,
+    ];
+
+    /// Whether the token is valid on `portal`'s listener.
+    fn valid_on(self, portal: Portal) -> bool {
+        match self {
+            Bearer::None | Bearer::Garbage => false,
+            Bearer::Engineer | Bearer::Manager => portal == Portal::Engineer,
+            _ => portal == Portal::Admin,
+        }
+    }
+}
+
+/// A JSON API call's method, token and body type.
+struct ApiCall {
+    method: reqwest::Method,
+    bearer: Bearer,
+    /// `application/json` (or, sometimes, not).
+    json: bool,
 }
 
 struct FuzzRequest {
@@ -430,20 +476,37 @@ struct FuzzRequest {
     body: Vec<u8>,
     /// The body carries the session's CSRF token.
     valid_token: bool,
+    /// A JSON API call (sent without cookies).
+    api: Option<ApiCall>,
 }
 
 impl FuzzRequest {
     fn describe(&self) -> String {
         let body = String::from_utf8_lossy(&self.body);
         let body: String = body.chars().take(300).collect();
+        let method = match &self.api {
+            Some(api) => format!(
+                "{} (bearer {:?}, json {})",
+                api.method, api.bearer, api.json
+            ),
+            None if self.post => "POST".into(),
+            None => "GET".into(),
+        };
         format!(
-            "{:?} {:?} {} {} (valid token: {}) body: {body:?}",
+            "{:?} {:?} {method} {} (valid token: {}) body: {body:?}",
             self.persona,
             self.portal,
-            if self.post { "POST" } else { "GET" },
             self.target.chars().take(300).collect::<String>(),
             self.valid_token
         )
+    }
+
+    /// Whether the request asks for a change (and so must be refused).
+    fn writes(&self) -> bool {
+        match &self.api {
+            Some(api) => api.method != reqwest::Method::GET,
+            None => self.post,
+        }
     }
 }
 
@@ -486,6 +549,11 @@ fn value(rng: &mut Rng, ids: &Ids) -> String {
                 "-5000-01-01T00:00",
                 "+10000-01-01",
                 "-0001-12-31",
+                "2026-03-02T09:00:00Z",
+                "+262142-12-31T00:00:00Z",
+                "-0001-12-31T00:00:00+01:00",
+                "0000-01-01T00:00:00Z",
+                "9999-12-31T23:59:59.999999999-23:59",
             ])
             .to_string(),
         5 => {
@@ -525,6 +593,9 @@ fn value(rng: &mut Rng, ids: &Ids) -> String {
                 "approver",
                 "user",
                 "Set-AccessToCustomerDataRequest",
+                "Set-AccessToCustomerDataRequest,UserLoggedIn",
+                "PendingCustomer",
+                "Approve",
                 "UserLoggedIn",
                 "Get-MailboxStatistics",
                 "Search-Mailbox",
@@ -569,8 +640,33 @@ fn encode(rng: &mut Rng, s: &str) -> String {
 }
 
 const QUERY_KEYS: &[&str] = &[
-    "activity", "start", "end", "users", "item", "text", "narrow", "after", "state", "from",
-    "until", "to", "back", "format", "tenant",
+    "activity",
+    "start",
+    "end",
+    "users",
+    "item",
+    "text",
+    "narrow",
+    "after",
+    "state",
+    "from",
+    "until",
+    "to",
+    "back",
+    "format",
+    "tenant",
+    "ApprovalStatus",
+    "CreatedAfter",
+    "CreatedBefore",
+    "RequestId",
+    "cursor",
+    "limit",
+    "Activities",
+    "StartDate",
+    "EndDate",
+    "Users",
+    "Item",
+    "FreeText",
 ];
 
 const FIELD_KEYS: &[&str] = &[
@@ -597,11 +693,37 @@ const FIELD_KEYS: &[&str] = &[
     "confirm",
     "role",
     "display_name",
+    "name",
+    "scope",
+    "expires_days",
 ];
 
 /// The query keys the page at `path` reads (so values reach its parser).
 fn keys_of(path: &str) -> &'static [&'static str] {
-    if path.starts_with("/audit") {
+    if path.starts_with("/api/v1/requests") {
+        &[
+            "ApprovalStatus",
+            "CreatedAfter",
+            "CreatedBefore",
+            "RequestId",
+            "cursor",
+            "limit",
+        ]
+    } else if path.starts_with("/api/v1/audit") {
+        &[
+            "Activities",
+            "StartDate",
+            "EndDate",
+            "Users",
+            "Item",
+            "FreeText",
+            "cursor",
+            "limit",
+            "format",
+        ]
+    } else if path.starts_with("/api") {
+        &["cursor", "limit"]
+    } else if path.starts_with("/audit") {
         &[
             "activity", "start", "end", "users", "item", "text", "narrow", "after",
         ]
@@ -697,8 +819,34 @@ fn refused_post(
     real_users: &[String],
 ) -> (String, Vec<String>) {
     let too_long = |n: usize| "x".repeat(n);
+    // A token id that is never a real one (only these may be revoked with
+    // a valid CSRF token).
+    let no_token = |rng: &mut Rng| -> String {
+        if rng.chance(70) {
+            Uuid::from_u128(u128::from(rng.next()) << 64 | u128::from(rng.next())).to_string()
+        } else {
+            short_nasty(rng, 40)
+        }
+    };
+    // A new token's form with one field the form must refuse.
+    let bad_token_form = |rng: &mut Rng| -> Vec<String> {
+        let poison = match rng.below(3) {
+            0 => ("name", too_long(101)),
+            1 => (
+                "expires_days",
+                rng.pick(&["0", "366", "-1", "1e3", "x"]).to_string(),
+            ),
+            _ => ("scope", format!("root-{}", nasty(rng))),
+        };
+        fields(rng, ids, &[poison], &[])
+    };
     match portal {
-        Portal::Admin => match rng.below(5) {
+        Portal::Admin => match rng.below(7) {
+            5 => ("/settings/api-tokens".into(), bad_token_form(rng)),
+            6 => {
+                let path = format!("/settings/api-tokens/{}/revoke", no_token(rng));
+                (path, fields(rng, ids, &[], &[]))
+            }
             0 => {
                 // An organisation that does not exist: refused, not audited.
                 let org = format!("no such org {}", nasty(rng));
@@ -729,7 +877,12 @@ fn refused_post(
                 (path, fields(rng, ids, &[("role", role)], &[]))
             }
         },
-        Portal::Engineer => match rng.below(4) {
+        Portal::Engineer => match rng.below(6) {
+            4 => ("/tokens".into(), bad_token_form(rng)),
+            5 => {
+                let path = format!("/tokens/{}/revoke", no_token(rng));
+                (path, fields(rng, ids, &[], &[]))
+            }
             0 => ("/signin".into(), fields(rng, ids, &[], &[])),
             1 => {
                 let tenant = format!("not-a-tenant {}", nasty(rng));
@@ -768,6 +921,7 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
     let real_requests: Vec<String> = ids.requests.iter().map(RequestId::to_string).collect();
     let real_users: Vec<String> = ids.users.iter().map(Uuid::to_string).collect();
     let real_records: Vec<String> = ids.records.iter().map(i64::to_string).collect();
+    let real_tokens: Vec<String> = ids.tokens.iter().map(Uuid::to_string).collect();
     let personas = [
         Persona::Visitor,
         Persona::Bare,
@@ -786,10 +940,18 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                 (Portal::Admin, false) => Portal::Engineer,
                 (Portal::Engineer, false) => Portal::Admin,
             };
+            if rng.chance(25) {
+                return api_request(&mut rng, ids, persona, portal, &real_requests);
+            }
             let post = rng.chance(50);
             if !post {
                 let path = match portal {
-                    Portal::Admin => match rng.below(19) {
+                    Portal::Admin => match rng.below(21) {
+                        19 => "/settings/api-tokens".into(),
+                        20 => format!(
+                            "/settings/api-tokens/{}/revoke",
+                            id_segment(&mut rng, &real_tokens)
+                        ),
                         0 => "/".into(),
                         1 => "/signin".into(),
                         2 | 3 | 16 => "/audit".into(),
@@ -817,7 +979,9 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                             .to_string(),
                         _ => format!("/{}", id_segment(&mut rng, &real_requests)),
                     },
-                    Portal::Engineer => match rng.below(13) {
+                    Portal::Engineer => match rng.below(15) {
+                        13 => "/tokens".into(),
+                        14 => format!("/tokens/{}/revoke", id_segment(&mut rng, &real_tokens)),
                         0 => "/".into(),
                         1 => "/signin".into(),
                         2 | 3 => "/requests".into(),
@@ -844,6 +1008,7 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                     target,
                     body: Vec::new(),
                     valid_token: false,
+                    api: None,
                 };
             }
             let valid_token = rng.chance(50);
@@ -852,9 +1017,18 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
             } else {
                 // Anything at all, to any route (sign-out included): without
                 // the session's token nothing may happen.
-                let path = match (portal, rng.below(7)) {
+                let path = match (portal, rng.below(9)) {
                     (_, 0) => "/signin".to_owned(),
                     (_, 1) => "/signout".to_owned(),
+                    (Portal::Admin, 7) => "/settings/api-tokens".to_owned(),
+                    (Portal::Admin, 8) => format!(
+                        "/settings/api-tokens/{}/revoke",
+                        id_segment(&mut rng, &real_tokens)
+                    ),
+                    (Portal::Engineer, 7) => "/tokens".to_owned(),
+                    (Portal::Engineer, 8) => {
+                        format!("/tokens/{}/revoke", id_segment(&mut rng, &real_tokens))
+                    }
                     (Portal::Admin, 2) => "/settings/org/lockbox".to_owned(),
                     (Portal::Admin, 3) => "/roles/users".to_owned(),
                     (Portal::Admin, 4) => {
@@ -911,9 +1085,164 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                 target,
                 body: bytes,
                 valid_token,
+                api: None,
             }
         })
         .collect()
+}
+
+/// A JSON API call: a read of any route with any token (or none), or a
+/// write that must be refused: with a token valid there, a body the route
+/// refuses; without one, anything at all.
+fn api_request(
+    rng: &mut Rng,
+    ids: &Ids,
+    persona: Persona,
+    portal: Portal,
+    real_requests: &[String],
+) -> FuzzRequest {
+    let bearer = *rng.pick(&Bearer::ALL);
+    let get = rng.chance(50);
+    let json = rng.chance(90);
+    let (method, path, body) = if get {
+        let path = match portal {
+            Portal::Admin => match rng.below(9) {
+                0 | 1 => "/api/v1/requests".to_owned(),
+                2 => format!("/api/v1/requests/{}", id_segment(rng, real_requests)),
+                3 => "/api/v1/organization".to_owned(),
+                4 | 5 => "/api/v1/audit".to_owned(),
+                6 => "/api/v1/audit/export".to_owned(),
+                7 => "/api/v1/openapi.json".to_owned(),
+                _ => format!("/api/{}", short_nasty(rng, 30)),
+            },
+            Portal::Engineer => match rng.below(7) {
+                0 | 1 => "/api/v1/requests".to_owned(),
+                2 => "/api/v1/queue".to_owned(),
+                3 => format!("/api/v1/requests/{}", id_segment(rng, real_requests)),
+                4 => "/api/v1/openapi.json".to_owned(),
+                5 => format!(
+                    "/api/v1/requests/{}/{}",
+                    id_segment(rng, real_requests),
+                    action(rng)
+                ),
+                _ => format!("/api/v1/{}", short_nasty(rng, 30)),
+            },
+        };
+        let query = query(rng, ids, &path);
+        (reqwest::Method::GET, format!("{path}{query}"), Vec::new())
+    } else {
+        let too_long = |n: usize| "x".repeat(n);
+        let (method, path, body) = match (portal, rng.below(4)) {
+            (Portal::Admin, 0 | 1) => {
+                let body = match rng.below(4) {
+                    0 => {
+                        serde_json::json!({"ApprovalDecision": "Maybe", "Comment": value(rng, ids)})
+                    }
+                    1 => {
+                        serde_json::json!({"ApprovalDecision": "Approve", "Comment": too_long(1_001)})
+                    }
+                    2 => serde_json::json!({"ApprovalDecision": "Deny", "Extra": value(rng, ids)}),
+                    _ => serde_json::json!({"Comment": value(rng, ids)}),
+                };
+                let path = format!(
+                    "/api/v1/requests/{}/decision",
+                    id_segment(rng, real_requests)
+                );
+                (reqwest::Method::POST, path, body.to_string())
+            }
+            (Portal::Admin, 2) => {
+                let body = match rng.below(3) {
+                    0 => serde_json::json!({"CustomerLockBoxEnabled": value(rng, ids)}),
+                    1 => serde_json::json!({}),
+                    _ => {
+                        serde_json::json!({"CustomerLockBoxEnabled": false, "Name": value(rng, ids)})
+                    }
+                };
+                (
+                    reqwest::Method::PATCH,
+                    "/api/v1/organization".to_owned(),
+                    body.to_string(),
+                )
+            }
+            (Portal::Engineer, 0) => {
+                let body = serde_json::json!({
+                    "TenantId": format!("not-a-tenant {}", value(rng, ids)),
+                    "ServiceRequestNumber": value(rng, ids),
+                    "Workload": value(rng, ids),
+                    "DurationMinutes": 60,
+                    "Justification": value(rng, ids),
+                });
+                (
+                    reqwest::Method::POST,
+                    "/api/v1/requests".to_owned(),
+                    body.to_string(),
+                )
+            }
+            (Portal::Engineer, 1) => {
+                let path = format!(
+                    "/api/v1/requests/{}/{}",
+                    id_segment(rng, real_requests),
+                    action(rng)
+                );
+                let body = serde_json::json!({"Comment": too_long(1_001)});
+                (reqwest::Method::POST, path, body.to_string())
+            }
+            (Portal::Engineer, 2) => {
+                let spec = rng.pick(content::OPERATIONS);
+                let (name, body) = match spec.fields.first() {
+                    Some((field, _)) if rng.chance(70) => (
+                        spec.name.to_owned(),
+                        serde_json::json!({ *field: too_long(201) }),
+                    ),
+                    _ => (
+                        format!("Drop-{}", short_nasty(rng, 20)),
+                        serde_json::json!({}),
+                    ),
+                };
+                let path = format!(
+                    "/api/v1/requests/{}/operations/{name}",
+                    id_segment(rng, real_requests)
+                );
+                (reqwest::Method::POST, path, body.to_string())
+            }
+            // Not JSON at all.
+            (_, _) => {
+                let path = match portal {
+                    Portal::Admin => format!(
+                        "/api/v1/requests/{}/decision",
+                        id_segment(rng, real_requests)
+                    ),
+                    Portal::Engineer => "/api/v1/requests".to_owned(),
+                };
+                let raw: Vec<u8> = (0..rng.below(200)).map(|_| rng.next() as u8).collect();
+                (
+                    reqwest::Method::POST,
+                    path,
+                    String::from_utf8_lossy(&raw).into_owned(),
+                )
+            }
+        };
+        // Without a token valid here, the body may be anything at all.
+        let body = if bearer.valid_on(portal) || rng.chance(50) {
+            body
+        } else {
+            nasty(rng)
+        };
+        (method, path, body.into_bytes())
+    };
+    FuzzRequest {
+        persona,
+        portal,
+        post: false,
+        target: path,
+        body,
+        valid_token: false,
+        api: Some(ApiCall {
+            method,
+            bearer,
+            json,
+        }),
+    }
 }
 
 /// Row count and digest of every table but the ones sessions and sign-in
@@ -1042,7 +1371,16 @@ async fn ten_thousand_generated_requests_get_no_5xx_and_change_nothing() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000);
 
-    let w = world_with(|s| s.audit_seal_every = None).await;
+    let w = world_with(|s| {
+        s.audit_seal_every = None;
+        // The per-token allowance would answer most API calls 429 (the
+        // clock stands still); the fuzz wants them to reach the routes.
+        s.api_rate = lockbox::config::ApiRate {
+            per_second: std::num::NonZeroU32::new(10_000).expect("non-zero"),
+            burst: std::num::NonZeroU32::new(10_000).expect("non-zero"),
+        };
+    })
+    .await;
     let c = w.customers();
     let app = &w.app;
     app.seed_content(w.contoso, "contoso.example");
@@ -1063,6 +1401,45 @@ async fn ten_thousand_generated_requests_get_no_5xx_and_change_nothing() {
         (Persona::Manager, w.manager.clone()),
     ];
     let clients = personas(app, &people).await;
+    let bearers: HashMap<Bearer, String> = HashMap::from([
+        (Bearer::None, String::new()),
+        (Bearer::Garbage, format!("lbx_{}", "0".repeat(64))),
+        (
+            Bearer::CustomerRead,
+            customer_token(app, &c.admin, TokenScope::Read),
+        ),
+        (
+            Bearer::CustomerDecide,
+            customer_token(app, &c.admin, TokenScope::Decide),
+        ),
+        (
+            Bearer::CustomerAdmin,
+            customer_token(app, &c.admin, TokenScope::Admin),
+        ),
+        (Bearer::Engineer, staff_token(app, &w.engineer)),
+        (Bearer::Manager, staff_token(app, &w.manager)),
+    ]);
+    // Each token used once now: its last use is stamped before the
+    // snapshot (and not again while the clock stands still).
+    for (bearer, secret) in &bearers {
+        let base = match bearer {
+            Bearer::Engineer | Bearer::Manager => &app.engineer_url,
+            _ => &app.admin_url,
+        };
+        call(
+            reqwest::Method::GET,
+            format!("{base}/api/v1/requests"),
+            secret,
+        )
+        .send()
+        .await
+        .expect("a first call");
+    }
+    let tokens: Vec<Uuid> = {
+        use diesel::QueryDsl;
+        use lockbox::schema::api_tokens as t;
+        t::table.select(t::id).load(&mut app.conn()).expect("ids")
+    };
     app.seal_audit();
     let records: Vec<i64> = {
         use diesel::{ExpressionMethods, QueryDsl};
@@ -1086,6 +1463,7 @@ async fn ten_thousand_generated_requests_get_no_5xx_and_change_nothing() {
         records,
         users: vec![c.admin.id, c.approver.id, c.user.id, c.fabrikam_admin.id],
         tenants: vec![w.contoso, w.fabrikam],
+        tokens,
     };
     let tenants = [w.contoso, w.fabrikam];
     let before = database_state(app, &tenants);
@@ -1100,7 +1478,22 @@ async fn ten_thousand_generated_requests_get_no_5xx_and_change_nothing() {
                 Portal::Engineer => (&app.engineer_url, engineer_token),
             };
             let url = format!("{base}{}", r.target);
-            let send = if r.post {
+            let send = if let Some(api) = &r.api {
+                // No cookies: a bearer token, or none.
+                let mut send = clients[&Persona::Bare].0.request(api.method.clone(), url);
+                if api.bearer != Bearer::None {
+                    send = send.bearer_auth(&bearers[&api.bearer]);
+                }
+                if api.method != reqwest::Method::GET {
+                    let kind = if api.json {
+                        "application/json"
+                    } else {
+                        "text/plain"
+                    };
+                    send = send.header("content-type", kind).body(r.body.clone());
+                }
+                send
+            } else if r.post {
                 let mut body = r.body.clone();
                 if r.valid_token {
                     let sep: &[u8] = if body.is_empty() { b"" } else { b"&" };
@@ -1140,13 +1533,20 @@ async fn ten_thousand_generated_requests_get_no_5xx_and_change_nothing() {
     let elapsed = started.elapsed();
 
     let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    // The API's share: what its calls with a token valid there answered.
+    let mut api_statuses: BTreeMap<(&str, u16), usize> = BTreeMap::new();
     let mut failures = String::new();
     for (i, outcome) in &results {
         let r = &requests[*i];
         match outcome {
             Ok((status, location)) => {
                 *statuses.entry(status.as_u16()).or_default() += 1;
-                let accepted_post = r.post
+                if let Some(api) = r.api.as_ref().filter(|a| a.bearer.valid_on(r.portal)) {
+                    *api_statuses
+                        .entry((api.method.as_str(), status.as_u16()))
+                        .or_default() += 1;
+                }
+                let accepted_post = r.writes()
                     && (status.is_success() && !refusal_page(r)
                         || status.is_redirection() && location != "/signin");
                 if status.is_server_error() || accepted_post {
@@ -1163,7 +1563,8 @@ async fn ten_thousand_generated_requests_get_no_5xx_and_change_nothing() {
         }
     }
     println!(
-        "fuzz seed {seed}: {} requests in {:.1} s; statuses {statuses:?}",
+        "fuzz seed {seed}: {} requests in {:.1} s; statuses {statuses:?}; \
+         API calls with a valid token {api_statuses:?}",
         results.len(),
         elapsed.as_secs_f64()
     );
@@ -1192,7 +1593,8 @@ type Outcome = Result<(StatusCode, String), String>;
 /// The POSTs that answer 200 while refusing: forms shown again with what
 /// is wrong (the switch's confirmation, an operation's field errors).
 fn refusal_page(r: &FuzzRequest) -> bool {
-    r.target.starts_with("/settings/org/lockbox") || r.target.starts_with("/signin")
+    r.api.is_none()
+        && (r.target.starts_with("/settings/org/lockbox") || r.target.starts_with("/signin"))
 }
 
 /// Found by the fuzz: a date or cursor time PostgreSQL's `timestamptz`

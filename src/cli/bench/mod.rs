@@ -1,9 +1,12 @@
-//! `lockbox bench audit`: seeds a scratch database with audit records and
-//! prints the figures the audit issue sets targets for: chained inserts per
-//! second, search latency percentiles for five filter mixes at the first and
-//! a deep page, and peak memory of a full CSV export. It never touches the
-//! configured database's data: it creates its own database beside it and
-//! drops it at the end (unless `--keep`).
+//! The benchmarks, each on a scratch database it creates beside the
+//! configured one (or in the embedded cluster) and drops at the end (unless
+//! `--keep`), so they never touch the configured database's data.
+//!
+//! `lockbox bench audit` seeds audit records and prints the figures the
+//! audit issue sets targets for: chained inserts per second, search latency
+//! percentiles for five filter mixes at the first and a deep page, and peak
+//! memory of a full CSV export. `lockbox bench api` ([`api`]) serves the
+//! real application on loopback ports and measures its JSON API.
 
 use clap::Subcommand;
 
@@ -17,7 +20,11 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
 
+pub mod api;
+mod audit_parts;
 mod seed;
+
+use audit_parts::{deep_cursor, export_rss, measure_appends, time_search};
 
 use seed::seed_tenant;
 
@@ -41,6 +48,31 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         tenants: u32,
         /// Keep the scratch database afterwards (for EXPLAIN ANALYZE).
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Serve the application on loopback ports over a scratch database with
+    /// one tenant's requests waiting for the customer, and measure the JSON
+    /// API: list latency (p50/p99) and decisions per second. Prints the
+    /// figures.
+    Api {
+        /// Requests seeded, all waiting for the customer.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=200_000))]
+        requests: u32,
+        /// Timed calls per list measured.
+        #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        calls: u32,
+        /// Decisions timed (at most the requests seeded).
+        #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..=200_000))]
+        decisions: u32,
+        /// Concurrent clients deciding.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+        clients: u32,
+        /// The longest any phase (seeding, each list, the decisions) may
+        /// take, in seconds; a phase cut short reports what it measured.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+        phase_seconds: u64,
+        /// Keep the scratch database afterwards.
         #[arg(long)]
         keep: bool,
     },
@@ -153,40 +185,67 @@ fn percentile(sorted: &[StdDuration], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
+/// A database of the benchmark's own beside the configured one (or in
+/// the embedded cluster), created as the owner (creating a database takes
+/// more than the serving role has).
+struct Scratch {
+    admin: PgConnection,
+    name: String,
+    /// The scratch database's URL (as the owner).
+    url: String,
+    _embedded: Option<EmbeddedPostgres>,
+}
+
+impl Scratch {
+    fn create(settings: &Settings) -> Result<Self, BenchError> {
+        let mut embedded = None;
+        let owner = settings.migrate_database_url.as_ref();
+        let base = match owner.or(settings.database_url.as_ref()) {
+            Some(url) => url.expose().to_owned(),
+            None => {
+                let pg = EmbeddedPostgres::start(&settings.data_dir).map_err(BenchError::from)?;
+                let url = pg.superuser_url();
+                embedded = Some(pg);
+                url
+            }
+        };
+        let name = format!("lockbox_bench_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&base).map_err(BenchError::from)?;
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .map_err(BenchError::from)?;
+        println!("scratch database: {name}");
+        Ok(Self {
+            url: with_database(&base, &name),
+            admin,
+            name,
+            _embedded: embedded,
+        })
+    }
+
+    /// Drops the database, or says how to reach it with `keep`.
+    fn finish(mut self, keep: bool) -> Result<(), BenchError> {
+        if keep {
+            // The URL carries the configured password: never print it.
+            println!("kept {} (connection: {})", self.name, redacted(&self.url));
+            return Ok(());
+        }
+        diesel::sql_query(format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .execute(&mut self.admin)
+            .map_err(BenchError::from)?;
+        Ok(())
+    }
+}
+
 pub fn audit(
     settings: &Settings,
     records: u64,
     tenant_count: u32,
     keep: bool,
 ) -> Result<(), BenchError> {
-    let _embedded;
-    // Creating the scratch database takes more than the serving role has.
-    let owner = settings.migrate_database_url.as_ref();
-    let base = match owner.or(settings.database_url.as_ref()) {
-        Some(url) => url.expose().to_owned(),
-        None => {
-            let pg = EmbeddedPostgres::start(&settings.data_dir).map_err(BenchError::from)?;
-            let url = pg.superuser_url();
-            _embedded = pg;
-            url
-        }
-    };
-    let name = format!("lockbox_bench_{}", Uuid::new_v4().simple());
-    let mut admin = PgConnection::establish(&base).map_err(BenchError::from)?;
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .map_err(BenchError::from)?;
-    let url = with_database(&base, &name);
-    println!("scratch database: {name}");
-    let result = run(&url, records, tenant_count.max(1));
-    if keep {
-        // The URL carries the configured password: never print it.
-        println!("kept {name} (connection: {})", redacted(&url));
-    } else {
-        diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&mut admin)
-            .map_err(BenchError::from)?;
-    }
+    let scratch = Scratch::create(settings)?;
+    let result = run(&scratch.url, records, tenant_count.max(1));
+    scratch.finish(keep)?;
     result
 }
 
@@ -351,237 +410,5 @@ fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
     Ok(())
 }
 
-fn append_one(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    now: DateTime<Utc>,
-    i: u32,
-) -> Result<(), BenchError> {
-    audit::append(
-        conn,
-        Entry {
-            tenant_id: tenant,
-            occurred_at: now + Duration::milliseconds(i64::from(i)),
-            actor: &Actor::customer(UserId(Uuid::from_u128(7)), "Approver 7", "10.0.0.7"),
-            activity: activity::SET_REQUEST,
-            item: Uuid::new_v4().to_string(),
-            parameters: json!({"ApprovalDecision": "Approve", "Comment": "bench"}),
-            request_id: None,
-        },
-    )
-    .map(|_| ())
-    .map_err(BenchError::from)
-}
-
-struct AppendFigures {
-    appended: f64,
-    chained: f64,
-    drain_ms: f64,
-}
-
-/// One writer thread per entry of `writers` (the tenant it appends to),
-/// `each` appends apiece, and a sealer thread doing what the product's does;
-/// timed until the last record is sealed.
-fn measure_appends(
-    pool: &db::PgPool,
-    writers: &[TenantId],
-    each: u32,
-    now: DateTime<Utc>,
-) -> Result<AppendFigures, BenchError> {
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sealer = {
-        let (pool, done) = (pool.clone(), done.clone());
-        std::thread::spawn(move || -> Result<Instant, BenchError> {
-            let mut conn = pool.get().map_err(BenchError::from)?;
-            loop {
-                // Read the flag first: a round that starts after the
-                // writers finished seals everything they wrote.
-                let last_round = done.load(std::sync::atomic::Ordering::SeqCst);
-                seal::seal_pending(&mut conn).map_err(BenchError::from)?;
-                if last_round {
-                    return Ok(Instant::now());
-                }
-                std::thread::sleep(seal::INTERVAL);
-            }
-        })
-    };
-    let t0 = Instant::now();
-    let handles: Vec<_> = writers
-        .iter()
-        .map(|&tenant| {
-            let pool = pool.clone();
-            std::thread::spawn(move || -> Result<(), BenchError> {
-                let mut conn = pool.get().map_err(BenchError::from)?;
-                for i in 0..each {
-                    append_one(&mut conn, tenant, now, i)?;
-                }
-                Ok(())
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join()
-            .map_err(|_| BenchError("append thread panicked".into()))??;
-    }
-    let appended_at = Instant::now();
-    done.store(true, std::sync::atomic::Ordering::SeqCst);
-    let sealed_at = sealer
-        .join()
-        .map_err(|_| BenchError("sealer thread panicked".into()))??;
-    // The figure stands only if the last round really sealed everything.
-    let mut conn = pool.get().map_err(BenchError::from)?;
-    for &tenant in writers {
-        let head = audit::head(&mut conn, tenant).map_err(BenchError::from)?;
-        if head.pending > 0 {
-            return Err(BenchError(format!(
-                "{} records were left unsealed",
-                head.pending
-            )));
-        }
-    }
-    let total = f64::from(each) * writers.len() as f64;
-    Ok(AppendFigures {
-        appended: total / (appended_at - t0).as_secs_f64(),
-        chained: total / (sealed_at - t0).as_secs_f64(),
-        drain_ms: (sealed_at - appended_at).as_secs_f64() * 1000.0,
-    })
-}
-
-/// A cursor about 200 pages into the results (bench only: OFFSET finds it).
-fn deep_cursor(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    filter: &search::Filter,
-) -> Result<Option<search::Cursor>, BenchError> {
-    let mut after = None;
-    // Walk there by keyset, 1,000 at a time, as a person paging would.
-    for _ in 0..10 {
-        let (_, next) =
-            search::search(conn, tenant, filter, after, 1_000).map_err(BenchError::from)?;
-        match next {
-            Some(c) => after = Some(c),
-            None => break,
-        }
-    }
-    Ok(after)
-}
-
-fn time_search(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    filter: &search::Filter,
-    after: Option<search::Cursor>,
-) -> Result<Vec<StdDuration>, BenchError> {
-    for _ in 0..5 {
-        search::search(conn, tenant, filter, after, 50).map_err(BenchError::from)?;
-    }
-    let mut samples: Vec<StdDuration> = (0..40)
-        .map(|_| {
-            let t = Instant::now();
-            search::search(conn, tenant, filter, after, 50).map(|_| t.elapsed())
-        })
-        .collect::<Result<_, _>>()
-        .map_err(BenchError::from)?;
-    samples.sort();
-    Ok(samples)
-}
-
-/// Runs `lockbox audit export` on the scratch database and samples its
-/// peak resident memory (VmHWM) until it exits.
-fn export_rss(url: &str, tenant: &str) -> Result<(), BenchError> {
-    let exe = std::env::current_exe().map_err(BenchError::from)?;
-    let t0 = Instant::now();
-    let mut child = Command::new(exe)
-        .args(["audit", "export", "--tenant", tenant, "--format", "csv"])
-        .env("DATABASE_URL", url)
-        .env("LOCKBOX_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(BenchError::from)?;
-    let mut stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| BenchError("no stdout".into()))?;
-    let counter = std::thread::spawn(move || {
-        let mut buf = [0u8; 64 * 1024];
-        let (mut bytes, mut lines) = (0u64, 0u64);
-        while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
-            if n == 0 {
-                break;
-            }
-            bytes += n as u64;
-            lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
-        }
-        (bytes, lines)
-    });
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0u64;
-    loop {
-        if let Ok(status) = std::fs::read_to_string(&status_path)
-            && let Some(kb) = status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        {
-            peak_kb = peak_kb.max(kb);
-        }
-        if child.try_wait().map_err(BenchError::from)?.is_some() {
-            break;
-        }
-        std::thread::sleep(StdDuration::from_millis(5));
-    }
-    let (bytes, lines) = counter
-        .join()
-        .map_err(|_| BenchError("reader panicked".into()))?;
-    println!(
-        "full CSV export of {tenant}: {} records, {:.1} MB in {:.1} s, peak RSS {:.1} MB",
-        lines.saturating_sub(1),
-        bytes as f64 / 1e6,
-        t0.elapsed().as_secs_f64(),
-        peak_kb as f64 / 1024.0
-    );
-    Ok(())
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kept_database_urls_are_printed_without_their_password() {
-        for (url, shown) in [
-            (
-                "postgres://lockbox:s3cret@db.internal:5432/lockbox_bench_1",
-                "postgres://lockbox:***@db.internal:5432/lockbox_bench_1",
-            ),
-            (
-                "postgresql://u:p%40ss@h1,h2/db?sslmode=require&password=s3cret",
-                "postgresql://u:***@h1,h2/db?sslmode=require&password=***",
-            ),
-            ("postgres://u@h/db", "postgres://u@h/db"),
-            (
-                "postgres://h/db?sslmode=disable",
-                "postgres://h/db?sslmode=disable",
-            ),
-            (
-                "host=h user=u password=s3cret dbname=d",
-                "host=h user=u password=*** dbname=d",
-            ),
-            (
-                "host=h password = 's3 cr\\'et' dbname=d",
-                "host=h password=*** dbname=d",
-            ),
-        ] {
-            assert_eq!(redacted(url), shown, "{url}");
-            assert!(!redacted(url).contains("s3"), "{url}");
-        }
-        assert_eq!(
-            redacted(&with_database(
-                "postgres://u:s3cret@h:5432/main",
-                "lockbox_bench_x"
-            )),
-            "postgres://u:***@h:5432/lockbox_bench_x"
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,429 @@
+//! `lockbox bench api`: the real application, started in this process on
+//! loopback ports over a scratch database, seeded with one tenant whose
+//! requests all wait for the customer, and measured through its JSON API
+//! over HTTP: the latency of `GET /api/v1/requests` (p50/p99), and the
+//! decisions per second through `POST /api/v1/requests/{id}/decision` with
+//! several concurrent clients. Every count and every phase is bounded; the
+//! server listens on 127.0.0.1 only and is stopped at the end.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration as StdDuration, Instant},
+};
+
+use chrono::Duration;
+use diesel::PgConnection;
+
+use super::{BenchError, Scratch, percentile};
+use crate::{
+    audit::Actor,
+    auth::api_tokens::{self, NewToken, TokenScope},
+    clock::{Clock, SharedClock, SystemClock},
+    config::{ApiRate, Settings},
+    db::{self, PgPool},
+    identity::{DisplayName, Email, RequestId, StaffId, TenantId},
+    requests::{Action, Caller, Comment, NewRequestInput, Policy, use_cases},
+    staff::{self, StaffRole},
+    startup::Application,
+    tenants::{self, NewTenantUser, Role, TenantName},
+};
+
+/// What `bench api` does, and how much of it.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiBench {
+    /// Requests seeded, all waiting for the customer.
+    pub requests: u32,
+    /// Timed list calls per list measured.
+    pub calls: u32,
+    /// Decisions timed (at most `requests`).
+    pub decisions: u32,
+    /// Concurrent clients deciding.
+    pub clients: u32,
+    /// The longest any phase may take.
+    pub phase_limit: StdDuration,
+    pub keep: bool,
+}
+
+/// Connections the served application's pool keeps (as `lockbox serve`).
+const APP_POOL_SIZE: u32 = 16;
+/// Threads filing and approving the seed.
+const SEEDERS: u32 = 4;
+/// Engineers the seeded requests are spread over (each filing checks the
+/// engineer's own open windows).
+const ENGINEERS: u32 = 20;
+
+pub async fn run(settings: &Settings, bench: ApiBench) -> Result<(), BenchError> {
+    let scratch = Scratch::create(settings)?;
+    let result = measure(settings, &scratch.url, bench).await;
+    scratch.finish(bench.keep)?;
+    result
+}
+
+/// The seeded world: the tenant, and the secret of a decide token of its
+/// global administrator.
+struct World {
+    tenant: TenantId,
+    token: String,
+    requests: Vec<RequestId>,
+}
+
+async fn measure(settings: &Settings, url: &str, bench: ApiBench) -> Result<(), BenchError> {
+    let owner = db::build_pool_with(url, SEEDERS + 1, None).map_err(BenchError::from)?;
+    db::run_migrations(&owner).map_err(BenchError::from)?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let policy = Policy {
+        pending_lifetime: settings.pending_lifetime,
+        max_window: settings.max_window,
+    };
+    let seeding = Instant::now();
+    let world = {
+        let (owner, clock) = (owner.clone(), clock.clone());
+        let requests = bench.requests;
+        tokio::task::spawn_blocking(move || seed(&owner, &*clock, &policy, requests, bench))
+            .await
+            .map_err(BenchError::from)??
+    };
+    println!(
+        "seeded {} requests waiting for the customer (filed and manager-approved through the use cases) in {:.1} s",
+        world.requests.len(),
+        seeding.elapsed().as_secs_f64()
+    );
+    // The seed's aftermath (its audit records waiting for the sealer,
+    // autovacuum, dirty buffers) out of the figures.
+    {
+        let owner = owner.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), BenchError> {
+            let mut conn = owner.get().map_err(BenchError::from)?;
+            crate::audit::seal::seal_pending(&mut conn).map_err(BenchError::from)?;
+            use diesel::RunQueryDsl;
+            diesel::sql_query("VACUUM (ANALYZE)")
+                .execute(&mut conn)
+                .map_err(BenchError::from)?;
+            if let Err(e) = diesel::sql_query("CHECKPOINT").execute(&mut conn) {
+                println!("(no CHECKPOINT before measuring: {e})");
+            }
+            Ok(())
+        })
+        .await
+        .map_err(BenchError::from)??;
+    }
+
+    // The real application, on loopback ports, with an API allowance no
+    // benchmark client reaches (the figures are the server's, not the
+    // rate limiter's).
+    let mut served = settings.clone();
+    served.admin_addr = "127.0.0.1:0".into();
+    served.engineer_addr = "127.0.0.1:0".into();
+    served.api_rate = ApiRate {
+        per_second: std::num::NonZeroU32::new(1_000_000).unwrap_or(ApiRate::DEFAULT.per_second),
+        burst: std::num::NonZeroU32::new(1_000_000).unwrap_or(ApiRate::DEFAULT.burst),
+    };
+    // No mail goes out from a benchmark (the outbox rows are still written,
+    // in each decision's transaction, as in production).
+    served.mail.poll = None;
+    let pool = db::build_pool_with(url, APP_POOL_SIZE, Some(served.limits.statement_timeout))
+        .map_err(BenchError::from)?;
+    println!(
+        "serving on 127.0.0.1 as the scratch database's owner (a start-up warning about the role is expected here)"
+    );
+    let app = Application::build(served, pool, clock).map_err(BenchError::from)?;
+    let base = format!("http://127.0.0.1:{}", app.admin_port());
+    let stop = app.stop_handles();
+    let serving = tokio::spawn(app.run_until_stopped());
+
+    let figures = drive(&base, &world, bench).await;
+
+    for handle in stop {
+        handle.stop(true).await;
+    }
+    serving
+        .await
+        .map_err(BenchError::from)?
+        .map_err(BenchError::from)?;
+    figures
+}
+
+/// The HTTP side: list latency, then decisions per second.
+async fn drive(base: &str, world: &World, bench: ApiBench) -> Result<(), BenchError> {
+    let client = reqwest::Client::builder()
+        .build()
+        .map_err(BenchError::from)?;
+    println!(
+        "list latency (one client, keep-alive; {} calls each):",
+        bench.calls
+    );
+    for (label, query) in [
+        ("GET /api/v1/requests (first page, 50)", ""),
+        (
+            "… ?ApprovalStatus=PendingCustomer (50)",
+            "?ApprovalStatus=PendingCustomer",
+        ),
+        ("… ?limit=200", "?limit=200"),
+    ] {
+        let url = format!("{base}/api/v1/requests{query}");
+        let samples = time_lists(&client, &url, &world.token, bench).await?;
+        println!(
+            "  {label:<42} p50 {:>6.2} ms   p99 {:>6.2} ms   ({} calls)",
+            percentile(&samples, 50.0),
+            percentile(&samples, 99.0),
+            samples.len()
+        );
+    }
+
+    let decisions = (bench.decisions as usize).min(world.requests.len());
+    let ids = Arc::new(world.requests[..decisions].to_vec());
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + bench.phase_limit;
+    let started = Instant::now();
+    let workers: Vec<_> = (0..bench.clients.max(1))
+        .map(|_| {
+            let (ids, next, token) = (ids.clone(), next.clone(), world.token.clone());
+            let base = base.to_owned();
+            tokio::spawn(async move {
+                // One connection per client, as separate automations have.
+                let client = reqwest::Client::builder()
+                    .build()
+                    .map_err(BenchError::from)?;
+                let mut samples = Vec::new();
+                while Instant::now() < deadline {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(id) = ids.get(i) else { break };
+                    let t = Instant::now();
+                    let resp = client
+                        .post(format!("{base}/api/v1/requests/{id}/decision"))
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({
+                            "ApprovalDecision": "Approve",
+                            "Comment": "bench"
+                        }))
+                        .send()
+                        .await
+                        .map_err(BenchError::from)?;
+                    let status = resp.status();
+                    resp.bytes().await.map_err(BenchError::from)?;
+                    if status != reqwest::StatusCode::OK {
+                        return Err(BenchError(format!("decision on {id} answered {status}")));
+                    }
+                    samples.push(t.elapsed());
+                }
+                Ok::<_, BenchError>(samples)
+            })
+        })
+        .collect();
+    let mut samples = Vec::new();
+    for w in workers {
+        samples.extend(w.await.map_err(BenchError::from)??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    samples.sort();
+    println!(
+        "decisions (POST /api/v1/requests/{{id}}/decision, Approve; {} clients): {} in {secs:.1} s = {:.0} decisions/s; latency p50 {:.2} ms, p99 {:.2} ms",
+        bench.clients.max(1),
+        samples.len(),
+        samples.len() as f64 / secs,
+        percentile(&samples, 50.0),
+        percentile(&samples, 99.0),
+    );
+    println!(
+        "(tenant {}; each decision is one transaction: the row lock, the timeline, the audit record and the outbox mail)",
+        world.tenant
+    );
+    Ok(())
+}
+
+/// Times `calls` list calls (after a few untimed ones), sorted.
+async fn time_lists(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    bench: ApiBench,
+) -> Result<Vec<StdDuration>, BenchError> {
+    let call = || async {
+        let resp = client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(BenchError::from)?;
+        let status = resp.status();
+        resp.bytes().await.map_err(BenchError::from)?;
+        if status == reqwest::StatusCode::OK {
+            Ok(())
+        } else {
+            Err(BenchError(format!("{url} answered {status}")))
+        }
+    };
+    for _ in 0..20 {
+        call().await?;
+    }
+    let deadline = Instant::now() + bench.phase_limit;
+    let mut samples = Vec::with_capacity(bench.calls as usize);
+    while samples.len() < bench.calls as usize && Instant::now() < deadline {
+        let t = Instant::now();
+        call().await?;
+        samples.push(t.elapsed());
+    }
+    samples.sort();
+    Ok(samples)
+}
+
+/// A tenant with Customer Lockbox on, its global administrator and a
+/// decide token of theirs, engineers and a manager, and `count` requests
+/// filed by the engineers and approved by the manager (through the use
+/// cases, as the portals do), so they wait for the customer.
+fn seed(
+    pool: &PgPool,
+    clock: &dyn Clock,
+    policy: &Policy,
+    count: u32,
+    bench: ApiBench,
+) -> Result<World, BenchError> {
+    let mut conn = pool.get().map_err(BenchError::from)?;
+    let now = clock.now();
+    let operator = Actor::command_line();
+    let parse = |raw: &str| Email::parse(raw).map_err(BenchError::from);
+    let name = |raw: &str| DisplayName::parse(raw).map_err(BenchError::from);
+    let tenant = tenants::create_tenant(
+        &mut conn,
+        &TenantName::parse("Bench Tenant").map_err(BenchError::from)?,
+        true,
+        now,
+        &operator,
+    )
+    .map_err(BenchError::from)?;
+    // Nobody signs in: no hash a password could match.
+    let no_password = "$argon2id$bench-accounts-never-sign-in";
+    let admin = tenants::create_user(
+        &mut conn,
+        NewTenantUser {
+            tenant_id: tenant.id,
+            email: &parse("admin@bench.example")?,
+            display_name: &name("Bench Admin")?,
+            password_hash: no_password,
+            role: Role::GlobalAdmin,
+        },
+        now,
+        &operator,
+    )
+    .map_err(BenchError::from)?;
+    let admin = tenants::find_user(&mut conn, admin)
+        .map_err(BenchError::from)?
+        .ok_or_else(|| BenchError("the bench admin vanished".into()))?;
+    let (_, token) = api_tokens::create_customer_token(
+        &mut conn,
+        &admin,
+        &NewToken {
+            name: "bench".into(),
+            scope: TokenScope::Decide,
+            valid_for: Duration::days(1),
+        },
+        now,
+        &operator,
+    )
+    .map_err(BenchError::from)?;
+    let staff_member = |conn: &mut PgConnection, email: &str, role| {
+        staff::create_staff(conn, &parse(email)?, &name(email)?, no_password, role, now)
+            .map_err(BenchError::from)
+    };
+    let engineers = (0..ENGINEERS)
+        .map(|i| {
+            staff_member(
+                &mut conn,
+                &format!("engineer{i}@bench.example"),
+                StaffRole::Engineer,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let manager = staff_member(&mut conn, "manager@bench.example", StaffRole::Manager)?;
+    drop(conn);
+
+    let deadline = Instant::now() + bench.phase_limit;
+    let seeders: Vec<_> = (0..SEEDERS)
+        .map(|part| {
+            let (pool, policy) = (pool.clone(), *policy);
+            let mine = count / SEEDERS + u32::from(part < count % SEEDERS);
+            let engineers: Vec<StaffId> = engineers
+                .iter()
+                .skip(part as usize)
+                .step_by(SEEDERS as usize)
+                .copied()
+                .collect();
+            std::thread::spawn(move || {
+                file_and_approve(
+                    &pool, tenant.id, &engineers, manager, &policy, mine, deadline,
+                )
+            })
+        })
+        .collect();
+    let mut requests = Vec::with_capacity(count as usize);
+    for s in seeders {
+        requests.extend(
+            s.join()
+                .map_err(|_| BenchError("a seeding thread panicked".into()))??,
+        );
+    }
+    Ok(World {
+        tenant: tenant.id,
+        token,
+        requests,
+    })
+}
+
+fn file_and_approve(
+    pool: &PgPool,
+    tenant: TenantId,
+    engineers: &[StaffId],
+    manager: StaffId,
+    policy: &Policy,
+    count: u32,
+    deadline: Instant,
+) -> Result<Vec<RequestId>, BenchError> {
+    let mut conn = pool.get().map_err(BenchError::from)?;
+    let member = |conn: &mut PgConnection, id| {
+        staff::find(conn, id)
+            .map_err(BenchError::from)?
+            .ok_or_else(|| BenchError("a bench staff member vanished".into()))
+    };
+    let engineers = engineers
+        .iter()
+        .map(|id| member(&mut conn, *id).map(|m| Caller::staff(&m)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let manager = Caller::staff(&member(&mut conn, manager)?);
+    let clock = SystemClock;
+    let mut filed = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        if Instant::now() >= deadline {
+            break;
+        }
+        let new = NewRequestInput {
+            tenant: tenant.to_string(),
+            service_request: format!("SR-{i}"),
+            workload: "exchange".into(),
+            duration: "60".into(),
+            justification: "Bench: mailbox does not sync.".into(),
+        }
+        .parse(policy)
+        .map_err(|e| BenchError(format!("{e:?}")))?;
+        let engineer = engineers
+            .get(i as usize % engineers.len().max(1))
+            .ok_or_else(|| BenchError("no engineers to file with".into()))?;
+        let id = use_cases::file_as(&mut conn, engineer, &new, "127.0.0.1", clock.now())
+            .map_err(BenchError::from)?;
+        use_cases::decide_as(
+            &mut conn,
+            &manager,
+            id,
+            Action::Approve,
+            Comment::default(),
+            "127.0.0.1",
+            &clock,
+            policy,
+        )
+        .map_err(BenchError::from)?;
+        filed.push(id);
+    }
+    Ok(filed)
+}
