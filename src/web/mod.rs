@@ -13,6 +13,7 @@ pub mod forms;
 pub mod rate_limit;
 pub mod request_pages;
 pub mod signin;
+pub mod tokens;
 pub mod view;
 
 use std::net::IpAddr;

@@ -141,6 +141,15 @@ impl ApiToken {
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none() && now < self.expires_at
     }
+
+    /// "revoked", "active" or "expired" at `now` (the pages' label).
+    pub fn state(&self, now: DateTime<Utc>) -> &'static str {
+        match (self.revoked_at, self.is_active(now)) {
+            (Some(_), _) => "revoked",
+            (None, true) => "active",
+            (None, false) => "expired",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,7 @@ use super::{LockboxUser, audit_actor, chrome, require_global_admin};
 use crate::{
     auth::api_tokens::{self, ApiToken, DEFAULT_DAYS, NewTokenInput, TokenError, TokenScope},
     db::{self, DbError},
-    i18n::{Tr, fmt_time},
+    i18n::Tr,
     tenants::TenantUser,
     web::{
         AppState,
@@ -19,6 +19,7 @@ use crate::{
         error::{AppError, Forbidden},
         forms::{CsrfForm, PortalSession},
         render, render_status, see_other,
+        tokens::{TokenRow, field_error, secret_page},
     },
 };
 
@@ -34,36 +35,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(confirm_revoke),
         )
         .route("/settings/api-tokens/{id}/revoke", web::post().to(revoke));
-}
-
-/// A token as the list shows it.
-struct TokenRow {
-    id: Uuid,
-    name: String,
-    scope_key: &'static str,
-    created_at: String,
-    expires_at: String,
-    last_used_at: Option<String>,
-    /// "active", "expired" or "revoked" (a translation key suffix).
-    state: &'static str,
-}
-
-impl TokenRow {
-    fn new(t: &ApiToken, now: chrono::DateTime<chrono::Utc>) -> Self {
-        Self {
-            id: t.id,
-            name: t.name.clone(),
-            scope_key: t.scope().label_key(),
-            created_at: fmt_time(t.created_at),
-            expires_at: fmt_time(t.expires_at),
-            last_used_at: t.last_used_at.map(fmt_time),
-            state: match (t.revoked_at, t.is_active(now)) {
-                (Some(_), _) => "revoked",
-                (None, true) => "active",
-                (None, false) => "expired",
-            },
-        }
-    }
 }
 
 #[derive(Template)]
@@ -83,15 +54,7 @@ struct TokensPage {
 
 impl TokensPage {
     fn error(&self, field: &str) -> Option<String> {
-        self.errors.get(field).map(|k| {
-            self.tr.t_args(
-                k,
-                &[
-                    ("min", &api_tokens::MIN_DAYS.to_string()),
-                    ("max", &api_tokens::MAX_DAYS.to_string()),
-                ],
-            )
-        })
+        field_error(&self.tr, &self.errors, field)
     }
 }
 
@@ -171,13 +134,7 @@ async fn create(
     .await?;
     let mut shown = page(&req, tr, &state, &user).await?;
     shown.secret = Some((token.name, secret));
-    // Never cached: the secret is on this page once.
-    let mut response = render(&shown)?;
-    response.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    secret_page(&shown)
 }
 
 #[derive(Template)]

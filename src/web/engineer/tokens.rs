@@ -13,7 +13,7 @@ use super::{SignedInStaff, chrome};
 use crate::{
     auth::api_tokens::{self, ApiToken, DEFAULT_DAYS, NewTokenInput, TokenScope},
     db::{self, DbError},
-    i18n::{Tr, fmt_time},
+    i18n::Tr,
     staff::StaffMember,
     web::{
         AppState,
@@ -21,6 +21,7 @@ use crate::{
         error::AppError,
         forms::{CsrfForm, PortalSession, SignedIn},
         render, render_status, see_other,
+        tokens::{TokenRow, field_error, secret_page},
     },
 };
 
@@ -55,34 +56,6 @@ impl StaffTokenForm {
     }
 }
 
-/// A token as the list shows it.
-struct TokenRow {
-    id: Uuid,
-    name: String,
-    created_at: String,
-    expires_at: String,
-    last_used_at: Option<String>,
-    /// "active", "expired" or "revoked" (a translation key suffix).
-    state: &'static str,
-}
-
-impl TokenRow {
-    fn new(t: &ApiToken, now: chrono::DateTime<chrono::Utc>) -> Self {
-        Self {
-            id: t.id,
-            name: t.name.clone(),
-            created_at: fmt_time(t.created_at),
-            expires_at: fmt_time(t.expires_at),
-            last_used_at: t.last_used_at.map(fmt_time),
-            state: match (t.revoked_at, t.is_active(now)) {
-                (Some(_), _) => "revoked",
-                (None, true) => "active",
-                (None, false) => "expired",
-            },
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "engineer/tokens.html")]
 struct TokensPage {
@@ -98,15 +71,7 @@ struct TokensPage {
 
 impl TokensPage {
     fn error(&self, field: &str) -> Option<String> {
-        self.errors.get(field).map(|k| {
-            self.tr.t_args(
-                k,
-                &[
-                    ("min", &api_tokens::MIN_DAYS.to_string()),
-                    ("max", &api_tokens::MAX_DAYS.to_string()),
-                ],
-            )
-        })
+        field_error(&self.tr, &self.errors, field)
     }
 }
 
@@ -175,13 +140,7 @@ async fn create(
     tracing::info!(staff = %me.id, token = %token.id, "staff API token created in the portal");
     let mut shown = page(&req, tr, &state, &me).await?;
     shown.secret = Some((token.name, secret));
-    // Never cached: the secret is on this page once.
-    let mut response = render(&shown)?;
-    response.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    secret_page(&shown)
 }
 
 #[derive(Template)]
