@@ -156,6 +156,8 @@ pub struct TenantFilter {
     pub from: Option<DateTime<Utc>>,
     /// Requested before.
     pub until: Option<DateTime<Utc>>,
+    /// This request only.
+    pub request: Option<RequestId>,
 }
 
 /// A position in the admin center's list: pending requests come first,

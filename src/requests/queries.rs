@@ -159,6 +159,7 @@ pub fn list_for_tenant(
            AND ($5::timestamptz IS NULL OR ranked.created_at < $5) \
            AND ($6::int IS NULL OR ranked.rank > $6 \
                 OR (ranked.rank = $6 AND (ranked.created_at, ranked.id) < ($7, $8))) \
+           AND ($10::uuid IS NULL OR ranked.id = $10) \
          ORDER BY ranked.rank ASC, ranked.created_at DESC, ranked.id DESC \
          LIMIT $9",
     )
@@ -171,6 +172,7 @@ pub fn list_for_tenant(
     .bind::<Nullable<Timestamptz>, _>(after.map(|c| c.created_at))
     .bind::<Nullable<SqlUuid>, _>(after.map(|c| c.id))
     .bind::<BigInt, _>(limit + 1)
+    .bind::<Nullable<SqlUuid>, _>(filter.request)
     .load(conn)?;
     let more = rows.len() as i64 > limit;
     let page: Vec<(AccessRequest, i32)> = rows

@@ -113,6 +113,7 @@ impl ListQuery {
                 from: from.and_then(start_of),
                 // Inclusive of the whole "until" day.
                 until: until.and_then(|d| d.succ_opt()).and_then(start_of),
+                request: None,
             },
             after,
         ))

@@ -174,21 +174,13 @@ async fn list_requests(
         state: state_filter,
         from: storable("CreatedAfter", q.created_after)?,
         until: storable("CreatedBefore", q.created_before)?,
+        request: q.request_id,
     };
     let now = state.clock.now();
-    let (items, next) = blocking(&state, move |conn| match q.request_id {
-        // One request by id: itself, if the filters let it through.
-        Some(id) => {
-            let found = use_cases::visible(conn, &caller, id).ok().filter(|r| {
-                filter.state.is_none_or(|s| r.effective(now) == s)
-                    && filter.from.is_none_or(|f| r.created_at >= f)
-                    && filter.until.is_none_or(|u| r.created_at < u)
-            });
-            Ok((found.into_iter().collect(), None))
-        }
-        None => Ok(use_cases::list_for_tenant(
+    let (items, next) = blocking(&state, move |conn| {
+        Ok(use_cases::list_for_tenant(
             conn, &caller, &filter, after, now, limit,
-        )?),
+        )?)
     })
     .await?;
     Ok(json(
