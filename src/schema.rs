@@ -81,6 +81,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    decision_receipts (tenant_id, audit_record) {
+        tenant_id -> Uuid,
+        audit_record -> Int8,
+        request_id -> Uuid,
+        decision -> Text,
+        approver -> Text,
+        approver_name -> Text,
+        comment_sha256 -> Bytea,
+        decided_at -> Timestamptz,
+        request_fingerprint -> Bytea,
+        key_id -> Text,
+        signature -> Bytea,
+    }
+}
+
+diesel::table! {
     audit_records (tenant_id, id) {
         id -> Int8,
         tenant_id -> Uuid,
@@ -273,6 +289,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chain,
     audit_checkpoints,
     audit_records,
+    decision_receipts,
     document_versions,
     documents,
     drive_file_versions,

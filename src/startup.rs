@@ -97,6 +97,9 @@ impl Application {
                 settings.api_rate.burst,
                 clock.clone(),
             ),
+            keys: std::sync::Arc::new(crate::signing::Keyholder::new(
+                settings.signing_key_file.clone(),
+            )),
             pool,
             clock,
             settings,

@@ -9,6 +9,8 @@
 pub mod chain;
 pub mod checkpoint;
 pub mod export;
+pub mod offline;
+pub mod receipt;
 pub mod seal;
 pub mod search;
 pub mod verify;
@@ -165,6 +167,8 @@ pub struct Record {
     pub id: i64,
     pub tenant_id: TenantId,
     pub seq: Option<i64>,
+    /// Exported as the chain encodes it: six fractional digits, `Z`.
+    #[serde(serialize_with = "as_canonical_time")]
     pub occurred_at: DateTime<Utc>,
     pub actor_id: String,
     pub actor_name: String,
@@ -177,6 +181,10 @@ pub struct Record {
     pub prev_hash: Option<Vec<u8>>,
     #[serde(serialize_with = "as_hex")]
     pub hash: Option<Vec<u8>>,
+}
+
+fn as_canonical_time<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
 }
 
 fn as_hex<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {

@@ -121,6 +121,7 @@ pub fn decide_as(
     ip: &str,
     clock: &dyn Clock,
     policy: &Policy,
+    signer: std::sync::Arc<crate::signing::Signer>,
 ) -> Result<AccessRequest, RequestError> {
     let (event, actor) = caller.event_for(action)?;
     let scope = caller.scope().ok_or(RequestError::NotFound)?;
@@ -132,6 +133,7 @@ pub fn decide_as(
         ip: ip.to_owned(),
         comment,
         via: caller.via().clone(),
+        signer: Some(signer),
     };
     commands::decide(conn, id, scope, &decision, clock, policy)
 }

@@ -52,9 +52,19 @@ pub struct AppState {
     pub api_limit: rate_limit::TokenLimit,
     /// How many audit exports may run at once (see [`export`]).
     pub exports: crate::audit::export::Slots,
+    /// The deployment's signing key, read from its file (never from the
+    /// database): it signs decision receipts.
+    pub keys: std::sync::Arc<crate::signing::Keyholder>,
 }
 
 impl AppState {
+    /// The key decisions' receipts are signed with now.
+    pub fn signer(&self) -> Result<std::sync::Arc<crate::signing::Signer>, AppError> {
+        self.keys
+            .current()
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("the signing key: {e}")))
+    }
+
     /// The deployment's time rules for requests.
     pub fn policy(&self) -> crate::requests::Policy {
         crate::requests::Policy {

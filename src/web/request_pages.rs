@@ -269,11 +269,11 @@ async fn decide<P: RequestPortal>(
     };
     let id = request.id;
     let ip = client_ip(&req, &state.settings.trusted_proxies).to_string();
-    let (clock, policy) = (state.clock.clone(), state.policy());
+    let (clock, policy, signer) = (state.clock.clone(), state.policy(), state.signer()?);
     let caller = me.caller();
     let result = db::blocking(&state.pool, move |conn| {
         Ok::<_, AppError>(requests::decide_as(
-            conn, &caller, id, action, comment, &ip, &*clock, &policy,
+            conn, &caller, id, action, comment, &ip, &*clock, &policy, signer,
         ))
     })
     .await?;

@@ -23,6 +23,7 @@ use uuid::Uuid;
 pub mod api;
 mod audit_parts;
 mod seed;
+pub mod verify_file;
 
 use audit_parts::{deep_cursor, export_rss, measure_appends, time_search};
 
@@ -50,6 +51,12 @@ pub enum BenchCommand {
         /// Keep the scratch database afterwards (for EXPLAIN ANALYZE).
         #[arg(long)]
         keep: bool,
+    },
+    /// Write a made-up signed export of `records` records and time
+    /// `lockbox audit verify-file` on it (no database). Prints records/s.
+    VerifyFile {
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(i64).range(1..=100_000_000))]
+        records: i64,
     },
     /// Serve the application on loopback ports over a scratch database with
     /// one tenant's requests waiting for the customer, and measure the JSON
