@@ -13,6 +13,7 @@ pub mod offline;
 pub mod receipt;
 pub mod seal;
 pub mod search;
+pub mod segment;
 pub mod verify;
 
 use crate::identity::{RequestId, StaffId, TenantId, UserId};
@@ -67,6 +68,8 @@ pub mod activity {
     pub const ACCESS_DENIED: &str = "AccessDenied";
     pub const NEW_API_TOKEN: &str = "New-ApiToken";
     pub const REMOVE_API_TOKEN: &str = "Remove-ApiToken";
+    /// The deployment's signing key was rotated (`lockbox key rotate`).
+    pub const SET_SIGNING_KEY: &str = "Set-LockboxSigningKey";
 
     /// Every activity lockbox records, for the search page's picker.
     pub const ALL: &[&str] = &[
@@ -82,6 +85,7 @@ pub mod activity {
         REMOVE_ROLE_MEMBER,
         NEW_USER,
         NEW_ORGANIZATION,
+        SET_SIGNING_KEY,
         USER_LOGGED_IN,
         USER_LOGIN_FAILED,
         ACCESS_DENIED,

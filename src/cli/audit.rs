@@ -248,15 +248,65 @@ pub enum KeyCommand {
 pub fn key(command: KeyCommand, settings: &crate::config::Settings) -> Result<(), CliError> {
     match command {
         KeyCommand::Rotate => {
-            let signer =
-                crate::signing::Signer::rotate(&settings.signing_key_file, chrono::Utc::now())?;
+            let file = &settings.signing_key_file;
+            let previous = crate::signing::PublicKeys::load(file)?.current().cloned();
+            let now = chrono::Utc::now();
+            let signer = crate::signing::Signer::rotate(file, now)?;
             println!(
                 "new signing key {} in {}; old public keys kept in {}",
                 signer.key_id(),
-                settings.signing_key_file.display(),
-                crate::signing::keyring_path(&settings.signing_key_file).display()
+                file.display(),
+                crate::signing::keyring_path(file).display()
             );
-            Ok(())
+            let keys = crate::signing::PublicKeys::load(file)?;
+            let entry = keys
+                .find(signer.key_id())
+                .cloned()
+                .ok_or_else(|| CliError("the new key is missing from the keyring".into()))?;
+            let database = super::open_database(settings)?;
+            let mut conn = database.owner()?.get()?;
+            let n = record_rotation(&mut conn, &entry, previous.as_ref(), now).map_err(|e| {
+                CliError(format!(
+                    "the key was rotated, but its audit records could not be written: {}",
+                    e.0
+                ))
+            })?;
+            println!("recorded the rotation in the audit log of {n} tenants");
+            seal(&mut conn, ())
         }
     }
+}
+
+/// A `Set-LockboxSigningKey` record in every tenant's log: the customer
+/// sees when the key that signs their checkpoints and receipts changed.
+fn record_rotation(
+    conn: &mut diesel::PgConnection,
+    new: &crate::signing::PublicKeyEntry,
+    previous: Option<&crate::signing::PublicKeyEntry>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, CliError> {
+    use diesel::Connection;
+    let list = tenants::list_tenants(conn)?;
+    conn.transaction(|conn| {
+        for t in &list {
+            audit::append(
+                conn,
+                audit::Entry {
+                    tenant_id: t.id,
+                    occurred_at: now,
+                    actor: &audit::Actor::command_line(),
+                    activity: audit::activity::SET_SIGNING_KEY,
+                    item: new.key_id.clone(),
+                    parameters: serde_json::json!({
+                        "KeyId": new.key_id,
+                        "Fingerprint": new.fingerprint(),
+                        "ValidFrom": new.valid_from,
+                        "PreviousKeyId": previous.map(|k| k.key_id.clone()),
+                    }),
+                    request_id: None,
+                },
+            )?;
+        }
+        Ok::<_, CliError>(list.len())
+    })
 }

@@ -42,6 +42,22 @@ pub fn detail(
     Ok((request, timeline))
 }
 
+/// The signed receipts of the customer's decisions on request `id`, oldest
+/// first, if `caller` may see it: the approver keeps theirs, the engineer
+/// sees the approval that opened their window.
+pub fn receipts(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    id: RequestId,
+) -> Result<Vec<crate::audit::receipt::Receipt>, RequestError> {
+    let request = visible(conn, caller, id)?;
+    Ok(crate::audit::receipt::for_request(
+        conn,
+        request.tenant_id,
+        id,
+    )?)
+}
+
 /// The request `id` for a decision `action` by `caller` (the confirmation
 /// step): the role gate first, then visibility.
 pub fn for_decision(

@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod forms;
 pub mod rate_limit;
+pub mod receipts;
 pub mod request_pages;
 pub mod signin;
 pub mod tokens;

@@ -297,6 +297,7 @@ async fn rotation_keeps_old_checkpoints_verifiable() {
 
     let out = Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .args(["key", "rotate"])
+        .env("DATABASE_URL", crate::helpers::database_url(&db_name(&w.app)))
         .env("LOCKBOX_SIGNING_KEY_FILE", &w.app.settings.signing_key_file)
         .env("LOCKBOX_LOG", "warn")
         .output()
@@ -309,10 +310,28 @@ async fn rotation_keeps_old_checkpoints_verifiable() {
     let new = signer(&w.app).key_id().to_owned();
     assert_ne!(old, new);
     assert!(stdout(&out).contains(&new), "{}", stdout(&out));
+    // Every tenant's log tells its customer the key changed.
+    for tenant in [w.contoso, w.fabrikam] {
+        let rotations: Vec<serde_json::Value> = lockbox::schema::audit_records::table
+            .filter(lockbox::schema::audit_records::tenant_id.eq(tenant))
+            .filter(lockbox::schema::audit_records::activity.eq("Set-LockboxSigningKey"))
+            .select(lockbox::schema::audit_records::parameters)
+            .load(&mut w.app.conn())
+            .expect("records");
+        assert_eq!(rotations.len(), 1);
+        assert_eq!(rotations[0]["KeyId"], new.as_str());
+        assert_eq!(rotations[0]["PreviousKeyId"], old.as_str());
+    }
 
+    // The command line dates the new key by the wall clock; the app's clock
+    // follows it there (a checkpoint dated before its key existed would be
+    // refused).
     requests(&w, w.contoso, 1);
-    w.app.clock.advance(Duration::minutes(HOUR));
-    assert_eq!(checkpoint_now(&w.app), 1);
+    w.app
+        .clock
+        .set(chrono::Utc::now() + Duration::minutes(HOUR));
+    // Contoso moved by a request, Fabrikam by the rotation's record.
+    assert_eq!(checkpoint_now(&w.app), 2);
     let ids: Vec<String> = checkpoints(&w.app, w.contoso)
         .into_iter()
         .map(|c| c.key_id)
@@ -360,6 +379,29 @@ async fn rotation_keeps_old_checkpoints_verifiable() {
         .expect("contradicted");
     assert_eq!(c.seq, head.count);
     assert!(c.reason.contains("retired"), "{}", c.reason);
+    // Nor does the new key sign anything dated before it existed.
+    let new_signer = signer(&w.app);
+    let backdated = checkpoint::Checkpoint::sign(
+        &new_signer,
+        w.fabrikam,
+        head.count - 1,
+        lockbox::schema::audit_chain::table
+            .filter(lockbox::schema::audit_chain::tenant_id.eq(w.fabrikam))
+            .filter(lockbox::schema::audit_chain::seq.eq(head.count - 1))
+            .select(lockbox::schema::audit_chain::hash)
+            .first::<Vec<u8>>(&mut w.app.conn())
+            .expect("hash"),
+        retired_at - Duration::days(30),
+    );
+    assert_eq!(
+        ring.verify_at(
+            &backdated.key_id,
+            &backdated.signed_bytes(),
+            &backdated.signature,
+            backdated.created_at
+        ),
+        lockbox::signing::Verdict::OutsideValidity
+    );
 }
 
 #[test]

@@ -17,7 +17,7 @@ pub mod synthetic;
 
 use std::collections::{BTreeMap, HashMap};
 
-pub use file::{FileRecord, verify_file};
+pub use file::{EVIDENCE_FORMAT, FileRecord, verify_file};
 
 use super::{
     chain,

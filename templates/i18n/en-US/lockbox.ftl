@@ -362,3 +362,16 @@ error-token-scope = Choose a scope.
 error-token-expiry = Enter a number of days from { $min } to { $max }.
 nav-staff-tokens = API tokens
 tokens-intro-staff = A token lets your ticketing tool call the provider API as you, with your role's rights: file and follow your requests, and as a support manager the approval queue. Its secret is shown once.
+
+receipts-heading = Signed receipts
+receipts-none = No customer decision yet: each approval, denial, cancellation or revocation gets a receipt signed with the deployment's key.
+receipts-intro = Each decision on this request is signed with the deployment's key. Keep the receipt: anyone can check it with the public key from the Audit page, without trusting this site.
+receipts-col-decision = Decision
+receipts-col-by = By
+receipts-col-key = Key
+receipts-col-download = Download
+receipts-json = Receipt (JSON)
+receipts-bin = Signed bytes
+receipts-sig = Signature
+receipts-verify = Check a receipt with OpenSSL:
+evidence-download = Download evidence

@@ -362,3 +362,16 @@ error-token-scope = Kies een bereik.
 error-token-expiry = Voer een aantal dagen in van { $min } tot { $max }.
 nav-staff-tokens = API-tokens
 tokens-intro-staff = Met een token roept uw ticketsysteem de provider-API aan als u, met de rechten van uw rol: uw aanvragen indienen en volgen, en als supportmanager de goedkeuringswachtrij. Het geheim wordt één keer getoond.
+
+receipts-heading = Ondertekende bewijzen
+receipts-none = Nog geen beslissing van de klant: elke goedkeuring, weigering, annulering of intrekking krijgt een bewijs, ondertekend met de sleutel van de installatie.
+receipts-intro = Elke beslissing over deze aanvraag is ondertekend met de sleutel van de installatie. Bewaar het bewijs: iedereen kan het controleren met de openbare sleutel van de pagina Audit, zonder deze site te vertrouwen.
+receipts-col-decision = Beslissing
+receipts-col-by = Door
+receipts-col-key = Sleutel
+receipts-col-download = Downloaden
+receipts-json = Bewijs (JSON)
+receipts-bin = Ondertekende bytes
+receipts-sig = Handtekening
+receipts-verify = Een bewijs controleren met OpenSSL:
+evidence-download = Bewijsmateriaal downloaden
