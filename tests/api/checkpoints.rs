@@ -17,12 +17,12 @@ use crate::helpers::{TestApp, World, texts, world};
 
 const HOUR: i64 = 60;
 
-fn signer(app: &TestApp) -> Signer {
+pub(crate) fn signer(app: &TestApp) -> Signer {
     Signer::load_or_create(&app.settings.signing_key_file, app.clock_now()).expect("key")
 }
 
 /// Writes the checkpoints due now (hourly), as the background task would.
-fn checkpoint_now(app: &TestApp) -> u64 {
+pub(crate) fn checkpoint_now(app: &TestApp) -> u64 {
     checkpoint::write_due(
         &mut app.app_conn(),
         &signer(app),
@@ -32,15 +32,15 @@ fn checkpoint_now(app: &TestApp) -> u64 {
     .expect("checkpoints")
 }
 
-fn checkpoints(app: &TestApp, tenant: TenantId) -> Vec<checkpoint::Checkpoint> {
+pub(crate) fn checkpoints(app: &TestApp, tenant: TenantId) -> Vec<checkpoint::Checkpoint> {
     checkpoint::list(&mut app.conn(), tenant, 100).expect("list")
 }
 
-fn keys(app: &TestApp) -> PublicKeys {
+pub(crate) fn keys(app: &TestApp) -> PublicKeys {
     PublicKeys::load(&app.settings.signing_key_file).expect("keyring")
 }
 
-fn db_name(app: &TestApp) -> String {
+pub(crate) fn db_name(app: &TestApp) -> String {
     #[derive(diesel::QueryableByName)]
     struct Name {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -53,7 +53,7 @@ fn db_name(app: &TestApp) -> String {
 }
 
 /// `lockbox audit verify` through the real binary, with the app's keyring.
-fn verify_cli(app: &TestApp) -> Output {
+pub(crate) fn verify_cli(app: &TestApp) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .args(["audit", "verify"])
         .env("DATABASE_URL", crate::helpers::database_url(&db_name(app)))
@@ -63,13 +63,13 @@ fn verify_cli(app: &TestApp) -> Output {
         .expect("runs")
 }
 
-fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs statements as the owner with the append-only triggers off: what
 /// only someone with the database's keys could do behind lockbox's back.
-fn tamper(app: &TestApp, statements: &[String]) {
+pub(crate) fn tamper(app: &TestApp, statements: &[String]) {
     let mut conn = app.owner_conn();
     let triggers = [
         ("audit_records", "audit_records_no_update_delete"),
@@ -91,7 +91,7 @@ fn tamper(app: &TestApp, statements: &[String]) {
     }
 }
 
-fn requests(w: &World, tenant: TenantId, n: usize) {
+pub(crate) fn requests(w: &World, tenant: TenantId, n: usize) {
     for _ in 0..n {
         w.app.arrange_request(tenant, &w.engineer, Some(&w.manager));
     }
@@ -518,7 +518,7 @@ async fn the_audit_page_shows_the_key_and_the_tenants_checkpoints() {
     assert_eq!(resp.status(), 404);
 }
 
-fn which_openssl() -> Result<std::path::PathBuf, ()> {
+pub(crate) fn which_openssl() -> Result<std::path::PathBuf, ()> {
     ["/usr/bin/openssl", "/usr/local/bin/openssl"]
         .iter()
         .map(std::path::PathBuf::from)

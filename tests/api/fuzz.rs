@@ -946,7 +946,21 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
             let post = rng.chance(50);
             if !post {
                 let path = match portal {
-                    Portal::Admin => match rng.below(21) {
+                    Portal::Admin => match rng.below(24) {
+                        21 => format!(
+                            "/support/lockbox/requests/{}/evidence.json",
+                            id_segment(&mut rng, &real_requests)
+                        ),
+                        22 => format!(
+                            "/support/lockbox/requests/{}/receipts/{}.{}",
+                            id_segment(&mut rng, &real_requests),
+                            id_segment(&mut rng, &real_records),
+                            rng.pick(&["json", "bin", "sig", "%FF", ""])
+                        ),
+                        23 => format!(
+                            "/audit/checkpoints/{}.json",
+                            id_segment(&mut rng, &real_records)
+                        ),
                         19 => "/settings/api-tokens".into(),
                         20 => format!(
                             "/settings/api-tokens/{}/revoke",
@@ -979,7 +993,13 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                             .to_string(),
                         _ => format!("/{}", id_segment(&mut rng, &real_requests)),
                     },
-                    Portal::Engineer => match rng.below(15) {
+                    Portal::Engineer => match rng.below(16) {
+                        15 => format!(
+                            "/requests/{}/receipts/{}.{}",
+                            id_segment(&mut rng, &real_requests),
+                            id_segment(&mut rng, &real_records),
+                            rng.pick(&["json", "bin", "sig", ""])
+                        ),
                         13 => "/tokens".into(),
                         14 => format!("/tokens/{}/revoke", id_segment(&mut rng, &real_tokens)),
                         0 => "/".into(),

@@ -24,3 +24,4 @@ mod smtp;
 mod staff_tokens;
 mod throttling;
 mod time_after_lock;
+mod trust;
