@@ -36,6 +36,8 @@ struct SettingsPage {
     flash: Option<String>,
     /// Turning the switch off asks first: this page is the question.
     confirm_off: bool,
+    /// The deployment's current public key, as on the Audit page.
+    key: Option<crate::signing::PublicKeyEntry>,
 }
 
 async fn show(
@@ -49,12 +51,17 @@ async fn show(
         tenants::lockbox_enabled(conn, tenant).map_err(DbError::from)
     })
     .await?;
+    let key_file = state.settings.signing_key_file.clone();
+    let key = web::block(move || super::audit_trust::current_key(&key_file))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the keyring: {e}")))?;
     render(&SettingsPage {
         chrome: chrome(&req, &user)?,
         enabled,
         can_change: user.role == Role::GlobalAdmin,
         flash: PortalSession::from_request(&req).take_flash(),
         confirm_off: false,
+        key,
         tr,
     })
 }
@@ -88,6 +95,7 @@ async fn change(
             can_change: true,
             flash: None,
             confirm_off: true,
+            key: None,
             tr,
         });
     }

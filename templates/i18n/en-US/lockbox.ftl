@@ -375,3 +375,4 @@ receipts-bin = Signed bytes
 receipts-sig = Signature
 receipts-verify = Check a receipt with OpenSSL:
 evidence-download = Download evidence
+audit-keyring-download = Download every public key with its validity (JSON)

@@ -375,3 +375,4 @@ receipts-bin = Ondertekende bytes
 receipts-sig = Handtekening
 receipts-verify = Een bewijs controleren met OpenSSL:
 evidence-download = Bewijsmateriaal downloaden
+audit-keyring-download = Alle openbare sleutels met hun geldigheid downloaden (JSON)
