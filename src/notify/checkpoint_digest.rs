@@ -44,10 +44,7 @@ struct Html<'a> {
 /// Queues today's digest for every tenant that has a checkpoint not mailed
 /// before; returns how many tenants' digests it queued.
 pub fn send_due(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
-    let tenants: Vec<TenantId> = cp::table
-        .select(cp::tenant_id)
-        .distinct()
-        .load(conn)?;
+    let tenants: Vec<TenantId> = cp::table.select(cp::tenant_id).distinct().load(conn)?;
     let mut sent = 0;
     for tenant in tenants {
         if send_for(conn, tenant, now)? {

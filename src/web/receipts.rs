@@ -6,11 +6,7 @@
 use actix_web::{HttpResponse, http::header, web};
 
 use super::{
-    AppState,
-    error::AppError,
-    forms::SignedIn,
-    request_pages::RequestPortal,
-    view::Viewer,
+    AppState, error::AppError, forms::SignedIn, request_pages::RequestPortal, view::Viewer,
 };
 use crate::{
     audit::receipt::Receipt,

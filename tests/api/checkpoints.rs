@@ -297,7 +297,10 @@ async fn rotation_keeps_old_checkpoints_verifiable() {
 
     let out = Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .args(["key", "rotate"])
-        .env("DATABASE_URL", crate::helpers::database_url(&db_name(&w.app)))
+        .env(
+            "DATABASE_URL",
+            crate::helpers::database_url(&db_name(&w.app)),
+        )
         .env("LOCKBOX_SIGNING_KEY_FILE", &w.app.settings.signing_key_file)
         .env("LOCKBOX_LOG", "warn")
         .output()

@@ -396,8 +396,13 @@ async fn global_admins_get_the_newest_signed_checkpoint_by_mail_once_a_day() {
     w.app.seal_audit();
     let signer = w.app.signer();
     let write = |app: &TestApp| {
-        checkpoint::write_due(&mut app.app_conn(), &signer, app.clock_now(), Duration::hours(1))
-            .expect("checkpoints")
+        checkpoint::write_due(
+            &mut app.app_conn(),
+            &signer,
+            app.clock_now(),
+            Duration::hours(1),
+        )
+        .expect("checkpoints")
     };
     assert_eq!(write(&w.app), 2, "both tenants moved");
 
@@ -442,20 +447,34 @@ async fn global_admins_get_the_newest_signed_checkpoint_by_mail_once_a_day() {
     assert_eq!(mailed, newest, "in full, signature included");
     let keys = w.app.public_keys();
     assert_eq!(
-        keys.verify_at(&mailed.key_id, &mailed.signed_bytes(), &mailed.signature, mailed.created_at),
+        keys.verify_at(
+            &mailed.key_id,
+            &mailed.signed_bytes(),
+            &mailed.signature,
+            mailed.created_at
+        ),
         lockbox::signing::Verdict::Valid
     );
 
     // Not again the same day, nor the next while nothing moved.
-    assert_eq!(checkpoint_digest::send_due(&mut w.app.conn(), now).expect("digest"), 0);
+    assert_eq!(
+        checkpoint_digest::send_due(&mut w.app.conn(), now).expect("digest"),
+        0
+    );
     w.app.clock.advance(Duration::days(1));
     assert_eq!(write(&w.app), 0);
     let tomorrow = w.app.clock_now();
-    assert_eq!(checkpoint_digest::send_due(&mut w.app.conn(), tomorrow).expect("digest"), 0);
+    assert_eq!(
+        checkpoint_digest::send_due(&mut w.app.conn(), tomorrow).expect("digest"),
+        0
+    );
     // The chain moves, a new checkpoint is signed: the next digest.
     w.app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
     w.app.seal_audit();
     assert_eq!(write(&w.app), 1);
-    assert_eq!(checkpoint_digest::send_due(&mut w.app.conn(), tomorrow).expect("digest"), 1);
+    assert_eq!(
+        checkpoint_digest::send_due(&mut w.app.conn(), tomorrow).expect("digest"),
+        1
+    );
 }

@@ -12,8 +12,7 @@ use reqwest::Client;
 
 use crate::{
     checkpoints::{
-        checkpoint_now, checkpoints, db_name, requests, stdout, tamper, verify_cli,
-        which_openssl,
+        checkpoint_now, checkpoints, db_name, requests, stdout, tamper, verify_cli, which_openssl,
     },
     helpers::{TestApp, texts, world},
 };
@@ -77,7 +76,10 @@ async fn every_customer_decision_gets_a_receipt_openssl_verifies_and_the_enginee
         .app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
     let approver = w.app.admin_client(&c.approver).await;
-    let page = w.app.admin_page(&approver, &format!("{ADMIN_BASE}/{id}")).await;
+    let page = w
+        .app
+        .admin_page(&approver, &format!("{ADMIN_BASE}/{id}"))
+        .await;
     assert!(receipt_records(&page).is_empty());
     assert!(page.contains("No customer decision yet"));
 
@@ -86,11 +88,14 @@ async fn every_customer_decision_gets_a_receipt_openssl_verifies_and_the_enginee
         .customer_decide(&approver, id, "approve", "Go ahead, ticket 42.")
         .await;
     assert_eq!(resp.status(), 303);
-    let page = w.app.admin_page(&approver, &format!("{ADMIN_BASE}/{id}")).await;
+    let page = w
+        .app
+        .admin_page(&approver, &format!("{ADMIN_BASE}/{id}"))
+        .await;
     assert_eq!(receipt_records(&page), vec!["Approve"]);
 
-    let receipts = lockbox::audit::receipt::for_request(&mut w.app.conn(), w.contoso, id)
-        .expect("receipts");
+    let receipts =
+        lockbox::audit::receipt::for_request(&mut w.app.conn(), w.contoso, id).expect("receipts");
     let record = receipts[0].audit_record;
     let base = format!("{ADMIN_BASE}/{id}/receipts/{record}");
     let json: serde_json::Value =
@@ -133,14 +138,20 @@ async fn every_customer_decision_gets_a_receipt_openssl_verifies_and_the_enginee
 
     // The engineer sees the receipt of the approval that opened the window.
     let engineer = w.app.engineer_client(&w.engineer).await;
-    let page = w.app.engineer_page(&engineer, &format!("/requests/{id}")).await;
+    let page = w
+        .app
+        .engineer_page(&engineer, &format!("/requests/{id}"))
+        .await;
     assert_eq!(receipt_records(&page), vec!["Approve"]);
     let theirs = w
         .app
         .get_engineer(&engineer, &format!("/requests/{id}/receipts/{record}.json"))
         .await;
     assert_eq!(theirs.status(), 200);
-    assert_eq!(theirs.json::<serde_json::Value>().await.expect("json"), json);
+    assert_eq!(
+        theirs.json::<serde_json::Value>().await.expect("json"),
+        json
+    );
 
     // Another tenant's admin, another record, another file: 404.
     let fabrikam = w.app.admin_client(&c.fabrikam_admin).await;
@@ -164,12 +175,19 @@ async fn every_customer_decision_gets_a_receipt_openssl_verifies_and_the_enginee
     let denied = w
         .app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
-    w.app.customer_decide(&approver, denied, "deny", "No.").await;
+    w.app
+        .customer_decide(&approver, denied, "deny", "No.")
+        .await;
     let cancelled = w
         .app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
-    w.app.customer_decide(&approver, cancelled, "cancel", "").await;
-    let page = w.app.admin_page(&approver, &format!("{ADMIN_BASE}/{id}")).await;
+    w.app
+        .customer_decide(&approver, cancelled, "cancel", "")
+        .await;
+    let page = w
+        .app
+        .admin_page(&approver, &format!("{ADMIN_BASE}/{id}"))
+        .await;
     assert_eq!(receipt_records(&page), vec!["Approve", "Revoke"]);
     for (request, decision) in [(denied, "Deny"), (cancelled, "Cancel")] {
         let page = w
@@ -186,13 +204,19 @@ async fn operate_and_close(w: &crate::helpers::World, approver: &Client, id: Req
     let engineer = w.app.engineer_client(&w.engineer).await;
     let operations = [
         vec![("operation", "Get-SiteUsage")],
-        vec![("operation", "Get-SiteDocuments"), ("site", "/sites/finance")],
+        vec![
+            ("operation", "Get-SiteDocuments"),
+            ("site", "/sites/finance"),
+        ],
     ];
     for fields in &operations {
         let resp = w.app.run_operation(&engineer, id, fields).await;
         assert_eq!(resp.status(), 200);
     }
-    let resp = w.app.customer_decide(approver, id, "revoke", "Done, thanks.").await;
+    let resp = w
+        .app
+        .customer_decide(approver, id, "revoke", "Done, thanks.")
+        .await;
     assert_eq!(resp.status(), 303);
     w.app.seal_audit();
     w.app.clock.advance(Duration::hours(1));
@@ -203,9 +227,11 @@ async fn operate_and_close(w: &crate::helpers::World, approver: &Client, id: Req
 #[tokio::test]
 async fn the_evidence_pack_of_a_closed_request_holds_its_operator_actions_and_verifies_offline() {
     let w = world().await;
-    let admin = w
-        .app
-        .create_user("Fabrikam", "admin@fabrikam.example", lockbox::tenants::Role::GlobalAdmin);
+    let admin = w.app.create_user(
+        "Fabrikam",
+        "admin@fabrikam.example",
+        lockbox::tenants::Role::GlobalAdmin,
+    );
     let client = w.app.admin_client(&admin).await;
     // With Lockbox on, the customer's approval has a receipt too.
     w.app.set_lockbox(w.fabrikam, true);
@@ -217,15 +243,24 @@ async fn the_evidence_pack_of_a_closed_request_holds_its_operator_actions_and_ve
     let pack_path = format!("{ADMIN_BASE}/{id}/evidence.json");
 
     // Open: no evidence yet.
-    let page = w.app.admin_page(&client, &format!("{ADMIN_BASE}/{id}")).await;
+    let page = w
+        .app
+        .admin_page(&client, &format!("{ADMIN_BASE}/{id}"))
+        .await;
     assert!(!page.contains("evidence.json"));
     assert_eq!(w.app.get_admin(&client, &pack_path).await.status(), 400);
 
     let operations = operate_and_close(&w, &client, id).await;
     // An hour later: the session timed out; sign in again.
     let client = w.app.admin_client(&admin).await;
-    let page = w.app.admin_page(&client, &format!("{ADMIN_BASE}/{id}")).await;
-    assert!(page.contains(&pack_path), "the closed request offers its evidence");
+    let page = w
+        .app
+        .admin_page(&client, &format!("{ADMIN_BASE}/{id}"))
+        .await;
+    assert!(
+        page.contains(&pack_path),
+        "the closed request offers its evidence"
+    );
     let bytes = download(&w.app, &client, &pack_path).await;
     let pack: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
     assert_eq!(pack["format"], "lockbox-evidence-v1");
@@ -251,9 +286,16 @@ async fn the_evidence_pack_of_a_closed_request_holds_its_operator_actions_and_ve
     assert_eq!(cps.first(), seqs.first(), "starts at the checkpoint before");
     assert_eq!(cps.last(), seqs.last(), "ends at the checkpoint after");
     for action in actions {
-        assert!(records.contains(action), "operator actions are in the chain");
+        assert!(
+            records.contains(action),
+            "operator actions are in the chain"
+        );
     }
-    assert!(records.iter().any(|r| r["activity"] == "Set-AccessToCustomerDataRequest"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r["activity"] == "Set-AccessToCustomerDataRequest")
+    );
 
     let dir = tempfile::tempdir().expect("dir");
     let key = write(
@@ -278,7 +320,9 @@ async fn the_evidence_pack_of_a_closed_request_holds_its_operator_actions_and_ve
         .iter_mut()
         .find(|r| r["activity"] == "Get-SiteUsage")
         .expect("an operation");
-    let count = first_action["parameters"]["ResultCount"].as_i64().expect("a count");
+    let count = first_action["parameters"]["ResultCount"]
+        .as_i64()
+        .expect("a count");
     first_action["parameters"]["ResultCount"] = serde_json::json!(count + 1);
     let file = write(dir.path(), "tampered.json", tampered.to_string().as_bytes());
     let out = verify_file(&file, &["--public-key".as_ref(), key.as_os_str()]);
@@ -311,7 +355,12 @@ async fn a_customer_proves_the_log_whole_offline_and_three_deleted_records_are_n
     let cp = write(
         dir.path(),
         "checkpoint.json",
-        &download(&w.app, &admin, &format!("/audit/checkpoints/{}.json", checkpoint.seq)).await,
+        &download(
+            &w.app,
+            &admin,
+            &format!("/audit/checkpoints/{}.json", checkpoint.seq),
+        )
+        .await,
     );
     let receipt = lockbox::audit::receipt::for_request(&mut w.app.conn(), w.contoso, id)
         .expect("receipts")
@@ -349,8 +398,16 @@ async fn a_customer_proves_the_log_whole_offline_and_three_deleted_records_are_n
         "{}",
         stdout(&out)
     );
-    assert!(stdout(&out).contains("1 signed checkpoints reached"), "{}", stdout(&out));
-    assert!(stdout(&out).contains("1 signed receipts match"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("1 signed checkpoints reached"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("1 signed receipts match"),
+        "{}",
+        stdout(&out)
+    );
 
     // The last three records go, with their seals.
     let cut = checkpoint.seq - 3;
@@ -383,7 +440,14 @@ async fn a_customer_proves_the_log_whole_offline_and_three_deleted_records_are_n
         "export-after.jsonl",
         &download(&w.app, &admin, "/audit/export.jsonl").await,
     );
-    let out = verify_file(&export, &args[..2].iter().chain(&args[4..]).copied().collect::<Vec<_>>());
+    let out = verify_file(
+        &export,
+        &args[..2]
+            .iter()
+            .chain(&args[4..])
+            .copied()
+            .collect::<Vec<_>>(),
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
     // The newest records are gone. Either the export ends below the
@@ -424,7 +488,10 @@ async fn the_keyring_download_verifies_what_a_rotated_out_key_signed() {
     let settings = w.app.admin_page(&admin, "/settings/org/lockbox").await;
     let current = w.app.public_keys();
     let current = current.current().expect("current");
-    assert_eq!(texts(&settings, "#signing-fingerprint"), vec![current.fingerprint()]);
+    assert_eq!(
+        texts(&settings, "#signing-fingerprint"),
+        vec![current.fingerprint()]
+    );
 
     let dir = tempfile::tempdir().expect("dir");
     let ring = write(
@@ -447,7 +514,12 @@ async fn the_keyring_download_verifies_what_a_rotated_out_key_signed() {
         cps.push(write(
             dir.path(),
             &format!("cp{}.json", c.seq),
-            &download(&w.app, &admin, &format!("/audit/checkpoints/{}.json", c.seq)).await,
+            &download(
+                &w.app,
+                &admin,
+                &format!("/audit/checkpoints/{}.json", c.seq),
+            )
+            .await,
         ));
     }
     let with_key = |key: &Path| {
@@ -462,9 +534,17 @@ async fn the_keyring_download_verifies_what_a_rotated_out_key_signed() {
     };
     let out = with_key(&ring);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("2 signed checkpoints reached"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("2 signed checkpoints reached"),
+        "{}",
+        stdout(&out)
+    );
     // The current key alone does not know the retired one.
     let out = with_key(&pem);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("none of the given public keys"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("none of the given public keys"),
+        "{}",
+        stderr(&out)
+    );
 }

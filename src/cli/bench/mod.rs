@@ -190,7 +190,8 @@ fn measure_checkpoints(conn: &mut PgConnection, tenants: usize) -> Result<(), Be
     let now = Utc::now();
     let every = Duration::minutes(60);
     let timed = Instant::now();
-    let written = audit::checkpoint::write_due(conn, &signer, now, every).map_err(BenchError::from)?;
+    let written =
+        audit::checkpoint::write_due(conn, &signer, now, every).map_err(BenchError::from)?;
     let due = timed.elapsed().as_secs_f64() * 1000.0;
     let timed = Instant::now();
     audit::checkpoint::write_due(conn, &signer, now, every).map_err(BenchError::from)?;

@@ -221,10 +221,10 @@ customer-revoke-link = Revoke access
 customer-revoke-title = Revoke access now?
 customer-revoke-question = The engineer's access ends immediately; their next operation is refused.
 customer-revoke-button = Yes, revoke access
-flash-customer-approve = You approved request { $id }; access ends at { $at }.
-flash-customer-deny = You denied request { $id }.
-flash-customer-cancel = You cancelled request { $id }.
-flash-customer-revoke = You revoked access under request { $id }.
+flash-customer-approve = You approved request { $id }; access ends at { $at }. Its signed receipt is under “Signed receipts” below.
+flash-customer-deny = You denied request { $id }. Its signed receipt is under “Signed receipts” below.
+flash-customer-cancel = You cancelled request { $id }. Its signed receipt is under “Signed receipts” below.
+flash-customer-revoke = You revoked access under request { $id }. Its signed receipt is under “Signed receipts” below.
 
 roles-title = Roles
 roles-intro-admin = Assign or remove the Customer Lockbox access approver role, and add users. Your organization always keeps at least one global administrator.

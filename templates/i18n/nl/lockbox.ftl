@@ -221,10 +221,10 @@ customer-revoke-link = Toegang intrekken
 customer-revoke-title = Toegang nu intrekken?
 customer-revoke-question = De toegang van de engineer eindigt direct; de volgende bewerking wordt geweigerd.
 customer-revoke-button = Ja, toegang intrekken
-flash-customer-approve = U hebt aanvraag { $id } goedgekeurd; de toegang eindigt op { $at }.
-flash-customer-deny = U hebt aanvraag { $id } geweigerd.
-flash-customer-cancel = U hebt aanvraag { $id } geannuleerd.
-flash-customer-revoke = U hebt de toegang onder aanvraag { $id } ingetrokken.
+flash-customer-approve = U hebt aanvraag { $id } goedgekeurd; de toegang eindigt op { $at }. Het ondertekende bewijs staat hieronder bij “Ondertekende bewijzen”.
+flash-customer-deny = U hebt aanvraag { $id } geweigerd. Het ondertekende bewijs staat hieronder bij “Ondertekende bewijzen”.
+flash-customer-cancel = U hebt aanvraag { $id } geannuleerd. Het ondertekende bewijs staat hieronder bij “Ondertekende bewijzen”.
+flash-customer-revoke = U hebt de toegang onder aanvraag { $id } ingetrokken. Het ondertekende bewijs staat hieronder bij “Ondertekende bewijzen”.
 
 roles-title = Rollen
 roles-intro-admin = Wijs de rol Goedkeurder voor toegang tot Klanten-lockbox toe of neem die af, en voeg gebruikers toe. Uw organisatie houdt altijd minstens één globale beheerder.
