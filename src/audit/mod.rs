@@ -70,6 +70,13 @@ pub mod activity {
     pub const REMOVE_API_TOKEN: &str = "Remove-ApiToken";
     /// The deployment's signing key was rotated (`lockbox key rotate`).
     pub const SET_SIGNING_KEY: &str = "Set-LockboxSigningKey";
+    /// Service requests (tickets): opened, a message added, closed.
+    pub const NEW_SERVICE_REQUEST: &str = "New-ServiceRequest";
+    pub const ADD_SERVICE_REQUEST_MESSAGE: &str = "Add-ServiceRequestMessage";
+    pub const CLOSE_SERVICE_REQUEST: &str = "Close-ServiceRequest";
+    /// An approver's question on a pending request, the engineer's answer.
+    pub const REQUEST_INFORMATION: &str = "Request-AccessToCustomerDataRequestInformation";
+    pub const SUBMIT_INFORMATION: &str = "Submit-AccessToCustomerDataRequestInformation";
 
     /// Every activity lockbox records, for the search page's picker.
     pub const ALL: &[&str] = &[
@@ -91,6 +98,11 @@ pub mod activity {
         ACCESS_DENIED,
         NEW_API_TOKEN,
         REMOVE_API_TOKEN,
+        NEW_SERVICE_REQUEST,
+        ADD_SERVICE_REQUEST_MESSAGE,
+        CLOSE_SERVICE_REQUEST,
+        REQUEST_INFORMATION,
+        SUBMIT_INFORMATION,
         // Operator operations (see crate::content::OPERATIONS).
         "Get-MailboxStatistics",
         "Get-MessageTrace",
