@@ -22,12 +22,14 @@ use crate::{
 
 pub mod requests;
 pub mod session;
+pub mod support;
 pub mod tokens;
 
 const ENGINEER_NAV: &[(&str, &str)] = &[
     ("/", "nav-home"),
     ("/requests/new", "nav-new-request"),
     ("/requests", "nav-my-requests"),
+    ("/support", "nav-support-queue"),
     ("/tokens", "nav-staff-tokens"),
 ];
 const MANAGER_NAV: &[(&str, &str)] = &[
@@ -35,6 +37,7 @@ const MANAGER_NAV: &[(&str, &str)] = &[
     ("/requests/new", "nav-new-request"),
     ("/requests", "nav-my-requests"),
     ("/queue", "nav-queue"),
+    ("/support", "nav-support-queue"),
     ("/tokens", "nav-staff-tokens"),
 ];
 
@@ -44,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(session::routes)
         .configure(requests::routes)
         .configure(tokens::routes)
+        .configure(support::routes)
         .route("/", web::get().to(home))
         .route("/signin", web::get().to(signin_form))
         .route("/signin", web::post().to(signin_submit))
