@@ -222,9 +222,9 @@ fn both_accept((rust, python): (Output, Output)) -> String {
     summary
 }
 
-/// Both refuse with the same reason, saying `needle`; returns the first
-/// seq it names.
-fn both_refuse((rust, python): (Output, Output), needle: &str) -> Option<i64> {
+/// Both refuse (exit 1, one line), each saying `needle`: the reasons they
+/// give, (verify-file's, verify-export.py's).
+fn refusals((rust, python): (Output, Output), needle: &str) -> (String, String) {
     let reason_of = |out: &Output, who: &str| {
         let err = text(&out.stderr);
         assert_eq!(
@@ -243,14 +243,19 @@ fn both_refuse((rust, python): (Output, Output), needle: &str) -> Option<i64> {
         );
         reason.to_owned()
     };
-    let reason = reason_of(&rust, "verify-file");
-    assert_eq!(
-        reason,
+    (
+        reason_of(&rust, "verify-file"),
         reason_of(&python, "verify-export.py"),
-        "the verifiers disagree"
-    );
+    )
+}
+
+/// Both refuse for the same reason, saying `needle`; returns the first seq
+/// it names.
+fn both_refuse(outputs: (Output, Output), needle: &str) -> Option<i64> {
+    let (rust, python) = refusals(outputs, needle);
+    assert_eq!(rust, python, "the verifiers disagree");
     let re = regex_lite::Regex::new(r"seq (\d+)").expect("regex");
-    re.captures(&reason).and_then(|c| c[1].parse().ok())
+    re.captures(&rust).and_then(|c| c[1].parse().ok())
 }
 
 #[tokio::test]
@@ -336,6 +341,33 @@ async fn offline_verify_both_verifiers_refuse_a_changed_or_removed_record() {
     let mut lines = e.lines.clone();
     lines[line] = lines[line].replacen("[0,-3,0.5,", "[0,-3,5e-1,", 1);
     both_accept(both(&e, "same-number", &lines.join("\n"), &[], &[]));
+
+    // A key twice in an object: readers that keep the first would see
+    // what the verifiers (which would keep the last) did not check.
+    let line = e.line_of(e.seal_of_receipt());
+    let mut lines = e.lines.clone();
+    lines[line] = lines[line].replacen(
+        r#""parameters":{"#,
+        r#""parameters":{"Comment":"forged","#,
+        1,
+    );
+    assert_ne!(lines[line], e.lines[line]);
+    refusals(
+        both(&e, "twice", &lines.join("\n"), &[], &[]),
+        &format!("line {}: not a record of an export", line + 1),
+    );
+    // And a field of the record twice.
+    let mut lines = e.lines.clone();
+    lines[line] = lines[line].replacen(
+        r#""actor_name":"#,
+        r#""actor_name":"Mallory","actor_name":"#,
+        1,
+    );
+    assert_ne!(lines[line], e.lines[line]);
+    refusals(
+        both(&e, "field-twice", &lines.join("\n"), &[], &[]),
+        &format!("line {}: not a record of an export", line + 1),
+    );
 
     // A record in the middle removed: a gap, named by the seq below it.
     let middle = e.lines.len() / 2;
