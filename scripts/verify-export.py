@@ -16,7 +16,7 @@ as serde_json does (" \\ \\b \\f \\n \\r \\t, other control characters as \\u00x
 not U+2028) but not numbers, so number() writes them the serde_json way. (serde_json may
 round a float of more than 17 digits otherwise than Python; lockbox writes no floats.)
 """
-import argparse, base64, datetime, decimal, hashlib, json, os, re, subprocess, sys, tempfile, uuid
+import argparse, base64, datetime, decimal, hashlib, json, math, os, re, subprocess, sys, tempfile, uuid
 
 SPKI = bytes.fromhex("302a300506032b6570032100")  # the DER of an Ed25519 PUBLIC KEY, before the key
 DECISION = "Set-AccessToCustomerDataRequest"
@@ -30,10 +30,15 @@ class Duplicates(dict):
     """An object with a key twice, refused: json keeps the last, another reader the first."""
 
 
+def refuse(constant):
+    raise ValueError(f"{constant} is not JSON")
+
+
 def read(text):
+    """JSON as serde_json reads it: no NaN or Infinity, -0 the float -0.0."""
     pairs = lambda kv: (Duplicates if len({k for k, _ in kv}) < len(kv) else dict)(kv)
-    minus_zero = lambda s: -0.0 if s == "-0" else int(s)  # serde_json reads -0 as the float -0.0
-    return json.loads(text, object_pairs_hook=pairs, parse_int=minus_zero)
+    minus_zero = lambda s: -0.0 if s == "-0" else int(s)
+    return json.loads(text, object_pairs_hook=pairs, parse_int=minus_zero, parse_constant=refuse)
 
 
 def struct(v, what):
@@ -55,6 +60,8 @@ def number(x):
     in fixed notation for exponents -5 to 15, else as 1.5e+16 or 1e-7."""
     if isinstance(x, int) and -2**63 <= x < 2**64:
         return str(x)
+    if not math.isfinite(float(x)):
+        raise ValueError("a number out of range")
     text = repr(float(x))
     mantissa, _, exp = text.partition("e")
     if not exp:

@@ -50,6 +50,18 @@ impl Evidence {
             .position(|(s, _)| *s == seq)
             .expect("sealed")
     }
+
+    /// The seq of the receipt's audit record.
+    fn seq_of_receipt(&self) -> i64 {
+        let id = self.receipt.audit_record;
+        self.lines
+            .iter()
+            .zip(&self.seals)
+            .find(|(l, _)| serde_json::from_str::<Value>(l).expect("JSON")["id"] == id)
+            .expect("the receipt's record")
+            .1
+            .0
+    }
 }
 
 fn export(app: &TestApp, tenant: &str) -> String {
@@ -168,6 +180,18 @@ fn both(
     checkpoints: &[&checkpoint::Published],
     receipts: &[&receipt::Published],
 ) -> (Output, Output) {
+    both_with_key(e, &e.key, name, file, checkpoints, receipts)
+}
+
+/// [`both`] with another public key file (a PEM or a keyring).
+fn both_with_key(
+    e: &Evidence,
+    key: &Path,
+    name: &str,
+    file: &str,
+    checkpoints: &[&checkpoint::Published],
+    receipts: &[&receipt::Published],
+) -> (Output, Output) {
     let write = |file: String, text: &str| {
         let path = e.dir.path().join(file);
         std::fs::write(&path, text).expect("write");
@@ -188,7 +212,7 @@ fn both(
             write(format!("{name}-r{i}.json"), &json),
         ]);
     }
-    args.extend(["--public-key".into(), e.key.clone().into_os_string()]);
+    args.extend(["--public-key".into(), key.as_os_str().to_owned()]);
     let rust = Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .args(["audit", "verify-file"])
         .args(&args)
@@ -344,7 +368,7 @@ async fn offline_verify_both_verifiers_refuse_a_changed_or_removed_record() {
 
     // A key twice in an object: readers that keep the first would see
     // what the verifiers (which would keep the last) did not check.
-    let line = e.line_of(e.seal_of_receipt());
+    let line = e.line_of(e.seq_of_receipt());
     let mut lines = e.lines.clone();
     lines[line] = lines[line].replacen(
         r#""parameters":{"#,
@@ -377,7 +401,7 @@ async fn offline_verify_both_verifiers_refuse_a_changed_or_removed_record() {
     assert_eq!(seq, Some(e.seq_of(middle) - 1));
 
     // The receipt's record changed its comment: the chain already says so.
-    let line = e.line_of(e.seal_of_receipt());
+    let line = e.line_of(e.seq_of_receipt());
     let mut lines = e.lines.clone();
     lines[line] = lines[line].replacen("😀", "🙂", 1);
     let seq = both_refuse(
@@ -455,7 +479,7 @@ async fn offline_verify_both_verifiers_check_receipts_against_their_records() {
         "signature does not verify",
     );
     // The receipt's record missing from the file.
-    let line = e.line_of(e.seal_of_receipt());
+    let line = e.line_of(e.seq_of_receipt());
     let mut lines = e.lines.clone();
     lines.truncate(line);
     both_refuse(
@@ -464,16 +488,59 @@ async fn offline_verify_both_verifiers_check_receipts_against_their_records() {
     );
 }
 
-impl Evidence {
-    /// The seq of the receipt's audit record.
-    fn seal_of_receipt(&self) -> i64 {
-        let id = self.receipt.audit_record;
-        self.lines
-            .iter()
-            .zip(&self.seals)
-            .find(|(l, _)| serde_json::from_str::<Value>(l).expect("JSON")["id"] == id)
-            .expect("the receipt's record")
-            .1
-            .0
+#[tokio::test]
+async fn offline_verify_both_verifiers_read_the_keyring_and_its_validity_periods() {
+    let (w, e) = evidence().await;
+    let file = e.lines.join("\n");
+    let ring = w.app.public_keys();
+    let signed_at = chrono::DateTime::parse_from_rfc3339(&e.checkpoint.time)
+        .expect("time")
+        .to_utc();
+    let keyring = |name: &str, ring: &PublicKeys| {
+        let path = e.dir.path().join(format!("{name}.keyring.json"));
+        std::fs::write(&path, serde_json::to_string_pretty(ring).expect("JSON")).expect("write");
+        path
+    };
+    let key = keyring("as-is", &ring);
+    let pem = both(&e, "pem", &file, &[&e.checkpoint], &[&e.receipt]);
+    let summary = both_accept(both_with_key(
+        &e,
+        &key,
+        "keyring",
+        &file,
+        &[&e.checkpoint],
+        &[&e.receipt],
+    ));
+    assert_eq!(
+        summary,
+        both_accept(pem),
+        "the keyring says what the PEM says"
+    );
+
+    // The key retired an hour before the checkpoint was signed (more than
+    // the five minutes of clock skew), or made an hour after it.
+    let mut retired = ring.clone();
+    retired.keys[0].valid_until = Some(signed_at - Duration::hours(1));
+    let mut later = ring.clone();
+    later.keys[0].valid_from = signed_at + Duration::hours(1);
+    for (name, ring) in [("retired", retired), ("later", later)] {
+        let key = keyring(name, &ring);
+        let seq = both_refuse(
+            both_with_key(&e, &key, name, &file, &[&e.checkpoint], &[]),
+            "outside its key's validity period",
+        );
+        assert_eq!(seq, Some(e.checkpoint.seq));
     }
+    // Within the clock skew it still counts.
+    let mut skewed = ring.clone();
+    skewed.keys[0].valid_from = signed_at + Duration::minutes(4);
+    let key = keyring("skewed", &skewed);
+    both_accept(both_with_key(
+        &e,
+        &key,
+        "skewed",
+        &file,
+        &[&e.checkpoint],
+        &[],
+    ));
 }
