@@ -89,7 +89,7 @@ fn append_odd_record(app: &TestApp, tenant: TenantId) {
             activity: "Test-Encoding",
             item: String::new(),
             parameters: json!({
-                "Comment": "bell \u{1} delete \u{7f} nul-free \u{1f} \u{2029}",
+                "Comment": "bell \u{1} delete \u{7f} unit separator \u{1f} paragraph \u{2029}",
                 "Numbers": [0, -3, 0.5, 1.5e-7, 2.5e-5, 1e16, 1e20, 12_345_678_901_234_567_890_u64],
                 "é": {"z": true, "a": null, "Z": [], "😀": {}},
             }),
