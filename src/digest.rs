@@ -38,7 +38,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Bytes from lower-case or upper-case hex; `None` for anything else.
 pub fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..text.len())

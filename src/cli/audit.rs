@@ -209,15 +209,15 @@ pub fn verify_file(command: AuditCommand) -> Result<(), CliError> {
     let checkpoints = checkpoint
         .iter()
         .map(|p| {
-            Ok(serde_json::from_value(json(p)?)
-                .map_err(|e| CliError(format!("{}: not a checkpoint ({e})", p.display())))?)
+            serde_json::from_value(json(p)?)
+                .map_err(|e| CliError(format!("{}: not a checkpoint ({e})", p.display())))
         })
         .collect::<Result<Vec<_>, CliError>>()?;
     let receipts = receipt
         .iter()
         .map(|p| {
-            Ok(serde_json::from_value(json(p)?)
-                .map_err(|e| CliError(format!("{}: not a receipt ({e})", p.display())))?)
+            serde_json::from_value(json(p)?)
+                .map_err(|e| CliError(format!("{}: not a receipt ({e})", p.display())))
         })
         .collect::<Result<Vec<_>, CliError>>()?;
     let input = std::fs::File::open(&file)

@@ -30,6 +30,7 @@ pub struct FileRecord {
     pub ip: String,
     pub activity: String,
     pub item: String,
+    #[serde(deserialize_with = "each_key_once")]
     pub parameters: serde_json::Value,
     pub request_id: Option<RequestId>,
     pub prev_hash: Option<String>,
@@ -73,6 +74,68 @@ impl FileRecord {
                 reason: "its seal (seq, prev_hash, hash) is incomplete".into(),
             }),
         }
+    }
+}
+
+/// A JSON value, refused when an object in it holds a key twice: the
+/// verifier (like `serde_json`) would check the last, and a reader that
+/// keeps the first would see a value nobody checked.
+fn each_key_once<'de, D: serde::Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
+    d.deserialize_any(EachKeyOnce)
+}
+
+struct EachKeyOnce;
+
+impl<'de> serde::de::Visitor<'de> for EachKeyOnce {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value whose objects hold each key once")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(items.into())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Unique(value) = map.next_value()?;
+            if object.insert(key.clone(), value).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "{key:?} twice in an object"
+                )));
+            }
+        }
+        Ok(object.into())
+    }
+}
+
+struct Unique(serde_json::Value);
+
+impl<'de> Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        each_key_once(d).map(Unique)
     }
 }
 

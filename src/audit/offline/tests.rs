@@ -65,6 +65,25 @@ fn a_clean_export_verifies_with_its_checkpoints() {
 }
 
 #[test]
+fn a_key_twice_in_a_parameter_object_is_refused() {
+    // serde_json would keep the last ("record 7", which verifies); a reader
+    // keeping the first would see "forged".
+    let mut w = world();
+    w.lines[3] = w.lines[3].replace(r#""parameters":{"#, r#""parameters":{"Comment":"forged","#);
+    let problem = verify(&w).expect_err("refused");
+    assert!(
+        matches!(&problem, Problem::Unreadable { line: 4, reason } if reason.contains("twice")),
+        "{problem}"
+    );
+    // Nested objects and arrays are read as before.
+    w.lines[3] = world().lines[3].replace(
+        r#""parameters":{"#,
+        r#""parameters":{"N":[1,-2,0.5,{"a":null,"b":[true]}],"#,
+    );
+    assert!(matches!(verify(&w), Err(Problem::Changed { seq: 7, .. })));
+}
+
+#[test]
 fn one_changed_byte_in_a_parameter_is_named() {
     let mut w = world();
     w.lines[3] = w.lines[3].replace("record 7", "record 8");
