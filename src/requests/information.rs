@@ -37,7 +37,8 @@ impl InformationText {
             return Err("error-information-required");
         }
         if v.chars().count() > 2000
-            || v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || v.chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         {
             return Err("error-information-too-long");
         }
@@ -76,14 +77,16 @@ pub fn entries(conn: &mut PgConnection, id: RequestId) -> QueryResult<Vec<Inform
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(at, kind, actor_kind, actor_id, actor_name, body)| InformationEntry {
-            at,
-            question: kind == "question",
-            actor_kind,
-            actor_id,
-            actor_name,
-            body,
-        })
+        .map(
+            |(at, kind, actor_kind, actor_id, actor_name, body)| InformationEntry {
+                at,
+                question: kind == "question",
+                actor_kind,
+                actor_id,
+                actor_name,
+                body,
+            },
+        )
         .collect())
 }
 
@@ -194,7 +197,16 @@ pub fn ask(
     use_cases::visible(conn, caller, id)?;
     conn.transaction(|conn| {
         let (req, now) = lock_pending(conn, id, clock)?;
-        insert(conn, &req, true, now, "customer", user.0, name, text.as_str())?;
+        insert(
+            conn,
+            &req,
+            true,
+            now,
+            "customer",
+            user.0,
+            name,
+            text.as_str(),
+        )?;
         audit::append(
             conn,
             audit::Entry {
@@ -223,7 +235,10 @@ pub fn answer(
     ip: &str,
     clock: &dyn Clock,
 ) -> Result<AccessRequest, RequestError> {
-    let Caller::Staff { id: staff, name, .. } = caller else {
+    let Caller::Staff {
+        id: staff, name, ..
+    } = caller
+    else {
         return Err(RequestError::UnknownAction);
     };
     use_cases::own(conn, caller, id)?;
@@ -232,7 +247,16 @@ pub fn answer(
         if open_question(&entries(conn, id)?).is_none() {
             return Err(RequestError::UnknownAction);
         }
-        insert(conn, &req, false, now, "engineer", staff.0, name, text.as_str())?;
+        insert(
+            conn,
+            &req,
+            false,
+            now,
+            "engineer",
+            staff.0,
+            name,
+            text.as_str(),
+        )?;
         audit::append(
             conn,
             audit::Entry {
@@ -262,6 +286,9 @@ mod tests {
             InformationText::parse(&"q".repeat(2001)),
             Err("error-information-too-long")
         );
-        assert_eq!(InformationText::parse(" \n "), Err("error-information-required"));
+        assert_eq!(
+            InformationText::parse(" \n "),
+            Err("error-information-required")
+        );
     }
 }

@@ -541,7 +541,14 @@ mod tests {
             Ok(Cancelled)
         );
         assert_eq!(
-            transition(&snap(PendingManager), Event::Cancel, Actor::System, t0(), &p).map(|t| t.to),
+            transition(
+                &snap(PendingManager),
+                Event::Cancel,
+                Actor::System,
+                t0(),
+                &p
+            )
+            .map(|t| t.to),
             Ok(Cancelled)
         );
         assert_eq!(

@@ -32,6 +32,9 @@ struct PendingFields {
     workload: &'static str,
     duration: String,
     expires_at: String,
+    fingerprint: String,
+    /// The cited ticket's title and opener; `None`: no matching ticket.
+    ticket: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -66,6 +69,12 @@ pub fn pending_customer(conn: &mut PgConnection, req: &AccessRequest) -> QueryRe
         workload: req.workload.name(),
         duration: format_minutes(req.duration_minutes),
         expires_at: req.expires_at.map(fmt_time).unwrap_or_default(),
+        fingerprint: req.short_fingerprint(),
+        ticket: match req.ticket_id {
+            Some(id) => super::tickets::queries::by_id(conn, id)?
+                .map(|t| (defang(&t.title), defang(&t.opener_name))),
+            None => None,
+        },
     };
     let subject = format!(
         "Customer Lockbox: approval needed for access request {} ({})",

@@ -134,42 +134,38 @@ pub(super) async fn detail_page<P: RequestPortal>(
 ) -> Result<DetailPage, AppError> {
     let (id, tenant) = (request.id, request.tenant_id);
     let ticket_id = request.ticket_id;
-    let (entries, records, receipts, (ticket, questions)) = db::blocking(&state.pool, move |conn| {
-        // The customer sees what operators did under their approval.
-        let records = if P::VIEWER == Viewer::Customer {
-            Some(crate::content::operator_actions(
-                conn,
-                tenant,
-                id,
-                ops_after,
-                OPERATOR_ACTIONS_PAGE,
-            )?)
-        } else {
-            None
-        };
-        let receipts = audit::receipt::for_request(conn, tenant, id)?;
-        let ticket = match ticket_id {
-            Some(t) => requests::tickets::queries::by_id(conn, t)?,
-            None => None,
-        };
-        let extra = (ticket, requests::information::entries(conn, id)?);
-        let timeline = requests::information::timeline(conn, id)?;
-        Ok::<_, DbError>((timeline, records, receipts, extra))
-    })
-    .await?;
+    let (entries, records, receipts, (ticket, questions)) =
+        db::blocking(&state.pool, move |conn| {
+            // The customer sees what operators did under their approval.
+            let records = if P::VIEWER == Viewer::Customer {
+                Some(crate::content::operator_actions(
+                    conn,
+                    tenant,
+                    id,
+                    ops_after,
+                    OPERATOR_ACTIONS_PAGE,
+                )?)
+            } else {
+                None
+            };
+            let receipts = audit::receipt::for_request(conn, tenant, id)?;
+            let ticket = match ticket_id {
+                Some(t) => requests::tickets::queries::by_id(conn, t)?,
+                None => None,
+            };
+            let extra = (ticket, requests::information::entries(conn, id)?);
+            let timeline = requests::information::timeline(conn, id)?;
+            Ok::<_, DbError>((timeline, records, receipts, extra))
+        })
+        .await?;
     let (records, ops_next) = match records {
         Some((rows, next)) => (Some(rows), next),
         None => (None, None),
     };
     let now = state.clock.now();
     let offers = use_cases::offers(&me.caller(), request, now, &state.policy());
-    let information = information::InformationBox::new::<P>(
-        &me.caller(),
-        request,
-        now,
-        &offers,
-        &questions,
-    );
+    let information =
+        information::InformationBox::new::<P>(&me.caller(), request, now, &offers, &questions);
     let mut view = RequestView::new(request, now, P::VIEWER);
     view.ticket = ticket.map(|t| super::view::TicketFacts::new(&t, P::VIEWER));
     Ok(DetailPage {

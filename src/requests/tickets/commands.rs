@@ -8,7 +8,9 @@ use diesel::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{MessageBody, NewTicket, Ticket, TicketError, TicketNumber, TicketScope, mails, queries};
+use super::{
+    MessageBody, NewTicket, Ticket, TicketError, TicketNumber, TicketScope, mails, queries,
+};
 use crate::{
     audit,
     identity::{RequestId, TenantId},

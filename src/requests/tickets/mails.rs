@@ -56,8 +56,7 @@ impl Notice {
     }
 }
 
-const ADMIN_CENTER: &str =
-    "Sign in to your admin center yourself, the way you always do, and open Support, then Service requests.";
+const ADMIN_CENTER: &str = "Sign in to your admin center yourself, the way you always do, and open Support, then Service requests.";
 const ENGINEER_PORTAL: &str = "Sign in to the engineer portal the way you always do.";
 
 fn ticket_facts(t: &Ticket) -> Vec<(&'static str, String)> {
@@ -85,7 +84,10 @@ pub fn reply(conn: &mut PgConnection, t: &Ticket, body: &str) -> QueryResult<Vec
         quote: Some(defang(body)),
         closing: ADMIN_CENTER,
     };
-    let subject = format!("Service request {}: a reply from provider support", t.number);
+    let subject = format!(
+        "Service request {}: a reply from provider support",
+        t.number
+    );
     notice.mails("ticket_reply", &subject, to)
 }
 
@@ -142,11 +144,19 @@ pub fn cancelled_by_closing(
         "Customer Lockbox: access request {} cancelled (service request closed)",
         defang(&req.service_request)
     );
-    notice.mails("request_ticket_closed", &subject, engineer_address(conn, req)?)
+    notice.mails(
+        "request_ticket_closed",
+        &subject,
+        engineer_address(conn, req)?,
+    )
 }
 
 /// The engineer is told an approver asks for more information.
-pub fn question(conn: &mut PgConnection, req: &AccessRequest, text: &str) -> QueryResult<Vec<Mail>> {
+pub fn question(
+    conn: &mut PgConnection,
+    req: &AccessRequest,
+    text: &str,
+) -> QueryResult<Vec<Mail>> {
     let notice = Notice {
         heading: "The customer asks for more information about your access request".into(),
         paragraphs: vec![
@@ -160,16 +170,18 @@ pub fn question(conn: &mut PgConnection, req: &AccessRequest, text: &str) -> Que
         "Customer Lockbox: more information needed for access request {}",
         defang(&req.service_request)
     );
-    notice.mails("information_question", &subject, engineer_address(conn, req)?)
+    notice.mails(
+        "information_question",
+        &subject,
+        engineer_address(conn, req)?,
+    )
 }
 
 /// The approvers are told the engineer answered.
 pub fn answer(conn: &mut PgConnection, req: &AccessRequest, text: &str) -> QueryResult<Vec<Mail>> {
     let notice = Notice {
         heading: "The engineer answered your question about an access request".into(),
-        paragraphs: vec![
-            "The request still waits for your organization's decision.".into(),
-        ],
+        paragraphs: vec!["The request still waits for your organization's decision.".into()],
         facts: request_facts(req),
         quote: Some(defang(text)),
         closing: "Sign in to your admin center yourself, the way you always do, and open Support, then Customer Lockbox requests.",

@@ -76,13 +76,19 @@ impl TicketNumber {
 
 /// Text of `min..=max` characters, trimmed, no control characters but line
 /// breaks and tabs; the error keys say which field.
-fn bounded(raw: &str, max: usize, empty: &'static str, long: &'static str) -> Result<String, &'static str> {
+fn bounded(
+    raw: &str,
+    max: usize,
+    empty: &'static str,
+    long: &'static str,
+) -> Result<String, &'static str> {
     let v = raw.trim();
     if v.is_empty() {
         return Err(empty);
     }
     if v.chars().count() > max
-        || v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        || v.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
         return Err(long);
     }
@@ -95,7 +101,13 @@ pub struct MessageBody(String);
 
 impl MessageBody {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        bounded(raw, 4000, "error-message-required", "error-message-too-long").map(Self)
+        bounded(
+            raw,
+            4000,
+            "error-message-required",
+            "error-message-too-long",
+        )
+        .map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -129,9 +141,14 @@ impl NewTicketInput {
     /// Parses every field, collecting every error at once.
     pub fn parse(&self) -> Result<NewTicket, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let title = bounded(&self.title, 200, "error-title-required", "error-title-too-long")
-            .map_err(|e| errors.insert("title", e))
-            .ok();
+        let title = bounded(
+            &self.title,
+            200,
+            "error-title-required",
+            "error-title-too-long",
+        )
+        .map_err(|e| errors.insert("title", e))
+        .ok();
         let description = bounded(
             &self.description,
             4000,
@@ -241,7 +258,9 @@ impl TicketCursor {
         let rank = parts.next()?.parse().ok()?;
         let at = DateTime::from_timestamp_micros(parts.next()?.parse().ok()?)?;
         let id = Uuid::parse_str(parts.next()?).ok()?;
-        (1..=9999).contains(&at.year()).then_some(Self { rank, at, id })
+        (1..=9999)
+            .contains(&at.year())
+            .then_some(Self { rank, at, id })
     }
 }
 
@@ -255,7 +274,10 @@ mod tests {
             .expect("valid")
             .with_timezone(&Utc);
         assert_eq!(TicketNumber::make(at, 42).as_str(), "SR-2026112900042");
-        assert_eq!(TicketNumber::make(at, 123_456).as_str(), "SR-20261129123456");
+        assert_eq!(
+            TicketNumber::make(at, 123_456).as_str(),
+            "SR-20261129123456"
+        );
         assert!(TicketNumber::parse("SR-2026112900042").is_some());
         for bad in ["SR-4711", "sr-2026112900042", "SR-20261129000x2", "", "SR-"] {
             assert!(TicketNumber::parse(bad).is_none(), "{bad}");
@@ -275,7 +297,10 @@ mod tests {
         .parse()
         .expect("valid");
         assert_eq!(ok.title, "Mail stuck");
-        assert_eq!(MessageBody::parse(&"m".repeat(4001)), Err("error-message-too-long"));
+        assert_eq!(
+            MessageBody::parse(&"m".repeat(4001)),
+            Err("error-message-too-long")
+        );
     }
 
     #[test]

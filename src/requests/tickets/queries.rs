@@ -14,8 +14,23 @@ use crate::{
 };
 
 type Row = (
-    (Uuid, TenantId, String, String, String, String, String, String),
-    (UserId, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<String>),
+    (
+        Uuid,
+        TenantId,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    ),
+    (
+        UserId,
+        String,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+        Option<String>,
+    ),
     String,
 );
 
@@ -44,7 +59,9 @@ macro_rules! joined {
     };
 }
 
-fn from_row(((id, tenant_id, number, title, description, w, s, status), o, tenant_name): Row) -> Ticket {
+fn from_row(
+    ((id, tenant_id, number, title, description, w, s, status), o, tenant_name): Row,
+) -> Ticket {
     let (opened_by, opener_name, opened_at, closed_at, closed_by_name) = o;
     Ticket {
         id,
@@ -80,7 +97,9 @@ pub fn find(
     query = match scope {
         TicketScope::Provider => query,
         TicketScope::Tenant(t) => query.filter(sr::tenant_id.eq(t)),
-        TicketScope::Opener(t, u) => query.filter(sr::tenant_id.eq(t)).filter(sr::opened_by.eq(u)),
+        TicketScope::Opener(t, u) => query
+            .filter(sr::tenant_id.eq(t))
+            .filter(sr::opened_by.eq(u)),
     };
     Ok(query.first::<Row>(conn).optional()?.map(from_row))
 }
@@ -114,7 +133,9 @@ pub fn list_for_tenant(
     query = match scope {
         TicketScope::Provider => query,
         TicketScope::Tenant(t) => query.filter(sr::tenant_id.eq(t)),
-        TicketScope::Opener(t, u) => query.filter(sr::tenant_id.eq(t)).filter(sr::opened_by.eq(u)),
+        TicketScope::Opener(t, u) => query
+            .filter(sr::tenant_id.eq(t))
+            .filter(sr::opened_by.eq(u)),
     };
     if let Some(c) = after {
         let older = sr::opened_at

@@ -37,7 +37,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(LIST, web::post().to(open))
         .route("/support/tickets/new", web::get().to(new_form))
         .route("/support/tickets/{number}", web::get().to(detail))
-        .route("/support/tickets/{number}/messages", web::post().to(message))
+        .route(
+            "/support/tickets/{number}/messages",
+            web::post().to(message),
+        )
         .route("/support/tickets/{number}/close", web::post().to(close));
 }
 
@@ -276,7 +279,9 @@ async fn message(
     let ip = client_ip(&req, &state.settings.trusted_proxies).to_string();
     let n = number.as_str().to_owned();
     let added = db::blocking(&state.pool, move |conn| {
-        Ok::<_, AppError>(commands::add_message(conn, &caller, &ip, None, &n, &body, now))
+        Ok::<_, AppError>(commands::add_message(
+            conn, &caller, &ip, None, &n, &body, now,
+        ))
     })
     .await?;
     match added {
@@ -311,11 +316,7 @@ async fn close(
     })
     .await?;
     let message = match closed {
-        Ok(cancelled) => tr.t1(
-            "flash-ticket-closed",
-            "count",
-            &cancelled.len().to_string(),
-        ),
+        Ok(cancelled) => tr.t1("flash-ticket-closed", "count", &cancelled.len().to_string()),
         Err(TicketError::Closed) => tr.t("ticket-already-closed"),
         Err(e) => return Err(e.into()),
     };

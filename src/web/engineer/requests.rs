@@ -322,7 +322,14 @@ async fn file_request(
     let ip = client_ip(&req, &state.settings.trusted_proxies).to_string();
     let require_ticket = state.settings.require_ticket;
     let filed = db::blocking(&state.pool, move |conn| {
-        Ok::<_, AppError>(use_cases::file_as(conn, &caller, &new, &ip, now, require_ticket))
+        Ok::<_, AppError>(use_cases::file_as(
+            conn,
+            &caller,
+            &new,
+            &ip,
+            now,
+            require_ticket,
+        ))
     })
     .await?;
     match filed {

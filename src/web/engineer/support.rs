@@ -120,12 +120,17 @@ async fn queue(
     let (filter, after) = query.parse()?;
     let (tenants, (rows, next)) = db::blocking(&state.pool, move |conn| {
         let tenants = tenants::list_tenants(conn)?;
-        Ok::<_, DbError>((tenants, queries::open_queue(conn, &filter, after, PAGE_SIZE)?))
+        Ok::<_, DbError>((
+            tenants,
+            queries::open_queue(conn, &filter, after, PAGE_SIZE)?,
+        ))
     })
     .await?;
     render(&QueuePage {
         chrome: chrome(&req, &me)?,
-        filtered: !(query.tenant.is_empty() && query.workload.is_empty() && query.severity.is_empty()),
+        filtered: !(query.tenant.is_empty()
+            && query.workload.is_empty()
+            && query.severity.is_empty()),
         next: next.map(|c| query.next_page(c)),
         rows: rows
             .iter()
@@ -213,7 +218,15 @@ async fn reply(
     let ip = client_ip(&req, &state.settings.trusted_proxies).to_string();
     let n = number.clone();
     let added = db::blocking(&state.pool, move |conn| {
-        Ok::<_, AppError>(commands::add_message(conn, &caller, &ip, Some(tenant), &n, &body, now))
+        Ok::<_, AppError>(commands::add_message(
+            conn,
+            &caller,
+            &ip,
+            Some(tenant),
+            &n,
+            &body,
+            now,
+        ))
     })
     .await?;
     match added {
@@ -244,7 +257,15 @@ async fn resolve(
     let ip = client_ip(&req, &state.settings.trusted_proxies).to_string();
     let n = number.clone();
     let closed = db::blocking(&state.pool, move |conn| {
-        Ok::<_, AppError>(commands::close(conn, &caller, &ip, Some(tenant), &n, now, &policy))
+        Ok::<_, AppError>(commands::close(
+            conn,
+            &caller,
+            &ip,
+            Some(tenant),
+            &n,
+            now,
+            &policy,
+        ))
     })
     .await?;
     let message = match closed {

@@ -110,8 +110,7 @@ async fn submit<P: RequestPortal>(
     let text = match InformationText::parse(&form.text) {
         Ok(t) => t,
         Err(key) => {
-            let page =
-                refused_page(&req, tr, &state, &me, &request, form.text, tr.t(key)).await?;
+            let page = refused_page(&req, tr, &state, &me, &request, form.text, tr.t(key)).await?;
             return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
@@ -136,16 +135,8 @@ async fn submit<P: RequestPortal>(
         Err(RequestError::Refused(refused)) => {
             let message = refusal_message(&tr, &refused, P::VIEWER);
             let status = refusal_status(refused.refusal);
-            let page = refused_page(
-                &req,
-                tr,
-                &state,
-                &me,
-                &refused.request,
-                form.text,
-                message,
-            )
-            .await?;
+            let page =
+                refused_page(&req, tr, &state, &me, &refused.request, form.text, message).await?;
             render_status(status, &page)
         }
         Err(e) => Err(e.into()),

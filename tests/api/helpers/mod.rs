@@ -8,7 +8,8 @@
 //! - [`html`]: reading pages (CSRF tokens, texts, redirects);
 //! - [`requests`]: requests filed, arranged and decided;
 //! - [`mail`]: the SMTP side;
-//! - [`content`]: access sessions and content.
+//! - [`content`]: access sessions and content;
+//! - [`tickets`]: service requests.
 
 pub mod api;
 pub mod app;
@@ -17,6 +18,7 @@ pub mod db;
 pub mod html;
 pub mod mail;
 pub mod requests;
+pub mod tickets;
 
 pub use api::*;
 pub use app::*;
