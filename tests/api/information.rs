@@ -44,7 +44,7 @@ async fn pending_for_customer(w: &World, opener: &crate::helpers::TestUser) -> R
     id
 }
 
-fn no_links(mail: &Received) {
+pub fn no_links(mail: &Received) {
     let text = format!("{}\n{}", mail.subject(), mail.bodies());
     let lower = text.to_lowercase();
     for needle in ["http", "www.", "<a", "href", "mailto"] {

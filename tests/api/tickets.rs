@@ -631,3 +631,82 @@ async fn with_the_rule_off_a_request_without_a_ticket_is_marked_in_red_everywher
         }
     }
 }
+
+#[tokio::test]
+async fn ticket_mails_name_the_ticket_as_text_and_carry_no_links() {
+    let smtp = crate::smtp::SmtpServer::start().await;
+    let port = smtp.port;
+    let w = world_with(move |s| {
+        s.require_ticket = true;
+        crate::helpers::smtp_to(s, port);
+    })
+    .await;
+    let c = w.customers();
+    let customer = w.app.admin_client(&c.approver).await;
+    let resp = w
+        .app
+        .open_ticket_form(
+            &customer,
+            &[
+                ("title", "Everything is down at www.contoso.example"),
+                (
+                    "description",
+                    "See http://contoso.example/status, mail ops@contoso.example",
+                ),
+                ("workload", "exchange"),
+                ("severity", "A"),
+            ],
+        )
+        .await;
+    let number = location(&resp)
+        .trim_start_matches("/support/tickets/")
+        .to_owned();
+    let engineer = w.app.engineer_client(&w.engineer).await;
+    let id = request_id_of(
+        &w.app
+            .file_request(&engineer, &TestApp::citing(w.contoso, &number))
+            .await,
+    );
+    let page = format!("/support/{}/{number}", w.contoso);
+    w.app
+        .engineer_post(
+            &engineer,
+            &page,
+            &format!("{page}/messages"),
+            &[("body", "Fixed, see https://status.provider.example")],
+        )
+        .await;
+    w.app
+        .engineer_post(&engineer, &page, &format!("{page}/close"), &[])
+        .await;
+    assert_eq!(w.app.stored_status(id), "cancelled");
+    w.app.deliver_mail().await;
+
+    let mails = smtp.messages();
+    let kinds = |subject: &str| {
+        mails
+            .iter()
+            .filter(|m| m.subject().contains(subject))
+            .count()
+    };
+    assert_eq!(kinds("Critical service request"), 3, "every staff member");
+    assert_eq!(kinds("a reply from provider support"), 1, "the opener");
+    assert_eq!(
+        kinds("cancelled (service request closed)"),
+        1,
+        "the engineer"
+    );
+    for m in &mails {
+        crate::information::no_links(m);
+        assert!(m.bodies().contains(&number), "{}", m.subject());
+    }
+    let reply = mails
+        .iter()
+        .find(|m| m.subject().contains("a reply"))
+        .expect("reply");
+    assert_eq!(reply.to, vec!["approver@contoso.example"]);
+    assert!(
+        reply.bodies().contains("Everything is down"),
+        "the title, as text"
+    );
+}
