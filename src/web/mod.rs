@@ -59,11 +59,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The key decisions' receipts are signed with now.
-    pub fn signer(&self) -> Result<std::sync::Arc<crate::signing::Signer>, AppError> {
+    /// The key decisions' receipts are signed with now; `None` (logged)
+    /// when it cannot be read: the domain then refuses approvals only.
+    pub fn signer(&self) -> Option<std::sync::Arc<crate::signing::Signer>> {
         self.keys
             .current()
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("the signing key: {e}")))
+            .map_err(|e| tracing::error!(error = %e, "the signing key cannot be read"))
+            .ok()
     }
 
     /// The deployment's time rules for requests.

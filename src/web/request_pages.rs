@@ -296,7 +296,7 @@ async fn decide<P: RequestPortal>(
     };
     let id = request.id;
     let ip = client_ip(&req, &state.settings.trusted_proxies).to_string();
-    let (clock, policy, signer) = (state.clock.clone(), state.policy(), state.signer()?);
+    let (clock, policy, signer) = (state.clock.clone(), state.policy(), state.signer());
     let caller = me.caller();
     let result = db::blocking(&state.pool, move |conn| {
         Ok::<_, AppError>(requests::decide_as(
