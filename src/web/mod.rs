@@ -14,6 +14,7 @@ pub mod rate_limit;
 pub mod request_pages;
 pub mod signin;
 pub mod tokens;
+pub mod two_factor;
 pub mod view;
 
 use std::net::IpAddr;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub api_limit: rate_limit::TokenLimit,
     /// How many audit exports may run at once (see [`export`]).
     pub exports: crate::audit::export::Slots,
+    /// Seals and opens authenticator secrets (see [`crate::auth::totp`]).
+    pub sealer: crate::auth::totp::Sealer,
 }
 
 impl AppState {
