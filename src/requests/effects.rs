@@ -87,6 +87,9 @@ pub fn apply(
     if let Via::Token { id, name } = by.via {
         parameters["ApiToken"] = json!({"Id": id, "Name": name});
     }
+    if let Via::PortalWithSecondFactor = by.via {
+        parameters["Mfa"] = json!(true);
+    }
     audit::append(
         conn,
         audit::Entry {

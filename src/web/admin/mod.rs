@@ -34,6 +34,7 @@ pub mod requests;
 pub mod roles;
 pub mod security;
 pub mod settings;
+pub mod two_factor_reset;
 
 /// The left navigation of global administrators and approvers.
 const NAV: &[(&str, &str)] = &[
