@@ -264,10 +264,9 @@ diesel::table! {
     second_factors (realm, account_id) {
         realm -> Text,
         account_id -> Uuid,
-        secret -> Nullable<Bytea>,
-        pending -> Nullable<Bytea>,
-        last_step -> Nullable<Int8>,
-        enrolled_at -> Nullable<Timestamptz>,
+        secret -> Bytea,
+        last_step -> Int8,
+        enrolled_at -> Timestamptz,
     }
 }
 

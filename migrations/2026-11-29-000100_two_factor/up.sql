@@ -10,22 +10,20 @@ ALTER TABLE tenants ADD COLUMN require_two_factor boolean NOT NULL DEFAULT false
 ALTER TABLE tenants ALTER COLUMN require_two_factor SET DEFAULT true;
 
 -- One authenticator per account of either realm (a tenant user or a staff
--- member: `account_id` is the id of the one its realm names). Secrets are
--- sealed (XChaCha20-Poly1305, key in app_secrets `second_factor_key`,
--- bound to realm and account), never stored in the clear. `pending` is an
--- enrolment not yet confirmed with a code (the first, or a replacement:
--- the old secret keeps working until the new one is confirmed).
--- `last_step` is the TOTP time step of the last accepted code: a code is
--- accepted only for a later step (conditional UPDATE), so none is replayed.
+-- member: `account_id` is the id of the one its realm names), written once
+-- a code from it was accepted (an enrolment under way lives, sealed, in
+-- the enrolling person's server-side session). Secrets are sealed
+-- (XChaCha20-Poly1305, key in app_secrets `second_factor_key`, bound to
+-- realm and account), never stored in the clear. `last_step` is the TOTP
+-- time step of the last accepted code: a code is accepted only for a later
+-- step (conditional UPDATE), so none is replayed.
 CREATE TABLE second_factors (
     realm text NOT NULL CHECK (realm IN ('admin', 'engineer')),
     account_id uuid NOT NULL,
-    secret bytea,
-    pending bytea,
-    last_step bigint,
-    enrolled_at timestamptz,
-    PRIMARY KEY (realm, account_id),
-    CHECK ((secret IS NULL) = (enrolled_at IS NULL))
+    secret bytea NOT NULL,
+    last_step bigint NOT NULL,
+    enrolled_at timestamptz NOT NULL,
+    PRIMARY KEY (realm, account_id)
 );
 
 -- Ten single-use recovery codes per enrolment, stored as SHA-256 (each

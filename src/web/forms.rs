@@ -26,6 +26,7 @@ impl PortalSession {
     const FLASH: &'static str = "flash";
     const SECOND_STEP: &'static str = "second_step";
     const SECOND_FACTOR_AT: &'static str = "second_factor_at";
+    const ENROLLING: &'static str = "enrolling";
 
     pub fn from_request(req: &HttpRequest) -> Self {
         Self(req.get_session())
@@ -80,6 +81,20 @@ impl PortalSession {
             .0
             .get::<i64>(Self::SECOND_FACTOR_AT)?
             .and_then(|t| chrono::DateTime::from_timestamp(t, 0)))
+    }
+
+    /// The sealed secret of the enrolment under way (base64), if any: kept
+    /// in the server-side session until a code confirms it.
+    pub fn enrolling(&self) -> Result<Option<String>, AppError> {
+        Ok(self.0.get::<String>(Self::ENROLLING)?)
+    }
+
+    pub fn set_enrolling(&self, sealed: &str) -> Result<(), AppError> {
+        Ok(self.0.insert(Self::ENROLLING, sealed)?)
+    }
+
+    pub fn end_enrolling(&self) {
+        self.0.remove(Self::ENROLLING);
     }
 
     /// Ends the session on the server and clears the cookie.

@@ -841,7 +841,18 @@ fn refused_post(
         fields(rng, ids, &[poison], &[])
     };
     match portal {
-        Portal::Admin => match rng.below(7) {
+        Portal::Admin => match rng.below(8) {
+            // No half-signed-in session, or no authenticator: refused.
+            7 => (
+                rng.pick(&[
+                    "/signin/code",
+                    "/signin/enrol",
+                    "/account/two-factor/replace",
+                    "/account/two-factor/remove",
+                ])
+                .to_string(),
+                fields(rng, ids, &[], &[]),
+            ),
             5 => ("/settings/api-tokens".into(), bad_token_form(rng)),
             6 => {
                 let path = format!("/settings/api-tokens/{}/revoke", no_token(rng));
@@ -877,7 +888,17 @@ fn refused_post(
                 (path, fields(rng, ids, &[("role", role)], &[]))
             }
         },
-        Portal::Engineer => match rng.below(6) {
+        Portal::Engineer => match rng.below(7) {
+            6 => (
+                rng.pick(&[
+                    "/signin/code",
+                    "/signin/enrol",
+                    "/account/two-factor/replace",
+                    "/account/two-factor/remove",
+                ])
+                .to_string(),
+                fields(rng, ids, &[], &[]),
+            ),
             4 => ("/tokens".into(), bad_token_form(rng)),
             5 => {
                 let path = format!("/tokens/{}/revoke", no_token(rng));
@@ -946,7 +967,12 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
             let post = rng.chance(50);
             if !post {
                 let path = match portal {
-                    Portal::Admin => match rng.below(21) {
+                    Portal::Admin => match rng.below(25) {
+                        21 => "/settings/security".into(),
+                        22 => rng
+                            .pick(&["/account/two-factor", "/account/two-factor/enrol"])
+                            .to_string(),
+                        23 | 24 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
                         19 => "/settings/api-tokens".into(),
                         20 => format!(
                             "/settings/api-tokens/{}/revoke",
@@ -979,7 +1005,10 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                             .to_string(),
                         _ => format!("/{}", id_segment(&mut rng, &real_requests)),
                     },
-                    Portal::Engineer => match rng.below(15) {
+                    Portal::Engineer => match rng.below(18) {
+                        15 => "/account/two-factor".into(),
+                        16 => "/account/two-factor/enrol".into(),
+                        17 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
                         13 => "/tokens".into(),
                         14 => format!("/tokens/{}/revoke", id_segment(&mut rng, &real_tokens)),
                         0 => "/".into(),
@@ -1017,7 +1046,27 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
             } else {
                 // Anything at all, to any route (sign-out included): without
                 // the session's token nothing may happen.
-                let path = match (portal, rng.below(9)) {
+                let path = match (portal, rng.below(11)) {
+                    (_, 9) => rng
+                        .pick(&[
+                            "/signin/code",
+                            "/signin/enrol",
+                            "/account/two-factor/enrol",
+                            "/account/two-factor/replace",
+                            "/account/two-factor/remove",
+                        ])
+                        .to_string(),
+                    (Portal::Admin, 10) => {
+                        if rng.chance(50) {
+                            "/settings/security".to_owned()
+                        } else {
+                            format!(
+                                "/roles/users/{}/two-factor/reset",
+                                id_segment(&mut rng, &real_users)
+                            )
+                        }
+                    }
+                    (Portal::Engineer, 10) => "/signin/code".to_owned(),
                     (_, 0) => "/signin".to_owned(),
                     (_, 1) => "/signout".to_owned(),
                     (Portal::Admin, 7) => "/settings/api-tokens".to_owned(),

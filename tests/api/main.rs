@@ -22,5 +22,7 @@ mod sessions;
 mod signin;
 mod smtp;
 mod staff_tokens;
+mod step_up;
 mod throttling;
 mod time_after_lock;
+mod two_factor;

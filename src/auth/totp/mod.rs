@@ -74,8 +74,6 @@ pub enum Policy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Standing {
     pub enrolled_at: Option<DateTime<Utc>>,
-    /// An enrolment not yet confirmed with a code.
-    pub pending: bool,
     /// The rule requires a second factor of them.
     pub required: bool,
     pub recovery_left: i64,

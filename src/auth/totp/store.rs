@@ -1,6 +1,6 @@
 //! Authenticators and recovery codes in PostgreSQL: where a holder stands,
-//! enrolment and its confirmation, checking a code (throttled, never
-//! twice for one time step), removal and reset.
+//! an enrolment's confirmation, checking a code (throttled, never twice for
+//! one time step), removal and reset.
 
 use std::net::IpAddr;
 
@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel::{dsl::count_star, prelude::*};
 
 use super::{
-    Holder, Policy, Sealer, Standing, Typed, matching_step, new_recovery_codes, new_secret,
+    Holder, Policy, Sealer, Standing, Typed, matching_step, new_recovery_codes,
     record::{Event, record},
     recovery_hash,
 };
@@ -26,11 +26,10 @@ pub fn standing(conn: &mut PgConnection, holder: &Holder) -> QueryResult<Standin
         }
         Policy::Staff { required } => required,
     };
-    let row: Option<(Option<DateTime<Utc>>, bool)> = row_of(holder)
-        .select((sf::enrolled_at, sf::pending.is_not_null()))
+    let enrolled_at: Option<DateTime<Utc>> = row_of(holder)
+        .select(sf::enrolled_at)
         .first(conn)
         .optional()?;
-    let (enrolled_at, pending) = row.unwrap_or((None, false));
     let recovery_left = if enrolled_at.is_some() {
         codes_of(holder)
             .filter(rc::used_at.is_null())
@@ -41,7 +40,6 @@ pub fn standing(conn: &mut PgConnection, holder: &Holder) -> QueryResult<Standin
     };
     Ok(Standing {
         enrolled_at,
-        pending,
         required,
         recovery_left,
     })
@@ -69,27 +67,6 @@ fn codes_of(holder: &Holder) -> CodesOf {
         .filter(rc::account_id.eq(holder.id))
 }
 
-/// The secret of the enrolment under way, started now if there is none:
-/// reloading the page shows the same QR code.
-pub fn begin(conn: &mut PgConnection, sealer: &Sealer, holder: &Holder) -> QueryResult<Vec<u8>> {
-    let fresh = sealer.seal(holder.realm, holder.id, &new_secret());
-    diesel::insert_into(sf::table)
-        .values((
-            sf::realm.eq(holder.realm.as_db()),
-            sf::account_id.eq(holder.id),
-            sf::pending.eq(&fresh),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)?;
-    diesel::update(row_of(holder).filter(sf::pending.is_null()))
-        .set(sf::pending.eq(&fresh))
-        .execute(conn)?;
-    let sealed: Option<Vec<u8>> = row_of(holder).select(sf::pending).first(conn)?;
-    sealed
-        .and_then(|s| sealer.open(holder.realm, holder.id, &s))
-        .ok_or(diesel::result::Error::NotFound)
-}
-
 /// A code checked, and what came of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Checked {
@@ -104,7 +81,8 @@ pub enum Checked {
     /// Right, but a code of this time step (or an earlier one) was
     /// accepted already.
     Replayed,
-    /// Nothing to check it against (no authenticator, or no enrolment).
+    /// Nothing to check it against (no authenticator, or no enrolment
+    /// under way).
     NotEnrolled,
     /// Refused before it was checked.
     Throttled(Refusal),
@@ -181,13 +159,11 @@ pub fn verify(
     let Some(typed) = Typed::parse(attempt.code) else {
         return Ok(Checked::Malformed);
     };
-    let sealed: Option<Option<Vec<u8>>> = row_of(holder)
+    let sealed: Option<Vec<u8>> = row_of(holder)
         .select(sf::secret)
         .first(conn)
         .optional()?;
-    let Some(secret) = sealed
-        .flatten()
-        .and_then(|s| sealer.open(holder.realm, holder.id, &s))
+    let Some(secret) = sealed.and_then(|s| sealer.open(holder.realm, holder.id, &s))
     else {
         return Ok(Checked::NotEnrolled);
     };
@@ -205,7 +181,7 @@ pub fn verify(
             // The step is taken only if it is later than the last one: of
             // two requests with one code, one wins.
             let taken = diesel::update(
-                row_of(holder).filter(sf::last_step.is_null().or(sf::last_step.lt(step))),
+                row_of(holder).filter(sf::last_step.lt(step)),
             )
             .set(sf::last_step.eq(step))
             .execute(conn)?;
@@ -243,52 +219,41 @@ pub fn verify(
     }
 }
 
-/// Confirms the enrolment under way with a code from it: the new secret
-/// replaces any old one, and ten new recovery codes replace the old ones.
+/// Confirms an enrolment with a code from its `secret` (which the
+/// enrolling person's session kept): the new secret replaces any old one,
+/// and ten new recovery codes replace the old ones.
 pub fn confirm(
     conn: &mut PgConnection,
     sealer: &Sealer,
     holder: &Holder,
+    secret: &[u8],
     attempt: &Attempt<'_>,
 ) -> QueryResult<Checked> {
     let Some(Typed::Totp(code)) = Typed::parse(attempt.code) else {
         return Ok(Checked::Malformed);
     };
-    let row: Option<(Option<Vec<u8>>, Option<DateTime<Utc>>)> = row_of(holder)
-        .select((sf::pending, sf::enrolled_at))
-        .first(conn)
-        .optional()?;
-    let Some((Some(sealed), enrolled_at)) = row else {
-        return Ok(Checked::NotEnrolled);
-    };
-    let Some(secret) = sealer.open(holder.realm, holder.id, &sealed) else {
-        return Ok(Checked::NotEnrolled);
-    };
     let admitted = match admit(conn, holder, attempt)? {
         Ok(admitted) => admitted,
         Err(refusal) => return Ok(Checked::Throttled(refusal)),
     };
-    let Some(step) = matching_step(&secret, &code, attempt.now) else {
+    let Some(step) = matching_step(secret, &code, attempt.now) else {
         failed(conn, holder, attempt, "InvalidCode")?;
         return Ok(Checked::Wrong);
     };
     let codes = new_recovery_codes();
     let ip = attempt.ip.to_string();
-    let done = conn.transaction(|conn| {
-        // Only the enrolment this code belongs to (a parallel one that
-        // replaced it meanwhile wins).
-        let updated = diesel::update(row_of(holder).filter(sf::pending.eq(&sealed)))
-            .set((
+    let sealed = sealer.seal(holder.realm, holder.id, secret);
+    conn.transaction(|conn| {
+        let replaced = diesel::delete(row_of(holder)).execute(conn)? > 0;
+        diesel::insert_into(sf::table)
+            .values((
+                sf::realm.eq(holder.realm.as_db()),
+                sf::account_id.eq(holder.id),
                 sf::secret.eq(&sealed),
-                sf::pending.eq(None::<Vec<u8>>),
                 sf::last_step.eq(step),
                 sf::enrolled_at.eq(attempt.now),
             ))
             .execute(conn)?;
-        if updated == 0 {
-            return Ok::<_, diesel::result::Error>(false);
-        }
-        diesel::delete(codes_of(holder)).execute(conn)?;
         let rows: Vec<_> = codes
             .iter()
             .map(|c| {
@@ -300,19 +265,14 @@ pub fn confirm(
             })
             .collect();
         diesel::insert_into(rc::table).values(rows).execute(conn)?;
-        let replaced = enrolled_at.is_some();
         record(
             conn,
             holder,
             Event::Enrolled { replaced },
             &ip,
             attempt.now,
-        )?;
-        Ok(true)
+        )
     })?;
-    if !done {
-        return Ok(Checked::NotEnrolled);
-    }
     throttle::succeeded(conn, &admitted, attempt.now)?;
     Ok(Checked::Enrolled {
         recovery_codes: codes,
@@ -330,9 +290,8 @@ pub fn remove(
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
     conn.transaction(|conn| {
-        let removed = diesel::delete(row_of(holder).filter(sf::secret.is_not_null())).execute(conn)?;
-        // An enrolment under way goes too.
-        diesel::delete(row_of(holder)).execute(conn)?;
+        // The recovery codes go with it (ON DELETE CASCADE).
+        let removed = diesel::delete(row_of(holder)).execute(conn)?;
         if removed > 0 {
             record(conn, holder, event, ip, now)?;
         }
@@ -349,7 +308,6 @@ pub fn enrolled_among(
     sf::table
         .filter(sf::realm.eq(realm.as_db()))
         .filter(sf::account_id.eq_any(ids))
-        .filter(sf::secret.is_not_null())
         .select(sf::account_id)
         .load(conn)
 }

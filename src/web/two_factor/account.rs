@@ -46,6 +46,8 @@ struct AccountPage {
     tr: Tr,
     chrome: Chrome,
     standing: Standing,
+    /// A replacement is under way in this session.
+    pending: bool,
     enrolled_at: String,
     flash: Option<String>,
     error: Option<String>,
@@ -61,6 +63,7 @@ fn page<P: TwoFactorPortal>(
     Ok(AccountPage {
         chrome: me.chrome(req)?,
         enrolled_at: standing.enrolled_at.map(fmt_time).unwrap_or_default(),
+        pending: PortalSession::from_request(req).enrolling()?.is_some(),
         standing,
         flash: PortalSession::from_request(req).take_flash(),
         error,
@@ -113,11 +116,11 @@ async fn replace<P: TwoFactorPortal>(
     if let Err(again) = current_code(&req, &tr, &state, &me, &form.code).await? {
         return Ok(again);
     }
-    let (holder, sealer) = (me.holder(&state.settings), state.sealer.clone());
-    db::blocking(&state.pool, move |conn| {
-        store::begin(conn, &sealer, &holder).map_err(DbError::from)
-    })
-    .await?;
+    let holder = me.holder(&state.settings);
+    let session = PortalSession::from_request(&req);
+    // A new secret, not one shown before the code was entered.
+    session.end_enrolling();
+    enrol::pending_secret(&session, &state.sealer, &holder)?;
     Ok(see_other("/account/two-factor/enrol"))
 }
 

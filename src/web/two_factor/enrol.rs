@@ -7,11 +7,13 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use base64::Engine;
+
 use super::{
-    ACCOUNT, CodeForm, TwoFactorPortal, check, open_step, refusal, with_retry_after,
+    ACCOUNT, CodeForm, TwoFactorPortal, confirm_enrolment, open_step, refusal, with_retry_after,
 };
 use crate::{
-    auth::totp::{self, store},
+    auth::totp::{self, Holder, Sealer, store},
     db::{self, DbError},
     i18n::Tr,
     web::{
@@ -64,8 +66,30 @@ fn qr_svg(uri: &str) -> Result<String, AppError> {
     })
 }
 
-/// The enrolment under way of `me` (begun now if there is none).
-async fn page<P: TwoFactorPortal>(
+/// The secret of `holder`'s enrolment under way, kept sealed in their
+/// session (so showing the page writes nothing else, and reloading it shows
+/// the same QR code); begun now if there is none.
+pub fn pending_secret(
+    session: &PortalSession,
+    sealer: &Sealer,
+    holder: &Holder,
+) -> Result<Vec<u8>, AppError> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let kept = session
+        .enrolling()?
+        .and_then(|s| b64.decode(s).ok())
+        .and_then(|sealed| sealer.open(holder.realm, holder.id, &sealed));
+    if let Some(secret) = kept {
+        return Ok(secret);
+    }
+    let secret = totp::new_secret();
+    session.set_enrolling(&b64.encode(sealer.seal(holder.realm, holder.id, &secret)))?;
+    Ok(secret)
+}
+
+/// The enrolment page of `me`'s enrolment under way.
+fn page<P: TwoFactorPortal>(
+    req: &HttpRequest,
     state: &AppState,
     me: &P,
     tr: Tr,
@@ -73,11 +97,9 @@ async fn page<P: TwoFactorPortal>(
     forced: bool,
     error: Option<String>,
 ) -> Result<EnrolPage, AppError> {
-    let (holder, sealer) = (me.holder(&state.settings), state.sealer.clone());
-    let secret = db::blocking(&state.pool, move |conn| {
-        store::begin(conn, &sealer, &holder).map_err(DbError::from)
-    })
-    .await?;
+    let holder = me.holder(&state.settings);
+    let session = PortalSession::from_request(req);
+    let secret = pending_secret(&session, &state.sealer, &holder)?;
     Ok(EnrolPage {
         qr_svg: qr_svg(&totp::otpauth_uri(&me.label(), &secret))?,
         secret: totp::base32(&secret),
@@ -102,7 +124,9 @@ async fn submit<P: TwoFactorPortal>(
     on_confirmed: impl FnOnce() -> Result<(), AppError>,
 ) -> Result<HttpResponse, AppError> {
     let holder = me.holder(&state.settings);
-    let checked = check(req, state, &holder, code, store::During::Enrolment).await?;
+    let session = PortalSession::from_request(req);
+    let secret = pending_secret(&session, &state.sealer, &holder)?;
+    let checked = confirm_enrolment(req, state, &holder, secret, code).await?;
     let chrome = |req: &HttpRequest| {
         if forced {
             P::bare_chrome(req)
@@ -111,6 +135,7 @@ async fn submit<P: TwoFactorPortal>(
         }
     };
     if let store::Checked::Enrolled { recovery_codes } = checked {
+        session.end_enrolling();
         on_confirmed()?;
         let page = RecoveryPage {
             chrome: chrome(req)?,
@@ -121,7 +146,7 @@ async fn submit<P: TwoFactorPortal>(
         return secret_page(&page);
     }
     let (message, status, wait) = refusal(&tr, &checked, state.clock.now());
-    let again = page(state, me, tr, chrome(req)?, forced, Some(message)).await?;
+    let again = page(req, state, me, tr, chrome(req)?, forced, Some(message))?;
     Ok(with_retry_after(render_status(status, &again)?, wait))
 }
 
@@ -160,7 +185,7 @@ pub async fn half_form<P: TwoFactorPortal>(
         Ok(me) => me,
         Err(elsewhere) => return Ok(elsewhere),
     };
-    let page = page(&state, &me, tr, P::bare_chrome(&req)?, true, None).await?;
+    let page = page(&req, &state, &me, tr, P::bare_chrome(&req)?, true, None)?;
     secret_page(&page)
 }
 
@@ -192,12 +217,14 @@ pub async fn account_form<P: TwoFactorPortal>(
     state: web::Data<AppState>,
     SignedIn(me): SignedIn<P>,
 ) -> Result<HttpResponse, AppError> {
+    // Replacing an authenticator starts on the account page, after a
+    // current code.
     let standing = super::standing(&state, &me.holder(&state.settings)).await?;
-    if standing.enrolled() && !standing.pending {
+    if standing.enrolled() && PortalSession::from_request(&req).enrolling()?.is_none() {
         return Ok(see_other(ACCOUNT));
     }
     let chrome = me.chrome(&req)?;
-    secret_page(&page(&state, &me, tr, chrome, false, None).await?)
+    secret_page(&page(&req, &state, &me, tr, chrome, false, None)?)
 }
 
 /// `POST /account/two-factor/enrol`: the code that confirms it.

@@ -69,8 +69,8 @@ pub async fn standing(state: &AppState, holder: &Holder) -> Result<Standing, App
     .map_err(AppError::from)
 }
 
-/// Checks `code` for `holder` (or confirms their enrolment), counted by
-/// throttling, from the request's address at the clock's now.
+/// Checks `code` for `holder`'s authenticator, counted by throttling, from
+/// the request's address at the clock's now.
 pub async fn check(
     req: &HttpRequest,
     state: &AppState,
@@ -88,11 +88,31 @@ pub async fn check(
             now,
             during,
         };
-        match during {
-            During::Enrolment => store::confirm(conn, &sealer, &holder, &attempt),
-            During::SignIn | During::StepUp => store::verify(conn, &sealer, &holder, &attempt),
-        }
-        .map_err(DbError::from)
+        store::verify(conn, &sealer, &holder, &attempt).map_err(DbError::from)
+    })
+    .await
+    .map_err(AppError::from)
+}
+
+/// Confirms an enrolment of `secret` with `code` (counted like [`check`]).
+pub async fn confirm_enrolment(
+    req: &HttpRequest,
+    state: &AppState,
+    holder: &Holder,
+    secret: Vec<u8>,
+    code: &str,
+) -> Result<Checked, AppError> {
+    let (holder, code) = (holder.clone(), code.to_owned());
+    let ip = client_ip(req, &state.settings.trusted_proxies);
+    let (sealer, now) = (state.sealer.clone(), state.clock.now());
+    db::blocking(&state.pool, move |conn| {
+        let attempt = Attempt {
+            code: &code,
+            ip,
+            now,
+            during: During::Enrolment,
+        };
+        store::confirm(conn, &sealer, &holder, &secret, &attempt).map_err(DbError::from)
     })
     .await
     .map_err(AppError::from)
