@@ -121,7 +121,11 @@ impl TypedAccount {
             }
             None => email,
         };
-        if self.codes { format!("code:{key}") } else { key }
+        if self.codes {
+            format!("code:{key}")
+        } else {
+            key
+        }
     }
 }
 

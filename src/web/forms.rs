@@ -71,7 +71,10 @@ impl PortalSession {
 
     /// A code of the account's second factor was accepted at `at`: it
     /// confirms sensitive actions for a while (step-up).
-    pub fn second_factor_confirmed(&self, at: chrono::DateTime<chrono::Utc>) -> Result<(), AppError> {
+    pub fn second_factor_confirmed(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), AppError> {
         Ok(self.0.insert(Self::SECOND_FACTOR_AT, at.timestamp())?)
     }
 

@@ -271,14 +271,16 @@ async fn decide<P: TwoFactorPortal>(
     let (action, request) = prepare(&state, &me, path.into_inner()).await?;
     // A decision is confirmed with a second factor (step-up); the form
     // comes back with the code field when it was not.
-    let second_factor =
-        match step_up::confirm(&req, &tr, &state, &me, &second_factor_code).await? {
-            Ok(confirmed) => confirmed,
-            Err((step_up, status)) => {
-                return confirm_page(&req, tr, &state, &me, &request, action)?
-                    .refuse_step_up(form.comment, step_up, status);
-            }
-        };
+    let second_factor = match step_up::confirm(&req, &tr, &state, &me, &second_factor_code).await? {
+        Ok(confirmed) => confirmed,
+        Err((step_up, status)) => {
+            return confirm_page(&req, tr, &state, &me, &request, action)?.refuse_step_up(
+                form.comment,
+                step_up,
+                status,
+            );
+        }
+    };
     let comment = match Comment::parse(&form.comment) {
         Ok(c) => c,
         Err(key) => {

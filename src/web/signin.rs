@@ -20,8 +20,7 @@ use crate::{
 /// limit ([`super::rate_limit`]) is put in front of. Judged by the path as
 /// the router matches it (percent-decoded), so `/%73ignin` is no way round.
 pub fn is_submission(req: &ServiceRequest) -> bool {
-    req.method() == Method::POST
-        && matches!(req.match_info().as_str(), "/signin" | "/signin/code")
+    req.method() == Method::POST && matches!(req.match_info().as_str(), "/signin" | "/signin/code")
 }
 
 #[derive(Template)]

@@ -376,6 +376,10 @@ fn demo_on_the_embedded_default_seeds_serves_and_reuses_its_cluster() {
     assert!(printed.contains("admin@contoso.example"));
     assert!(printed.contains("manager@provider.example"));
     assert!(printed.contains("password is: "));
+    assert!(
+        printed.contains("The demo enrols nobody: after the password you are asked to set up an authenticator app"),
+        "{printed}"
+    );
     let mail_dir = data.path().join("mail");
     assert!(
         printed.contains(&format!("written as .eml files to: {}", mail_dir.display())),

@@ -46,11 +46,16 @@ async fn needs_a_fresh_code(
         Portal::Engineer => app.engineer_page(client, page).await,
     };
     assert!(
-        !texts(&form, "input[name=second_factor_code]").is_empty() || form.contains("name=\"second_factor_code\""),
+        !texts(&form, "input[name=second_factor_code]").is_empty()
+            || form.contains("name=\"second_factor_code\""),
         "{page} asks for the code"
     );
     let resp = app.post_from(portal, client, page, action, fields).await;
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{action} without a code");
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "{action} without a code"
+    );
     let html = resp.text().await.expect("body");
     assert!(
         html.contains("Enter a code from your authenticator app to confirm this."),
@@ -65,7 +70,9 @@ async fn needs_a_fresh_code(
     let code = app.code(authenticator);
     let mut with_code = fields.to_vec();
     with_code.push(("second_factor_code", &code));
-    let resp = app.post_from(portal, client, page, action, &with_code).await;
+    let resp = app
+        .post_from(portal, client, page, action, &with_code)
+        .await;
     assert!(
         resp.status().is_redirection() || resp.status().is_success(),
         "{action} with a code: {}",
@@ -104,17 +111,31 @@ async fn customer_decisions_ask_for_a_fresh_code_and_their_records_say_mfa() {
     assert_eq!(app.stored_status(id), "approved");
     // Within five minutes the next decision needs no new code.
     let resp = app
-        .post_from(Portal::Admin, &admin, &format!("{base}/revoke"), &format!("{base}/revoke"), &[])
+        .post_from(
+            Portal::Admin,
+            &admin,
+            &format!("{base}/revoke"),
+            &format!("{base}/revoke"),
+            &[],
+        )
         .await;
     assert_eq!(location(&resp), base);
     let decisions = records(app, w.contoso, activity::SET_REQUEST);
     let seen: Vec<_> = decisions
         .iter()
-        .map(|r| (r.parameters["ApprovalDecision"].clone(), r.parameters["Mfa"].clone()))
+        .map(|r| {
+            (
+                r.parameters["ApprovalDecision"].clone(),
+                r.parameters["Mfa"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         seen,
-        [("Approve".into(), true.into()), ("Revoke".into(), true.into())]
+        [
+            ("Approve".into(), true.into()),
+            ("Revoke".into(), true.into())
+        ]
     );
 
     let denied = app.arrange_request(w.contoso, &w.other_engineer, Some(&w.manager));
@@ -179,7 +200,8 @@ async fn configuration_changes_in_the_admin_center_ask_for_a_fresh_code() {
     assert!(tenant_flag("rule"));
     let set = records(app, w.contoso, activity::SET_ORGANIZATION_CONFIG);
     assert_eq!(
-        set.last().map(|r| r.parameters["RequireTwoFactorSignIn"].clone()),
+        set.last()
+            .map(|r| r.parameters["RequireTwoFactorSignIn"].clone()),
         Some(true.into())
     );
 
@@ -245,7 +267,9 @@ async fn a_global_admin_resets_another_users_authenticator_and_the_user_enrols_a
     };
     let roles = app.admin_page(&admin, "/roles").await;
     assert!(
-        texts(&roles, "button").iter().any(|b| b.starts_with("Reset authenticator of")),
+        texts(&roles, "button")
+            .iter()
+            .any(|b| b.starts_with("Reset authenticator of")),
         "{:?}",
         texts(&roles, "button")
     );
@@ -286,7 +310,10 @@ async fn a_global_admin_resets_another_users_authenticator_and_the_user_enrols_a
         .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert!(enrolled(&c.fabrikam_admin));
-    assert_eq!(records(app, w.contoso, activity::RESET_AUTHENTICATOR).len(), 1);
+    assert_eq!(
+        records(app, w.contoso, activity::RESET_AUTHENTICATOR).len(),
+        1
+    );
     // Approvers may not reset anyone's.
     let other = app.create_user("Contoso", "approver2@contoso.example", Role::Approver);
     let resp = app

@@ -48,13 +48,18 @@ async fn enrolment_shows_a_qr_code_and_the_secret_and_completes_only_with_a_vali
     let page = app.get_admin(&admin, "/account/two-factor/enrol").await;
     assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(
-        page.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+        page.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
         Some("no-store")
     );
     let html = page.text().await.expect("body");
     let secret = texts(&html, "#secret").pop().expect("the secret as text");
     assert_eq!(secret.len(), 32, "160 bits in base32: {secret}");
-    assert!(texts(&html, "#qr svg").len() == 1 || html.contains("<svg"), "a QR code");
+    assert!(
+        texts(&html, "#qr svg").len() == 1 || html.contains("<svg"),
+        "a QR code"
+    );
     assert!(!html.contains("<script"), "no script");
     // Reloading shows the same secret (the app has not been scanned twice).
     let again = app.admin_page(&admin, "/account/two-factor/enrol").await;
@@ -77,8 +82,16 @@ async fn enrolment_shows_a_qr_code_and_the_secret_and_completes_only_with_a_vali
         .await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let html = resp.text().await.expect("body");
-    assert!(alert(&html).contains("That code is not right"), "{}", alert(&html));
-    assert_eq!(texts(&html, "#secret"), vec![secret.clone()], "the same secret again");
+    assert!(
+        alert(&html).contains("That code is not right"),
+        "{}",
+        alert(&html)
+    );
+    assert_eq!(
+        texts(&html, "#secret"),
+        vec![secret.clone()],
+        "the same secret again"
+    );
     assert!(records(app, w.contoso, activity::NEW_AUTHENTICATOR).is_empty());
 
     // The right one: ten recovery codes, shown once.
@@ -87,8 +100,14 @@ async fn enrolment_shows_a_qr_code_and_the_secret_and_completes_only_with_a_vali
     assert_eq!(enrolled.recovery_codes.len(), 10);
     let account = app.admin_page(&admin, "/account/two-factor").await;
     assert_eq!(texts(&account, "#two-factor-state"), vec!["On"]);
-    assert_eq!(texts(&account, "#recovery-left"), vec!["Recovery codes left: 10"]);
-    assert!(!account.contains(&secret), "the secret is never shown again");
+    assert_eq!(
+        texts(&account, "#recovery-left"),
+        vec!["Recovery codes left: 10"]
+    );
+    assert!(
+        !account.contains(&secret),
+        "the secret is never shown again"
+    );
     let resp = app.get_admin(&admin, "/account/two-factor/enrol").await;
     assert_eq!(location(&resp), "/account/two-factor");
 
@@ -113,7 +132,9 @@ async fn users_with_an_authenticator_enter_a_code_after_their_password_and_get_a
     let w = world().await;
     let c = w.customers();
     let app = &w.app;
-    let authenticator = app.enrol(Portal::Admin, &app.admin_client(&c.admin).await).await;
+    let authenticator = app
+        .enrol(Portal::Admin, &app.admin_client(&c.admin).await)
+        .await;
     app.advance(30);
 
     let (browser, jar) = client_with_jar();
@@ -140,7 +161,11 @@ async fn users_with_an_authenticator_enter_a_code_after_their_password_and_get_a
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&resp), "/");
-    assert_ne!(cookie(&jar), half, "the session id is renewed after the code");
+    assert_ne!(
+        cookie(&jar),
+        half,
+        "the session id is renewed after the code"
+    );
     assert_eq!(app.get_admin(&browser, "/").await.status(), StatusCode::OK);
 
     // Without an authenticator (and no rule): straight in, as before.
@@ -153,7 +178,9 @@ async fn a_code_is_accepted_once_and_one_step_of_skew_either_way_but_not_two() {
     let w = world().await;
     let c = w.customers();
     let app = &w.app;
-    let authenticator = app.enrol(Portal::Admin, &app.admin_client(&c.admin).await).await;
+    let authenticator = app
+        .enrol(Portal::Admin, &app.admin_client(&c.admin).await)
+        .await;
     app.advance(300);
 
     // Two steps early or late: refused as wrong.
@@ -165,7 +192,11 @@ async fn a_code_is_accepted_once_and_one_step_of_skew_either_way_but_not_two() {
             .await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{seconds} s");
         let html = resp.text().await.expect("body");
-        assert!(alert(&html).contains("not right"), "{seconds} s: {}", alert(&html));
+        assert!(
+            alert(&html).contains("not right"),
+            "{seconds} s: {}",
+            alert(&html)
+        );
     }
     // One step early: accepted.
     let resp = app
@@ -187,17 +218,29 @@ async fn a_code_is_accepted_once_and_one_step_of_skew_either_way_but_not_two() {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let html = resp.text().await.expect("body");
     assert!(alert(&html).contains("used already"), "{}", alert(&html));
-    let resp = app.second_step(Portal::Admin, &replay, &app.code(&authenticator)).await;
+    let resp = app
+        .second_step(Portal::Admin, &replay, &app.code(&authenticator))
+        .await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "an earlier step");
     // The next step's code works.
     app.advance(60);
-    let resp = app.second_step(Portal::Admin, &replay, &app.code(&authenticator)).await;
+    let resp = app
+        .second_step(Portal::Admin, &replay, &app.code(&authenticator))
+        .await;
     assert_eq!(location(&resp), "/");
     let failures = records(app, w.contoso, activity::SECOND_FACTOR_FAILED);
-    let reasons: Vec<_> = failures.iter().map(|r| r.parameters["Reason"].clone()).collect();
+    let reasons: Vec<_> = failures
+        .iter()
+        .map(|r| r.parameters["Reason"].clone())
+        .collect();
     assert_eq!(
         reasons,
-        ["InvalidCode", "InvalidCode", "CodeAlreadyUsed", "CodeAlreadyUsed"]
+        [
+            "InvalidCode",
+            "InvalidCode",
+            "CodeAlreadyUsed",
+            "CodeAlreadyUsed"
+        ]
     );
 }
 
@@ -206,8 +249,12 @@ async fn a_recovery_code_works_once_and_says_how_many_remain() {
     let w = world().await;
     let c = w.customers();
     let app = &w.app;
-    let authenticator = app.enrol(Portal::Admin, &app.admin_client(&c.admin).await).await;
-    let recovery = authenticator.recovery_codes[3].to_uppercase().replace('-', " ");
+    let authenticator = app
+        .enrol(Portal::Admin, &app.admin_client(&c.admin).await)
+        .await;
+    let recovery = authenticator.recovery_codes[3]
+        .to_uppercase()
+        .replace('-', " ");
 
     let lost_phone = client();
     app.admin_sign_in(&lost_phone, &c.admin).await;
@@ -219,7 +266,10 @@ async fn a_recovery_code_works_once_and_says_how_many_remain() {
         "{:?}",
         texts(&page, "[role=status]")
     );
-    assert_eq!(texts(&page, "#recovery-left"), vec!["Recovery codes left: 9"]);
+    assert_eq!(
+        texts(&page, "#recovery-left"),
+        vec!["Recovery codes left: 9"]
+    );
 
     let again = client();
     app.admin_sign_in(&again, &c.admin).await;
@@ -228,7 +278,12 @@ async fn a_recovery_code_works_once_and_says_how_many_remain() {
     let used = records(app, w.contoso, activity::RECOVERY_CODE_USED);
     assert_eq!(used.len(), 1);
     assert_eq!(used[0].parameters["Remaining"], 9);
-    assert!(!used[0].parameters.to_string().contains(&authenticator.recovery_codes[3]));
+    assert!(
+        !used[0]
+            .parameters
+            .to_string()
+            .contains(&authenticator.recovery_codes[3])
+    );
 }
 
 #[tokio::test]
@@ -236,7 +291,9 @@ async fn a_parallel_burst_of_wrong_codes_gets_five_checks() {
     let app = spawn_app_with(|s| s.sign_in_rate = RateQuota::UNLIMITED).await;
     let contoso = app.create_tenant("Contoso", true);
     let admin = app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
-    let authenticator = app.enrol(Portal::Admin, &app.admin_client(&admin).await).await;
+    let authenticator = app
+        .enrol(Portal::Admin, &app.admin_client(&admin).await)
+        .await;
     app.advance(30);
     let attacker = client();
     app.admin_sign_in(&attacker, &admin).await;
@@ -254,13 +311,19 @@ async fn a_parallel_burst_of_wrong_codes_gets_five_checks() {
         .into_iter()
         .map(|r| r.expect("answer").status())
         .collect();
-    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
     let throttled = statuses
         .iter()
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert_eq!((checked, throttled), (5, 35), "{statuses:?}");
-    assert_eq!(records(&app, contoso, activity::SECOND_FACTOR_FAILED).len(), 5);
+    assert_eq!(
+        records(&app, contoso, activity::SECOND_FACTOR_FAILED).len(),
+        5
+    );
     // Locked out: even the right code waits.
     let resp = app
         .second_step(Portal::Admin, &attacker, &app.code(&authenticator))
@@ -280,15 +343,22 @@ async fn the_tenant_rule_sends_approvers_to_enrol_and_nothing_else_opens_until_t
     let resp = app.admin_sign_in(&approver, &c.approver).await;
     assert_eq!(location(&resp), "/signin/enrol");
     for path in ["/", "/support/lockbox/requests", "/account/two-factor"] {
-        assert_eq!(location(&app.get_admin(&approver, path).await), "/signin", "{path}");
+        assert_eq!(
+            location(&app.get_admin(&approver, path).await),
+            "/signin",
+            "{path}"
+        );
     }
     let page = app.admin_page(&approver, "/signin/enrol").await;
     assert!(alert(&page).is_empty(), "no error yet");
     assert_eq!(
         texts(&page, "[role=status]"),
-        vec!["Your organization requires two-factor sign-in. Set up an authenticator app to continue."]
+        vec![
+            "Your organization requires two-factor sign-in. Set up an authenticator app to continue."
+        ]
     );
-    app.enrol_on(Portal::Admin, &approver, "/signin/enrol").await;
+    app.enrol_on(Portal::Admin, &approver, "/signin/enrol")
+        .await;
     assert_eq!(app.get_admin(&approver, "/").await.status(), StatusCode::OK);
 
     // Plain users are not covered by the rule.
@@ -305,9 +375,17 @@ async fn provider_staff_must_enrol_unless_the_deployment_makes_it_optional() {
     let manager = client();
     let resp = app.engineer_sign_in(&manager, &w.manager).await;
     assert_eq!(location(&resp), "/signin/enrol");
-    assert_eq!(location(&app.get_engineer(&manager, "/queue").await), "/signin");
-    let authenticator = app.enrol_on(Portal::Engineer, &manager, "/signin/enrol").await;
-    assert_eq!(app.get_engineer(&manager, "/queue").await.status(), StatusCode::OK);
+    assert_eq!(
+        location(&app.get_engineer(&manager, "/queue").await),
+        "/signin"
+    );
+    let authenticator = app
+        .enrol_on(Portal::Engineer, &manager, "/signin/enrol")
+        .await;
+    assert_eq!(
+        app.get_engineer(&manager, "/queue").await.status(),
+        StatusCode::OK
+    );
     app.advance(30);
     let again = app
         .signed_in_with_code(Portal::Engineer, &w.manager, &authenticator)
@@ -327,7 +405,9 @@ async fn bad_codes_get_clear_messages_and_change_nothing() {
     let w = world().await;
     let c = w.customers();
     let app = &w.app;
-    let admin_key = app.enrol(Portal::Admin, &app.admin_client(&c.admin).await).await;
+    let admin_key = app
+        .enrol(Portal::Admin, &app.admin_client(&c.admin).await)
+        .await;
     let approver_key = app
         .enrol(Portal::Admin, &app.admin_client(&c.approver).await)
         .await;
@@ -355,18 +435,27 @@ async fn bad_codes_get_clear_messages_and_change_nothing() {
     app.advance(5 * 60);
     let resp = half
         .post(format!("{}/signin/code", app.admin_url))
-        .form(&[("csrf_token", token.as_str()), ("code", &app.code(&admin_key))])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("code", &app.code(&admin_key)),
+        ])
         .send()
         .await
         .expect("request");
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let html = resp.text().await.expect("body");
-    assert!(alert(&html).starts_with("Your sign-in has expired"), "{}", alert(&html));
+    assert!(
+        alert(&html).starts_with("Your sign-in has expired"),
+        "{}",
+        alert(&html)
+    );
     assert_eq!(location(&app.get_admin(&half, "/").await), "/signin");
     // Nothing was used up: the same code signs in a fresh attempt.
     let fresh = client();
     app.admin_sign_in(&fresh, &c.admin).await;
-    let resp = app.second_step(Portal::Admin, &fresh, &app.code(&admin_key)).await;
+    let resp = app
+        .second_step(Portal::Admin, &fresh, &app.code(&admin_key))
+        .await;
     assert_eq!(location(&resp), "/");
 }
 
@@ -381,18 +470,33 @@ async fn an_authenticator_is_replaced_or_removed_only_after_a_current_code() {
 
     let wrong = app.code_in(&old, 600);
     let resp = app
-        .post_from(Portal::Admin, &admin, "/account/two-factor", "/account/two-factor/remove", &[("code", &wrong)])
+        .post_from(
+            Portal::Admin,
+            &admin,
+            "/account/two-factor",
+            "/account/two-factor/remove",
+            &[("code", &wrong)],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let resp = app
-        .post_from(Portal::Admin, &admin, "/account/two-factor", "/account/two-factor/replace", &[("code", &app.code(&old))])
+        .post_from(
+            Portal::Admin,
+            &admin,
+            "/account/two-factor",
+            "/account/two-factor/replace",
+            &[("code", &app.code(&old))],
+        )
         .await;
     assert_eq!(location(&resp), "/account/two-factor/enrol");
     app.advance(30);
     let new = app.enrol(Portal::Admin, &admin).await;
     assert_ne!(new.secret, old.secret);
     let replaced = records(app, w.contoso, activity::NEW_AUTHENTICATOR);
-    assert_eq!(replaced.last().map(|r| r.parameters["Replaced"].clone()), Some(true.into()));
+    assert_eq!(
+        replaced.last().map(|r| r.parameters["Replaced"].clone()),
+        Some(true.into())
+    );
     app.advance(30);
     // The old authenticator no longer signs in.
     let half = client();
@@ -401,9 +505,18 @@ async fn an_authenticator_is_replaced_or_removed_only_after_a_current_code() {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 
     let resp = app
-        .post_from(Portal::Admin, &admin, "/account/two-factor", "/account/two-factor/remove", &[("code", &app.code(&new))])
+        .post_from(
+            Portal::Admin,
+            &admin,
+            "/account/two-factor",
+            "/account/two-factor/remove",
+            &[("code", &app.code(&new))],
+        )
         .await;
     assert_eq!(location(&resp), "/account/two-factor");
-    assert_eq!(records(app, w.contoso, activity::REMOVE_AUTHENTICATOR).len(), 1);
+    assert_eq!(
+        records(app, w.contoso, activity::REMOVE_AUTHENTICATOR).len(),
+        1
+    );
     assert_eq!(location(&app.admin_sign_in(&client(), &c.admin).await), "/");
 }

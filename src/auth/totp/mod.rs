@@ -147,7 +147,13 @@ impl Sealer {
         let (nonce, body) = sealed.split_at(24);
         let aad = binding(realm, id);
         self.0
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: &aad })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: &aad,
+                },
+            )
             .ok()
     }
 }
@@ -300,7 +306,10 @@ mod tests {
         let sloppy = code.to_uppercase().replace('-', " ");
         assert_eq!(recovery_hash(&sloppy), recovery_hash(code));
         assert!(matches!(Typed::parse(code), Some(Typed::Recovery(_))));
-        assert_eq!(Typed::parse(" 123 456 "), Some(Typed::Totp("123456".into())));
+        assert_eq!(
+            Typed::parse(" 123 456 "),
+            Some(Typed::Totp("123456".into()))
+        );
         assert_eq!(Typed::parse("12345"), None);
         assert_eq!(Typed::parse("abcdef"), None);
     }
@@ -316,7 +325,10 @@ mod tests {
         );
         assert_eq!(sealer.open(Realm::Admin, other, &sealed), None);
         assert_eq!(sealer.open(Realm::Engineer, me, &sealed), None);
-        assert_eq!(Sealer::new(&[8u8; 64]).open(Realm::Admin, me, &sealed), None);
+        assert_eq!(
+            Sealer::new(&[8u8; 64]).open(Realm::Admin, me, &sealed),
+            None
+        );
     }
 
     #[test]

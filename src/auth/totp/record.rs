@@ -20,10 +20,7 @@ pub enum Event<'a> {
     Reset { by: &'a audit::Actor },
     /// A code refused: wrong, already used, or a recovery code unknown or
     /// used. `during` says where: `SignIn`, `Enrolment` or `StepUp`.
-    Failed {
-        reason: &'a str,
-        during: &'a str,
-    },
+    Failed { reason: &'a str, during: &'a str },
     /// A recovery code accepted; `left` remain.
     RecoveryUsed { left: i64 },
 }

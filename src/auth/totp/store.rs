@@ -159,12 +159,8 @@ pub fn verify(
     let Some(typed) = Typed::parse(attempt.code) else {
         return Ok(Checked::Malformed);
     };
-    let sealed: Option<Vec<u8>> = row_of(holder)
-        .select(sf::secret)
-        .first(conn)
-        .optional()?;
-    let Some(secret) = sealed.and_then(|s| sealer.open(holder.realm, holder.id, &s))
-    else {
+    let sealed: Option<Vec<u8>> = row_of(holder).select(sf::secret).first(conn).optional()?;
+    let Some(secret) = sealed.and_then(|s| sealer.open(holder.realm, holder.id, &s)) else {
         return Ok(Checked::NotEnrolled);
     };
     let admitted = match admit(conn, holder, attempt)? {
@@ -180,11 +176,9 @@ pub fn verify(
             };
             // The step is taken only if it is later than the last one: of
             // two requests with one code, one wins.
-            let taken = diesel::update(
-                row_of(holder).filter(sf::last_step.lt(step)),
-            )
-            .set(sf::last_step.eq(step))
-            .execute(conn)?;
+            let taken = diesel::update(row_of(holder).filter(sf::last_step.lt(step)))
+                .set(sf::last_step.eq(step))
+                .execute(conn)?;
             if taken == 0 {
                 failed(conn, holder, attempt, "CodeAlreadyUsed")?;
                 return Ok(Checked::Replayed);
@@ -265,13 +259,7 @@ pub fn confirm(
             })
             .collect();
         diesel::insert_into(rc::table).values(rows).execute(conn)?;
-        record(
-            conn,
-            holder,
-            Event::Enrolled { replaced },
-            &ip,
-            attempt.now,
-        )
+        record(conn, holder, Event::Enrolled { replaced }, &ip, attempt.now)
     })?;
     throttle::succeeded(conn, &admitted, attempt.now)?;
     Ok(Checked::Enrolled {

@@ -135,11 +135,8 @@ async fn page(
     let (users, next, enrolled) = db::blocking(&state.pool, move |conn| {
         let (users, next) = tenants::list_users(conn, tenant, after.as_ref(), PAGE_SIZE)?;
         let ids: Vec<Uuid> = users.iter().map(|u| u.id.0).collect();
-        let enrolled = crate::auth::totp::store::enrolled_among(
-            conn,
-            crate::auth::Realm::Admin,
-            &ids,
-        )?;
+        let enrolled =
+            crate::auth::totp::store::enrolled_among(conn, crate::auth::Realm::Admin, &ids)?;
         Ok::<_, DbError>((users, next, enrolled.into_iter().collect()))
     })
     .await?;

@@ -68,7 +68,10 @@ async fn show(
     LockboxUser(user): LockboxUser,
 ) -> Result<HttpResponse, AppError> {
     let step_up = step_up::ask(&req, &state, &user).await?;
-    render_status(StatusCode::OK, &page(&req, tr, &state, &user, step_up).await?)
+    render_status(
+        StatusCode::OK,
+        &page(&req, tr, &state, &user, step_up).await?,
+    )
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -6,10 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
-use super::{
-    LockboxUser, audit_actor, require_global_admin,
-    roles::refused_step_up,
-};
+use super::{LockboxUser, audit_actor, require_global_admin, roles::refused_step_up};
 use crate::{
     auth::totp::{record::Event, store},
     db::{self, DbError},
@@ -68,10 +65,6 @@ pub async fn reset(
     } else {
         "flash-two-factor-none"
     };
-    PortalSession::from_request(&req).set_flash(&tr.t1(
-        key,
-        "name",
-        &target.display_name,
-    ))?;
+    PortalSession::from_request(&req).set_flash(&tr.t1(key, "name", &target.display_name))?;
     Ok(see_other("/roles"))
 }

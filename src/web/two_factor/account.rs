@@ -5,7 +5,9 @@
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 
-use super::{ACCOUNT, CodeForm, TwoFactorPortal, check, enrol, refusal, standing, with_retry_after};
+use super::{
+    ACCOUNT, CodeForm, TwoFactorPortal, check, enrol, refusal, standing, with_retry_after,
+};
 use crate::{
     auth::totp::{
         Standing,
@@ -15,8 +17,9 @@ use crate::{
     db::{self, DbError},
     i18n::{Tr, fmt_time},
     web::{
-        AppState, client_ip,
+        AppState,
         chrome::Chrome,
+        client_ip,
         error::AppError,
         forms::{CsrfForm, PortalSession, SignedIn},
         render_status, see_other,
@@ -33,10 +36,7 @@ pub fn routes<P: TwoFactorPortal>(cfg: &mut web::ServiceConfig) {
             "/account/two-factor/enrol",
             web::post().to(enrol::account_submit::<P>),
         )
-        .route(
-            "/account/two-factor/replace",
-            web::post().to(replace::<P>),
-        )
+        .route("/account/two-factor/replace", web::post().to(replace::<P>))
         .route("/account/two-factor/remove", web::post().to(remove::<P>));
 }
 

@@ -103,7 +103,11 @@ fn page<P: TwoFactorPortal>(
     Ok(EnrolPage {
         qr_svg: qr_svg(&totp::otpauth_uri(&me.label(), &secret))?,
         secret: totp::base32(&secret),
-        action: if forced { "/signin/enrol" } else { "/account/two-factor/enrol" },
+        action: if forced {
+            "/signin/enrol"
+        } else {
+            "/account/two-factor/enrol"
+        },
         forced,
         error,
         chrome,

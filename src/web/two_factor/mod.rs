@@ -19,7 +19,8 @@ use super::{
     client_ip,
     error::AppError,
     forms::{CsrfForm, PortalSession, SecondStep},
-    render_status, request_pages::RequestPortal,
+    render_status,
+    request_pages::RequestPortal,
     see_other,
 };
 use crate::{
@@ -119,7 +120,11 @@ pub async fn confirm_enrolment(
 }
 
 /// The message and status of a code that was not accepted.
-pub fn refusal(tr: &Tr, checked: &Checked, now: chrono::DateTime<chrono::Utc>) -> (String, StatusCode, Option<i64>) {
+pub fn refusal(
+    tr: &Tr,
+    checked: &Checked,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (String, StatusCode, Option<i64>) {
     match checked {
         Checked::Malformed => (tr.t("code-malformed"), StatusCode::BAD_REQUEST, None),
         Checked::Replayed => (tr.t("code-replayed"), StatusCode::UNAUTHORIZED, None),

@@ -10,7 +10,10 @@ use actix_web::{HttpRequest, http::StatusCode};
 
 use super::{TwoFactorPortal, check, refusal, standing};
 use crate::{
-    auth::totp::{STEP_UP_WINDOW, Standing, store::{Checked, During}},
+    auth::totp::{
+        STEP_UP_WINDOW, Standing,
+        store::{Checked, During},
+    },
     i18n::Tr,
     web::{AppState, error::AppError, forms::PortalSession},
 };

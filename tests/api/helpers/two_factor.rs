@@ -105,7 +105,12 @@ impl TestApp {
     /// Enrols an authenticator on `enrol_path` (`/account/two-factor/enrol`
     /// when signed in, `/signin/enrol` when the rule sent them there):
     /// reads the secret off the page and confirms it with its code.
-    pub async fn enrol_on(&self, portal: Portal, client: &Client, enrol_path: &str) -> Authenticator {
+    pub async fn enrol_on(
+        &self,
+        portal: Portal,
+        client: &Client,
+        enrol_path: &str,
+    ) -> Authenticator {
         let base = self.url(portal);
         let page = client
             .get(format!("{base}{enrol_path}"))
@@ -119,7 +124,10 @@ impl TestApp {
         let code = totp_code(&secret, self.clock_now());
         let resp = client
             .post(format!("{base}{enrol_path}"))
-            .form(&[("csrf_token", csrf_of(&html).as_str()), ("code", code.as_str())])
+            .form(&[
+                ("csrf_token", csrf_of(&html).as_str()),
+                ("code", code.as_str()),
+            ])
             .send()
             .await
             .expect("request");
@@ -135,13 +143,20 @@ impl TestApp {
 
     /// Enrols a signed-in client from its account page.
     pub async fn enrol(&self, portal: Portal, client: &Client) -> Authenticator {
-        self.enrol_on(portal, client, "/account/two-factor/enrol").await
+        self.enrol_on(portal, client, "/account/two-factor/enrol")
+            .await
     }
 
     /// Posts `code` as the second step of a half-signed-in client.
     pub async fn second_step(&self, portal: Portal, client: &Client, code: &str) -> Response {
-        self.post_from(portal, client, "/signin/code", "/signin/code", &[("code", code)])
-            .await
+        self.post_from(
+            portal,
+            client,
+            "/signin/code",
+            "/signin/code",
+            &[("code", code)],
+        )
+        .await
     }
 
     /// Signs `user` in on `portal` with their password and `authenticator`'s
@@ -158,8 +173,14 @@ impl TestApp {
             Portal::Engineer => self.engineer_sign_in(&c, user).await,
         };
         assert_eq!(super::location(&resp), "/signin/code");
-        let resp = self.second_step(portal, &c, &self.code(authenticator)).await;
-        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "signed in with a code");
+        let resp = self
+            .second_step(portal, &c, &self.code(authenticator))
+            .await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::SEE_OTHER,
+            "signed in with a code"
+        );
         c
     }
 }
