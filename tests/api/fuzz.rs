@@ -828,9 +828,10 @@ fn refused_post(
             short_nasty(rng, 40)
         }
     };
-    // A new token's form with one field the form must refuse.
-    let bad_token_form = |rng: &mut Rng| -> Vec<String> {
-        let poison = match rng.below(3) {
+    // A new token's form with one field the form must refuse (the staff
+    // form has no scope: a bad one there is no refusal).
+    let bad_token_form = |rng: &mut Rng, has_scope: bool| -> Vec<String> {
+        let poison = match rng.below(if has_scope { 3 } else { 2 }) {
             0 => ("name", too_long(101)),
             1 => (
                 "expires_days",
@@ -853,7 +854,7 @@ fn refused_post(
                 .to_string(),
                 fields(rng, ids, &[], &[]),
             ),
-            5 => ("/settings/api-tokens".into(), bad_token_form(rng)),
+            5 => ("/settings/api-tokens".into(), bad_token_form(rng, true)),
             6 => {
                 let path = format!("/settings/api-tokens/{}/revoke", no_token(rng));
                 (path, fields(rng, ids, &[], &[]))
@@ -899,7 +900,7 @@ fn refused_post(
                 .to_string(),
                 fields(rng, ids, &[], &[]),
             ),
-            4 => ("/tokens".into(), bad_token_form(rng)),
+            4 => ("/tokens".into(), bad_token_form(rng, false)),
             5 => {
                 let path = format!("/tokens/{}/revoke", no_token(rng));
                 (path, fields(rng, ids, &[], &[]))
