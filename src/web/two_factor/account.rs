@@ -100,7 +100,7 @@ async fn current_code<P: TwoFactorPortal>(
     }
     let (message, status, wait) = refusal(tr, &checked, now);
     let standing = standing(state, &holder).await?;
-    let again = page(req, tr.clone(), me, standing, Some(message))?;
+    let again = page(req, *tr, me, standing, Some(message))?;
     Ok(Err(with_retry_after(render_status(status, &again)?, wait)))
 }
 

@@ -165,7 +165,7 @@ async fn half_signed_in<P: TwoFactorPortal>(
         Ok(step) => step,
         Err(Some(elsewhere)) => return Ok(Err(see_other(elsewhere))),
         Err(None) => {
-            return Ok(Err(super::expired_page::<P>(req, tr.clone())?));
+            return Ok(Err(super::expired_page::<P>(req, *tr)?));
         }
     };
     let id = step.id;

@@ -364,7 +364,7 @@ nav-staff-tokens = API tokens
 tokens-intro-staff = A token lets your ticketing tool call the provider API as you, with your role's rights: file and follow your requests, and as a support manager the approval queue. Its secret is shown once.
 
 ## Two-factor sign-in
-nav-security = Security
+nav-security = Settings › Security
 nav-two-factor = Two-factor sign-in
 code-title = Enter your code
 code-intro = Open the authenticator app on your phone and enter the six-digit code it shows for lockbox.

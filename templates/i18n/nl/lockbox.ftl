@@ -364,7 +364,7 @@ nav-staff-tokens = API-tokens
 tokens-intro-staff = Met een token roept uw ticketsysteem de provider-API aan als u, met de rechten van uw rol: uw aanvragen indienen en volgen, en als supportmanager de goedkeuringswachtrij. Het geheim wordt één keer getoond.
 
 ## Two-factor sign-in
-nav-security = Beveiliging
+nav-security = Instellingen › Beveiliging
 nav-two-factor = Aanmelden in twee stappen
 code-title = Voer uw code in
 code-intro = Open de authenticator-app op uw telefoon en voer de zescijferige code in die de app voor lockbox toont.
