@@ -62,7 +62,7 @@ async fn needs_a_fresh_code(
         "{action}: {html}"
     );
     for (name, value) in fields {
-        if *name == "comment" {
+        if matches!(*name, "comment" | "email" | "name") {
             assert!(html.contains(value), "{action} keeps what was typed");
         }
     }
@@ -226,6 +226,30 @@ async fn configuration_changes_in_the_admin_center_ask_for_a_fresh_code() {
     )
     .await;
     assert_eq!(role_of(&c.user), "approver");
+
+    // A new user with a role (the form kept as typed when refused).
+    let users = || -> i64 {
+        use lockbox::schema::tenant_users as u;
+        u::table.count().get_result(&mut app.conn()).expect("count")
+    };
+    let before = users();
+    needs_a_fresh_code(
+        app,
+        Portal::Admin,
+        &admin,
+        &key,
+        "/roles",
+        "/roles/users",
+        &[
+            ("email", "new.admin@contoso.example"),
+            ("display_name", "New Admin"),
+            ("password", "a long enough password"),
+            ("role", "global_admin"),
+        ],
+        || users() == before,
+    )
+    .await;
+    assert_eq!(users(), before + 1);
 
     // An API token.
     let tokens = || -> i64 {

@@ -252,9 +252,25 @@ async fn add_user(
     tr: Tr,
     state: web::Data<AppState>,
     LockboxUser(user): LockboxUser,
-    CsrfForm(input): CsrfForm<NewUserInput>,
+    CsrfForm(WithCode {
+        form: input,
+        second_factor_code,
+    }): CsrfForm<WithCode<NewUserInput>>,
 ) -> Result<HttpResponse, AppError> {
     require_global_admin(&user)?;
+    // A new account with a role is a role change: confirmed with a second
+    // factor (step-up), the form kept as typed.
+    if let Err((step_up, status)) =
+        step_up::confirm(&req, &tr, &state, &user, &second_factor_code).await?
+    {
+        let shown = Shown {
+            alert: step_up.error.clone(),
+            step_up: Some(step_up),
+            input,
+            ..Shown::default()
+        };
+        return render_status(status, &page(&req, tr, &state, &user, shown).await?);
+    }
     let mut errors = FieldErrors::new();
     let email = Email::parse(&input.email)
         .map_err(|e| errors.insert("email", e))
