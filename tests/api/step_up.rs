@@ -110,16 +110,31 @@ async fn customer_decisions_ask_for_a_fresh_code_and_their_records_say_mfa() {
     assert_eq!(location(&resp), base);
     assert_eq!(app.stored_status(id), "approved");
     // Within five minutes the next decision needs no new code.
+    let second = app.arrange_request(w.contoso, &w.other_engineer, Some(&w.manager));
+    let second_base = format!("/support/lockbox/requests/{second}");
     let resp = app
         .post_from(
             Portal::Admin,
             &admin,
-            &format!("{base}/revoke"),
-            &format!("{base}/revoke"),
+            &format!("{second_base}/approve"),
+            &format!("{second_base}/approve"),
             &[],
         )
         .await;
-    assert_eq!(location(&resp), base);
+    assert_eq!(location(&resp), second_base);
+    // Revoking, later, asks again.
+    needs_a_fresh_code(
+        app,
+        Portal::Admin,
+        &admin,
+        &key,
+        &format!("{base}/revoke"),
+        &format!("{base}/revoke"),
+        &[("comment", "Done with it.")],
+        || app.stored_status(id) == "approved",
+    )
+    .await;
+    assert_eq!(app.stored_status(id), "revoked");
     let decisions = records(app, w.contoso, activity::SET_REQUEST);
     let seen: Vec<_> = decisions
         .iter()
@@ -134,11 +149,13 @@ async fn customer_decisions_ask_for_a_fresh_code_and_their_records_say_mfa() {
         seen,
         [
             ("Approve".into(), true.into()),
+            ("Approve".into(), true.into()),
             ("Revoke".into(), true.into())
         ]
     );
 
-    let denied = app.arrange_request(w.contoso, &w.other_engineer, Some(&w.manager));
+    let third = app.create_staff("eng3@provider.example", lockbox::staff::StaffRole::Engineer);
+    let denied = app.arrange_request(w.contoso, &third, Some(&w.manager));
     let base = format!("/support/lockbox/requests/{denied}");
     needs_a_fresh_code(
         app,
