@@ -71,8 +71,6 @@ impl Principal for TenantUser {
 }
 
 impl two_factor::TwoFactorPortal for TenantUser {
-    const REALM: Realm = Realm::Admin;
-
     fn bare_chrome(req: &HttpRequest) -> Result<Chrome, AppError> {
         Chrome::new(req, "admin", "portal-admin", &[])
     }

@@ -68,8 +68,6 @@ impl Principal for StaffMember {
 }
 
 impl two_factor::TwoFactorPortal for StaffMember {
-    const REALM: Realm = Realm::Engineer;
-
     fn bare_chrome(req: &HttpRequest) -> Result<Chrome, AppError> {
         Chrome::new(req, "engineer", "portal-engineer", &[])
     }

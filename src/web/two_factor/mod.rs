@@ -25,7 +25,6 @@ use super::{
 };
 use crate::{
     auth::{
-        Realm,
         throttle::Refusal,
         totp::{
             Holder, Standing,
@@ -39,7 +38,6 @@ use crate::{
 
 /// What the two-factor pages need to know about a portal's principal.
 pub trait TwoFactorPortal: RequestPortal {
-    const REALM: Realm;
     /// The frame of a page for someone not (yet) fully signed in.
     fn bare_chrome(req: &HttpRequest) -> Result<Chrome, AppError>;
     /// The principal as the second-factor rules see them.
