@@ -81,6 +81,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    checkpoint_digests (tenant_id, sent_on) {
+        tenant_id -> Uuid,
+        sent_on -> Date,
+        seq -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    decision_receipts (tenant_id, audit_record) {
+        tenant_id -> Uuid,
+        audit_record -> Int8,
+        request_id -> Uuid,
+        decision -> Text,
+        approver -> Text,
+        approver_name -> Text,
+        comment_sha256 -> Bytea,
+        decided_at -> Timestamptz,
+        request_fingerprint -> Bytea,
+        key_id -> Text,
+        signature -> Bytea,
+    }
+}
+
+diesel::table! {
     audit_records (tenant_id, id) {
         id -> Int8,
         tenant_id -> Uuid,
@@ -272,6 +297,7 @@ diesel::table! {
 
 diesel::joinable!(access_request_events -> access_requests (request_id));
 diesel::joinable!(api_tokens -> provider_staff (staff_id));
+diesel::joinable!(checkpoint_digests -> tenants (tenant_id));
 diesel::joinable!(api_tokens -> tenant_users (user_id));
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(access_requests -> tenants (tenant_id));
@@ -293,6 +319,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chain,
     audit_checkpoints,
     audit_records,
+    checkpoint_digests,
+    decision_receipts,
     document_versions,
     documents,
     drive_file_versions,

@@ -101,6 +101,9 @@ impl Application {
                 settings.api_rate.burst,
                 clock.clone(),
             ),
+            keys: std::sync::Arc::new(crate::signing::Keyholder::new(
+                settings.signing_key_file.clone(),
+            )),
             pool,
             clock,
             settings,
@@ -366,15 +369,18 @@ async fn sealer(state: AppState, every: std::time::Duration) {
 
 /// Once a minute, signs a checkpoint for each tenant whose audit chain
 /// moved since its last one, once that is `every` old (see
-/// [`crate::audit::checkpoint`]). Safe with several lockbox processes; an
-/// idle round costs one small query.
+/// [`crate::audit::checkpoint`]), then queues the day's digest of each
+/// tenant's newest checkpoint ([`crate::notify::checkpoint_digest`]). Safe
+/// with several lockbox processes; an idle round costs two small queries.
 async fn checkpointer(state: AppState, every: chrono::Duration) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let now = state.clock.now();
-        let signer = match crate::signing::Signer::load(&state.settings.signing_key_file) {
+        // Read again when the key file changed: a rotation takes effect
+        // without a restart.
+        let signer = match state.keys.current() {
             Ok(signer) => signer,
             Err(e) => {
                 tracing::error!(error = %e, "no audit checkpoints: the signing key is unusable");
@@ -382,13 +388,16 @@ async fn checkpointer(state: AppState, every: chrono::Duration) {
             }
         };
         let result = db::blocking(&state.pool, move |conn| {
-            crate::audit::checkpoint::write_due(conn, &signer, now, every)
-                .map_err(db::DbError::from)
+            let written = crate::audit::checkpoint::write_due(conn, &signer, now, every)?;
+            let digests = crate::notify::checkpoint_digest::send_due(conn, now)?;
+            Ok::<_, db::DbError>((written, digests))
         })
         .await;
         match result {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(written = n, "signed audit checkpoints"),
+            Ok((0, 0)) => {}
+            Ok((written, digests)) => {
+                tracing::info!(written, digests, "signed audit checkpoints")
+            }
             Err(e) => tracing::warn!(error = %e, "audit checkpoints failed"),
         }
     }

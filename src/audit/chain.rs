@@ -47,10 +47,7 @@ pub struct Chained<'a> {
     pub parameters: &'a serde_json::Value,
 }
 
-pub(crate) fn field(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
-    out.extend_from_slice(bytes);
-}
+pub(crate) use crate::digest::frame as field;
 
 /// The canonical encoding described in the module documentation.
 pub fn canonical(r: &Chained<'_>) -> Vec<u8> {

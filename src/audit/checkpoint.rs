@@ -34,7 +34,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::{prelude::*, sql_types::Uuid as SqlUuid};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{chain, last_seal};
 use crate::{
@@ -59,9 +59,9 @@ pub struct Checkpoint {
 }
 
 /// The JSON a customer downloads (field names in the module documentation).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Published {
-    pub format: &'static str,
+    pub format: String,
     pub tenant: String,
     pub seq: i64,
     pub head_hash: String,
@@ -115,9 +115,28 @@ impl Checkpoint {
         checkpoint
     }
 
+    /// A downloaded checkpoint read back; `None` when a field is malformed.
+    pub fn from_published(p: &Published) -> Option<Self> {
+        use crate::digest::from_hex;
+        if p.format != FORMAT {
+            return None;
+        }
+        Some(Self {
+            tenant_id: TenantId(p.tenant.parse().ok()?),
+            seq: p.seq,
+            head_hash: from_hex(&p.head_hash).filter(|h| h.len() == 32)?,
+            record_count: p.record_count,
+            created_at: DateTime::parse_from_rfc3339(&p.time)
+                .ok()?
+                .with_timezone(&Utc),
+            key_id: p.key_id.clone(),
+            signature: from_hex(&p.signature)?,
+        })
+    }
+
     pub fn published(&self) -> Published {
         Published {
-            format: FORMAT,
+            format: FORMAT.to_owned(),
             tenant: self.tenant_id.0.hyphenated().to_string(),
             seq: self.seq,
             head_hash: crate::digest::hex(&self.head_hash),
@@ -266,7 +285,8 @@ pub fn check(
             key_id: c.key_id.clone(),
             reason,
         };
-        let reason = match keys.verify(&c.key_id, &c.signed_bytes(), &c.signature) {
+        let verdict = keys.verify_at(&c.key_id, &c.signed_bytes(), &c.signature, c.created_at);
+        let reason = match verdict {
             Verdict::UnknownKey => Some(format!(
                 "it is signed with key {}, which the keyring does not hold",
                 c.key_id
@@ -274,9 +294,9 @@ pub fn check(
             Verdict::Invalid => Some(
                 "its signature does not verify (the checkpoint was altered or forged)".to_owned(),
             ),
-            Verdict::Valid if retired_before(keys, &c) => Some(format!(
-                "it is dated after its key {} was retired by a rotation (a retired key must \
-                 not sign any more)",
+            Verdict::OutsideValidity => Some(format!(
+                "it is dated outside the validity period of its key {} (a retired key must \
+                 not sign any more, nor a key before it existed)",
                 c.key_id
             )),
             Verdict::Valid if c.record_count != c.seq => {
@@ -305,17 +325,6 @@ pub fn check(
         }
     }
     Ok((agree, None))
-}
-
-/// How far a checkpoint may be dated past its key's retirement: the
-/// clocks of a deployment's servers may differ a little.
-const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
-
-/// Whether `c` is dated after its key's validity ended.
-fn retired_before(keys: &PublicKeys, c: &Checkpoint) -> bool {
-    keys.find(&c.key_id)
-        .and_then(|k| k.valid_until)
-        .is_some_and(|until| c.created_at > until + CLOCK_SKEW)
 }
 
 #[cfg(test)]

@@ -9,8 +9,11 @@
 pub mod chain;
 pub mod checkpoint;
 pub mod export;
+pub mod offline;
+pub mod receipt;
 pub mod seal;
 pub mod search;
+pub mod segment;
 pub mod verify;
 
 use crate::identity::{RequestId, StaffId, TenantId, UserId};
@@ -73,6 +76,8 @@ pub mod activity {
     pub const RESET_AUTHENTICATOR: &str = "Reset-Authenticator";
     pub const SECOND_FACTOR_FAILED: &str = "UserSecondFactorFailed";
     pub const RECOVERY_CODE_USED: &str = "UserRecoveryCodeUsed";
+    /// The deployment's signing key was rotated (`lockbox key rotate`).
+    pub const SET_SIGNING_KEY: &str = "Set-LockboxSigningKey";
 
     /// Every activity lockbox records, for the search page's picker.
     pub const ALL: &[&str] = &[
@@ -88,6 +93,7 @@ pub mod activity {
         REMOVE_ROLE_MEMBER,
         NEW_USER,
         NEW_ORGANIZATION,
+        SET_SIGNING_KEY,
         USER_LOGGED_IN,
         USER_LOGIN_FAILED,
         ACCESS_DENIED,
@@ -178,6 +184,8 @@ pub struct Record {
     pub id: i64,
     pub tenant_id: TenantId,
     pub seq: Option<i64>,
+    /// Exported as the chain encodes it: six fractional digits, `Z`.
+    #[serde(serialize_with = "as_canonical_time")]
     pub occurred_at: DateTime<Utc>,
     pub actor_id: String,
     pub actor_name: String,
@@ -190,6 +198,10 @@ pub struct Record {
     pub prev_hash: Option<Vec<u8>>,
     #[serde(serialize_with = "as_hex")]
     pub hash: Option<Vec<u8>>,
+}
+
+fn as_canonical_time<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
 }
 
 fn as_hex<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {

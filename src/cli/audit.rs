@@ -22,6 +22,27 @@ pub enum AuditCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Verify an export (JSON Lines) or an evidence pack offline: no
+    /// database, no network. Recomputes the chain, checks each checkpoint
+    /// and receipt against the public keys, and that the file reaches
+    /// every checkpoint. Exits 0 with counts, or non-zero naming the first
+    /// problem.
+    VerifyFile {
+        /// The export (`.jsonl`) or evidence pack (`.json`).
+        file: std::path::PathBuf,
+        /// A signed checkpoint (JSON, from the Audit page or the digest
+        /// mail) the file must reach; repeatable.
+        #[arg(long)]
+        checkpoint: Vec<std::path::PathBuf>,
+        /// A signed decision receipt (JSON) whose audit record the file
+        /// must hold; repeatable.
+        #[arg(long)]
+        receipt: Vec<std::path::PathBuf>,
+        /// The deployment's public key (`PUBLIC KEY` PEM) or keyring
+        /// (JSON, every key with its validity); repeatable.
+        #[arg(long = "public-key", required = true)]
+        public_key: Vec<std::path::PathBuf>,
+    },
     /// Write a tenant's whole audit log to standard output.
     Export {
         #[arg(long)]
@@ -48,6 +69,7 @@ pub async fn run(
             verify_command(tenant, keys, pool).await
         }
         AuditCommand::Export { tenant, format } => export_command(tenant, format, pool).await,
+        command @ AuditCommand::VerifyFile { .. } => verify_file(command),
     }
 }
 
@@ -156,6 +178,64 @@ fn verify(
         .collect()
 }
 
+/// `lockbox audit verify-file`: reads only the files it is given.
+pub fn verify_file(command: AuditCommand) -> Result<(), CliError> {
+    let AuditCommand::VerifyFile {
+        file,
+        checkpoint,
+        receipt,
+        public_key,
+    } = command
+    else {
+        return Err(CliError("not a verify-file command".into()));
+    };
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|e| CliError(format!("{}: {e}", path.display())))
+    };
+    let mut keys = crate::signing::PublicKeys::default();
+    for path in &public_key {
+        let ring = crate::signing::PublicKeys::from_file_text(&read(path)?).ok_or_else(|| {
+            CliError(format!(
+                "{}: neither a PUBLIC KEY PEM nor a lockbox keyring",
+                path.display()
+            ))
+        })?;
+        keys.extend(ring);
+    }
+    let json = |path: &std::path::Path| -> Result<serde_json::Value, CliError> {
+        serde_json::from_str(&read(path)?)
+            .map_err(|e| CliError(format!("{}: not JSON ({e})", path.display())))
+    };
+    let checkpoints = checkpoint
+        .iter()
+        .map(|p| {
+            serde_json::from_value(json(p)?)
+                .map_err(|e| CliError(format!("{}: not a checkpoint ({e})", p.display())))
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
+    let receipts = receipt
+        .iter()
+        .map(|p| {
+            serde_json::from_value(json(p)?)
+                .map_err(|e| CliError(format!("{}: not a receipt ({e})", p.display())))
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
+    let input = std::fs::File::open(&file)
+        .map(std::io::BufReader::new)
+        .map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+    let verifier = audit::offline::Verifier::new(keys);
+    match audit::offline::verify_file(input, verifier, &checkpoints, &receipts) {
+        Ok(summary) => {
+            println!("{}: {summary}", file.display());
+            Ok(())
+        }
+        Err(problem) => Err(CliError(format!(
+            "{}: VERIFICATION FAILED: {problem}",
+            file.display()
+        ))),
+    }
+}
+
 #[derive(Subcommand)]
 pub enum KeyCommand {
     /// Replace the deployment signing key with a new one; the old public
@@ -168,15 +248,65 @@ pub enum KeyCommand {
 pub fn key(command: KeyCommand, settings: &crate::config::Settings) -> Result<(), CliError> {
     match command {
         KeyCommand::Rotate => {
-            let signer =
-                crate::signing::Signer::rotate(&settings.signing_key_file, chrono::Utc::now())?;
+            let file = &settings.signing_key_file;
+            let previous = crate::signing::PublicKeys::load(file)?.current().cloned();
+            let now = chrono::Utc::now();
+            let signer = crate::signing::Signer::rotate(file, now)?;
             println!(
                 "new signing key {} in {}; old public keys kept in {}",
                 signer.key_id(),
-                settings.signing_key_file.display(),
-                crate::signing::keyring_path(&settings.signing_key_file).display()
+                file.display(),
+                crate::signing::keyring_path(file).display()
             );
-            Ok(())
+            let keys = crate::signing::PublicKeys::load(file)?;
+            let entry = keys
+                .find(signer.key_id())
+                .cloned()
+                .ok_or_else(|| CliError("the new key is missing from the keyring".into()))?;
+            let database = super::open_database(settings)?;
+            let mut conn = database.owner()?.get()?;
+            let n = record_rotation(&mut conn, &entry, previous.as_ref(), now).map_err(|e| {
+                CliError(format!(
+                    "the key was rotated, but its audit records could not be written: {}",
+                    e.0
+                ))
+            })?;
+            println!("recorded the rotation in the audit log of {n} tenants");
+            seal(&mut conn, ())
         }
     }
+}
+
+/// A `Set-LockboxSigningKey` record in every tenant's log: the customer
+/// sees when the key that signs their checkpoints and receipts changed.
+fn record_rotation(
+    conn: &mut diesel::PgConnection,
+    new: &crate::signing::PublicKeyEntry,
+    previous: Option<&crate::signing::PublicKeyEntry>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, CliError> {
+    use diesel::Connection;
+    let list = tenants::list_tenants(conn)?;
+    conn.transaction(|conn| {
+        for t in &list {
+            audit::append(
+                conn,
+                audit::Entry {
+                    tenant_id: t.id,
+                    occurred_at: now,
+                    actor: &audit::Actor::command_line(),
+                    activity: audit::activity::SET_SIGNING_KEY,
+                    item: new.key_id.clone(),
+                    parameters: serde_json::json!({
+                        "KeyId": new.key_id,
+                        "Fingerprint": new.fingerprint(),
+                        "ValidFrom": new.valid_from,
+                        "PreviousKeyId": previous.map(|k| k.key_id.clone()),
+                    }),
+                    request_id: None,
+                },
+            )?;
+        }
+        Ok::<_, CliError>(list.len())
+    })
 }

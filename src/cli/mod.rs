@@ -156,6 +156,19 @@ async fn run(command: Command) -> Result<(), CliError> {
     {
         return bench::audit(&settings, records, tenants, keep).map_err(CliError::from);
     }
+    if let Command::Audit {
+        command: command @ AuditCommand::VerifyFile { .. },
+    } = command
+    {
+        // Offline: no database is opened, none is needed.
+        return audit::verify_file(command);
+    }
+    if let Command::Bench {
+        command: BenchCommand::VerifyFile { records },
+    } = command
+    {
+        return bench::verify_file::run(records).map_err(CliError::from);
+    }
     if let Command::Key { command } = command {
         return audit::key(command, &settings);
     }

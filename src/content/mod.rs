@@ -7,6 +7,7 @@
 //! otherwise; and writes an audit record of every attempt, executed or
 //! refused, in the tenant's chain.
 
+pub mod evidence;
 pub mod seed;
 pub mod store;
 

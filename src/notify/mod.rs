@@ -8,6 +8,7 @@
 //! seed asks): no URLs, and free text typed by provider staff is
 //! [`defang`]ed so that no mail client turns it into a link.
 
+pub mod checkpoint_digest;
 pub mod mailer;
 pub mod outbox;
 

@@ -106,6 +106,8 @@ pub struct Decision {
     /// The door the decision came through (an API token is named in the
     /// audit record).
     pub via: Via,
+    /// Signs a customer decision's receipt (see [`crate::audit::receipt`]).
+    pub signer: Option<std::sync::Arc<crate::signing::Signer>>,
 }
 
 impl Decision {
@@ -150,7 +152,8 @@ pub fn decide(
         match machine::transition(&locked.snapshot(), event, decision.actor, now, policy) {
             Ok(t) => {
                 let (by, comment) = (decision.by(), decision.comment.as_deref());
-                effects::apply(conn, &locked, event, t, by, comment)?;
+                let signer = decision.signer.as_deref();
+                effects::apply(conn, &locked, event, t, by, comment, signer)?;
                 Ok(Ok(()))
             }
             Err(refusal) => {
@@ -209,7 +212,7 @@ fn record_time_decided(
 ) -> QueryResult<bool> {
     for event in [Event::Expire, Event::End] {
         if let Ok(t) = machine::transition(&req.snapshot(), event, Actor::System, now, policy) {
-            effects::apply(conn, req, event, t, By::SYSTEM, None)?;
+            effects::apply(conn, req, event, t, By::SYSTEM, None, None)?;
             return Ok(true);
         }
     }

@@ -18,6 +18,7 @@ use crate::{
     identity::RequestId,
     notify::outbox,
     schema::{access_request_events as ev, access_requests as ar},
+    signing::Signer,
 };
 
 /// Who causes a transition, as the timeline and the audit log name them,
@@ -52,8 +53,10 @@ impl By<'_> {
 }
 
 /// Writes an accepted transition: the request's new state, its timeline
-/// entry, its audit record and its mails. Called inside the transaction
-/// that holds the row lock.
+/// entry, its audit record (a customer's decision names the request's
+/// fingerprint), the decision's signed receipt ([`audit::receipt`], when a
+/// customer decides and `signer` is given) and its mails. Called inside
+/// the transaction that holds the row lock.
 pub fn apply(
     conn: &mut PgConnection,
     req: &AccessRequest,
@@ -61,6 +64,7 @@ pub fn apply(
     t: Transition,
     by: By<'_>,
     comment: Option<&str>,
+    signer: Option<&Signer>,
 ) -> QueryResult<()> {
     let closed_at = t.to.is_final().then_some(t.at);
     let manager = match (event, by.actor) {
@@ -84,24 +88,43 @@ pub fn apply(
     }
     record_event(conn, req.id, t.at, event.as_db(), t.to, by, comment)?;
     let (activity, mut parameters) = audit_of(event, t, by, comment);
+    let decision = parameters["ApprovalDecision"].as_str().map(str::to_owned);
+    if decision.is_some() {
+        parameters["RequestFingerprint"] = json!(req.fingerprint_hex());
+    }
     if let Via::Token { id, name } = by.via {
         parameters["ApiToken"] = json!({"Id": id, "Name": name});
     }
     if let Via::PortalWithSecondFactor = by.via {
         parameters["Mfa"] = json!(true);
     }
-    audit::append(
+    let actor = by.audit_actor();
+    let record = audit::append(
         conn,
         audit::Entry {
             tenant_id: req.tenant_id,
             occurred_at: t.at,
-            actor: &by.audit_actor(),
+            actor: &actor,
             activity,
             item: req.id.to_string(),
             parameters,
             request_id: Some(req.id),
         },
     )?;
+    if let (Some(decision), Some(signer)) = (decision, signer) {
+        let statement = audit::receipt::Statement {
+            tenant_id: req.tenant_id,
+            audit_record: record,
+            request_id: req.id,
+            decision: &decision,
+            approver: &actor.id,
+            approver_name: &actor.name,
+            comment: comment.unwrap_or(""),
+            decided_at: t.at,
+            request_fingerprint: req.fingerprint(),
+        };
+        audit::receipt::issue(conn, signer, &statement)?;
+    }
     notify_transition(conn, req, event, t)
 }
 

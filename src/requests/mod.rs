@@ -15,6 +15,7 @@
 pub mod caller;
 pub mod commands;
 pub mod effects;
+pub mod fingerprint;
 pub mod input;
 pub mod machine;
 pub mod mails;

@@ -42,6 +42,22 @@ pub fn detail(
     Ok((request, timeline))
 }
 
+/// The signed receipts of the customer's decisions on request `id`, oldest
+/// first, if `caller` may see it: the approver keeps theirs, the engineer
+/// sees the approval that opened their window.
+pub fn receipts(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    id: RequestId,
+) -> Result<Vec<crate::audit::receipt::Receipt>, RequestError> {
+    let request = visible(conn, caller, id)?;
+    Ok(crate::audit::receipt::for_request(
+        conn,
+        request.tenant_id,
+        id,
+    )?)
+}
+
 /// The request `id` for a decision `action` by `caller` (the confirmation
 /// step): the role gate first, then visibility.
 pub fn for_decision(
@@ -121,6 +137,7 @@ pub fn decide_as(
     ip: &str,
     clock: &dyn Clock,
     policy: &Policy,
+    signer: std::sync::Arc<crate::signing::Signer>,
 ) -> Result<AccessRequest, RequestError> {
     let (event, actor) = caller.event_for(action)?;
     let scope = caller.scope().ok_or(RequestError::NotFound)?;
@@ -132,6 +149,7 @@ pub fn decide_as(
         ip: ip.to_owned(),
         comment,
         via: caller.via().clone(),
+        signer: Some(signer),
     };
     commands::decide(conn, id, scope, &decision, clock, policy)
 }

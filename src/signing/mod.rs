@@ -28,18 +28,15 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use chrono::{DateTime, Utc};
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{
+    Signature, Signer as _, SigningKey, Verifier, VerifyingKey,
+    pkcs8::{
+        DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey,
+        spki::der::pem::LineEnding,
+    },
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-/// RFC 8410: the DER of an Ed25519 `PrivateKeyInfo` up to the 32-byte seed.
-const PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
-/// RFC 8410: the DER of an Ed25519 `SubjectPublicKeyInfo` up to the key.
-const SPKI_PREFIX: [u8; 12] = [
-    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SigningError {
@@ -105,9 +102,9 @@ impl PublicKeyEntry {
     /// The key as a `PUBLIC KEY` PEM block (SubjectPublicKeyInfo, RFC 8410),
     /// which `openssl pkey -pubin` reads.
     pub fn pem(&self) -> String {
-        let mut der = SPKI_PREFIX.to_vec();
-        der.extend_from_slice(&self.raw().unwrap_or_default());
-        pem_block("PUBLIC KEY", &der)
+        self.verifying_key()
+            .and_then(|k| k.to_public_key_pem(LineEnding::LF).ok())
+            .unwrap_or_default()
     }
 }
 
@@ -136,6 +133,71 @@ impl PublicKeys {
 
     pub fn find(&self, key_id: &str) -> Option<&PublicKeyEntry> {
         self.keys.iter().find(|k| k.key_id == key_id)
+    }
+
+    /// The `PUBLIC KEY` PEM block of a raw public key.
+    pub fn pem_of(raw: &[u8; 32]) -> String {
+        VerifyingKey::from_bytes(raw)
+            .ok()
+            .and_then(|k| k.to_public_key_pem(LineEnding::LF).ok())
+            .unwrap_or_default()
+    }
+
+    /// A keyring of one public key read from a `PUBLIC KEY` PEM block
+    /// (what the Audit page offers); a PEM knows no validity period, so the
+    /// key counts as valid at any time.
+    pub fn from_pem(text: &str) -> Option<Self> {
+        let key = VerifyingKey::from_public_key_pem(text.trim()).ok()?;
+        Some(Self {
+            keys: vec![PublicKeyEntry::of(&key, DateTime::<Utc>::MIN_UTC)],
+        })
+    }
+
+    /// A keyring from a file: the keyring JSON or a `PUBLIC KEY` PEM.
+    pub fn from_file_text(text: &str) -> Option<Self> {
+        if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).ok()
+        } else {
+            Self::from_pem(text)
+        }
+    }
+
+    /// Joins another keyring's keys (a key both hold is kept once).
+    pub fn extend(&mut self, other: PublicKeys) {
+        for key in other.keys {
+            if self.find(&key.key_id).is_none() {
+                self.keys.push(key);
+            }
+        }
+    }
+
+    /// [`Self::verify`], and a signature dated `at` must fall within its
+    /// key's validity period, give or take [`CLOCK_SKEW`]: a retired key
+    /// signs nothing new, and a key signs nothing dated before it existed.
+    pub fn verify_at(
+        &self,
+        key_id: &str,
+        message: &[u8],
+        signature: &[u8],
+        at: DateTime<Utc>,
+    ) -> Verdict {
+        match self.verify(key_id, message, signature) {
+            Verdict::Valid => {}
+            other => return other,
+        }
+        let Some(key) = self.find(key_id) else {
+            return Verdict::UnknownKey;
+        };
+        let early = key
+            .valid_from
+            .checked_sub_signed(CLOCK_SKEW)
+            .is_some_and(|from| at < from);
+        let late = key.valid_until.is_some_and(|until| at > until + CLOCK_SKEW);
+        if early || late {
+            Verdict::OutsideValidity
+        } else {
+            Verdict::Valid
+        }
     }
 
     /// Whether `signature` over `message` is a signature of key `key_id`.
@@ -167,6 +229,49 @@ pub enum Verdict {
     Valid,
     Invalid,
     UnknownKey,
+    /// A valid signature dated outside its key's validity period.
+    OutsideValidity,
+}
+
+/// How far a signature's date may lie outside its key's validity period:
+/// the clocks of a deployment's servers may differ a little.
+pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The deployment's current signer for a long-running server: read from
+/// the key file, and read again when the file changes, so a `lockbox key
+/// rotate` takes effect without a restart.
+#[derive(Debug)]
+pub struct Keyholder {
+    key_file: PathBuf,
+    cached: std::sync::Mutex<Option<(std::time::SystemTime, std::sync::Arc<Signer>)>>,
+}
+
+impl Keyholder {
+    pub fn new(key_file: PathBuf) -> Self {
+        Self {
+            key_file,
+            cached: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The key in the key file now (one `stat` when it did not change).
+    pub fn current(&self) -> Result<std::sync::Arc<Signer>, SigningError> {
+        let modified = std::fs::metadata(&self.key_file)
+            .and_then(|m| m.modified())
+            .map_err(io(&self.key_file))?;
+        let mut cached = self
+            .cached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, signer)) = cached.as_ref()
+            && *at == modified
+        {
+            return Ok(signer.clone());
+        }
+        let signer = std::sync::Arc::new(Signer::load(&self.key_file)?);
+        *cached = Some((modified, signer.clone()));
+        Ok(signer)
+    }
 }
 
 /// The deployment's current private key.
@@ -191,7 +296,8 @@ impl Signer {
         Self { key, key_id }
     }
 
-    fn generate() -> Self {
+    /// A new random key (kept nowhere unless [`Self::rotate`] saves it).
+    pub fn generate() -> Self {
         let mut seed = [0u8; 32];
         // A CSPRNG seeded from the operating system.
         rand::fill(&mut seed);
@@ -211,27 +317,10 @@ impl Signer {
         self.key.sign(message).to_bytes()
     }
 
-    fn pem(&self) -> String {
-        let mut der = PKCS8_PREFIX.to_vec();
-        der.extend_from_slice(self.key.as_bytes());
-        pem_block("PRIVATE KEY", &der)
-    }
-
     fn parse_pem(path: &Path, text: &str) -> Result<Self, SigningError> {
-        let malformed = || SigningError::Malformed(path.display().to_string());
-        let body: String = text
-            .lines()
-            .map(str::trim)
-            .skip_while(|l| *l != "-----BEGIN PRIVATE KEY-----")
-            .skip(1)
-            .take_while(|l| *l != "-----END PRIVATE KEY-----")
-            .collect();
-        let der = B64.decode(body).map_err(|_| malformed())?;
-        let seed = der
-            .strip_prefix(&PKCS8_PREFIX[..])
-            .and_then(|seed| <[u8; 32]>::try_from(seed).ok())
-            .ok_or_else(malformed)?;
-        Ok(Self::from_seed(seed))
+        let key = SigningKey::from_pkcs8_pem(text)
+            .map_err(|_| SigningError::Malformed(path.display().to_string()))?;
+        Ok(Self::from_seed(key.to_bytes()))
     }
 
     /// The key in `key_file`, which must exist (a running server never
@@ -284,7 +373,12 @@ impl Signer {
         // key signing and the new public key listed, never a signature no
         // public key verifies.
         ring.save(key_file)?;
-        write_atomically(key_file, signer.pem().as_bytes(), 0o600)?;
+        // PKCS#8 `PRIVATE KEY` PEM (RFC 8410), wiped from memory when dropped.
+        let pem = signer
+            .key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|_| SigningError::Malformed(key_file.display().to_string()))?;
+        write_atomically(key_file, pem.as_bytes(), 0o600)?;
         Ok(signer)
     }
 }
@@ -337,17 +431,6 @@ fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), SigningE
     file.sync_all().map_err(io(&tmp))?;
     drop(file);
     std::fs::rename(&tmp, path).map_err(io(path))
-}
-
-fn pem_block(label: &str, der: &[u8]) -> String {
-    let b64 = B64.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
 }
 
 #[cfg(test)]

@@ -92,8 +92,52 @@ fn the_key_id_and_pem_have_the_documented_form() {
         pem.starts_with("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA"),
         "{pem}"
     );
-    let back = Signer::parse_pem(Path::new("x"), &signer.pem()).expect("parses");
+    let private = signer.key.to_pkcs8_pem(LineEnding::LF).expect("pem");
+    assert!(private.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    // A v1 PKCS#8 key, as `openssl genpkey -algorithm ed25519` (and lockbox
+    // before 0.2) write them, reads too: the seed 32 bytes of 0x42.
+    let openssl = "-----BEGIN PRIVATE KEY-----\n\
+        MC4CAQAwBQYDK2VwBCIEIEJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJC\n\
+        -----END PRIVATE KEY-----\n";
+    let v1 = Signer::parse_pem(Path::new("x"), openssl).expect("v1 parses");
+    assert_eq!(v1.public_key(), Signer::from_seed([0x42; 32]).public_key());
+    let back = Signer::parse_pem(Path::new("x"), &private).expect("parses");
     assert_eq!(back.public_key(), signer.public_key());
+    let ring = PublicKeys::from_pem(&pem).expect("a public key PEM reads back");
+    assert_eq!(ring.keys[0].key_id, entry.key_id);
+    assert_eq!(PublicKeys::pem_of(&signer.public_key()), pem);
+    assert!(
+        PublicKeys::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_signature_dated_outside_its_keys_validity_is_refused() {
+    let signer = Signer::from_seed([9; 32]);
+    let mut entry = PublicKeyEntry::of(&signer.key.verifying_key(), at("2026-02-01T00:00:00Z"));
+    entry.valid_until = Some(at("2026-03-01T00:00:00Z"));
+    let ring = PublicKeys { keys: vec![entry] };
+    let sig = signer.sign(b"m");
+    let id = signer.key_id();
+    let verdict = |t| ring.verify_at(id, b"m", &sig, at(t));
+    assert_eq!(verdict("2026-02-15T00:00:00Z"), Verdict::Valid);
+    assert_eq!(
+        verdict("2026-01-31T23:56:00Z"),
+        Verdict::Valid,
+        "within the skew"
+    );
+    assert_eq!(verdict("2026-01-31T23:54:00Z"), Verdict::OutsideValidity);
+    assert_eq!(
+        verdict("2026-03-01T00:04:00Z"),
+        Verdict::Valid,
+        "within the skew"
+    );
+    assert_eq!(verdict("2026-03-01T00:06:00Z"), Verdict::OutsideValidity);
+    assert_eq!(
+        ring.verify_at(id, b"n", &sig, at("2026-02-15T00:00:00Z")),
+        Verdict::Invalid
+    );
 }
 
 fn hex32(s: &str) -> [u8; 32] {

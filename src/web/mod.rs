@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod forms;
 pub mod rate_limit;
+pub mod receipts;
 pub mod request_pages;
 pub mod signin;
 pub mod tokens;
@@ -55,9 +56,19 @@ pub struct AppState {
     pub exports: crate::audit::export::Slots,
     /// Seals and opens authenticator secrets (see [`crate::auth::totp`]).
     pub sealer: crate::auth::totp::Sealer,
+    /// The deployment's signing key, read from its file (never from the
+    /// database): it signs decision receipts.
+    pub keys: std::sync::Arc<crate::signing::Keyholder>,
 }
 
 impl AppState {
+    /// The key decisions' receipts are signed with now.
+    pub fn signer(&self) -> Result<std::sync::Arc<crate::signing::Signer>, AppError> {
+        self.keys
+            .current()
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("the signing key: {e}")))
+    }
+
     /// The deployment's time rules for requests.
     pub fn policy(&self) -> crate::requests::Policy {
         crate::requests::Policy {

@@ -47,9 +47,11 @@ pub trait RequestPortal: Principal {
     }
 }
 
-/// Registers the detail, confirmation and decision routes of `P`'s portal.
+/// Registers the detail, confirmation and decision routes of `P`'s portal,
+/// after its downloads ([`super::receipts`]).
 pub fn routes<P: TwoFactorPortal>(cfg: &mut web::ServiceConfig) {
-    cfg.route(&format!("{}/{{id}}", P::BASE), web::get().to(detail::<P>))
+    cfg.configure(super::receipts::routes::<P>)
+        .route(&format!("{}/{{id}}", P::BASE), web::get().to(detail::<P>))
         .route(
             &format!("{}/{{id}}/{{action}}", P::BASE),
             web::get().to(confirm::<P>),
@@ -94,6 +96,19 @@ pub struct DetailPage {
     operator_actions: Option<Vec<OperatorAction>>,
     /// The query string of the next page of operator actions.
     operator_actions_next: Option<String>,
+    /// The signed receipts of the customer's decisions.
+    receipts: Vec<ReceiptRow>,
+    /// Whether the evidence pack can be downloaded (closed, admin center).
+    evidence: bool,
+}
+
+/// A decision's signed receipt on the detail page.
+pub struct ReceiptRow {
+    pub record: i64,
+    pub decision: String,
+    pub by: String,
+    pub at: String,
+    pub key_id: String,
 }
 
 /// Rows per page of the operator actions.
@@ -117,7 +132,7 @@ async fn detail_page<P: RequestPortal>(
     ops_after: Option<audit::search::Cursor>,
 ) -> Result<DetailPage, AppError> {
     let (id, tenant) = (request.id, request.tenant_id);
-    let (entries, records) = db::blocking(&state.pool, move |conn| {
+    let (entries, records, receipts) = db::blocking(&state.pool, move |conn| {
         // The customer sees what operators did under their approval.
         let records = if P::VIEWER == Viewer::Customer {
             Some(crate::content::operator_actions(
@@ -130,7 +145,8 @@ async fn detail_page<P: RequestPortal>(
         } else {
             None
         };
-        Ok::<_, DbError>((requests::queries::timeline(conn, id)?, records))
+        let receipts = audit::receipt::for_request(conn, tenant, id)?;
+        Ok::<_, DbError>((requests::queries::timeline(conn, id)?, records, receipts))
     })
     .await?;
     let (records, ops_next) = match records {
@@ -165,6 +181,17 @@ async fn detail_page<P: RequestPortal>(
                 })
                 .collect()
         }),
+        receipts: receipts
+            .iter()
+            .map(|r| ReceiptRow {
+                record: r.audit_record,
+                decision: r.decision.clone(),
+                by: r.approver_name.clone(),
+                at: fmt_time(r.decided_at),
+                key_id: r.key_id.clone(),
+            })
+            .collect(),
+        evidence: P::VIEWER == Viewer::Customer && request.effective(now).is_final(),
         chrome: me.chrome(req)?,
         base: P::BASE,
         breadcrumb: P::VIEWER == Viewer::Customer,
@@ -290,7 +317,7 @@ async fn decide<P: TwoFactorPortal>(
     };
     let id = request.id;
     let ip = client_ip(&req, &state.settings.trusted_proxies).to_string();
-    let (clock, policy) = (state.clock.clone(), state.policy());
+    let (clock, policy, signer) = (state.clock.clone(), state.policy(), state.signer()?);
     let caller = if second_factor {
         me.caller().with_second_factor()
     } else {
@@ -298,7 +325,7 @@ async fn decide<P: TwoFactorPortal>(
     };
     let result = db::blocking(&state.pool, move |conn| {
         Ok::<_, AppError>(requests::decide_as(
-            conn, &caller, id, action, comment, &ip, &*clock, &policy,
+            conn, &caller, id, action, comment, &ip, &*clock, &policy, signer,
         ))
     })
     .await?;

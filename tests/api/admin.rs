@@ -315,7 +315,9 @@ async fn an_approver_approves_with_a_comment_and_sees_the_confirmation() {
     let ends = (w.app.clock.now() + Duration::hours(4)).format("%Y-%m-%d %H:%M:%S UTC");
     assert_eq!(
         texts(&html, "[role=status]"),
-        vec![format!("You approved request {id}; access ends at {ends}.")]
+        vec![format!(
+            "You approved request {id}; access ends at {ends}. Its signed receipt is under “Signed receipts” below."
+        )]
     );
     assert_eq!(texts(&html, ".facts .badge"), vec!["Approved"]);
     let whats = texts(&html, ".timeline .what");
@@ -379,7 +381,9 @@ async fn a_global_admin_denies_cancels_and_revokes() {
         .await;
     assert_eq!(
         texts(&html, "[role=status]"),
-        vec![format!("You revoked access under request {approved}.")]
+        vec![format!(
+            "You revoked access under request {approved}. Its signed receipt is under “Signed receipts” below."
+        )]
     );
 }
 

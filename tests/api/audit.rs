@@ -367,6 +367,7 @@ async fn concurrent_decisions_across_two_tenants_keep_both_chains_whole() {
                     ip: "127.0.0.1".into(),
                     comment: Comment::default(),
                     via: lockbox::requests::Via::Portal,
+                    signer: None,
                 };
                 commands::decide(
                     &mut pool.get().expect("conn"),

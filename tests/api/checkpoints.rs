@@ -17,12 +17,12 @@ use crate::helpers::{TestApp, World, texts, world};
 
 const HOUR: i64 = 60;
 
-fn signer(app: &TestApp) -> Signer {
+pub(crate) fn signer(app: &TestApp) -> Signer {
     Signer::load_or_create(&app.settings.signing_key_file, app.clock_now()).expect("key")
 }
 
 /// Writes the checkpoints due now (hourly), as the background task would.
-fn checkpoint_now(app: &TestApp) -> u64 {
+pub(crate) fn checkpoint_now(app: &TestApp) -> u64 {
     checkpoint::write_due(
         &mut app.app_conn(),
         &signer(app),
@@ -32,15 +32,15 @@ fn checkpoint_now(app: &TestApp) -> u64 {
     .expect("checkpoints")
 }
 
-fn checkpoints(app: &TestApp, tenant: TenantId) -> Vec<checkpoint::Checkpoint> {
+pub(crate) fn checkpoints(app: &TestApp, tenant: TenantId) -> Vec<checkpoint::Checkpoint> {
     checkpoint::list(&mut app.conn(), tenant, 100).expect("list")
 }
 
-fn keys(app: &TestApp) -> PublicKeys {
+pub(crate) fn keys(app: &TestApp) -> PublicKeys {
     PublicKeys::load(&app.settings.signing_key_file).expect("keyring")
 }
 
-fn db_name(app: &TestApp) -> String {
+pub(crate) fn db_name(app: &TestApp) -> String {
     #[derive(diesel::QueryableByName)]
     struct Name {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -53,7 +53,7 @@ fn db_name(app: &TestApp) -> String {
 }
 
 /// `lockbox audit verify` through the real binary, with the app's keyring.
-fn verify_cli(app: &TestApp) -> Output {
+pub(crate) fn verify_cli(app: &TestApp) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .args(["audit", "verify"])
         .env("DATABASE_URL", crate::helpers::database_url(&db_name(app)))
@@ -63,13 +63,13 @@ fn verify_cli(app: &TestApp) -> Output {
         .expect("runs")
 }
 
-fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs statements as the owner with the append-only triggers off: what
 /// only someone with the database's keys could do behind lockbox's back.
-fn tamper(app: &TestApp, statements: &[String]) {
+pub(crate) fn tamper(app: &TestApp, statements: &[String]) {
     let mut conn = app.owner_conn();
     let triggers = [
         ("audit_records", "audit_records_no_update_delete"),
@@ -91,7 +91,7 @@ fn tamper(app: &TestApp, statements: &[String]) {
     }
 }
 
-fn requests(w: &World, tenant: TenantId, n: usize) {
+pub(crate) fn requests(w: &World, tenant: TenantId, n: usize) {
     for _ in 0..n {
         w.app.arrange_request(tenant, &w.engineer, Some(&w.manager));
     }
@@ -297,6 +297,10 @@ async fn rotation_keeps_old_checkpoints_verifiable() {
 
     let out = Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .args(["key", "rotate"])
+        .env(
+            "DATABASE_URL",
+            crate::helpers::database_url(&db_name(&w.app)),
+        )
         .env("LOCKBOX_SIGNING_KEY_FILE", &w.app.settings.signing_key_file)
         .env("LOCKBOX_LOG", "warn")
         .output()
@@ -309,10 +313,28 @@ async fn rotation_keeps_old_checkpoints_verifiable() {
     let new = signer(&w.app).key_id().to_owned();
     assert_ne!(old, new);
     assert!(stdout(&out).contains(&new), "{}", stdout(&out));
+    // Every tenant's log tells its customer the key changed.
+    for tenant in [w.contoso, w.fabrikam] {
+        let rotations: Vec<serde_json::Value> = lockbox::schema::audit_records::table
+            .filter(lockbox::schema::audit_records::tenant_id.eq(tenant))
+            .filter(lockbox::schema::audit_records::activity.eq("Set-LockboxSigningKey"))
+            .select(lockbox::schema::audit_records::parameters)
+            .load(&mut w.app.conn())
+            .expect("records");
+        assert_eq!(rotations.len(), 1);
+        assert_eq!(rotations[0]["KeyId"], new.as_str());
+        assert_eq!(rotations[0]["PreviousKeyId"], old.as_str());
+    }
 
+    // The command line dates the new key by the wall clock; the app's clock
+    // follows it there (a checkpoint dated before its key existed would be
+    // refused).
     requests(&w, w.contoso, 1);
-    w.app.clock.advance(Duration::minutes(HOUR));
-    assert_eq!(checkpoint_now(&w.app), 1);
+    w.app
+        .clock
+        .set(chrono::Utc::now() + Duration::minutes(HOUR));
+    // Contoso moved by a request, Fabrikam by the rotation's record.
+    assert_eq!(checkpoint_now(&w.app), 2);
     let ids: Vec<String> = checkpoints(&w.app, w.contoso)
         .into_iter()
         .map(|c| c.key_id)
@@ -360,6 +382,29 @@ async fn rotation_keeps_old_checkpoints_verifiable() {
         .expect("contradicted");
     assert_eq!(c.seq, head.count);
     assert!(c.reason.contains("retired"), "{}", c.reason);
+    // Nor does the new key sign anything dated before it existed.
+    let new_signer = signer(&w.app);
+    let backdated = checkpoint::Checkpoint::sign(
+        &new_signer,
+        w.fabrikam,
+        head.count - 1,
+        lockbox::schema::audit_chain::table
+            .filter(lockbox::schema::audit_chain::tenant_id.eq(w.fabrikam))
+            .filter(lockbox::schema::audit_chain::seq.eq(head.count - 1))
+            .select(lockbox::schema::audit_chain::hash)
+            .first::<Vec<u8>>(&mut w.app.conn())
+            .expect("hash"),
+        retired_at - Duration::days(30),
+    );
+    assert_eq!(
+        ring.verify_at(
+            &backdated.key_id,
+            &backdated.signed_bytes(),
+            &backdated.signature,
+            backdated.created_at
+        ),
+        lockbox::signing::Verdict::OutsideValidity
+    );
 }
 
 #[test]
@@ -476,7 +521,7 @@ async fn the_audit_page_shows_the_key_and_the_tenants_checkpoints() {
     assert_eq!(resp.status(), 404);
 }
 
-fn which_openssl() -> Result<std::path::PathBuf, ()> {
+pub(crate) fn which_openssl() -> Result<std::path::PathBuf, ()> {
     ["/usr/bin/openssl", "/usr/local/bin/openssl"]
         .iter()
         .map(std::path::PathBuf::from)

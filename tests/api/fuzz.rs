@@ -968,12 +968,26 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
             let post = rng.chance(50);
             if !post {
                 let path = match portal {
-                    Portal::Admin => match rng.below(25) {
-                        21 => "/settings/security".into(),
-                        22 => rng
+                    Portal::Admin => match rng.below(28) {
+                        24 => "/settings/security".into(),
+                        25 => rng
                             .pick(&["/account/two-factor", "/account/two-factor/enrol"])
                             .to_string(),
-                        23 | 24 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
+                        26 | 27 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
+                        21 => format!(
+                            "/support/lockbox/requests/{}/evidence.json",
+                            id_segment(&mut rng, &real_requests)
+                        ),
+                        22 => format!(
+                            "/support/lockbox/requests/{}/receipts/{}.{}",
+                            id_segment(&mut rng, &real_requests),
+                            id_segment(&mut rng, &real_records),
+                            rng.pick(&["json", "bin", "sig", "%FF", ""])
+                        ),
+                        23 => format!(
+                            "/audit/checkpoints/{}.json",
+                            id_segment(&mut rng, &real_records)
+                        ),
                         19 => "/settings/api-tokens".into(),
                         20 => format!(
                             "/settings/api-tokens/{}/revoke",
@@ -1006,10 +1020,16 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                             .to_string(),
                         _ => format!("/{}", id_segment(&mut rng, &real_requests)),
                     },
-                    Portal::Engineer => match rng.below(18) {
-                        15 => "/account/two-factor".into(),
-                        16 => "/account/two-factor/enrol".into(),
-                        17 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
+                    Portal::Engineer => match rng.below(19) {
+                        16 => "/account/two-factor".into(),
+                        17 => "/account/two-factor/enrol".into(),
+                        18 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
+                        15 => format!(
+                            "/requests/{}/receipts/{}.{}",
+                            id_segment(&mut rng, &real_requests),
+                            id_segment(&mut rng, &real_records),
+                            rng.pick(&["json", "bin", "sig", ""])
+                        ),
                         13 => "/tokens".into(),
                         14 => format!("/tokens/{}/revoke", id_segment(&mut rng, &real_tokens)),
                         0 => "/".into(),

@@ -383,3 +383,98 @@ async fn without_smtp_mail_is_written_as_eml_files() {
     let text = std::fs::read_to_string(emls[0].path()).expect("eml");
     assert!(text.contains("Subject: Customer Lockbox: approval needed"));
 }
+
+#[tokio::test]
+async fn global_admins_get_the_newest_signed_checkpoint_by_mail_once_a_day() {
+    use lockbox::{audit::checkpoint, notify::checkpoint_digest};
+    let (w, smtp) = world_with_smtp().await;
+    let c = w.customers();
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    w.app.deliver_mail().await;
+    let before = smtp.messages().len();
+    w.app.seal_audit();
+    let signer = w.app.signer();
+    let write = |app: &TestApp| {
+        checkpoint::write_due(
+            &mut app.app_conn(),
+            &signer,
+            app.clock_now(),
+            Duration::hours(1),
+        )
+        .expect("checkpoints")
+    };
+    assert_eq!(write(&w.app), 2, "both tenants moved");
+
+    // Two lockbox processes at the same moment: one digest per tenant.
+    let now = w.app.clock_now();
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            let pool = w.app.pool.clone();
+            std::thread::spawn(move || {
+                checkpoint_digest::send_due(&mut pool.get().expect("conn"), now).expect("digest")
+            })
+        })
+        .collect();
+    let sent: usize = racers.into_iter().map(|t| t.join().expect("thread")).sum();
+    assert_eq!(sent, 2);
+    w.app.deliver_mail().await;
+    let digests: Vec<Received> = smtp.messages().into_iter().skip(before).collect();
+    let mut recipients: Vec<String> = digests.iter().map(to).collect();
+    recipients.sort();
+    assert_eq!(
+        recipients,
+        vec![c.admin.email.clone(), c.fabrikam_admin.email.clone()],
+        "global administrators only"
+    );
+    let contoso = digests
+        .iter()
+        .find(|m| to(m) == c.admin.email)
+        .expect("Contoso's digest");
+    assert_no_links(contoso);
+    let body = contoso.bodies();
+    let json = body
+        .split("----- BEGIN CHECKPOINT -----")
+        .nth(1)
+        .and_then(|rest| rest.split("----- END CHECKPOINT -----").next())
+        .expect("the checkpoint between its lines");
+    let published: checkpoint::Published = serde_json::from_str(json.trim()).expect("checkpoint");
+    let newest = checkpoint::list(&mut w.app.conn(), w.contoso, 1)
+        .expect("list")
+        .remove(0);
+    assert_eq!(published.seq, newest.seq);
+    let mailed = checkpoint::Checkpoint::from_published(&published).expect("parses");
+    assert_eq!(mailed, newest, "in full, signature included");
+    let keys = w.app.public_keys();
+    assert_eq!(
+        keys.verify_at(
+            &mailed.key_id,
+            &mailed.signed_bytes(),
+            &mailed.signature,
+            mailed.created_at
+        ),
+        lockbox::signing::Verdict::Valid
+    );
+
+    // Not again the same day, nor the next while nothing moved.
+    assert_eq!(
+        checkpoint_digest::send_due(&mut w.app.conn(), now).expect("digest"),
+        0
+    );
+    w.app.clock.advance(Duration::days(1));
+    assert_eq!(write(&w.app), 0);
+    let tomorrow = w.app.clock_now();
+    assert_eq!(
+        checkpoint_digest::send_due(&mut w.app.conn(), tomorrow).expect("digest"),
+        0
+    );
+    // The chain moves, a new checkpoint is signed: the next digest.
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    w.app.seal_audit();
+    assert_eq!(write(&w.app), 1);
+    assert_eq!(
+        checkpoint_digest::send_due(&mut w.app.conn(), tomorrow).expect("digest"),
+        1
+    );
+}

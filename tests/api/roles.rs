@@ -169,6 +169,8 @@ async fn the_runtime_role_holds_exactly_the_privileges_the_server_needs() {
         ("audit_records_id_seq", "USAGE"),
         ("audit_records_number()", ""),
         ("audit_watermark(uuid)", "EXECUTE"),
+        ("checkpoint_digests", "SELECT,INSERT"),
+        ("decision_receipts", "SELECT,INSERT"),
         ("diesel_manage_updated_at(regclass)", ""),
         ("diesel_set_updated_at()", ""),
         ("document_versions", "SELECT"),

@@ -23,6 +23,7 @@ use uuid::Uuid;
 pub mod api;
 mod audit_parts;
 mod seed;
+pub mod verify_file;
 
 use audit_parts::{deep_cursor, export_rss, measure_appends, time_search};
 
@@ -50,6 +51,12 @@ pub enum BenchCommand {
         /// Keep the scratch database afterwards (for EXPLAIN ANALYZE).
         #[arg(long)]
         keep: bool,
+    },
+    /// Write a made-up signed export of `records` records and time
+    /// `lockbox audit verify-file` on it (no database). Prints records/s.
+    VerifyFile {
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(i64).range(1..=100_000_000))]
+        records: i64,
     },
     /// Serve the application on loopback ports over a scratch database with
     /// one tenant's requests waiting for the customer, and measure the JSON
@@ -176,6 +183,27 @@ fn redacted(url: &str) -> String {
     }
 }
 
+/// The cost of a checkpoint round: every tenant due (one signature each),
+/// then an idle round (none due), as the servers run it once a minute.
+fn measure_checkpoints(conn: &mut PgConnection, tenants: usize) -> Result<(), BenchError> {
+    let signer = crate::signing::Signer::generate();
+    let now = Utc::now();
+    let every = Duration::minutes(60);
+    let timed = Instant::now();
+    let written =
+        audit::checkpoint::write_due(conn, &signer, now, every).map_err(BenchError::from)?;
+    let due = timed.elapsed().as_secs_f64() * 1000.0;
+    let timed = Instant::now();
+    audit::checkpoint::write_due(conn, &signer, now, every).map_err(BenchError::from)?;
+    let idle = timed.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "checkpoints: {written} of {tenants} tenants signed in {due:.1} ms ({:.2} ms per tenant); \
+         an idle round {idle:.1} ms",
+        due / written.max(1) as f64
+    );
+    Ok(())
+}
+
 /// The percentile `p` (0–100) of sorted samples, in milliseconds.
 fn percentile(sorted: &[StdDuration], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -287,6 +315,7 @@ fn run(url: &str, records: u64, tenant_count: u32) -> Result<(), BenchError> {
         sealed as f64 / secs,
         seal::BATCH
     );
+    measure_checkpoints(&mut conn, tenant_ids.len())?;
     // Measure the steady state, not the aftermath of the bulk load: the
     // autovacuum it would set off, and its checkpoint (CHECKPOINT needs
     // superuser or pg_checkpoint; without it the figures include it).

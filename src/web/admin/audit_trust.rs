@@ -13,6 +13,7 @@ use crate::{
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/audit/signing-key.pem", web::get().to(signing_key_pem))
+        .route("/audit/signing-keys.json", web::get().to(keyring_json))
         .route(
             "/audit/checkpoints/{seq}.json",
             web::get().to(checkpoint_json),
@@ -52,6 +53,27 @@ async fn signing_key_pem(
             ),
         ))
         .body(key.pem()))
+}
+
+/// Every public key the deployment signed with, with its validity period:
+/// what `lockbox audit verify-file --public-key` needs to check what a
+/// rotated-out key signed, and when.
+async fn keyring_json(
+    state: web::Data<AppState>,
+    LockboxUser(_): LockboxUser,
+) -> Result<HttpResponse, AppError> {
+    let key_file = state.settings.signing_key_file.clone();
+    let keys = web::block(move || crate::signing::PublicKeys::load(&key_file))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the keyring: {e}")))?
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the keyring: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"lockbox-signing-keys.json\"",
+        ))
+        .json(keys))
 }
 
 /// One of the tenant's checkpoints as JSON (another tenant's: 404).

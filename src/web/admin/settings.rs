@@ -40,6 +40,8 @@ struct SettingsPage {
     /// The code field, when the change must be confirmed with a second
     /// factor now.
     step_up: StepUp,
+    /// The deployment's current public key, as on the Audit page.
+    key: Option<crate::signing::PublicKeyEntry>,
 }
 
 async fn show(
@@ -53,6 +55,10 @@ async fn show(
         tenants::lockbox_enabled(conn, tenant).map_err(DbError::from)
     })
     .await?;
+    let key_file = state.settings.signing_key_file.clone();
+    let key = web::block(move || super::audit_trust::current_key(&key_file))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the keyring: {e}")))?;
     render(&SettingsPage {
         chrome: chrome(&req, &user)?,
         enabled,
@@ -60,6 +66,7 @@ async fn show(
         flash: PortalSession::from_request(&req).take_flash(),
         confirm_off: false,
         step_up: step_up::ask(&req, &state, &user).await?,
+        key,
         tr,
     })
 }
@@ -102,6 +109,7 @@ async fn change(
             flash: None,
             confirm_off: form.confirm.as_deref() == Some("yes"),
             step_up,
+            key: None,
             tr,
         };
         return render_status(status, &page);
@@ -114,6 +122,7 @@ async fn change(
             flash: None,
             confirm_off: true,
             step_up: StepUp::default(),
+            key: None,
             tr,
         });
     }

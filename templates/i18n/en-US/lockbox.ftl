@@ -221,10 +221,10 @@ customer-revoke-link = Revoke access
 customer-revoke-title = Revoke access now?
 customer-revoke-question = The engineer's access ends immediately; their next operation is refused.
 customer-revoke-button = Yes, revoke access
-flash-customer-approve = You approved request { $id }; access ends at { $at }.
-flash-customer-deny = You denied request { $id }.
-flash-customer-cancel = You cancelled request { $id }.
-flash-customer-revoke = You revoked access under request { $id }.
+flash-customer-approve = You approved request { $id }; access ends at { $at }. Its signed receipt is under “Signed receipts” below.
+flash-customer-deny = You denied request { $id }. Its signed receipt is under “Signed receipts” below.
+flash-customer-cancel = You cancelled request { $id }. Its signed receipt is under “Signed receipts” below.
+flash-customer-revoke = You revoked access under request { $id }. Its signed receipt is under “Signed receipts” below.
 
 roles-title = Roles
 roles-intro-admin = Assign or remove the Customer Lockbox access approver role, and add users. Your organization always keeps at least one global administrator.
@@ -362,6 +362,20 @@ error-token-scope = Choose a scope.
 error-token-expiry = Enter a number of days from { $min } to { $max }.
 nav-staff-tokens = API tokens
 tokens-intro-staff = A token lets your ticketing tool call the provider API as you, with your role's rights: file and follow your requests, and as a support manager the approval queue. Its secret is shown once.
+
+receipts-heading = Signed receipts
+receipts-none = No customer decision yet: each approval, denial, cancellation or revocation gets a receipt signed with the deployment's key.
+receipts-intro = Each decision on this request is signed with the deployment's key. Keep the receipt: anyone can check it with the public key from the Audit page, without trusting this site.
+receipts-col-decision = Decision
+receipts-col-by = By
+receipts-col-key = Key
+receipts-col-download = Download
+receipts-json = Receipt (JSON)
+receipts-bin = Signed bytes
+receipts-sig = Signature
+receipts-verify = Check a receipt with OpenSSL:
+evidence-download = Download evidence
+audit-keyring-download = Download every public key with its validity (JSON)
 
 ## Two-factor sign-in
 nav-security = Settings › Security

@@ -221,10 +221,10 @@ customer-revoke-link = Toegang intrekken
 customer-revoke-title = Toegang nu intrekken?
 customer-revoke-question = De toegang van de engineer eindigt direct; de volgende bewerking wordt geweigerd.
 customer-revoke-button = Ja, toegang intrekken
-flash-customer-approve = U hebt aanvraag { $id } goedgekeurd; de toegang eindigt op { $at }.
-flash-customer-deny = U hebt aanvraag { $id } geweigerd.
-flash-customer-cancel = U hebt aanvraag { $id } geannuleerd.
-flash-customer-revoke = U hebt de toegang onder aanvraag { $id } ingetrokken.
+flash-customer-approve = U hebt aanvraag { $id } goedgekeurd; de toegang eindigt op { $at }. Het ondertekende bewijs staat hieronder bij “Ondertekende bewijzen”.
+flash-customer-deny = U hebt aanvraag { $id } geweigerd. Het ondertekende bewijs staat hieronder bij “Ondertekende bewijzen”.
+flash-customer-cancel = U hebt aanvraag { $id } geannuleerd. Het ondertekende bewijs staat hieronder bij “Ondertekende bewijzen”.
+flash-customer-revoke = U hebt de toegang onder aanvraag { $id } ingetrokken. Het ondertekende bewijs staat hieronder bij “Ondertekende bewijzen”.
 
 roles-title = Rollen
 roles-intro-admin = Wijs de rol Goedkeurder voor toegang tot Klanten-lockbox toe of neem die af, en voeg gebruikers toe. Uw organisatie houdt altijd minstens één globale beheerder.
@@ -362,6 +362,20 @@ error-token-scope = Kies een bereik.
 error-token-expiry = Voer een aantal dagen in van { $min } tot { $max }.
 nav-staff-tokens = API-tokens
 tokens-intro-staff = Met een token roept uw ticketsysteem de provider-API aan als u, met de rechten van uw rol: uw aanvragen indienen en volgen, en als supportmanager de goedkeuringswachtrij. Het geheim wordt één keer getoond.
+
+receipts-heading = Ondertekende bewijzen
+receipts-none = Nog geen beslissing van de klant: elke goedkeuring, weigering, annulering of intrekking krijgt een bewijs, ondertekend met de sleutel van de installatie.
+receipts-intro = Elke beslissing over deze aanvraag is ondertekend met de sleutel van de installatie. Bewaar het bewijs: iedereen kan het controleren met de openbare sleutel van de pagina Audit, zonder deze site te vertrouwen.
+receipts-col-decision = Beslissing
+receipts-col-by = Door
+receipts-col-key = Sleutel
+receipts-col-download = Downloaden
+receipts-json = Bewijs (JSON)
+receipts-bin = Ondertekende bytes
+receipts-sig = Handtekening
+receipts-verify = Een bewijs controleren met OpenSSL:
+evidence-download = Bewijsmateriaal downloaden
+audit-keyring-download = Alle openbare sleutels met hun geldigheid downloaden (JSON)
 
 ## Two-factor sign-in
 nav-security = Instellingen › Beveiliging

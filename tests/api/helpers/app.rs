@@ -186,6 +186,18 @@ impl TestApp {
         id
     }
 
+    /// The deployment key the app signs receipts and checkpoints with.
+    pub fn signer(&self) -> std::sync::Arc<lockbox::signing::Signer> {
+        std::sync::Arc::new(
+            lockbox::signing::Signer::load(&self.settings.signing_key_file).expect("signing key"),
+        )
+    }
+
+    /// Its public keyring.
+    pub fn public_keys(&self) -> lockbox::signing::PublicKeys {
+        lockbox::signing::PublicKeys::load(&self.settings.signing_key_file).expect("keyring")
+    }
+
     pub fn clock_now(&self) -> DateTime<Utc> {
         use lockbox::clock::Clock;
         self.clock.now()

@@ -49,6 +49,7 @@ impl TestApp {
                 ip: "127.0.0.1".into(),
                 comment: Comment::default(),
                 via: lockbox::requests::Via::Portal,
+                signer: Some(self.signer()),
             };
             commands::decide(conn, id, Scope::Provider, &decision, &self.clock, &policy)
                 .expect("decided")

@@ -181,6 +181,7 @@ impl TestApp {
                 ip: "127.0.0.1".into(),
                 comment: Comment::default(),
                 via: lockbox::requests::Via::Portal,
+                signer: Some(self.signer()),
             };
             commands::decide(
                 &mut conn,
@@ -205,6 +206,7 @@ impl TestApp {
             ip: "127.0.0.1".into(),
             comment: Comment::default(),
             via: lockbox::requests::Via::Portal,
+            signer: None,
         };
         commands::decide(
             &mut self.conn(),

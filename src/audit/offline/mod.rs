@@ -1,0 +1,395 @@
+//! Verification without the provider: `lockbox audit verify-file` checks an
+//! export (JSON Lines, as the Audit page and `lockbox audit export` write
+//! it) or an evidence pack with no database and no network. It recomputes
+//! every record's hash ([`super::chain`]), checks that the records follow
+//! one another without a gap, checks each signed checkpoint
+//! ([`super::checkpoint`]) and receipt ([`super::receipt`]) against the
+//! public keys the customer holds, and that the export reaches every
+//! checkpoint with exactly its head hash: a tail cut off the log, or a log
+//! rewritten and sealed again, contradicts a checkpoint the customer kept.
+//!
+//! Records may come newest first (an export) or oldest first (an evidence
+//! pack), as long as they keep one direction. Records not yet sealed (no
+//! `seq`) may only be the newest; they are counted, not verified.
+
+mod file;
+pub mod synthetic;
+
+use std::collections::{BTreeMap, HashMap};
+
+pub use file::{EVIDENCE_FORMAT, FileRecord, verify_file};
+
+use super::{
+    chain,
+    checkpoint::{self, Checkpoint},
+    receipt::{self, Receipt},
+};
+use crate::{
+    identity::TenantId,
+    signing::{PublicKeys, Verdict},
+};
+
+/// The first thing wrong with a file, in words a customer can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("line {line}: not a record of an export ({reason})")]
+    Unreadable { line: u64, reason: String },
+    #[error("{0}")]
+    Malformed(String),
+    #[error(
+        "line {line}: record {id} (seq {seq}) was changed: its content does not match its hash"
+    )]
+    Changed { line: u64, id: i64, seq: i64 },
+    #[error("line {line}: records are missing between seq {from} and seq {to} (a gap)")]
+    Gap { line: u64, from: i64, to: i64 },
+    #[error("line {line}: record seq {seq} is out of order (it follows seq {after})")]
+    Reordered { line: u64, seq: i64, after: i64 },
+    #[error(
+        "line {line}: record seq {seq} does not link to its neighbour seq {other} (a record was replaced)"
+    )]
+    Relinked { line: u64, seq: i64, other: i64 },
+    #[error(
+        "line {line}: record seq 1 does not start the chain (its predecessor hash is not zero)"
+    )]
+    Genesis { line: u64 },
+    #[error("line {line}: record {id} belongs to another tenant than the records before it")]
+    OtherTenant { line: u64, id: i64 },
+    #[error("line {line}: record {id} has no seal but lies between sealed records")]
+    UnsealedBetween { line: u64, id: i64 },
+    #[error("checkpoint seq {seq} signed at {time} with key {key_id}: {reason}")]
+    Checkpoint {
+        seq: i64,
+        time: String,
+        key_id: String,
+        reason: String,
+    },
+    #[error("the receipt of audit record {record} ({decision} at {time}): {reason}")]
+    Receipt {
+        record: i64,
+        decision: String,
+        time: String,
+        reason: String,
+    },
+}
+
+/// What a file that verified holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub tenant: Option<TenantId>,
+    /// Sealed records, all verified.
+    pub records: u64,
+    /// The lowest and highest seq among them.
+    pub seqs: Option<(i64, i64)>,
+    /// The hash of the highest.
+    pub head: Option<String>,
+    /// Records not yet sealed (not covered by the chain).
+    pub pending: u64,
+    /// Checkpoints whose signature verifies and whose head the file holds.
+    pub checkpoints: usize,
+    /// Receipts whose signature verifies and whose record the file holds.
+    pub receipts: usize,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.seqs {
+            Some((lo, hi)) => write!(
+                f,
+                "the log is whole: {} records (seq {lo}–{hi}) verify, head {}",
+                self.records,
+                self.head.as_deref().unwrap_or("")
+            )?,
+            None => write!(f, "no sealed records")?,
+        }
+        write!(
+            f,
+            "; {} signed checkpoints reached; {} signed receipts match their records",
+            self.checkpoints, self.receipts
+        )?;
+        if self.pending > 0 {
+            write!(
+                f,
+                "; {} newer records not yet sealed (not covered)",
+                self.pending
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    OldestFirst,
+    NewestFirst,
+}
+
+#[derive(Debug, Clone)]
+struct Sealed {
+    seq: i64,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+/// Checks records one at a time, in file order; memory does not grow with
+/// the number of records.
+pub struct Verifier {
+    keys: PublicKeys,
+    checkpoints: BTreeMap<i64, (Checkpoint, bool)>,
+    receipts: HashMap<i64, (Receipt, bool)>,
+    direction: Option<Direction>,
+    last: Option<Sealed>,
+    unsealed_before: bool,
+    unsealed_after: bool,
+    line: u64,
+    summary: Summary,
+}
+
+impl Verifier {
+    pub fn new(keys: PublicKeys) -> Self {
+        Self {
+            keys,
+            checkpoints: BTreeMap::new(),
+            receipts: HashMap::new(),
+            direction: None,
+            last: None,
+            unsealed_before: false,
+            unsealed_after: false,
+            line: 0,
+            summary: Summary::default(),
+        }
+    }
+
+    /// A checkpoint the file must reach; its signature is checked at once.
+    pub fn add_checkpoint(&mut self, p: &checkpoint::Published) -> Result<(), Problem> {
+        let c = Checkpoint::from_published(p).ok_or_else(|| {
+            Problem::Malformed(format!("checkpoint seq {}: a field is malformed", p.seq))
+        })?;
+        let problem = |reason: String| Problem::Checkpoint {
+            seq: c.seq,
+            time: c.time(),
+            key_id: c.key_id.clone(),
+            reason,
+        };
+        let verdict = self
+            .keys
+            .verify_at(&c.key_id, &c.signed_bytes(), &c.signature, c.created_at);
+        signature_problem(verdict).map_or(Ok(()), |r| Err(problem(r)))?;
+        if c.record_count != c.seq {
+            return Err(problem("its record count does not match its seq".into()));
+        }
+        self.checkpoints.insert(c.seq, (c, false));
+        Ok(())
+    }
+
+    /// A receipt whose record the file must hold; its signature is checked
+    /// at once.
+    pub fn add_receipt(&mut self, p: &receipt::Published) -> Result<(), Problem> {
+        let r = Receipt::from_published(p).ok_or_else(|| {
+            Problem::Malformed(format!(
+                "the receipt of audit record {}: a field is malformed",
+                p.audit_record
+            ))
+        })?;
+        if let Some(reason) = signature_problem(r.verify(&self.keys)) {
+            return Err(receipt_problem(&r, reason));
+        }
+        self.receipts.insert(r.audit_record, (r, false));
+        Ok(())
+    }
+
+    /// The next record of the file.
+    pub fn push(&mut self, r: &FileRecord) -> Result<(), Problem> {
+        self.line += 1;
+        let line = self.line;
+        match self.summary.tenant {
+            Some(t) if t != r.tenant_id => return Err(Problem::OtherTenant { line, id: r.id }),
+            _ => self.summary.tenant = Some(r.tenant_id),
+        }
+        let Some(sealed) = r.sealed(line)? else {
+            if self.last.is_some() {
+                self.unsealed_after = true;
+            } else {
+                self.unsealed_before = true;
+            }
+            self.summary.pending += 1;
+            return Ok(());
+        };
+        if self.unsealed_after {
+            return Err(Problem::UnsealedBetween { line, id: r.id });
+        }
+        let chained = r.chained(sealed.seq);
+        if chain::hash(&sealed.prev_hash, &chained).as_slice() != sealed.hash {
+            return Err(Problem::Changed {
+                line,
+                id: r.id,
+                seq: sealed.seq,
+            });
+        }
+        if sealed.seq == 1 && sealed.prev_hash != chain::GENESIS {
+            return Err(Problem::Genesis { line });
+        }
+        if let Some(last) = &self.last {
+            self.direction = Some(follows(line, last, &sealed, self.direction)?);
+        }
+        self.check_against_checkpoint(&sealed)?;
+        if let Some((receipt, matched)) = self.receipts.get_mut(&r.id) {
+            if let Some(reason) = receipt.contradicts(r.id, &chained) {
+                return Err(receipt_problem(receipt, reason.into()));
+            }
+            *matched = true;
+        }
+        self.count(&sealed);
+        self.last = Some(sealed);
+        Ok(())
+    }
+
+    fn check_against_checkpoint(&mut self, sealed: &Sealed) -> Result<(), Problem> {
+        if let Some((c, reached)) = self.checkpoints.get_mut(&sealed.seq) {
+            if c.head_hash != sealed.hash {
+                return Err(Problem::Checkpoint {
+                    seq: c.seq,
+                    time: c.time(),
+                    key_id: c.key_id.clone(),
+                    reason: format!(
+                        "the file's record seq {} has another hash (the log was rewritten)",
+                        c.seq
+                    ),
+                });
+            }
+            *reached = true;
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, sealed: &Sealed) {
+        let s = &mut self.summary;
+        s.records += 1;
+        let (lo, hi) = s.seqs.unwrap_or((sealed.seq, sealed.seq));
+        s.seqs = Some((lo.min(sealed.seq), hi.max(sealed.seq)));
+        if sealed.seq >= hi {
+            s.head = Some(crate::digest::hex(&sealed.hash));
+        }
+    }
+
+    /// The verdict once every record was pushed.
+    pub fn finish(mut self) -> Result<Summary, Problem> {
+        let newest_first = self.direction == Some(Direction::NewestFirst);
+        if (newest_first && self.unsealed_after)
+            || (!newest_first && self.unsealed_before && self.direction.is_some())
+        {
+            return Err(Problem::Malformed(
+                "records without a seal are older than sealed ones: the file was reordered".into(),
+            ));
+        }
+        for (c, reached) in self.checkpoints.values() {
+            if *reached {
+                continue;
+            }
+            let reason = match self.summary.seqs {
+                Some((lo, _)) if c.seq < lo => format!(
+                    "the file starts at seq {lo}, after this checkpoint: verify an export of the whole log"
+                ),
+                Some((_, hi)) => format!(
+                    "the file ends at seq {hi}: records seq {}–{} were removed from its end (truncated tail)",
+                    hi + 1,
+                    c.seq
+                ),
+                None => format!(
+                    "the file holds no sealed record: records seq 1–{} are missing (truncated)",
+                    c.seq
+                ),
+            };
+            return Err(Problem::Checkpoint {
+                seq: c.seq,
+                time: c.time(),
+                key_id: c.key_id.clone(),
+                reason,
+            });
+        }
+        if let Some((r, _)) = self.receipts.values().find(|(_, matched)| !matched) {
+            return Err(receipt_problem(
+                r,
+                "the file does not hold its audit record among its sealed records".into(),
+            ));
+        }
+        self.summary.checkpoints = self.checkpoints.len();
+        self.summary.receipts = self.receipts.len();
+        Ok(self.summary)
+    }
+}
+
+/// The direction the file keeps, given that `next` follows `last`; or why
+/// it does not follow.
+fn follows(
+    line: u64,
+    last: &Sealed,
+    next: &Sealed,
+    direction: Option<Direction>,
+) -> Result<Direction, Problem> {
+    let step = next.seq - last.seq;
+    let now = match (direction, step) {
+        (None | Some(Direction::OldestFirst), 1) => Direction::OldestFirst,
+        (None | Some(Direction::NewestFirst), -1) => Direction::NewestFirst,
+        (None, s) if s.abs() > 1 => {
+            let (from, to) = (last.seq.min(next.seq), last.seq.max(next.seq));
+            return Err(Problem::Gap { line, from, to });
+        }
+        (Some(Direction::OldestFirst), s) if s > 1 => {
+            return Err(Problem::Gap {
+                line,
+                from: last.seq,
+                to: next.seq,
+            });
+        }
+        (Some(Direction::NewestFirst), s) if s < -1 => {
+            return Err(Problem::Gap {
+                line,
+                from: next.seq,
+                to: last.seq,
+            });
+        }
+        _ => {
+            return Err(Problem::Reordered {
+                line,
+                seq: next.seq,
+                after: last.seq,
+            });
+        }
+    };
+    let linked = match now {
+        Direction::OldestFirst => next.prev_hash == last.hash,
+        Direction::NewestFirst => last.prev_hash == next.hash,
+    };
+    if linked {
+        Ok(now)
+    } else {
+        Err(Problem::Relinked {
+            line,
+            seq: next.seq,
+            other: last.seq,
+        })
+    }
+}
+
+fn signature_problem(verdict: Verdict) -> Option<String> {
+    match verdict {
+        Verdict::Valid => None,
+        Verdict::Invalid => Some("its signature does not verify (it was altered or forged)".into()),
+        Verdict::UnknownKey => {
+            Some("it is signed with a key none of the given public keys is".into())
+        }
+        Verdict::OutsideValidity => Some("it is dated outside its key's validity period".into()),
+    }
+}
+
+fn receipt_problem(r: &Receipt, reason: String) -> Problem {
+    Problem::Receipt {
+        record: r.audit_record,
+        decision: r.decision.clone(),
+        time: r.time(),
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests;

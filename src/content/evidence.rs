@@ -1,0 +1,149 @@
+//! The evidence pack of a closed request: one JSON document a customer
+//! hands to an auditor (SOC 2, ISO 27001). It holds the request, its
+//! timeline, every decision with its signed receipt, every operator action
+//! under it, and the stretch of the audit chain around the request with
+//! the signed checkpoints on both sides ([`crate::audit::segment`]), so
+//! `lockbox audit verify-file` (or any verifier written from README)
+//! checks it offline as it checks an export.
+//!
+//! Fields: `format` (`lockbox-evidence-v1`), `generated_at`, `request`
+//! (with its `fingerprint`), `timeline`, `operator_actions` (audit records,
+//! newest first), `receipts` and `checkpoints` (as downloaded one by one),
+//! `records` (the chain segment, oldest first, in the export's record
+//! form).
+
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use serde::Serialize;
+
+use crate::{
+    audit::{self, Record, checkpoint, offline::EVIDENCE_FORMAT, receipt},
+    identity::RequestId,
+    requests::{AccessRequest, Caller, RequestError, use_cases},
+};
+
+/// Operator actions read per round trip.
+const PAGE: i64 = 1_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    /// Evidence is of what happened: a request still open has more to come.
+    #[error("the request is not closed yet")]
+    NotClosed,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Pack {
+    pub format: &'static str,
+    pub generated_at: DateTime<Utc>,
+    pub request: RequestFacts,
+    pub timeline: Vec<TimelineFact>,
+    pub operator_actions: Vec<Record>,
+    pub receipts: Vec<receipt::Published>,
+    pub checkpoints: Vec<checkpoint::Published>,
+    pub records: Vec<Record>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RequestFacts {
+    pub id: RequestId,
+    pub tenant: String,
+    pub tenant_name: String,
+    pub engineer: String,
+    pub engineer_name: String,
+    pub service_request: String,
+    pub workload: &'static str,
+    pub duration_minutes: i32,
+    pub justification: String,
+    pub status: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// SHA-256, hex (see `crate::requests::fingerprint`).
+    pub fingerprint: String,
+    pub short_fingerprint: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TimelineFact {
+    pub at: DateTime<Utc>,
+    pub event: String,
+    pub to_status: String,
+    pub actor_kind: String,
+    pub actor_name: String,
+    pub comment: Option<String>,
+}
+
+/// The evidence pack of request `id`, if `caller` may see it and it is
+/// closed at `now`.
+pub fn pack(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    id: RequestId,
+    now: DateTime<Utc>,
+) -> Result<Pack, EvidenceError> {
+    let (request, timeline) = use_cases::detail(conn, caller, id)?;
+    let status = request.effective(now);
+    if !status.is_final() {
+        return Err(EvidenceError::NotClosed);
+    }
+    let tenant = request.tenant_id;
+    let mut operator_actions = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = super::operator_actions(conn, tenant, id, after, PAGE)?;
+        operator_actions.extend(page);
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    let receipts = receipt::for_request(conn, tenant, id)?;
+    let segment = audit::segment::around_request(conn, tenant, id)?;
+    Ok(Pack {
+        format: EVIDENCE_FORMAT,
+        generated_at: now,
+        request: facts(&request, status.name()),
+        timeline: timeline
+            .into_iter()
+            .map(|e| TimelineFact {
+                at: e.at,
+                event: e.event,
+                to_status: e.to_status,
+                actor_kind: e.actor_kind,
+                actor_name: e.actor_name,
+                comment: e.comment,
+            })
+            .collect(),
+        operator_actions,
+        receipts: receipts.iter().map(receipt::Receipt::published).collect(),
+        checkpoints: segment.checkpoints.iter().map(|c| c.published()).collect(),
+        records: segment.records,
+    })
+}
+
+fn facts(r: &AccessRequest, status: &'static str) -> RequestFacts {
+    RequestFacts {
+        id: r.id,
+        tenant: r.tenant_id.0.hyphenated().to_string(),
+        tenant_name: r.tenant_name.clone(),
+        engineer: r.engineer_id.public_id(),
+        engineer_name: r.engineer_name.clone(),
+        service_request: r.service_request.clone(),
+        workload: r.workload.as_db(),
+        duration_minutes: r.duration_minutes,
+        justification: r.justification.clone(),
+        status,
+        created_at: r.created_at,
+        approved_at: r.approved_at,
+        ends_at: r.ends_at,
+        closed_at: r.closed_at,
+        fingerprint: r.fingerprint_hex(),
+        short_fingerprint: r.short_fingerprint(),
+    }
+}

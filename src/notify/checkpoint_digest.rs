@@ -1,0 +1,117 @@
+//! The daily digest: each tenant's global administrators receive its newest
+//! signed checkpoint in full (signature included, no links), so a copy of
+//! the log's head lives outside the provider's database. A tenant whose
+//! newest checkpoint was mailed already gets no mail until the chain moves
+//! and a new checkpoint is signed.
+//!
+//! Exactly once per tenant and UTC day with any number of lockbox
+//! processes: a `checkpoint_digests` row per tenant and day is inserted
+//! with the mails, in one transaction; a second process's insert finds the
+//! row and sends nothing.
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::{Mail, defang, outbox, render};
+use crate::{
+    audit::checkpoint::{self, Checkpoint},
+    identity::TenantId,
+    schema::{audit_checkpoints as cp, checkpoint_digests as cd},
+    tenants::{self, Role},
+};
+
+struct Fields {
+    tenant: String,
+    seq: i64,
+    time: String,
+    key_id: String,
+    json: String,
+}
+
+#[derive(Template)]
+#[template(path = "email/checkpoint_digest.txt")]
+struct Text<'a> {
+    f: &'a Fields,
+}
+
+#[derive(Template)]
+#[template(path = "email/checkpoint_digest.html")]
+struct Html<'a> {
+    f: &'a Fields,
+}
+
+/// Queues today's digest for every tenant that has a checkpoint not mailed
+/// before; returns how many tenants' digests it queued.
+pub fn send_due(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
+    let tenants: Vec<TenantId> = cp::table.select(cp::tenant_id).distinct().load(conn)?;
+    let mut sent = 0;
+    for tenant in tenants {
+        if send_for(conn, tenant, now)? {
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+fn send_for(conn: &mut PgConnection, tenant: TenantId, now: DateTime<Utc>) -> QueryResult<bool> {
+    conn.transaction(|conn| {
+        let Some(newest) = checkpoint::list(conn, tenant, 1)?.pop() else {
+            return Ok(false);
+        };
+        let mailed: Option<i64> = cd::table
+            .filter(cd::tenant_id.eq(tenant))
+            .select(diesel::dsl::max(cd::seq))
+            .first(conn)?;
+        if mailed.is_some_and(|seq| seq >= newest.seq) {
+            return Ok(false);
+        }
+        let claimed = diesel::insert_into(cd::table)
+            .values((
+                cd::tenant_id.eq(tenant),
+                cd::sent_on.eq(now.date_naive()),
+                cd::seq.eq(newest.seq),
+                cd::created_at.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        if claimed == 0 {
+            return Ok(false);
+        }
+        let mails = mails(conn, tenant, &newest)?;
+        outbox::enqueue(conn, mails, None, now)?;
+        Ok(true)
+    })
+}
+
+fn mails(conn: &mut PgConnection, tenant: TenantId, c: &Checkpoint) -> QueryResult<Vec<Mail>> {
+    let admins: Vec<_> = tenants::lockbox_people(conn, tenant)?
+        .into_iter()
+        .filter(|u| u.role == Role::GlobalAdmin)
+        .collect();
+    let Some(first) = admins.first() else {
+        return Ok(Vec::new());
+    };
+    let f = Fields {
+        tenant: defang(&first.tenant_name),
+        seq: c.seq,
+        time: c.time(),
+        key_id: c.key_id.clone(),
+        json: serde_json::to_string_pretty(&c.published()).unwrap_or_default(),
+    };
+    let subject = format!(
+        "Customer Lockbox: signed audit checkpoint of {} ({} records)",
+        f.tenant, f.seq
+    );
+    let (text, html) = (render(&Text { f: &f })?, render(&Html { f: &f })?);
+    Ok(admins
+        .into_iter()
+        .map(|admin| Mail {
+            kind: "checkpoint_digest",
+            to: admin.email,
+            subject: subject.clone(),
+            text: text.clone(),
+            html: html.clone(),
+        })
+        .collect())
+}
