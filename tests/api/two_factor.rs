@@ -520,3 +520,41 @@ async fn an_authenticator_is_replaced_or_removed_only_after_a_current_code() {
     );
     assert_eq!(location(&app.admin_sign_in(&client(), &c.admin).await), "/");
 }
+
+#[tokio::test]
+async fn the_operator_resets_a_staff_members_authenticator_and_they_enrol_again() {
+    let w = world_with(|s| s.staff_mfa_required = true).await;
+    let app = &w.app;
+    let manager = client();
+    app.engineer_sign_in(&manager, &w.manager).await;
+    app.enrol_on(Portal::Engineer, &manager, "/signin/enrol")
+        .await;
+    let reset = |email: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lockbox"))
+            .args(["staff", "reset-two-factor", "--email", email])
+            .env(
+                "DATABASE_URL",
+                app.settings
+                    .database_url
+                    .as_ref()
+                    .expect("a database")
+                    .expose(),
+            )
+            .env("LOCKBOX_MIGRATE_DATABASE_URL", &app.owner_url)
+            .env("LOCKBOX_LOG", "warn")
+            .output()
+            .expect("lockbox runs")
+    };
+    let out = reset(&w.manager.email);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("removed the authenticator of"));
+    let resp = app.engineer_sign_in(&client(), &w.manager).await;
+    assert_eq!(location(&resp), "/signin/enrol");
+    let out = reset("nobody@provider.example");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no staff member"));
+}
