@@ -13,12 +13,12 @@
 //! form).
 
 use chrono::{DateTime, Utc};
-use diesel::PgConnection;
+use diesel::{PgConnection, QueryResult};
 use serde::Serialize;
 
 use crate::{
     audit::{self, Record, checkpoint, offline::EVIDENCE_FORMAT, receipt},
-    identity::RequestId,
+    identity::{RequestId, TenantId},
     requests::{AccessRequest, Caller, RequestError, use_cases},
 };
 
@@ -93,11 +93,11 @@ pub fn pack(
         return Err(EvidenceError::NotClosed);
     }
     let tenant = request.tenant_id;
-    let mut operator_actions = Vec::new();
+    let mut actions = Vec::new();
     let mut after = None;
     loop {
-        let (page, next) = super::operator_actions(conn, tenant, id, after, PAGE)?;
-        operator_actions.extend(page);
+        let (page, next) = operator_actions(conn, tenant, id, after, PAGE)?;
+        actions.extend(page);
         match next {
             Some(cursor) => after = Some(cursor),
             None => break,
@@ -120,7 +120,7 @@ pub fn pack(
                 comment: e.comment,
             })
             .collect(),
-        operator_actions,
+        operator_actions: actions,
         receipts: receipts.iter().map(receipt::Receipt::published).collect(),
         checkpoints: segment.checkpoints.iter().map(|c| c.published()).collect(),
         records: segment.records,
@@ -146,4 +146,22 @@ fn facts(r: &AccessRequest, status: &'static str) -> RequestFacts {
         fingerprint: r.fingerprint_hex(),
         short_fingerprint: r.short_fingerprint(),
     }
+}
+
+/// What provider operators did, or tried, under one of `tenant`'s requests:
+/// the operations and the refusals of the enforcement point, newest first,
+/// a page at a time.
+pub fn operator_actions(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    request: RequestId,
+    after: Option<audit::search::Cursor>,
+    limit: i64,
+) -> QueryResult<(Vec<audit::Record>, Option<audit::search::Cursor>)> {
+    let activities: Vec<&str> = super::OPERATIONS
+        .iter()
+        .map(|o| o.name)
+        .chain([audit::activity::ACCESS_DENIED])
+        .collect();
+    audit::for_request(conn, tenant, request, &activities, after, limit)
 }

@@ -8,6 +8,7 @@
 //! refused, in the tenant's chain.
 
 pub mod evidence;
+pub use evidence::operator_actions;
 pub mod seed;
 pub mod store;
 
@@ -353,24 +354,6 @@ pub fn authorize(
         }),
     };
     Ok((Err(denial), now))
-}
-
-/// What provider operators did, or tried, under one of `tenant`'s requests:
-/// the operations and the refusals of the enforcement point, newest first,
-/// a page at a time.
-pub fn operator_actions(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    request: RequestId,
-    after: Option<audit::search::Cursor>,
-    limit: i64,
-) -> QueryResult<(Vec<audit::Record>, Option<audit::search::Cursor>)> {
-    let activities: Vec<&str> = OPERATIONS
-        .iter()
-        .map(|o| o.name)
-        .chain([audit::activity::ACCESS_DENIED])
-        .collect();
-    audit::for_request(conn, tenant, request, &activities, after, limit)
 }
 
 /// Who is calling, and from where.

@@ -1,5 +1,4 @@
-//! [`super::client_ip`]'s walk through `X-Forwarded-For`.
-
+//! Reading the client address from `X-Forwarded-For` behind trusted proxies.
 use super::forwarded_client;
 use std::net::IpAddr;
 
