@@ -15,6 +15,7 @@ pub mod receipts;
 pub mod request_pages;
 pub mod signin;
 pub mod tokens;
+pub mod two_factor;
 pub mod view;
 
 use std::net::IpAddr;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub api_limit: rate_limit::TokenLimit,
     /// How many audit exports may run at once (see [`export`]).
     pub exports: crate::audit::export::Slots,
+    /// Seals and opens authenticator secrets (see [`crate::auth::totp`]).
+    pub sealer: crate::auth::totp::Sealer,
     /// The deployment's signing key, read from its file (never from the
     /// database): it signs decision receipts.
     pub keys: std::sync::Arc<crate::signing::Keyholder>,

@@ -828,9 +828,10 @@ fn refused_post(
             short_nasty(rng, 40)
         }
     };
-    // A new token's form with one field the form must refuse.
-    let bad_token_form = |rng: &mut Rng| -> Vec<String> {
-        let poison = match rng.below(3) {
+    // A new token's form with one field the form must refuse (the staff
+    // form has no scope: a bad one there is no refusal).
+    let bad_token_form = |rng: &mut Rng, has_scope: bool| -> Vec<String> {
+        let poison = match rng.below(if has_scope { 3 } else { 2 }) {
             0 => ("name", too_long(101)),
             1 => (
                 "expires_days",
@@ -841,8 +842,19 @@ fn refused_post(
         fields(rng, ids, &[poison], &[])
     };
     match portal {
-        Portal::Admin => match rng.below(7) {
-            5 => ("/settings/api-tokens".into(), bad_token_form(rng)),
+        Portal::Admin => match rng.below(8) {
+            // No half-signed-in session, or no authenticator: refused.
+            7 => (
+                rng.pick(&[
+                    "/signin/code",
+                    "/signin/enrol",
+                    "/account/two-factor/replace",
+                    "/account/two-factor/remove",
+                ])
+                .to_string(),
+                fields(rng, ids, &[], &[]),
+            ),
+            5 => ("/settings/api-tokens".into(), bad_token_form(rng, true)),
             6 => {
                 let path = format!("/settings/api-tokens/{}/revoke", no_token(rng));
                 (path, fields(rng, ids, &[], &[]))
@@ -877,8 +889,18 @@ fn refused_post(
                 (path, fields(rng, ids, &[("role", role)], &[]))
             }
         },
-        Portal::Engineer => match rng.below(6) {
-            4 => ("/tokens".into(), bad_token_form(rng)),
+        Portal::Engineer => match rng.below(7) {
+            6 => (
+                rng.pick(&[
+                    "/signin/code",
+                    "/signin/enrol",
+                    "/account/two-factor/replace",
+                    "/account/two-factor/remove",
+                ])
+                .to_string(),
+                fields(rng, ids, &[], &[]),
+            ),
+            4 => ("/tokens".into(), bad_token_form(rng, false)),
             5 => {
                 let path = format!("/tokens/{}/revoke", no_token(rng));
                 (path, fields(rng, ids, &[], &[]))
@@ -946,7 +968,12 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
             let post = rng.chance(50);
             if !post {
                 let path = match portal {
-                    Portal::Admin => match rng.below(24) {
+                    Portal::Admin => match rng.below(28) {
+                        24 => "/settings/security".into(),
+                        25 => rng
+                            .pick(&["/account/two-factor", "/account/two-factor/enrol"])
+                            .to_string(),
+                        26 | 27 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
                         21 => format!(
                             "/support/lockbox/requests/{}/evidence.json",
                             id_segment(&mut rng, &real_requests)
@@ -993,7 +1020,10 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                             .to_string(),
                         _ => format!("/{}", id_segment(&mut rng, &real_requests)),
                     },
-                    Portal::Engineer => match rng.below(16) {
+                    Portal::Engineer => match rng.below(19) {
+                        16 => "/account/two-factor".into(),
+                        17 => "/account/two-factor/enrol".into(),
+                        18 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
                         15 => format!(
                             "/requests/{}/receipts/{}.{}",
                             id_segment(&mut rng, &real_requests),
@@ -1037,7 +1067,27 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
             } else {
                 // Anything at all, to any route (sign-out included): without
                 // the session's token nothing may happen.
-                let path = match (portal, rng.below(9)) {
+                let path = match (portal, rng.below(11)) {
+                    (_, 9) => rng
+                        .pick(&[
+                            "/signin/code",
+                            "/signin/enrol",
+                            "/account/two-factor/enrol",
+                            "/account/two-factor/replace",
+                            "/account/two-factor/remove",
+                        ])
+                        .to_string(),
+                    (Portal::Admin, 10) => {
+                        if rng.chance(50) {
+                            "/settings/security".to_owned()
+                        } else {
+                            format!(
+                                "/roles/users/{}/two-factor/reset",
+                                id_segment(&mut rng, &real_users)
+                            )
+                        }
+                    }
+                    (Portal::Engineer, 10) => "/signin/code".to_owned(),
                     (_, 0) => "/signin".to_owned(),
                     (_, 1) => "/signout".to_owned(),
                     (Portal::Admin, 7) => "/settings/api-tokens".to_owned(),

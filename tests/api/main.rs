@@ -23,6 +23,8 @@ mod sessions;
 mod signin;
 mod smtp;
 mod staff_tokens;
+mod step_up;
 mod throttling;
 mod time_after_lock;
 mod trust;
+mod two_factor;

@@ -181,10 +181,12 @@ async fn the_runtime_role_holds_exactly_the_privileges_the_server_needs() {
         ("mailboxes", "SELECT"),
         ("outbox", "SELECT,INSERT,UPDATE"),
         ("provider_staff", "SELECT"),
+        ("recovery_codes", "SELECT,INSERT,UPDATE,DELETE"),
         (
             "request_effective_status(text,timestamp with time zone,timestamp with time zone,timestamp with time zone)",
             "EXECUTE",
         ),
+        ("second_factors", "SELECT,INSERT,UPDATE,DELETE"),
         ("sign_in_counters", "SELECT,INSERT,UPDATE,DELETE"),
         ("sign_in_lockouts", "SELECT,INSERT,UPDATE,DELETE"),
         ("sign_in_lockouts_id_seq", "USAGE"),

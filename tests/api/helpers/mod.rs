@@ -8,7 +8,8 @@
 //! - [`html`]: reading pages (CSRF tokens, texts, redirects);
 //! - [`requests`]: requests filed, arranged and decided;
 //! - [`mail`]: the SMTP side;
-//! - [`content`]: access sessions and content.
+//! - [`content`]: access sessions and content;
+//! - [`two_factor`]: authenticators, codes and the second step.
 
 pub mod api;
 pub mod app;
@@ -17,6 +18,7 @@ pub mod db;
 pub mod html;
 pub mod mail;
 pub mod requests;
+pub mod two_factor;
 
 pub use api::*;
 pub use app::*;
@@ -24,3 +26,4 @@ pub use db::*;
 pub use html::*;
 pub use mail::*;
 pub use requests::*;
+pub use two_factor::*;
