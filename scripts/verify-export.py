@@ -119,10 +119,13 @@ def load_keys(paths, tmp):
             continue
         for k in json.loads(text)["keys"]:
             der, pem = SPKI + base64.b64decode(k["public_key"]), os.path.join(tmp, f"{len(keys)}.pem")
+            if hashlib.sha256(der[12:]).hexdigest()[:16] != k["key_id"]:
+                raise Problem(f"{path}: neither an Ed25519 PUBLIC KEY PEM nor a lockbox keyring")
             with open(pem, "w") as f:
                 f.write(f"-----BEGIN PUBLIC KEY-----\n{base64.b64encode(der).decode()}\n-----END PUBLIC KEY-----\n")
             until = k["valid_until"] and moment(k["valid_until"])
-            keys.setdefault(hashlib.sha256(der[12:]).hexdigest()[:16], (pem, moment(k["valid_from"]), until))
+            if keys.get(k["key_id"], (None, None))[1] is None:  # a keyring's period beats a PEM's "always"
+                keys[k["key_id"]] = (pem, moment(k["valid_from"]), until)
     return keys
 
 
@@ -156,7 +159,10 @@ def checked_checkpoints(given, keys, tmp):
         why = signature_problem(keys, tmp, "lockbox-checkpoint-v1", fields, c, c["time"])
         if why or c["record_count"] != c["seq"]:
             raise Problem(f"{name}: {why or 'its record count does not match its seq'}")
-        found[c["seq"]] = (name, fields[0], fields[2])
+        if c["seq"] in found and found[c["seq"]][3] != (fields, c["signature"].lower()):
+            raise Problem(f"{name}: another signed checkpoint for the same seq says otherwise "
+                          "(the log was rewritten and signed again)")
+        found.setdefault(c["seq"], (name, fields[0], fields[2], (fields, c["signature"].lower())))
     return found
 
 
@@ -171,7 +177,9 @@ def checked_receipts(given, keys, tmp):
         why = signature_problem(keys, tmp, "lockbox-receipt-v1", fields, r, r["time"])
         if why:
             raise Problem(f"{name}: {why}")
-        found[r["audit_record"]] = (name, fields)
+        if r["audit_record"] in found and found[r["audit_record"]][2] != r["signature"].lower():
+            raise Problem(f"{name}: another signed receipt for the same record says otherwise")
+        found.setdefault(r["audit_record"], (name, fields, r["signature"].lower()))
     return found
 
 
@@ -196,8 +204,10 @@ def contradiction(stated, r, tenant, request, at):
 
 
 def verify(records, checkpoints, receipts):
-    """The summary of the records (in file order) if they verify; else raises the first Problem."""
+    """The summary of the records (in file order), the highest seq and the highest a checkpoint
+    signs, if they verify; else raises the first Problem."""
     signed = f"{len(checkpoints)} signed checkpoints reached; {len(receipts)} signed receipts match their records"
+    signed_to = max(checkpoints, default=None)
     tenant, last, step, lo, hi, head, count, pending = None, None, None, None, None, None, 0, 0
     unsealed_first = unsealed_after = False  # a record without a seal before any sealed one / after one
     for line, r in enumerate(records, 1):
@@ -236,11 +246,11 @@ def verify(records, checkpoints, receipts):
                 raise Problem(f"line {line}: record seq {seq} does not link to its neighbour seq {last_seq} "
                               "(a record was replaced)")
         if seq in checkpoints:
-            name, checkpoint_tenant, checkpoint_head = checkpoints.pop(seq)
+            name, checkpoint_tenant, checkpoint_head, _ = checkpoints.pop(seq)
             if (checkpoint_tenant, checkpoint_head) != (tenant, digest):
                 raise Problem(f"{name}: the file's record seq {seq} has another hash (the log was rewritten)")
         if r["id"] in receipts:
-            name, stated = receipts.pop(r["id"])
+            name, stated, _ = receipts.pop(r["id"])
             why = contradiction(stated, r, tenant, request, at)
             if why:
                 raise Problem(f"{name}: {why}")
@@ -248,15 +258,54 @@ def verify(records, checkpoints, receipts):
         head = digest if seq == hi else head
     if (step == -1 and unsealed_after) or (step == 1 and unsealed_first):
         raise Problem("records without a seal are older than sealed ones: the file was reordered")
-    for seq, (name, _, _) in sorted(checkpoints.items()):  # the checkpoints the file did not reach
+    for seq, (name, _, _, _) in sorted(checkpoints.items()):  # the checkpoints the file did not reach
         raise Problem(name + (
             f": the file holds no sealed record: records seq 1–{seq} are missing (truncated)" if not count else
             f": the file starts at seq {lo}, after this checkpoint: verify an export of the whole log" if seq < lo else
             f": the file ends at seq {hi}: records seq {hi + 1}–{seq} were removed from its end (truncated tail)"))
-    for name, _ in receipts.values():  # the receipts whose record the file does not hold
+    for name, _, _ in receipts.values():  # the receipts whose record the file does not hold
         raise Problem(f"{name}: the file does not hold its audit record among its sealed records")
+    if signed_to is None:  # the hashes tie the records to each other; only a signature ties them to the key
+        raise Problem("no signed checkpoint: the hashes tie the records to each other, not to the deployment's "
+                      "key; pass --checkpoint (from the Audit page or the digest mail)")
     whole = f"the log is whole: {count} records (seq {lo}–{hi}) verify, head {head}" if count else "no sealed records"
-    return f"{whole}; {signed}" + (f"; {pending} newer records not yet sealed (not covered)" if pending else "")
+    unsigned = "" if not count or hi <= signed_to else "; " + (
+        f"record seq {hi} is" if hi == signed_to + 1 else f"records seq {signed_to + 1}–{hi} are"
+    ) + " not covered by a checkpoint yet (verify again with a later one)"
+    pending = f"; {pending} newer records not yet sealed (not covered)" if pending else ""
+    return f"{whole}; {signed}{unsigned}{pending}", hi, signed_to
+
+
+def check_pack(pack, hi, signed_to):
+    """An evidence pack's readable parts against its signed records (src/audit/offline/pack.rs)."""
+    if hi is not None and hi > signed_to:
+        raise Problem(f"the records after seq {signed_to} (up to seq {hi}) are covered by no signed checkpoint")
+    req, records = struct(pack["request"], "the request"), pack["records"]
+    fail = lambda part, why: Problem(f"the evidence pack's {part} disagrees with its signed records: {why}")
+    rid = uid(req["id"])
+    if not any(r["request_id"] and uid(r["request_id"]) == rid for r in records):
+        raise fail("request", "the records hold nothing of this request")
+    if any(uid(r["tenant_id"]) != uid(req["tenant"]) for r in records):
+        raise fail("request", "it names another tenant than its records")
+    facts = [rid, uid(req["tenant"]), req["engineer"], req["service_request"], req["workload"],
+             str(req["duration_minutes"]), hashlib.sha256(req["justification"].encode()).hexdigest()]
+    fingerprint = hashlib.sha256(framed("lockbox-request-v2", facts)).hexdigest()
+    if fingerprint != req["fingerprint"]:
+        raise fail("request", "its facts do not give its fingerprint (the request was altered)")
+    for receipt in pack.get("receipts", []):
+        if (receipt["request"], receipt["request_fingerprint"]) != (rid, fingerprint):
+            raise fail("request", f"the receipt of audit record {receipt['audit_record']} is for another request")
+    signed = [r for r in records if r["request_id"] and uid(r["request_id"]) == rid
+              and "AccessToCustomerDataRequest" not in r["activity"]]
+    for action in pack["operator_actions"]:
+        record = next((r for r in signed if r["id"] == action["id"]), None)
+        if record is None:
+            raise fail("operator actions", f"record {action['id']} is not an operator action among the signed records")
+        if record != action:
+            raise fail("operator actions", f"record {action['id']} differs from its signed record")
+    for record in signed:
+        if not any(a["id"] == record["id"] for a in pack["operator_actions"]):
+            raise fail("operator actions", f"the signed record {record['id']} ({record['activity']}) is left out")
 
 
 def main():
@@ -277,6 +326,7 @@ def main():
                 first = read(lines[0]) if lines else {}
             except ValueError:
                 first = None
+            pack = None
             if not lines or isinstance(first, dict) and "hash" in first and "id" in first:
                 records = map(read, lines)  # one at a time, as verify-file reads them
             else:
@@ -285,7 +335,10 @@ def main():
                     raise Problem(f"the file's format is {pack['format']!r}, not lockbox-evidence-v1")
                 records = pack["records"]
                 checkpoints, receipts = checkpoints + pack.get("checkpoints", []), receipts + pack.get("receipts", [])
-            summary = verify(records, checked_checkpoints(checkpoints, keys, tmp), checked_receipts(receipts, keys, tmp))
+            summary, hi, signed_to = verify(records, checked_checkpoints(checkpoints, keys, tmp),
+                                            checked_receipts(receipts, keys, tmp))
+            if pack is not None:
+                check_pack(pack, hi, signed_to)
     except (Problem, OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         print(f"{args.file}: VERIFICATION FAILED: {e}", file=sys.stderr)
         return 1

@@ -306,6 +306,7 @@ diesel::table! {
         name -> Text,
         lockbox_enabled -> Bool,
         created_at -> Timestamptz,
+        require_two_factor -> Bool,
     }
 }
 
@@ -316,6 +317,25 @@ diesel::table! {
         state -> Jsonb,
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    recovery_codes (realm, account_id, code_hash) {
+        realm -> Text,
+        account_id -> Uuid,
+        code_hash -> Bytea,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    second_factors (realm, account_id) {
+        realm -> Text,
+        account_id -> Uuid,
+        secret -> Bytea,
+        last_step -> Int8,
+        enrolled_at -> Timestamptz,
     }
 }
 
@@ -356,7 +376,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     mailboxes,
     outbox,
     provider_staff,
+    recovery_codes,
     request_information,
+    second_factors,
     service_request_messages,
     service_requests,
     sign_in_counters,

@@ -74,10 +74,13 @@ impl Application {
         pool: PgPool,
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
-        let secret = {
+        let (secret, second_factor_key) = {
             let mut conn = pool.get().map_err(db::DbError::from)?;
             check_database(&mut conn)?;
-            db::shared_secret(&mut conn, "cookie_key")?
+            (
+                db::shared_secret(&mut conn, "cookie_key")?,
+                db::shared_secret(&mut conn, "second_factor_key")?,
+            )
         };
         // The signing key: created on first start, refused when others may
         // read it. Loaded again by each checkpoint round (a rotation takes
@@ -91,6 +94,7 @@ impl Application {
         let exports = crate::audit::export::Slots::new(limits.exports_max, limits.exports_per_user);
         let state = AppState {
             exports,
+            sealer: crate::auth::totp::Sealer::new(&second_factor_key),
             content: crate::content::store::ContentStores::postgres(),
             api_limit: portal::rate_limit::TokenLimit::new(
                 settings.api_rate.per_second,
@@ -384,9 +388,10 @@ async fn checkpointer(state: AppState, every: chrono::Duration) {
             }
         };
         let result = db::blocking(&state.pool, move |conn| {
-            let written = crate::audit::checkpoint::write_due(conn, &signer, now, every)?;
+            // One tenant's failure must not hold the others' digests back.
+            let written = crate::audit::checkpoint::write_due(conn, &signer, now, every);
             let digests = crate::notify::checkpoint_digest::send_due(conn, now)?;
-            Ok::<_, db::DbError>((written, digests))
+            Ok::<_, db::DbError>((written?, digests))
         })
         .await;
         match result {

@@ -68,6 +68,14 @@ pub mod activity {
     pub const ACCESS_DENIED: &str = "AccessDenied";
     pub const NEW_API_TOKEN: &str = "New-ApiToken";
     pub const REMOVE_API_TOKEN: &str = "Remove-ApiToken";
+    /// Two-factor sign-in: an authenticator enrolled (or replaced), removed
+    /// by its user, reset by a global administrator; a wrong code; a
+    /// recovery code used.
+    pub const NEW_AUTHENTICATOR: &str = "New-Authenticator";
+    pub const REMOVE_AUTHENTICATOR: &str = "Remove-Authenticator";
+    pub const RESET_AUTHENTICATOR: &str = "Reset-Authenticator";
+    pub const SECOND_FACTOR_FAILED: &str = "UserSecondFactorFailed";
+    pub const RECOVERY_CODE_USED: &str = "UserRecoveryCodeUsed";
     /// The deployment's signing key was rotated (`lockbox key rotate`).
     pub const SET_SIGNING_KEY: &str = "Set-LockboxSigningKey";
     /// Service requests (tickets): opened, a message added, closed.
@@ -103,6 +111,11 @@ pub mod activity {
         CLOSE_SERVICE_REQUEST,
         REQUEST_INFORMATION,
         SUBMIT_INFORMATION,
+        NEW_AUTHENTICATOR,
+        REMOVE_AUTHENTICATOR,
+        RESET_AUTHENTICATOR,
+        SECOND_FACTOR_FAILED,
+        RECOVERY_CODE_USED,
         // Operator operations (see crate::content::OPERATIONS).
         "Get-MailboxStatistics",
         "Get-MessageTrace",

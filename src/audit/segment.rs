@@ -21,6 +21,10 @@ use crate::{
 pub struct Segment {
     pub records: Vec<Record>,
     pub checkpoints: Vec<Checkpoint>,
+    /// Whether a checkpoint vouches for the segment's end and every record
+    /// of the request is sealed: until then the newest records are not
+    /// signed (the next checkpoint round signs them).
+    pub signed: bool,
 }
 
 /// The segment around `request`'s sealed records (empty when it has none).
@@ -37,6 +41,12 @@ pub fn around_request(
     let (Some(lo), Some(hi)) = (lo, hi) else {
         return Ok(Segment::default());
     };
+    let unsealed: i64 = log::table
+        .filter(log::tenant_id.eq(tenant_id))
+        .filter(log::request_id.eq(request))
+        .filter(log::seq.is_null())
+        .count()
+        .get_result(conn)?;
     let before: Option<i64> = cp::table
         .filter(cp::tenant_id.eq(tenant_id))
         .filter(cp::seq.le(lo))
@@ -67,5 +77,6 @@ pub fn around_request(
     Ok(Segment {
         records,
         checkpoints,
+        signed: after.is_some() && unsealed == 0,
     })
 }

@@ -6,6 +6,7 @@ pub mod password;
 pub mod session_store;
 pub mod throttle;
 pub mod token;
+pub mod totp;
 
 use std::net::IpAddr;
 
@@ -60,6 +61,10 @@ pub enum SignInOutcome {
 pub struct TypedAccount {
     organization: Option<String>,
     email: String,
+    /// Counts attempts at second-factor codes rather than passwords: a
+    /// throttling key of its own, so a right password never takes back
+    /// wrong codes (see [`TypedAccount::for_codes`]).
+    codes: bool,
 }
 
 /// Longer input matches no account (names have at most 100 characters,
@@ -76,6 +81,7 @@ impl TypedAccount {
         Self {
             organization: Some(bounded(organization)),
             email: bounded(email),
+            codes: false,
         }
     }
 
@@ -84,7 +90,16 @@ impl TypedAccount {
         Self {
             organization: None,
             email: bounded(email),
+            codes: false,
         }
+    }
+
+    /// The same account, for attempts at its second-factor codes: throttled
+    /// like passwords (per account and network, counted before the check)
+    /// but on counters of their own.
+    pub fn for_codes(mut self) -> Self {
+        self.codes = true;
+        self
     }
 
     pub fn organization(&self) -> Option<&str> {
@@ -99,12 +114,17 @@ impl TypedAccount {
     /// unambiguous (the organisation is length-prefixed).
     pub fn key(&self) -> String {
         let email = self.email.to_lowercase();
-        match &self.organization {
+        let key = match &self.organization {
             Some(org) => {
                 let org = org.to_lowercase();
                 format!("{}:{org}/{email}", org.len())
             }
             None => email,
+        };
+        if self.codes {
+            format!("code:{key}")
+        } else {
+            key
         }
     }
 }

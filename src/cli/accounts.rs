@@ -71,6 +71,13 @@ pub enum StaffCommand {
         #[command(subcommand)]
         command: StaffTokenCommand,
     },
+    /// Remove a staff member's authenticator and recovery codes (a lost
+    /// phone): they enrol again at their next sign-in.
+    ResetTwoFactor {
+        /// The staff member's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -210,6 +217,9 @@ pub async fn staff(
                     expires_days,
                 },
         } => return staff_token(pool, clock, &email, &name, expires_days).await,
+        StaffCommand::ResetTwoFactor { email } => {
+            return reset_staff_two_factor(pool, clock, &email).await;
+        }
     };
     let email = Email::parse(&email).map_err(message)?;
     let name = display_name_or_default(display_name.as_deref(), &email)?;
@@ -221,6 +231,56 @@ pub async fn staff(
     .await?;
     println!("created staff member {id}");
     Ok(())
+}
+
+/// Removes a staff member's authenticator (logged, as staff events are).
+async fn reset_staff_two_factor(
+    pool: &PgPool,
+    clock: SharedClock,
+    email: &str,
+) -> Result<(), CliError> {
+    use crate::auth::{
+        Realm, TypedAccount,
+        totp::{Holder, Policy, record::Event, store},
+    };
+    let typed = email.to_owned();
+    let now = clock.now();
+    let removed = db::blocking(pool, move |conn| {
+        let Some((member, _)) = staff::find_for_sign_in(conn, &typed)? else {
+            return Ok(None);
+        };
+        let holder = Holder {
+            realm: Realm::Engineer,
+            id: member.id.0,
+            name: member.display_name.clone(),
+            account: TypedAccount::staff(&member.email),
+            policy: Policy::Staff { required: true },
+        };
+        let by = crate::audit::Actor::command_line();
+        Ok::<_, CliError>(Some(store::remove(
+            conn,
+            &holder,
+            Event::Reset { by: &by },
+            "",
+            now,
+        )?))
+    })
+    .await?;
+    match removed {
+        None => Err(CliError::from(format!(
+            "no staff member with e-mail address {email}"
+        ))),
+        Some(true) => {
+            println!(
+                "removed the authenticator of {email}; they set up a new one at their next sign-in"
+            );
+            Ok(())
+        }
+        Some(false) => {
+            println!("{email} has no authenticator");
+            Ok(())
+        }
+    }
 }
 
 /// Creates a staff member's API token and prints its secret, once.

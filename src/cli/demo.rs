@@ -237,5 +237,23 @@ pub fn describe(settings: &Settings, accounts: &[DemoAccount]) -> String {
             a.name
         ));
     }
+    out.push_str(&two_factor_note(settings.staff_mfa_required));
     out
+}
+
+/// How the demo's people get their second factor: the demo enrols nobody.
+fn two_factor_note(staff_required: bool) -> String {
+    let staff = if staff_required {
+        "and every provider staff member (LOCKBOX_STAFF_MFA=required)"
+    } else {
+        "(provider staff may enrol: LOCKBOX_STAFF_MFA=optional)"
+    };
+    format!(
+        "\nTwo-factor sign-in: Contoso and Fabrikam require it of their global administrators \
+         and approvers, {staff}.\nThe demo enrols nobody: after the password you are asked to \
+         set up an authenticator app (scan the QR code, or type the key shown into any TOTP \
+         app, e.g. `oathtool --totp -b KEY`), keep the ten recovery codes, then enter the \
+         app's code at each sign-in and before each decision older than 5 minutes.\nThe plain \
+         user signs in with the password alone.\n"
+    )
 }

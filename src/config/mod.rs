@@ -197,6 +197,9 @@ pub struct Settings {
     pub checkpoint_every: Option<Duration>,
     pub limits: Limits,
     pub metrics: MetricsAccess,
+    /// `LOCKBOX_STAFF_MFA` (`required`, the default, or `optional`): provider
+    /// staff must sign in with a second factor (and are sent to enrol it).
+    pub staff_mfa_required: bool,
 }
 
 /// Bounds that keep one client (or a few) from taking the database from
@@ -379,6 +382,7 @@ impl Settings {
                 allow: parse_metrics_peers(get("LOCKBOX_METRICS_ALLOW"))?,
                 token: parse_metrics_token(get("LOCKBOX_METRICS_TOKEN"))?,
             },
+            staff_mfa_required: parse_staff_mfa(get("LOCKBOX_STAFF_MFA"))?,
         })
     }
 
@@ -416,6 +420,7 @@ impl Settings {
             checkpoint_every: None,
             limits: Limits::default(),
             metrics: MetricsAccess::default(),
+            staff_mfa_required: true,
         }
     }
 }

@@ -165,6 +165,18 @@ pub(super) fn parse_bool(name: &'static str, value: Option<String>) -> Result<bo
     }
 }
 
+pub(super) fn parse_staff_mfa(value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("required") => Ok(true),
+        Some("optional") => Ok(false),
+        Some(other) => Err(ConfigError::Invalid {
+            name: "LOCKBOX_STAFF_MFA",
+            expected: "required or optional",
+            value: other.to_owned(),
+        }),
+    }
+}
+
 pub(super) fn parse_bounded(
     name: &'static str,
     value: Option<String>,

@@ -199,3 +199,16 @@ fn the_signing_key_lives_in_the_data_dir_and_checkpoints_are_at_least_daily() {
         );
     }
 }
+
+#[test]
+fn staff_need_a_second_factor_unless_the_deployment_makes_it_optional() {
+    assert!(settings(&[]).expect("defaults").staff_mfa_required);
+    let optional = settings(&[("LOCKBOX_STAFF_MFA", "optional")]).expect("valid");
+    assert!(!optional.staff_mfa_required);
+    assert!(
+        settings(&[("LOCKBOX_STAFF_MFA", "Required")])
+            .expect("valid")
+            .staff_mfa_required
+    );
+    assert!(settings(&[("LOCKBOX_STAFF_MFA", "off")]).is_err());
+}

@@ -34,6 +34,10 @@ pub enum EvidenceError {
     /// Evidence is of what happened: a request still open has more to come.
     #[error("the request is not closed yet")]
     NotClosed,
+    /// Its newest records are not signed by a checkpoint yet (the servers
+    /// sign one within `LOCKBOX_CHECKPOINT_MINUTES`).
+    #[error("the request's last records are not signed by a checkpoint yet")]
+    NotSigned,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,6 +109,9 @@ pub fn pack(
     }
     let receipts = receipt::for_request(conn, tenant, id)?;
     let segment = audit::segment::around_request(conn, tenant, id)?;
+    if !segment.signed {
+        return Err(EvidenceError::NotSigned);
+    }
     Ok(Pack {
         format: EVIDENCE_FORMAT,
         generated_at: now,

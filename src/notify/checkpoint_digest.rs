@@ -17,7 +17,7 @@ use super::{Mail, defang, outbox, render};
 use crate::{
     audit::checkpoint::{self, Checkpoint},
     identity::TenantId,
-    schema::{audit_checkpoints as cp, checkpoint_digests as cd},
+    schema::{audit_checkpoints as cp, checkpoint_digests as cd, tenants as ts},
     tenants::{self, Role},
 };
 
@@ -44,7 +44,18 @@ struct Html<'a> {
 /// Queues today's digest for every tenant that has a checkpoint not mailed
 /// before; returns how many tenants' digests it queued.
 pub fn send_due(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
-    let tenants: Vec<TenantId> = cp::table.select(cp::tenant_id).distinct().load(conn)?;
+    // Per tenant two index probes: a checkpoint, today's digest.
+    let tenants: Vec<TenantId> = ts::table
+        .filter(diesel::dsl::exists(
+            cp::table.filter(cp::tenant_id.eq(ts::id)),
+        ))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            cd::table
+                .filter(cd::tenant_id.eq(ts::id))
+                .filter(cd::sent_on.eq(now.date_naive())),
+        )))
+        .select(ts::id)
+        .load(conn)?;
     let mut sent = 0;
     for tenant in tenants {
         if send_for(conn, tenant, now)? {

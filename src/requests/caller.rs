@@ -36,11 +36,14 @@ pub enum Caller {
 }
 
 /// Through which door a caller came: the audit record of an API call names
-/// the token.
+/// the token, and that of a portal decision confirmed with a second factor
+/// says so (`Mfa`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Via {
     #[default]
     Portal,
+    /// A portal, the decision confirmed with a second factor (step-up).
+    PortalWithSecondFactor,
     Token {
         id: uuid::Uuid,
         name: String,
@@ -75,6 +78,16 @@ impl Caller {
         };
         match &mut self {
             Caller::Customer { via, .. } | Caller::Staff { via, .. } => *via = token,
+        }
+        self
+    }
+
+    /// The same caller in a portal, having confirmed with a second factor.
+    pub fn with_second_factor(mut self) -> Self {
+        match &mut self {
+            Caller::Customer { via, .. } | Caller::Staff { via, .. } => {
+                *via = Via::PortalWithSecondFactor;
+            }
         }
         self
     }

@@ -95,6 +95,9 @@ pub fn apply(
     if let Via::Token { id, name } = by.via {
         parameters["ApiToken"] = json!({"Id": id, "Name": name});
     }
+    if let Via::PortalWithSecondFactor = by.via {
+        parameters["Mfa"] = json!(true);
+    }
     let actor = by.audit_actor();
     let record = audit::append(
         conn,

@@ -2,14 +2,20 @@
 //! a decision's receipt names exactly the request it decided, and so a
 //! person can compare a request in a mail with the one in the admin center.
 //!
-//! The hashed bytes are the ASCII tag `lockbox-request-v1`, then these
+//! The hashed bytes are the ASCII tag `lockbox-request-v2`, then these
 //! fields, each as an 8-byte big-endian length followed by its UTF-8 bytes:
 //!
 //! 1. request id (lower-case hyphenated UUID)
 //! 2. tenant id (lower-case hyphenated UUID)
-//! 3. service request number, as filed
-//! 4. workload (`exchange`, `sharepoint` or `onedrive`)
-//! 5. requested duration in minutes (decimal)
+//! 3. the engineer who asked: their staff id as the customer sees it
+//!    (`PS-` and 32 upper-case hex digits)
+//! 4. service request number, as filed
+//! 5. workload (`exchange`, `sharepoint` or `onedrive`)
+//! 6. requested duration in minutes (decimal)
+//! 7. SHA-256 of the justification's UTF-8 bytes, 64 lower-case hex digits
+//!
+//! (Computed by [`crate::audit::receipt::RequestFacts`], which the offline
+//! verifier shares.)
 //!
 //! The full fingerprint is the digest in 64 lower-case hex digits; the short
 //! one, for people, is its first 60 bits in Crockford's base32 (no I, L, O,
@@ -17,25 +23,22 @@
 
 use super::model::AccessRequest;
 
-const TAG: &str = "lockbox-request-v1";
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 impl AccessRequest {
     /// SHA-256 of the encoding above.
     pub fn fingerprint(&self) -> [u8; 32] {
-        let id = self.id.0.hyphenated().to_string();
-        let tenant = self.tenant_id.0.hyphenated().to_string();
-        let duration = self.duration_minutes.to_string();
-        let fields: [&[u8]; 5] = [
-            id.as_bytes(),
-            tenant.as_bytes(),
-            self.service_request.as_bytes(),
-            self.workload.as_db().as_bytes(),
-            duration.as_bytes(),
-        ];
-        let mut digest = [0u8; 32];
-        digest.copy_from_slice(&crate::digest::sha256(&crate::digest::framed(TAG, fields)));
-        digest
+        let engineer = self.engineer_id.public_id();
+        crate::audit::receipt::RequestFacts {
+            id: self.id,
+            tenant: self.tenant_id,
+            engineer: &engineer,
+            service_request: &self.service_request,
+            workload: self.workload.as_db(),
+            duration_minutes: self.duration_minutes,
+            justification: &self.justification,
+        }
+        .fingerprint()
     }
 
     /// [`Self::fingerprint`] in hex.
@@ -107,21 +110,22 @@ mod tests {
     fn the_fingerprint_is_stable_and_changes_with_every_input() {
         let base = sample();
         // Stable: the same request, the same fingerprint, whatever else
-        // about it changes (names, justification, state, ticket link).
+        // about it changes (names, state, the ticket link).
         let mut same = sample();
         same.tenant_name = "Other name".into();
         same.engineer_name = "Mallory".into();
-        same.justification = "Something else".into();
         same.status = super::super::Status::Approved;
         same.ticket_id = Some(uuid::Uuid::from_u128(9));
         assert_eq!(base.fingerprint(), same.fingerprint());
         assert_eq!(base.short_fingerprint(), sample().short_fingerprint());
-        let variants: [fn(&mut AccessRequest); 5] = [
+        let variants: [fn(&mut AccessRequest); 7] = [
             |r| r.id = crate::identity::RequestId(uuid::Uuid::from_u128(10)),
             |r| r.tenant_id = crate::identity::TenantId(uuid::Uuid::from_u128(11)),
+            |r| r.engineer_id = crate::identity::StaffId(uuid::Uuid::from_u128(12)),
             |r| r.service_request = "SR-2026112900043".into(),
             |r| r.workload = super::super::Workload::OneDrive,
             |r| r.duration_minutes = 239,
+            |r| r.justification = "Mailbox does not sync!".into(),
         ];
         for change in variants {
             let mut other = sample();

@@ -228,6 +228,10 @@ pub enum RequestError {
     /// No connection to be had (or the blocking task was lost).
     #[error(transparent)]
     Pool(#[from] crate::db::DbError),
+    /// An approval is signed (its receipt) or not made: the deployment's
+    /// signing key could not be read.
+    #[error("the signing key is unavailable, and an approval needs its signed receipt")]
+    NoSigningKey,
 }
 
 /// A decision the state machine refused, with what the refused person

@@ -137,9 +137,15 @@ pub fn decide_as(
     ip: &str,
     clock: &dyn Clock,
     policy: &Policy,
-    signer: std::sync::Arc<crate::signing::Signer>,
+    signer: Option<std::sync::Arc<crate::signing::Signer>>,
 ) -> Result<AccessRequest, RequestError> {
     let (event, actor) = caller.event_for(action)?;
+    // A customer's approval opens their content: it is never made without
+    // its receipt. Deny, cancel and revoke close it, and must work even
+    // when the key cannot be read (they are then left without a receipt).
+    if signer.is_none() && matches!(caller, Caller::Customer { .. }) && action == Action::Approve {
+        return Err(RequestError::NoSigningKey);
+    }
     let scope = caller.scope().ok_or(RequestError::NotFound)?;
     visible(conn, caller, id)?;
     let decision = Decision {
@@ -149,7 +155,7 @@ pub fn decide_as(
         ip: ip.to_owned(),
         comment,
         via: caller.via().clone(),
-        signer: Some(signer),
+        signer,
     };
     commands::decide(conn, id, scope, &decision, clock, policy)
 }

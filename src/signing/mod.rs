@@ -153,20 +153,28 @@ impl PublicKeys {
         })
     }
 
-    /// A keyring from a file: the keyring JSON or a `PUBLIC KEY` PEM.
+    /// A keyring from a file: the keyring JSON or a `PUBLIC KEY` PEM. A
+    /// keyring whose key ids are not those of its keys is refused.
     pub fn from_file_text(text: &str) -> Option<Self> {
-        if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).ok()
-        } else {
-            Self::from_pem(text)
+        if !text.trim_start().starts_with('{') {
+            return Self::from_pem(text);
         }
+        let ring: Self = serde_json::from_str(text).ok()?;
+        ring.keys
+            .iter()
+            .all(|k| k.raw().is_some_and(|raw| key_id(&raw) == k.key_id))
+            .then_some(ring)
     }
 
-    /// Joins another keyring's keys (a key both hold is kept once).
+    /// Joins another keyring's keys. A key both hold is kept once, with
+    /// the validity period a keyring gives it rather than a PEM's "always"
+    /// (a PEM beside the keyring must not lift the keyring's bounds).
     pub fn extend(&mut self, other: PublicKeys) {
         for key in other.keys {
-            if self.find(&key.key_id).is_none() {
-                self.keys.push(key);
+            match self.keys.iter_mut().find(|k| k.key_id == key.key_id) {
+                None => self.keys.push(key),
+                Some(kept) if kept.valid_from == DateTime::<Utc>::MIN_UTC => *kept = key,
+                Some(_) => {}
             }
         }
     }

@@ -147,3 +147,23 @@ fn hex32(s: &str) -> [u8; 32] {
     }
     out
 }
+
+#[test]
+fn a_pem_beside_the_keyring_does_not_lift_its_validity_and_a_doctored_keyring_is_refused() {
+    let signer = Signer::from_seed([5; 32]);
+    let pem = PublicKeys::pem_of(&signer.public_key());
+    let mut entry = PublicKeyEntry::of(&signer.key.verifying_key(), at("2026-02-01T00:00:00Z"));
+    entry.valid_until = Some(at("2026-03-01T00:00:00Z"));
+    let ring = PublicKeys { keys: vec![entry] };
+    let json = serde_json::to_string(&ring).expect("json");
+    for order in [[pem.as_str(), json.as_str()], [json.as_str(), pem.as_str()]] {
+        let mut keys = PublicKeys::default();
+        for text in order {
+            keys.extend(PublicKeys::from_file_text(text).expect("reads"));
+        }
+        assert_eq!(keys.keys.len(), 1);
+        assert_eq!(keys.keys[0].valid_until, Some(at("2026-03-01T00:00:00Z")));
+    }
+    let doctored = json.replace(signer.key_id(), "0000000000000000");
+    assert!(PublicKeys::from_file_text(&doctored).is_none());
+}

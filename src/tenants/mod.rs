@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 mod model;
+pub mod security;
 
 use crate::{
     audit,

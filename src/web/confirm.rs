@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, http::StatusCode};
 use askama::Template;
 
-use super::{chrome::Chrome, render_status, view::RequestView};
+use super::{chrome::Chrome, render_status, two_factor::step_up::StepUp, view::RequestView};
 use crate::{i18n::Tr, web::error::AppError};
 
 /// What a confirmation page posts: the optional comment.
@@ -30,6 +30,9 @@ pub struct ConfirmPage {
     pub back_url: String,
     pub comment: String,
     pub comment_error: Option<String>,
+    /// The code field, when the decision must be confirmed with a second
+    /// factor now.
+    pub step_up: StepUp,
 }
 
 impl ConfirmPage {
@@ -52,6 +55,7 @@ impl ConfirmPage {
             back_url: request_url,
             comment: String::new(),
             comment_error: None,
+            step_up: StepUp::default(),
         }
     }
 
@@ -68,5 +72,17 @@ impl ConfirmPage {
         self.comment_error = Some(self.tr.t(error_key));
         self.comment = comment;
         render_status(StatusCode::UNPROCESSABLE_ENTITY, &self)
+    }
+
+    /// The page again, with the comment as typed and the code asked for.
+    pub fn refuse_step_up(
+        mut self,
+        comment: String,
+        step_up: StepUp,
+        status: StatusCode,
+    ) -> Result<HttpResponse, AppError> {
+        self.step_up = step_up;
+        self.comment = comment;
+        render_status(status, &self)
     }
 }

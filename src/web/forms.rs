@@ -24,6 +24,9 @@ impl PortalSession {
     const PRINCIPAL: &'static str = "principal";
     const CSRF: &'static str = "csrf";
     const FLASH: &'static str = "flash";
+    const SECOND_STEP: &'static str = "second_step";
+    const SECOND_FACTOR_AT: &'static str = "second_factor_at";
+    const ENROLLING: &'static str = "enrolling";
 
     pub fn from_request(req: &HttpRequest) -> Self {
         Self(req.get_session())
@@ -38,9 +41,63 @@ impl PortalSession {
     /// a fresh CSRF token.
     pub fn sign_in(&self, id: Uuid) -> Result<(), AppError> {
         self.0.renew();
+        self.0.remove(Self::SECOND_STEP);
         self.0.insert(Self::PRINCIPAL, id)?;
         self.0.insert(Self::CSRF, token::random_token())?;
         Ok(())
+    }
+
+    /// Half signs in: the password was right, a second step (a code, or
+    /// enrolling an authenticator) must follow before [`Self::sign_in`].
+    /// A fresh session id and CSRF token; no principal, so no page that
+    /// needs one opens.
+    pub fn begin_second_step(&self, step: &SecondStep) -> Result<(), AppError> {
+        self.0.renew();
+        self.0.remove(Self::PRINCIPAL);
+        self.0.insert(Self::SECOND_STEP, step)?;
+        self.0.insert(Self::CSRF, token::random_token())?;
+        Ok(())
+    }
+
+    /// The half-signed-in account and what it must do, if any.
+    pub fn second_step(&self) -> Result<Option<SecondStep>, AppError> {
+        Ok(self.0.get::<SecondStep>(Self::SECOND_STEP)?)
+    }
+
+    /// Forgets a second step (expired, or replaced by a new sign-in).
+    pub fn end_second_step(&self) {
+        self.0.remove(Self::SECOND_STEP);
+    }
+
+    /// A code of the account's second factor was accepted at `at`: it
+    /// confirms sensitive actions for a while (step-up).
+    pub fn second_factor_confirmed(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), AppError> {
+        Ok(self.0.insert(Self::SECOND_FACTOR_AT, at.timestamp())?)
+    }
+
+    /// When a code was last accepted in this session.
+    pub fn second_factor_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+        Ok(self
+            .0
+            .get::<i64>(Self::SECOND_FACTOR_AT)?
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0)))
+    }
+
+    /// The sealed secret of the enrolment under way (base64), if any: kept
+    /// in the server-side session until a code confirms it.
+    pub fn enrolling(&self) -> Result<Option<String>, AppError> {
+        Ok(self.0.get::<String>(Self::ENROLLING)?)
+    }
+
+    pub fn set_enrolling(&self, sealed: &str) -> Result<(), AppError> {
+        Ok(self.0.insert(Self::ENROLLING, sealed)?)
+    }
+
+    pub fn end_enrolling(&self) {
+        self.0.remove(Self::ENROLLING);
     }
 
     /// Ends the session on the server and clears the cookie.
@@ -74,6 +131,29 @@ impl PortalSession {
             (Some(e), Some(p)) => token::constant_time_eq(&e, p),
             _ => false,
         })
+    }
+}
+
+/// A half-signed-in session: whose password was right, since when, and
+/// whether they must enrol an authenticator (rather than enter a code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct SecondStep {
+    pub id: Uuid,
+    pub since: i64,
+    pub enrol: bool,
+}
+
+impl SecondStep {
+    /// Still open at `now` (five minutes for a code, fifteen to enrol).
+    pub fn open_at(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        use crate::auth::totp::{ENROLMENT_WINDOW, SECOND_STEP_WINDOW};
+        let window = if self.enrol {
+            ENROLMENT_WINDOW
+        } else {
+            SECOND_STEP_WINDOW
+        };
+        chrono::DateTime::from_timestamp(self.since, 0)
+            .is_some_and(|since| since <= now && now - since < window)
     }
 }
 

@@ -15,6 +15,7 @@ pub mod receipts;
 pub mod request_pages;
 pub mod signin;
 pub mod tokens;
+pub mod two_factor;
 pub mod view;
 
 use std::net::IpAddr;
@@ -53,17 +54,21 @@ pub struct AppState {
     pub api_limit: rate_limit::TokenLimit,
     /// How many audit exports may run at once (see [`export`]).
     pub exports: crate::audit::export::Slots,
+    /// Seals and opens authenticator secrets (see [`crate::auth::totp`]).
+    pub sealer: crate::auth::totp::Sealer,
     /// The deployment's signing key, read from its file (never from the
     /// database): it signs decision receipts.
     pub keys: std::sync::Arc<crate::signing::Keyholder>,
 }
 
 impl AppState {
-    /// The key decisions' receipts are signed with now.
-    pub fn signer(&self) -> Result<std::sync::Arc<crate::signing::Signer>, AppError> {
+    /// The key decisions' receipts are signed with now; `None` (logged)
+    /// when it cannot be read: the domain then refuses approvals only.
+    pub fn signer(&self) -> Option<std::sync::Arc<crate::signing::Signer>> {
         self.keys
             .current()
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("the signing key: {e}")))
+            .map_err(|e| tracing::error!(error = %e, "the signing key cannot be read"))
+            .ok()
     }
 
     /// The deployment's time rules for requests.

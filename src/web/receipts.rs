@@ -107,6 +107,11 @@ async fn evidence_pack<P: RequestPortal>(
             EvidenceError::NotClosed => {
                 AppError::BadRequest("the request is not closed yet".into())
             }
+            EvidenceError::NotSigned => AppError::BadRequest(
+                "the request's last records are not signed by a checkpoint yet; \
+                 try again within the hour"
+                    .into(),
+            ),
         })
     })
     .await?;

@@ -15,6 +15,10 @@ use super::{
     error::AppError,
     forms::{CsrfForm, PortalSession, Principal, SignedIn},
     render, render_status, see_other,
+    two_factor::{
+        TwoFactorPortal,
+        step_up::{self, WithCode},
+    },
     view::{RequestView, TimelineView, Viewer, refusal_message, refusal_status, timeline_view},
 };
 use crate::{
@@ -47,7 +51,7 @@ pub trait RequestPortal: Principal {
 
 /// Registers the detail, confirmation and decision routes of `P`'s portal,
 /// after its downloads ([`super::receipts`]).
-pub fn routes<P: RequestPortal>(cfg: &mut web::ServiceConfig) {
+pub fn routes<P: TwoFactorPortal>(cfg: &mut web::ServiceConfig) {
     cfg.configure(super::receipts::routes::<P>)
         .configure(information::routes::<P>)
         .route(&format!("{}/{{id}}", P::BASE), web::get().to(detail::<P>))
@@ -283,7 +287,7 @@ async fn prepare<P: RequestPortal>(
     Ok((action, request))
 }
 
-async fn confirm<P: RequestPortal>(
+async fn confirm<P: TwoFactorPortal>(
     req: HttpRequest,
     tr: Tr,
     state: web::Data<AppState>,
@@ -292,19 +296,36 @@ async fn confirm<P: RequestPortal>(
 ) -> Result<HttpResponse, AppError> {
     let me = me.admit()?;
     let (action, request) = prepare(&state, &me, path.into_inner()).await?;
-    render(&confirm_page(&req, tr, &state, &me, &request, action)?)
+    let mut page = confirm_page(&req, tr, &state, &me, &request, action)?;
+    page.step_up = step_up::ask(&req, &state, &me).await?;
+    render(&page)
 }
 
-async fn decide<P: RequestPortal>(
+async fn decide<P: TwoFactorPortal>(
     req: HttpRequest,
     tr: Tr,
     state: web::Data<AppState>,
     SignedIn(me): SignedIn<P>,
     path: web::Path<(RequestId, String)>,
-    CsrfForm(form): CsrfForm<DecisionForm>,
+    CsrfForm(WithCode {
+        form,
+        second_factor_code,
+    }): CsrfForm<WithCode<DecisionForm>>,
 ) -> Result<HttpResponse, AppError> {
     let me = me.admit()?;
     let (action, request) = prepare(&state, &me, path.into_inner()).await?;
+    // A decision is confirmed with a second factor (step-up); the form
+    // comes back with the code field when it was not.
+    let second_factor = match step_up::confirm(&req, &tr, &state, &me, &second_factor_code).await? {
+        Ok(confirmed) => confirmed,
+        Err((step_up, status)) => {
+            return confirm_page(&req, tr, &state, &me, &request, action)?.refuse_step_up(
+                form.comment,
+                step_up,
+                status,
+            );
+        }
+    };
     let comment = match Comment::parse(&form.comment) {
         Ok(c) => c,
         Err(key) => {
@@ -314,8 +335,12 @@ async fn decide<P: RequestPortal>(
     };
     let id = request.id;
     let ip = client_ip(&req, &state.settings.trusted_proxies).to_string();
-    let (clock, policy, signer) = (state.clock.clone(), state.policy(), state.signer()?);
-    let caller = me.caller();
+    let (clock, policy, signer) = (state.clock.clone(), state.policy(), state.signer());
+    let caller = if second_factor {
+        me.caller().with_second_factor()
+    } else {
+        me.caller()
+    };
     let result = db::blocking(&state.pool, move |conn| {
         Ok::<_, AppError>(requests::decide_as(
             conn, &caller, id, action, comment, &ip, &*clock, &policy, signer,

@@ -15,11 +15,12 @@ use crate::{
     web::{error::AppError, forms::PortalSession},
 };
 
-/// A submission of either portal's sign-in form: what the per-address rate
+/// A submission of either portal's sign-in form (the password, or the
+/// second step's code): what the per-address rate
 /// limit ([`super::rate_limit`]) is put in front of. Judged by the path as
 /// the router matches it (percent-decoded), so `/%73ignin` is no way round.
 pub fn is_submission(req: &ServiceRequest) -> bool {
-    req.method() == Method::POST && req.match_info().as_str() == "/signin"
+    req.method() == Method::POST && matches!(req.match_info().as_str(), "/signin" | "/signin/code")
 }
 
 #[derive(Template)]
@@ -96,21 +97,20 @@ pub async fn sign_out(
     see_other("/signin")
 }
 
-/// Turns an outcome into a response: a fresh session and a redirect home on
-/// success, the form again otherwise (a refusal by throttling says with
-/// `Retry-After` how long it lasts from `now`).
-pub fn answer(
+/// Turns an outcome into a response: on success a fresh session, signed
+/// in or half signed in with a second step to take
+/// ([`super::two_factor::after_password`]); the form again otherwise (a
+/// refusal by throttling says with `Retry-After` how long it lasts).
+pub async fn answer<P: super::two_factor::TwoFactorPortal>(
     req: &HttpRequest,
+    state: &super::AppState,
     page: SignInPage,
     form: &SignInForm,
     outcome: SignInOutcome,
-    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
     match outcome {
-        SignInOutcome::Success(id) => {
-            PortalSession::from_request(req).sign_in(id)?;
-            Ok(see_other("/"))
-        }
+        SignInOutcome::Success(id) => super::two_factor::after_password::<P>(req, state, id).await,
         SignInOutcome::Invalid => page.refuse(form, StatusCode::UNAUTHORIZED, "signin-invalid"),
         SignInOutcome::Throttled(refusal) => {
             let error_key = match refusal {

@@ -345,6 +345,43 @@ fn demo_on_the_embedded_default_seeds_serves_and_reuses_its_cluster() {
     let mut first = demo(admin, engineer);
     wait_healthy(&mut first, admin);
     wait_healthy(&mut first, engineer);
+    // Two-factor sign-in is on for the demo's Contoso and its staff: after
+    // the password, an approver and a manager are sent to enrol.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            for (port, fields) in [
+                (
+                    admin,
+                    vec![
+                        ("organization", "Contoso"),
+                        ("email", "approver@contoso.example"),
+                    ],
+                ),
+                (engineer, vec![("email", "manager@provider.example")]),
+            ] {
+                let c = crate::helpers::client();
+                let base = format!("http://127.0.0.1:{port}");
+                let page = c.get(format!("{base}/signin")).send().await.expect("page");
+                let token = crate::helpers::csrf_of(&page.text().await.expect("body"));
+                let mut form = fields.clone();
+                form.push(("csrf_token", &token));
+                form.push(("password", lockbox::cli::demo::DEMO_PASSWORD));
+                let resp = c
+                    .post(format!("{base}/signin"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .expect("sign-in");
+                assert_eq!(
+                    crate::helpers::location(&resp),
+                    "/signin/enrol",
+                    "{fields:?}"
+                );
+            }
+        });
     {
         // It serves as the runtime role; the owner owns the tables.
         use diesel::Connection;
@@ -384,6 +421,10 @@ fn demo_on_the_embedded_default_seeds_serves_and_reuses_its_cluster() {
     assert!(printed.contains("admin@contoso.example"));
     assert!(printed.contains("manager@provider.example"));
     assert!(printed.contains("password is: "));
+    assert!(
+        printed.contains("The demo enrols nobody: after the password you are asked to set up an authenticator app"),
+        "{printed}"
+    );
     let mail_dir = data.path().join("mail");
     assert!(
         printed.contains(&format!("written as .eml files to: {}", mail_dir.display())),

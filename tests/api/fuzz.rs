@@ -842,9 +842,10 @@ fn refused_post(
             short_nasty(rng, 40)
         }
     };
-    // A new token's form with one field the form must refuse.
-    let bad_token_form = |rng: &mut Rng| -> Vec<String> {
-        let poison = match rng.below(3) {
+    // A new token's form with one field the form must refuse (the staff
+    // form has no scope: a bad one there is no refusal).
+    let bad_token_form = |rng: &mut Rng, has_scope: bool| -> Vec<String> {
+        let poison = match rng.below(if has_scope { 3 } else { 2 }) {
             0 => ("name", too_long(101)),
             1 => (
                 "expires_days",
@@ -855,26 +856,37 @@ fn refused_post(
         fields(rng, ids, &[poison], &[])
     };
     match portal {
-        Portal::Admin => match rng.below(10) {
-            7 => {
+        Portal::Admin => match rng.below(11) {
+            // No half-signed-in session, or no authenticator: refused.
+            7 => (
+                rng.pick(&[
+                    "/signin/code",
+                    "/signin/enrol",
+                    "/account/two-factor/replace",
+                    "/account/two-factor/remove",
+                ])
+                .to_string(),
+                fields(rng, ids, &[], &[]),
+            ),
+            8 => {
                 let body = fields(rng, ids, &[("title", too_long(201))], &[]);
                 ("/support/tickets".into(), body)
             }
-            8 => {
+            9 => {
                 let path = format!(
                     "/support/tickets/{}/messages",
                     id_segment(rng, &ids.tickets)
                 );
                 (path, fields(rng, ids, &[("body", too_long(4_001))], &[]))
             }
-            9 => {
+            10 => {
                 let path = format!(
                     "/support/lockbox/requests/{}/information",
                     id_segment(rng, real_requests)
                 );
                 (path, fields(rng, ids, &[("text", too_long(2_001))], &[]))
             }
-            5 => ("/settings/api-tokens".into(), bad_token_form(rng)),
+            5 => ("/settings/api-tokens".into(), bad_token_form(rng, true)),
             6 => {
                 let path = format!("/settings/api-tokens/{}/revoke", no_token(rng));
                 (path, fields(rng, ids, &[], &[]))
@@ -909,8 +921,18 @@ fn refused_post(
                 (path, fields(rng, ids, &[("role", role)], &[]))
             }
         },
-        Portal::Engineer => match rng.below(8) {
-            6 => {
+        Portal::Engineer => match rng.below(9) {
+            6 => (
+                rng.pick(&[
+                    "/signin/code",
+                    "/signin/enrol",
+                    "/account/two-factor/replace",
+                    "/account/two-factor/remove",
+                ])
+                .to_string(),
+                fields(rng, ids, &[], &[]),
+            ),
+            7 => {
                 let path = format!(
                     "/support/{}/{}/messages",
                     id_segment(rng, &real_tenants),
@@ -918,21 +940,11 @@ fn refused_post(
                 );
                 (path, fields(rng, ids, &[("body", too_long(4_001))], &[]))
             }
-            7 => {
+            8 => {
                 let path = format!("/requests/{}/information", id_segment(rng, real_requests));
                 (path, fields(rng, ids, &[("text", too_long(2_001))], &[]))
             }
-            4 => {
-                // Staff tokens have no scope (a poisoned scope is ignored and
-                // the token made): only the name and the expiry refuse.
-                let poison = if rng.chance(50) {
-                    ("name", too_long(101))
-                } else {
-                    let days = rng.pick(&["0", "366", "-1", "1e3", "x"]).to_string();
-                    ("expires_days", days)
-                };
-                ("/tokens".into(), fields(rng, ids, &[poison], &[]))
-            }
+            4 => ("/tokens".into(), bad_token_form(rng, false)),
             5 => {
                 let path = format!("/tokens/{}/revoke", no_token(rng));
                 (path, fields(rng, ids, &[], &[]))
@@ -1001,10 +1013,15 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
             let post = rng.chance(50);
             if !post {
                 let path = match portal {
-                    Portal::Admin => match rng.below(27) {
-                        24 => "/support/tickets".into(),
-                        25 => "/support/tickets/new".into(),
-                        26 => format!("/support/tickets/{}", id_segment(&mut rng, &ids.tickets)),
+                    Portal::Admin => match rng.below(31) {
+                        24 => "/settings/security".into(),
+                        25 => rng
+                            .pick(&["/account/two-factor", "/account/two-factor/enrol"])
+                            .to_string(),
+                        26 | 27 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
+                        28 => "/support/tickets".into(),
+                        29 => "/support/tickets/new".into(),
+                        30 => format!("/support/tickets/{}", id_segment(&mut rng, &ids.tickets)),
                         21 => format!(
                             "/support/lockbox/requests/{}/evidence.json",
                             id_segment(&mut rng, &real_requests)
@@ -1051,9 +1068,12 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                             .to_string(),
                         _ => format!("/{}", id_segment(&mut rng, &real_requests)),
                     },
-                    Portal::Engineer => match rng.below(18) {
-                        16 => "/support".into(),
-                        17 => format!(
+                    Portal::Engineer => match rng.below(21) {
+                        16 => "/account/two-factor".into(),
+                        17 => "/account/two-factor/enrol".into(),
+                        18 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
+                        19 => "/support".into(),
+                        20 => format!(
                             "/support/{}/{}",
                             id_segment(&mut rng, &real_tenants),
                             id_segment(&mut rng, &ids.tickets)
@@ -1101,7 +1121,27 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
             } else {
                 // Anything at all, to any route (sign-out included): without
                 // the session's token nothing may happen.
-                let path = match (portal, rng.below(9)) {
+                let path = match (portal, rng.below(11)) {
+                    (_, 9) => rng
+                        .pick(&[
+                            "/signin/code",
+                            "/signin/enrol",
+                            "/account/two-factor/enrol",
+                            "/account/two-factor/replace",
+                            "/account/two-factor/remove",
+                        ])
+                        .to_string(),
+                    (Portal::Admin, 10) => {
+                        if rng.chance(50) {
+                            "/settings/security".to_owned()
+                        } else {
+                            format!(
+                                "/roles/users/{}/two-factor/reset",
+                                id_segment(&mut rng, &real_users)
+                            )
+                        }
+                    }
+                    (Portal::Engineer, 10) => "/signin/code".to_owned(),
                     (_, 0) => "/signin".to_owned(),
                     (_, 1) => "/signout".to_owned(),
                     (Portal::Admin, 7) => "/settings/api-tokens".to_owned(),

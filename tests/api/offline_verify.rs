@@ -284,7 +284,7 @@ fn both_refuse(outputs: (Output, Output), needle: &str) -> Option<i64> {
 
 #[tokio::test]
 async fn offline_verify_both_verifiers_accept_a_whole_export_and_its_pack() {
-    let (_w, e) = evidence().await;
+    let (w, e) = evidence().await;
     let file = e.lines.join("\n") + "\n";
     let n = e.lines.len();
     let head = e.seq_of(0);
@@ -296,21 +296,53 @@ async fn offline_verify_both_verifiers_accept_a_whole_export_and_its_pack() {
         "{summary}"
     );
 
-    // An evidence pack: one document, records oldest first.
-    let records: Vec<Value> = e
-        .lines
-        .iter()
-        .rev()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
-    let pack = json!({
-        "format": "lockbox-evidence-v1",
-        "records": records,
-        "checkpoints": [e.checkpoint],
-        "receipts": [e.receipt],
-    });
-    let pack = serde_json::to_string_pretty(&pack).expect("JSON");
-    assert_eq!(both_accept(both(&e, "pack", &pack, &[], &[])), summary);
+    // The approved request's evidence pack (it was revoked after the
+    // checkpoint; the next round signs its end): records oldest first, with
+    // its request, operator actions and receipts checked too.
+    w.app.clock.advance(Duration::hours(1));
+    checkpoint::write_due(
+        &mut w.app.app_conn(),
+        &w.app.signer(),
+        w.app.clock_now(),
+        Duration::hours(1),
+    )
+    .expect("checkpoints");
+    let auditor = w.app.create_user(
+        "Contoso",
+        "auditor@contoso.example",
+        lockbox::tenants::Role::GlobalAdmin,
+    );
+    let client = w.app.admin_client(&auditor).await;
+    let resp = w
+        .app
+        .get_admin(
+            &client,
+            &format!(
+                "/support/lockbox/requests/{}/evidence.json",
+                e.receipt.request
+            ),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let pack = resp.text().await.expect("the pack");
+    let summary = both_accept(both(&e, "pack", &pack, &[], &[]));
+    assert!(
+        summary.contains("2 signed receipts match") && !summary.contains("not covered"),
+        "{summary}"
+    );
+    // Its readable parts are checked against its records by both.
+    let mut edited: Value = serde_json::from_str(&pack).expect("JSON");
+    edited["request"]["justification"] = json!("Routine.");
+    both_refuse(
+        both(&e, "pack-edited", &edited.to_string(), &[], &[]),
+        "the request was altered",
+    );
+    let mut unsigned: Value = serde_json::from_str(&pack).expect("JSON");
+    unsigned["checkpoints"] = json!([]);
+    both_refuse(
+        both(&e, "pack-unsigned", &unsigned.to_string(), &[], &[]),
+        "no signed checkpoint",
+    );
 
     // Records newer than the checkpoint may be missing: it vouches for
     // nothing after its seq.
@@ -364,7 +396,13 @@ async fn offline_verify_both_verifiers_refuse_a_changed_or_removed_record() {
     assert_eq!(seq, Some(e.seq_of(line)));
     let mut lines = e.lines.clone();
     lines[line] = lines[line].replacen("[0,-3,0.5,", "[0,-3,5e-1,", 1);
-    both_accept(both(&e, "same-number", &lines.join("\n"), &[], &[]));
+    both_accept(both(
+        &e,
+        "same-number",
+        &lines.join("\n"),
+        &[&e.checkpoint],
+        &[],
+    ));
 
     // A key twice in an object: readers that keep the first would see
     // what the verifiers (which would keep the last) did not check.
@@ -446,6 +484,13 @@ async fn offline_verify_both_verifiers_refuse_a_cut_tail_and_bad_checkpoints() {
     let seq = both_refuse(
         both(&e, "rewritten", &file, &[&contradicting], &[]),
         "has another hash",
+    );
+    assert_eq!(seq, Some(cp.seq));
+    // Beside the checkpoint the customer kept, it is equivocation: never a
+    // replacement for the kept one.
+    let seq = both_refuse(
+        both(&e, "equivocation", &file, &[cp, &contradicting], &[]),
+        "another signed checkpoint for the same seq says otherwise",
     );
     assert_eq!(seq, Some(cp.seq));
 

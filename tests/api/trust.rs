@@ -553,3 +553,71 @@ async fn the_keyring_download_verifies_what_a_rotated_out_key_signed() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn an_evidence_pack_whose_readable_parts_were_edited_fails_and_none_is_given_before_it_is_signed()
+ {
+    let w = world().await;
+    let admin = w.app.create_user(
+        "Fabrikam",
+        "admin@fabrikam.example",
+        lockbox::tenants::Role::GlobalAdmin,
+    );
+    let client = w.app.admin_client(&admin).await;
+    w.app.set_lockbox(w.fabrikam, true);
+    let id = w
+        .app
+        .approved_request(w.fabrikam, &w.engineer, &w.manager, "sharepoint");
+    let engineer = w.app.engineer_client(&w.engineer).await;
+    let resp = w
+        .app
+        .run_operation(&engineer, id, &[("operation", "Get-SiteUsage")])
+        .await;
+    assert_eq!(resp.status(), 200);
+    w.app.customer_decide(&client, id, "revoke", "").await;
+    w.app.seal_audit();
+    // Closed, but no checkpoint signs its last records yet: no pack.
+    let pack_path = format!("{ADMIN_BASE}/{id}/evidence.json");
+    assert_eq!(w.app.get_admin(&client, &pack_path).await.status(), 400);
+    checkpoint_now(&w.app);
+    let bytes = download(&w.app, &client, &pack_path).await;
+    let pack: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    let dir = tempfile::tempdir().expect("dir");
+    let key = write(
+        dir.path(),
+        "key.pem",
+        &download(&w.app, &client, "/audit/signing-key.pem").await,
+    );
+    let check = |name: &str, edited: &serde_json::Value| {
+        let file = write(dir.path(), name, edited.to_string().as_bytes());
+        verify_file(&file, &["--public-key".as_ref(), key.as_os_str()])
+    };
+    let out = check("whole.json", &pack);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let mut dropped = pack.clone();
+    dropped["operator_actions"] = serde_json::json!([]);
+    let out = check("dropped.json", &dropped);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("is left out"), "{}", stderr(&out));
+
+    let mut reasoned = pack.clone();
+    reasoned["request"]["justification"] = serde_json::json!("Routine maintenance.");
+    let out = check("reasoned.json", &reasoned);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("the request was altered"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut unsigned = pack.clone();
+    unsigned["checkpoints"] = serde_json::json!([]);
+    let out = check("unsigned.json", &unsigned);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no signed checkpoint"),
+        "{}",
+        stderr(&out)
+    );
+}

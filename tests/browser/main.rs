@@ -11,6 +11,7 @@ mod helpers;
 mod smtp;
 
 mod harness;
+mod two_factor;
 
 use chrono::Duration;
 use fantoccini::Locator;

@@ -19,7 +19,7 @@ pub const EVIDENCE_FORMAT: &str = "lockbox-evidence-v1";
 
 /// One record of an export: every field the chain's encoding covers, and
 /// its seal.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct FileRecord {
     pub id: i64,
     pub tenant_id: TenantId,
@@ -139,16 +139,6 @@ impl<'de> Deserialize<'de> for Unique {
     }
 }
 
-#[derive(Deserialize)]
-struct Pack {
-    format: String,
-    #[serde(default)]
-    checkpoints: Vec<checkpoint::Published>,
-    #[serde(default)]
-    receipts: Vec<receipt::Published>,
-    records: Vec<FileRecord>,
-}
-
 /// Verifies the export or evidence pack `input` holds, against the
 /// checkpoints and receipts given besides it (an evidence pack brings its
 /// own too).
@@ -172,7 +162,7 @@ pub fn verify_file(
     if !is_record && !first.trim().is_empty() {
         let mut rest = first;
         input.read_to_string(&mut rest).map_err(read)?;
-        return verify_pack(&rest, verifier);
+        return super::pack::verify(&rest, verifier);
     }
     let mut line = first;
     loop {
@@ -189,28 +179,4 @@ pub fn verify_file(
             return verifier.finish();
         }
     }
-}
-
-fn verify_pack(text: &str, mut verifier: Verifier) -> Result<Summary, Problem> {
-    let pack: Pack = serde_json::from_str(text).map_err(|e| {
-        Problem::Malformed(format!(
-            "the file is neither an export in JSON Lines nor an evidence pack ({e})"
-        ))
-    })?;
-    if pack.format != EVIDENCE_FORMAT {
-        return Err(Problem::Malformed(format!(
-            "the file's format is {:?}, not {EVIDENCE_FORMAT}",
-            pack.format
-        )));
-    }
-    for c in &pack.checkpoints {
-        verifier.add_checkpoint(c)?;
-    }
-    for r in &pack.receipts {
-        verifier.add_receipt(r)?;
-    }
-    for record in &pack.records {
-        verifier.push(record)?;
-    }
-    verifier.finish()
 }

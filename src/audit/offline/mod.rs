@@ -13,11 +13,14 @@
 //! `seq`) may only be the newest; they are counted, not verified.
 
 mod file;
+mod pack;
+mod report;
 pub mod synthetic;
 
 use std::collections::{BTreeMap, HashMap};
 
 pub use file::{EVIDENCE_FORMAT, FileRecord, verify_file};
+pub use report::{Problem, Summary};
 
 use super::{
     chain,
@@ -28,94 +31,6 @@ use crate::{
     identity::TenantId,
     signing::{PublicKeys, Verdict},
 };
-
-/// The first thing wrong with a file, in words a customer can act on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Problem {
-    #[error("line {line}: not a record of an export ({reason})")]
-    Unreadable { line: u64, reason: String },
-    #[error("{0}")]
-    Malformed(String),
-    #[error(
-        "line {line}: record {id} (seq {seq}) was changed: its content does not match its hash"
-    )]
-    Changed { line: u64, id: i64, seq: i64 },
-    #[error("line {line}: records are missing between seq {from} and seq {to} (a gap)")]
-    Gap { line: u64, from: i64, to: i64 },
-    #[error("line {line}: record seq {seq} is out of order (it follows seq {after})")]
-    Reordered { line: u64, seq: i64, after: i64 },
-    #[error(
-        "line {line}: record seq {seq} does not link to its neighbour seq {other} (a record was replaced)"
-    )]
-    Relinked { line: u64, seq: i64, other: i64 },
-    #[error(
-        "line {line}: record seq 1 does not start the chain (its predecessor hash is not zero)"
-    )]
-    Genesis { line: u64 },
-    #[error("line {line}: record {id} belongs to another tenant than the records before it")]
-    OtherTenant { line: u64, id: i64 },
-    #[error("line {line}: record {id} has no seal but lies between sealed records")]
-    UnsealedBetween { line: u64, id: i64 },
-    #[error("checkpoint seq {seq} signed at {time} with key {key_id}: {reason}")]
-    Checkpoint {
-        seq: i64,
-        time: String,
-        key_id: String,
-        reason: String,
-    },
-    #[error("the receipt of audit record {record} ({decision} at {time}): {reason}")]
-    Receipt {
-        record: i64,
-        decision: String,
-        time: String,
-        reason: String,
-    },
-}
-
-/// What a file that verified holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub tenant: Option<TenantId>,
-    /// Sealed records, all verified.
-    pub records: u64,
-    /// The lowest and highest seq among them.
-    pub seqs: Option<(i64, i64)>,
-    /// The hash of the highest.
-    pub head: Option<String>,
-    /// Records not yet sealed (not covered by the chain).
-    pub pending: u64,
-    /// Checkpoints whose signature verifies and whose head the file holds.
-    pub checkpoints: usize,
-    /// Receipts whose signature verifies and whose record the file holds.
-    pub receipts: usize,
-}
-
-impl std::fmt::Display for Summary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.seqs {
-            Some((lo, hi)) => write!(
-                f,
-                "the log is whole: {} records (seq {lo}–{hi}) verify, head {}",
-                self.records,
-                self.head.as_deref().unwrap_or("")
-            )?,
-            None => write!(f, "no sealed records")?,
-        }
-        write!(
-            f,
-            "; {} signed checkpoints reached; {} signed receipts match their records",
-            self.checkpoints, self.receipts
-        )?;
-        if self.pending > 0 {
-            write!(
-                f,
-                "; {} newer records not yet sealed (not covered)",
-                self.pending
-            )?;
-        }
-        Ok(())
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -177,6 +92,18 @@ impl Verifier {
         if c.record_count != c.seq {
             return Err(problem("its record count does not match its seq".into()));
         }
+        // Two signed heads for one seq: one of them vouches for a log that
+        // was rewritten. The one the customer kept is never replaced.
+        if let Some((kept, _)) = self.checkpoints.get(&c.seq) {
+            if kept.signed_bytes() != c.signed_bytes() || kept.signature != c.signature {
+                return Err(problem(
+                    "another signed checkpoint for the same seq says otherwise (the log was \
+                     rewritten and signed again)"
+                        .into(),
+                ));
+            }
+            return Ok(());
+        }
         self.checkpoints.insert(c.seq, (c, false));
         Ok(())
     }
@@ -192,6 +119,15 @@ impl Verifier {
         })?;
         if let Some(reason) = signature_problem(r.verify(&self.keys)) {
             return Err(receipt_problem(&r, reason));
+        }
+        if let Some((kept, _)) = self.receipts.get(&r.audit_record) {
+            if kept.signed_bytes() != r.signed_bytes() || kept.signature != r.signature {
+                return Err(receipt_problem(
+                    &r,
+                    "another signed receipt for the same record says otherwise".into(),
+                ));
+            }
+            return Ok(());
         }
         self.receipts.insert(r.audit_record, (r, false));
         Ok(())
@@ -231,7 +167,7 @@ impl Verifier {
         if let Some(last) = &self.last {
             self.direction = Some(follows(line, last, &sealed, self.direction)?);
         }
-        self.check_against_checkpoint(&sealed)?;
+        self.check_against_checkpoint(r.tenant_id, &sealed)?;
         if let Some((receipt, matched)) = self.receipts.get_mut(&r.id) {
             if let Some(reason) = receipt.contradicts(r.id, &chained) {
                 return Err(receipt_problem(receipt, reason.into()));
@@ -243,8 +179,20 @@ impl Verifier {
         Ok(())
     }
 
-    fn check_against_checkpoint(&mut self, sealed: &Sealed) -> Result<(), Problem> {
+    fn check_against_checkpoint(
+        &mut self,
+        tenant: TenantId,
+        sealed: &Sealed,
+    ) -> Result<(), Problem> {
         if let Some((c, reached)) = self.checkpoints.get_mut(&sealed.seq) {
+            if c.tenant_id != tenant {
+                return Err(Problem::Checkpoint {
+                    seq: c.seq,
+                    time: c.time(),
+                    key_id: c.key_id.clone(),
+                    reason: "it is another tenant's checkpoint".into(),
+                });
+            }
             if c.head_hash != sealed.hash {
                 return Err(Problem::Checkpoint {
                     seq: c.seq,
@@ -312,6 +260,12 @@ impl Verifier {
                 "the file does not hold its audit record among its sealed records".into(),
             ));
         }
+        // Without a signed checkpoint the hashes tie the records to each
+        // other, not to the deployment: anyone can compute them.
+        let Some(anchor) = self.checkpoints.keys().next_back().copied() else {
+            return Err(Problem::Unanchored);
+        };
+        self.summary.signed_to = Some(anchor);
         self.summary.checkpoints = self.checkpoints.len();
         self.summary.receipts = self.receipts.len();
         Ok(self.summary)

@@ -156,9 +156,9 @@ fn a_tail_cut_below_a_checkpoint_is_named_by_that_checkpoint() {
         }
         other => panic!("{other:?}"),
     }
-    // Without the checkpoints the shortened export is a whole log of 7.
+    // Without a checkpoint nothing ties the records to the deployment.
     w.checkpoints.clear();
-    assert_eq!(verify(&w).expect("whole").records, 7);
+    assert_eq!(verify(&w), Err(Problem::Unanchored));
 }
 
 #[test]
@@ -236,5 +236,51 @@ fn records_without_a_seal_count_only_at_the_newest_end() {
         matches!(verify(&w), Err(Problem::UnsealedBetween { .. })),
         "{:?}",
         verify(&w)
+    );
+}
+
+#[test]
+fn a_second_checkpoint_for_a_kept_seq_is_equivocation_not_a_replacement() {
+    let w = world();
+    // Whoever holds the key rewrites the log after seq 4 and signs a new
+    // head for seq 8; the customer kept the old one.
+    let signer = Signer::from_seed([3; 32]);
+    let forged = synthetic::log(
+        tenant(),
+        10,
+        &signer,
+        start() + chrono::Duration::seconds(1),
+        4,
+        |_| {},
+    );
+    let kept = w.checkpoints[1].clone();
+    let mut verifier = Verifier::new(w.keys.clone());
+    verifier
+        .add_checkpoint(&kept)
+        .expect("the kept one verifies");
+    let theirs = forged[1].published();
+    match verifier.add_checkpoint(&theirs) {
+        Err(Problem::Checkpoint { seq: 8, reason, .. }) => {
+            assert!(reason.contains("says otherwise"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same checkpoint twice is fine.
+    let mut verifier = Verifier::new(w.keys.clone());
+    verifier.add_checkpoint(&kept).expect("once");
+    verifier.add_checkpoint(&kept).expect("twice");
+}
+
+#[test]
+fn records_past_the_newest_checkpoint_are_reported_as_not_signed_yet() {
+    let mut w = world();
+    w.checkpoints.truncate(2);
+    let summary = verify(&w).expect("whole");
+    assert_eq!(summary.signed_to, Some(8));
+    assert!(
+        summary
+            .to_string()
+            .contains("records seq 9–10 are not covered by a checkpoint yet"),
+        "{summary}"
     );
 }

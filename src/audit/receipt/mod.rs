@@ -218,6 +218,46 @@ impl Receipt {
     }
 }
 
+/// What a request fingerprint covers (`crate::requests::fingerprint`
+/// documents the encoding); here, below the requests, so the offline
+/// verifier recomputes it from an evidence pack.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestFacts<'a> {
+    pub id: RequestId,
+    pub tenant: TenantId,
+    pub engineer: &'a str,
+    pub service_request: &'a str,
+    pub workload: &'a str,
+    pub duration_minutes: i32,
+    pub justification: &'a str,
+}
+
+impl RequestFacts<'_> {
+    /// SHA-256 of the tag `lockbox-request-v2` and the framed fields.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let id = self.id.0.hyphenated().to_string();
+        let tenant = self.tenant.0.hyphenated().to_string();
+        let duration = self.duration_minutes.to_string();
+        let justification =
+            crate::digest::hex(&crate::digest::sha256(self.justification.as_bytes()));
+        let fields: [&[u8]; 7] = [
+            id.as_bytes(),
+            tenant.as_bytes(),
+            self.engineer.as_bytes(),
+            self.service_request.as_bytes(),
+            self.workload.as_bytes(),
+            duration.as_bytes(),
+            justification.as_bytes(),
+        ];
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(&crate::digest::sha256(&crate::digest::framed(
+            "lockbox-request-v2",
+            fields,
+        )));
+        digest
+    }
+}
+
 /// Signs and stores the receipt of a decision whose audit record was just
 /// appended (inside the decision's transaction).
 pub fn issue(

@@ -20,6 +20,7 @@ use crate::{
         forms::{CsrfForm, PortalSession},
         render, render_status, see_other,
         tokens::{TokenRow, field_error, secret_page},
+        two_factor::step_up::{self, StepUp, WithCode},
     },
 };
 
@@ -50,6 +51,9 @@ struct TokensPage {
     errors: std::collections::BTreeMap<&'static str, &'static str>,
     /// The secret just created: shown once, on this answer only.
     secret: Option<(String, String)>,
+    /// The code field, when creating a token must be confirmed with a
+    /// second factor now.
+    step_up: StepUp,
 }
 
 impl TokensPage {
@@ -83,6 +87,7 @@ async fn page(
         },
         errors: Default::default(),
         secret: None,
+        step_up: step_up::ask(req, state, user).await?,
         tr,
     })
 }
@@ -111,9 +116,22 @@ async fn create(
     tr: Tr,
     state: web::Data<AppState>,
     LockboxUser(user): LockboxUser,
-    CsrfForm(input): CsrfForm<NewTokenInput>,
+    CsrfForm(WithCode {
+        form: input,
+        second_factor_code,
+    }): CsrfForm<WithCode<NewTokenInput>>,
 ) -> Result<HttpResponse, AppError> {
     require_global_admin(&user)?;
+    // A token is created only with a second factor (step-up): it is the
+    // non-interactive way to decide.
+    if let Err((step_up, status)) =
+        step_up::confirm(&req, &tr, &state, &user, &second_factor_code).await?
+    {
+        let mut again = page(&req, tr, &state, &user).await?;
+        again.input = input;
+        again.step_up = step_up;
+        return render_status(status, &again);
+    }
     let new = match input.parse() {
         Ok(new) => new,
         Err(errors) => {

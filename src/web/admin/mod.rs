@@ -12,10 +12,14 @@ use super::{
     forms::{CsrfForm, Principal, SignedIn},
     render, render_status,
     signin::{self, SignInForm, SignInPage},
+    two_factor,
 };
 use crate::{
     audit,
-    auth::{self, Attempt, Realm, TypedAccount},
+    auth::{
+        self, Attempt, Realm, TypedAccount,
+        totp::{Holder, Policy},
+    },
     db::{self, DbError},
     i18n::Tr,
     identity::UserId,
@@ -28,8 +32,10 @@ pub mod audit_log;
 pub mod audit_trust;
 pub mod requests;
 pub mod roles;
+pub mod security;
 pub mod settings;
 pub mod tickets;
+pub mod two_factor_reset;
 
 /// The left navigation of global administrators and approvers.
 const NAV: &[(&str, &str)] = &[
@@ -37,6 +43,7 @@ const NAV: &[(&str, &str)] = &[
     ("/support/lockbox/requests", "nav-lockbox-requests"),
     ("/support/tickets", "nav-tickets"),
     ("/settings/org/lockbox", "nav-org-settings"),
+    ("/settings/security", "nav-security"),
     ("/roles", "nav-roles"),
     ("/settings/api-tokens", "nav-api-tokens"),
     ("/audit", "nav-audit"),
@@ -49,6 +56,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(roles::routes)
         .configure(api_tokens::routes)
         .configure(tickets::routes)
+        .configure(security::routes)
+        .configure(two_factor::routes::<TenantUser>)
         .route("/", web::get().to(home))
         .route("/signin", web::get().to(signin_form))
         .route("/signin", web::post().to(signin_submit))
@@ -61,6 +70,29 @@ pub type SignedInUser = SignedIn<TenantUser>;
 impl Principal for TenantUser {
     fn load(conn: &mut diesel::PgConnection, id: uuid::Uuid) -> diesel::QueryResult<Option<Self>> {
         tenants::find_user(conn, UserId(id))
+    }
+}
+
+impl two_factor::TwoFactorPortal for TenantUser {
+    fn bare_chrome(req: &HttpRequest) -> Result<Chrome, AppError> {
+        Chrome::new(req, "admin", "portal-admin", &[])
+    }
+
+    fn holder(&self, _: &crate::config::Settings) -> Holder {
+        Holder {
+            realm: Realm::Admin,
+            id: self.id.0,
+            name: self.display_name.clone(),
+            account: TypedAccount::tenant_user(&self.tenant_name, &self.email),
+            policy: Policy::Tenant {
+                tenant: self.tenant_id,
+                role: self.role,
+            },
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("{} ({})", self.email, self.tenant_name)
     }
 }
 
@@ -168,7 +200,7 @@ async fn signin_submit(
         })
         .await?;
     }
-    signin::answer(&req, page, &form, outcome, now)
+    signin::answer::<TenantUser>(&req, &state, page, &form, outcome).await
 }
 
 #[derive(Template)]

@@ -20,6 +20,7 @@ use crate::{
         chrome::Chrome,
         forms::{CsrfForm, PortalSession},
         render_status, see_other,
+        two_factor::step_up::{self, StepUp, WithCode},
     },
 };
 
@@ -28,7 +29,11 @@ const PATH: &str = "/roles";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(PATH, web::get().to(show))
         .route("/roles/users", web::post().to(add_user))
-        .route("/roles/users/{id}", web::post().to(change_role));
+        .route("/roles/users/{id}", web::post().to(change_role))
+        .route(
+            "/roles/users/{id}/two-factor/reset",
+            web::post().to(super::two_factor_reset::reset),
+        );
 }
 
 /// The add-user form as typed (the password is never sent back).
@@ -59,6 +64,11 @@ struct RolesPage {
     errors: FieldErrors,
     /// The query string of the next page of users.
     next: Option<String>,
+    /// The users (of this page) who have an authenticator.
+    enrolled: std::collections::HashSet<Uuid>,
+    /// The code field of the role and reset forms, when they must be
+    /// confirmed with a second factor now.
+    step_up: StepUp,
 }
 
 /// Users per page.
@@ -67,6 +77,10 @@ const PAGE_SIZE: i64 = 100;
 impl RolesPage {
     fn error(&self, field: &str) -> Option<String> {
         self.errors.get(field).map(|k| self.tr.t(k))
+    }
+
+    fn has_authenticator(&self, user: &TenantUser) -> bool {
+        self.enrolled.contains(&user.id.0)
     }
 }
 
@@ -78,6 +92,25 @@ struct Shown {
     input: NewUserInput,
     errors: FieldErrors,
     after: Option<UserCursor>,
+    /// The step-up as a refused POST left it (`None`: as it stands now).
+    step_up: Option<StepUp>,
+}
+
+/// The roles page again after a role change or reset that was not
+/// confirmed with a second factor: why, and the code fields.
+pub(super) async fn refused_step_up(
+    req: &HttpRequest,
+    tr: Tr,
+    state: &AppState,
+    user: &TenantUser,
+    (step_up, status): (StepUp, StatusCode),
+) -> Result<HttpResponse, AppError> {
+    let shown = Shown {
+        alert: step_up.error.clone(),
+        step_up: Some(step_up),
+        ..Shown::default()
+    };
+    render_status(status, &page(req, tr, state, user, shown).await?)
 }
 
 async fn page(
@@ -92,10 +125,19 @@ async fn page(
         input,
         errors,
         after,
+        step_up,
     } = shown;
+    let step_up = match step_up {
+        Some(shown) => shown,
+        None => step_up::ask(req, state, user).await?,
+    };
     let tenant = user.tenant_id;
-    let (users, next) = db::blocking(&state.pool, move |conn| {
-        tenants::list_users(conn, tenant, after.as_ref(), PAGE_SIZE).map_err(DbError::from)
+    let (users, next, enrolled) = db::blocking(&state.pool, move |conn| {
+        let (users, next) = tenants::list_users(conn, tenant, after.as_ref(), PAGE_SIZE)?;
+        let ids: Vec<Uuid> = users.iter().map(|u| u.id.0).collect();
+        let enrolled =
+            crate::auth::totp::store::enrolled_among(conn, crate::auth::Realm::Admin, &ids)?;
+        Ok::<_, DbError>((users, next, enrolled.into_iter().collect()))
     })
     .await?;
     Ok(RolesPage {
@@ -109,6 +151,8 @@ async fn page(
         alert,
         input,
         errors,
+        enrolled,
+        step_up,
         tr,
     })
 }
@@ -150,7 +194,7 @@ impl RolesQuery {
     }
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, serde::Deserialize)]
 struct RoleForm {
     #[serde(default)]
     role: String,
@@ -162,10 +206,17 @@ async fn change_role(
     state: web::Data<AppState>,
     LockboxUser(user): LockboxUser,
     path: web::Path<Uuid>,
-    CsrfForm(form): CsrfForm<RoleForm>,
+    CsrfForm(WithCode {
+        form,
+        second_factor_code,
+    }): CsrfForm<WithCode<RoleForm>>,
 ) -> Result<HttpResponse, AppError> {
     require_global_admin(&user)?;
     let role = Role::from_db(&form.role).ok_or_else(|| AppError::BadRequest("role".into()))?;
+    // A role change is confirmed with a second factor (step-up).
+    if let Err(refused) = step_up::confirm(&req, &tr, &state, &user, &second_factor_code).await? {
+        return refused_step_up(&req, tr, &state, &user, refused).await;
+    }
     let (tenant, target, now) = (user.tenant_id, UserId(path.into_inner()), state.clock.now());
     let actor = audit_actor(&req, &state, &user);
     let result = db::blocking(&state.pool, move |conn| {
@@ -201,9 +252,25 @@ async fn add_user(
     tr: Tr,
     state: web::Data<AppState>,
     LockboxUser(user): LockboxUser,
-    CsrfForm(input): CsrfForm<NewUserInput>,
+    CsrfForm(WithCode {
+        form: input,
+        second_factor_code,
+    }): CsrfForm<WithCode<NewUserInput>>,
 ) -> Result<HttpResponse, AppError> {
     require_global_admin(&user)?;
+    // A new account with a role is a role change: confirmed with a second
+    // factor (step-up), the form kept as typed.
+    if let Err((step_up, status)) =
+        step_up::confirm(&req, &tr, &state, &user, &second_factor_code).await?
+    {
+        let shown = Shown {
+            alert: step_up.error.clone(),
+            step_up: Some(step_up),
+            input,
+            ..Shown::default()
+        };
+        return render_status(status, &page(&req, tr, &state, &user, shown).await?);
+    }
     let mut errors = FieldErrors::new();
     let email = Email::parse(&input.email)
         .map_err(|e| errors.insert("email", e))

@@ -15,7 +15,8 @@ use crate::{
         AppState,
         chrome::Chrome,
         forms::{CsrfForm, PortalSession},
-        render, see_other,
+        render, render_status, see_other,
+        two_factor::step_up::{self, StepUp, WithCode},
     },
 };
 
@@ -36,6 +37,9 @@ struct SettingsPage {
     flash: Option<String>,
     /// Turning the switch off asks first: this page is the question.
     confirm_off: bool,
+    /// The code field, when the change must be confirmed with a second
+    /// factor now.
+    step_up: StepUp,
     /// The deployment's current public key, as on the Audit page.
     key: Option<crate::signing::PublicKeyEntry>,
 }
@@ -61,12 +65,13 @@ async fn show(
         can_change: user.role == Role::GlobalAdmin,
         flash: PortalSession::from_request(&req).take_flash(),
         confirm_off: false,
+        step_up: step_up::ask(&req, &state, &user).await?,
         key,
         tr,
     })
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, serde::Deserialize)]
 struct SwitchForm {
     /// Present ("on") when the checkbox is ticked.
     require_approval: Option<String>,
@@ -79,7 +84,10 @@ async fn change(
     tr: Tr,
     state: web::Data<AppState>,
     LockboxUser(user): LockboxUser,
-    CsrfForm(form): CsrfForm<SwitchForm>,
+    CsrfForm(WithCode {
+        form,
+        second_factor_code,
+    }): CsrfForm<WithCode<SwitchForm>>,
 ) -> Result<HttpResponse, AppError> {
     require_global_admin(&user)?;
     let enabled = form.require_approval.is_some();
@@ -88,13 +96,32 @@ async fn change(
         tenants::lockbox_enabled(conn, tenant).map_err(DbError::from)
     })
     .await?;
-    if current && !enabled && form.confirm.as_deref() != Some("yes") {
+    let confirm_off = current && !enabled && form.confirm.as_deref() != Some("yes");
+    // The switch is confirmed with a second factor (step-up), before the
+    // question about turning it off.
+    if let Err((step_up, status)) =
+        step_up::confirm(&req, &tr, &state, &user, &second_factor_code).await?
+    {
+        let page = SettingsPage {
+            chrome: chrome(&req, &user)?,
+            enabled: current,
+            can_change: true,
+            flash: None,
+            confirm_off: form.confirm.as_deref() == Some("yes"),
+            step_up,
+            key: None,
+            tr,
+        };
+        return render_status(status, &page);
+    }
+    if confirm_off {
         return render(&SettingsPage {
             chrome: chrome(&req, &user)?,
             enabled: current,
             can_change: true,
             flash: None,
             confirm_off: true,
+            step_up: StepUp::default(),
             key: None,
             tr,
         });

@@ -302,6 +302,7 @@ impl From<RequestError> for ApiError {
             },
             RequestError::Db(e) => e.into(),
             RequestError::Pool(e) => e.into(),
+            e @ RequestError::NoSigningKey => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -332,10 +332,7 @@ async fn decide(
     })?;
     let (caller, ip) = (me.caller(), me.ip.clone());
     let (clock, policy) = (state.clock.clone(), state.policy());
-    let signer = state
-        .keys
-        .current()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let signer = state.signer();
     let updated = blocking(&state, move |conn| {
         Ok(requests::decide_as(
             conn, &caller, id, action, comment, &ip, &*clock, &policy, signer,

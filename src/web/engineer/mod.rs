@@ -11,9 +11,13 @@ use super::{
     forms::{CsrfForm, Principal, SignedIn},
     render,
     signin::{self, SignInForm, SignInPage},
+    two_factor,
 };
 use crate::{
-    auth::{self, Attempt, Realm, TypedAccount},
+    auth::{
+        self, Attempt, Realm, TypedAccount,
+        totp::{Holder, Policy},
+    },
     i18n::Tr,
     identity::StaffId,
     staff::{self, StaffMember, StaffRole},
@@ -48,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(requests::routes)
         .configure(tokens::routes)
         .configure(support::routes)
+        .configure(two_factor::routes::<StaffMember>)
         .route("/", web::get().to(home))
         .route("/signin", web::get().to(signin_form))
         .route("/signin", web::post().to(signin_submit))
@@ -63,6 +68,28 @@ pub type SignedInStaff = SignedIn<StaffMember>;
 impl Principal for StaffMember {
     fn load(conn: &mut diesel::PgConnection, id: uuid::Uuid) -> diesel::QueryResult<Option<Self>> {
         staff::find(conn, StaffId(id))
+    }
+}
+
+impl two_factor::TwoFactorPortal for StaffMember {
+    fn bare_chrome(req: &HttpRequest) -> Result<Chrome, AppError> {
+        Chrome::new(req, "engineer", "portal-engineer", &[])
+    }
+
+    fn holder(&self, settings: &crate::config::Settings) -> Holder {
+        Holder {
+            realm: Realm::Engineer,
+            id: self.id.0,
+            name: self.display_name.clone(),
+            account: TypedAccount::staff(&self.email),
+            policy: Policy::Staff {
+                required: settings.staff_mfa_required,
+            },
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("{} (staff)", self.email)
     }
 }
 
@@ -110,7 +137,7 @@ async fn signin_submit(
         move |conn| Ok(staff::find_for_sign_in(conn, &email)?.map(|(m, hash)| (m.id.0, hash))),
     )
     .await?;
-    signin::answer(&req, page, &form, outcome, state.clock.now())
+    signin::answer::<StaffMember>(&req, &state, page, &form, outcome).await
 }
 
 #[derive(Template)]

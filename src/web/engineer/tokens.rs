@@ -22,6 +22,7 @@ use crate::{
         forms::{CsrfForm, PortalSession, SignedIn},
         render, render_status, see_other,
         tokens::{TokenRow, field_error, secret_page},
+        two_factor::step_up::{self, StepUp, WithCode},
     },
 };
 
@@ -67,6 +68,9 @@ struct TokensPage {
     errors: std::collections::BTreeMap<&'static str, &'static str>,
     /// The secret just created: shown once, on this answer only.
     secret: Option<(String, String)>,
+    /// The code field, when creating a token must be confirmed with a
+    /// second factor now.
+    step_up: StepUp,
 }
 
 impl TokensPage {
@@ -102,6 +106,7 @@ async fn page(
         },
         errors: Default::default(),
         secret: None,
+        step_up: step_up::ask(req, state, me).await?,
         tr,
     })
 }
@@ -120,8 +125,20 @@ async fn create(
     tr: Tr,
     state: web::Data<AppState>,
     SignedIn(me): SignedInStaff,
-    CsrfForm(form): CsrfForm<StaffTokenForm>,
+    CsrfForm(WithCode {
+        form,
+        second_factor_code,
+    }): CsrfForm<WithCode<StaffTokenForm>>,
 ) -> Result<HttpResponse, AppError> {
+    // A token is created only with a second factor (step-up).
+    if let Err((step_up, status)) =
+        step_up::confirm(&req, &tr, &state, &me, &second_factor_code).await?
+    {
+        let mut again = page(&req, tr, &state, &me).await?;
+        again.form = form;
+        again.step_up = step_up;
+        return render_status(status, &again);
+    }
     let new = match form.input().parse() {
         Ok(new) => new,
         Err(errors) => {

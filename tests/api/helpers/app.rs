@@ -84,6 +84,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .try_init();
     let db = TestDatabase::new();
     let mut settings = Settings::for_tests(&db.app_url);
+    // Tests that are not about two-factor sign-in sign staff in with their
+    // password alone (the tests of it turn it back on); see also
+    // `create_tenant`.
+    settings.staff_mfa_required = false;
     configure(&mut settings);
     let pool = db::build_pool(&db.app_url, 8).expect("pool");
     let owner_pool = db::build_pool(&db.url, 4).expect("owner pool");
@@ -164,9 +168,12 @@ impl TestApp {
         lockbox::audit::seal::seal_pending(&mut self.app_conn()).expect("seal");
     }
 
+    /// A tenant whose rule does not require two-factor sign-in (new
+    /// tenants do; tests that are about it turn it on with
+    /// [`TestApp::require_two_factor`]).
     pub fn create_tenant(&self, name: &str, lockbox_on: bool) -> TenantId {
         let name = TenantName::parse(name).expect("valid name");
-        tenants::create_tenant(
+        let id = tenants::create_tenant(
             &mut self.conn(),
             &name,
             lockbox_on,
@@ -174,7 +181,9 @@ impl TestApp {
             &lockbox::audit::Actor::command_line(),
         )
         .expect("tenant created")
-        .id
+        .id;
+        self.require_two_factor(id, false);
+        id
     }
 
     /// The deployment key the app signs receipts and checkpoints with.

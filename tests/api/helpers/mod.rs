@@ -9,7 +9,8 @@
 //! - [`requests`]: requests filed, arranged and decided;
 //! - [`mail`]: the SMTP side;
 //! - [`content`]: access sessions and content;
-//! - [`tickets`]: service requests.
+//! - [`tickets`]: service requests;
+//! - [`two_factor`]: authenticators, codes and the second step.
 
 pub mod api;
 pub mod app;
@@ -19,6 +20,7 @@ pub mod html;
 pub mod mail;
 pub mod requests;
 pub mod tickets;
+pub mod two_factor;
 
 pub use api::*;
 pub use app::*;
@@ -26,3 +28,4 @@ pub use db::*;
 pub use html::*;
 pub use mail::*;
 pub use requests::*;
+pub use two_factor::*;

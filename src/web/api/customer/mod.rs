@@ -298,10 +298,7 @@ async fn decide(
         )
     })?;
     let (clock, policy, ip) = (state.clock.clone(), state.policy(), me.ip.clone());
-    let signer = state
-        .keys
-        .current()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let signer = state.signer();
     let updated = blocking(&state, move |conn| {
         Ok(requests::decide_as(
             conn, &caller, id, action, comment, &ip, &*clock, &policy, signer,
