@@ -710,3 +710,58 @@ async fn ticket_mails_name_the_ticket_as_text_and_carry_no_links() {
         "the title, as text"
     );
 }
+
+#[tokio::test]
+async fn the_tenant_list_shows_open_tickets_first_a_page_at_a_time() {
+    let w = strict_world().await;
+    let c = w.customers();
+    let mut numbers = Vec::new();
+    for i in 0..30 {
+        w.app.clock.advance(chrono::Duration::seconds(1));
+        numbers.push(w.app.arrange_ticket(&c.admin, &format!("Ticket {i}")));
+    }
+    let admin = w.app.admin_client(&c.admin).await;
+    // The three oldest are closed: they come last, after every open one.
+    for number in &numbers[..3] {
+        let resp = w
+            .app
+            .admin_post(
+                &admin,
+                "/support/tickets",
+                &format!("/support/tickets/{number}/close"),
+                &[],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    }
+    let first = w.app.admin_page(&admin, "/support/tickets").await;
+    let page1 = texts(&first, "table.tickets tbody td:first-child a");
+    assert_eq!(page1.len(), 25);
+    assert_eq!(page1[0], numbers[29], "newest open first");
+    let doc = scraper::Html::parse_document(&first);
+    let next = scraper::Selector::parse("a[rel=next]").expect("selector");
+    let href = doc
+        .select(&next)
+        .next()
+        .and_then(|a| a.value().attr("href"))
+        .expect("a next page")
+        .to_owned();
+    let second = w.app.admin_page(&admin, &href).await;
+    let page2 = texts(&second, "table.tickets tbody td:first-child a");
+    let mut expected: Vec<String> = numbers[3..5].iter().rev().cloned().collect();
+    expected.extend(numbers[..3].iter().rev().cloned());
+    assert_eq!(page2, expected, "the last open ones, then the closed ones");
+    assert_eq!(
+        texts(&second, "tbody .badge").last().map(String::as_str),
+        Some("Closed")
+    );
+    let all: HashSet<&String> = page1.iter().chain(&page2).collect();
+    assert_eq!(all.len(), 30, "no row twice, none skipped");
+    assert_eq!(
+        w.app
+            .get_admin(&admin, "/support/tickets?after=junk")
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+}
