@@ -425,7 +425,17 @@ async fn from_a_service_request_to_an_approval_after_one_question() {
         b.texts("#tenant-tickets li code").await,
         vec![number.clone()]
     );
-    b.fill("Service request number", &number).await;
+    assert_eq!(
+        b.client
+            .find(Locator::Id("service_request"))
+            .await
+            .expect("field")
+            .prop("value")
+            .await
+            .expect("value"),
+        Some(number.clone()),
+        "the ticket's number is filled in"
+    );
     b.fill("Workload", "Exchange Online").await;
     b.fill("Justification", "The finance mailbox's sync log is needed.")
         .await;

@@ -282,11 +282,14 @@ async fn new_request_page(
     })
 }
 
-/// `?tenant=` of the new-request form: the tenant chosen already.
+/// `?tenant=&service_request=` of the new-request form: the tenant and the
+/// ticket chosen already (a ticket's page in the support queue links here).
 #[derive(Debug, Default, serde::Deserialize)]
 struct NewRequestQuery {
     #[serde(default)]
     tenant: String,
+    #[serde(default)]
+    service_request: String,
 }
 
 async fn new_request_form(
@@ -296,8 +299,10 @@ async fn new_request_form(
     SignedIn(me): SignedInStaff,
     query: web::Query<NewRequestQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
     let input = NewRequestInput {
-        tenant: query.into_inner().tenant,
+        tenant: query.tenant,
+        service_request: query.service_request,
         duration: state.settings.max_window.num_minutes().to_string(),
         ..NewRequestInput::default()
     };

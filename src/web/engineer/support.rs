@@ -175,7 +175,10 @@ async fn page(
         base,
         close_key: "ticket-resolve",
         message_key: "ticket-reply",
-        file_href: Some(format!("/requests/new?tenant={}", ticket.tenant_id)),
+        file_href: Some(format!(
+            "/requests/new?tenant={}&service_request={}",
+            ticket.tenant_id, ticket.number
+        )),
         ticket,
         body: String::new(),
         error: None,

@@ -329,6 +329,7 @@ operator-actions-none = No operator has accessed your content under this request
 field-access-revoked-at = Access revoked at
 
 # Service requests and more information (issue 17)
+no-access-tickets = You can still open and follow your service requests.
 nav-tickets = Support › Service requests
 nav-support-queue = Support queue
 tickets-breadcrumb = Support

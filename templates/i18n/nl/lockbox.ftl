@@ -329,6 +329,7 @@ operator-actions-none = Geen operator heeft onder deze aanvraag uw inhoud geopen
 field-access-revoked-at = Toegang ingetrokken op
 
 # Service requests and more information (issue 17)
+no-access-tickets = U kunt wel uw serviceaanvragen openen en volgen.
 nav-tickets = Support › Serviceaanvragen
 nav-support-queue = Supportwachtrij
 tickets-breadcrumb = Support
