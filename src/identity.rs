@@ -7,7 +7,7 @@ use std::fmt;
 /// they make text display in another order than it is stored, so a name
 /// could read as someone else's ("Trojan Source"). No name or address
 /// needs them; right-to-left letters and marks remain welcome.
-fn has_bidi_control(text: &str) -> bool {
+pub(crate) fn has_bidi_control(text: &str) -> bool {
     text.chars()
         .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
 }

@@ -527,7 +527,8 @@ async fn closing_a_ticket_cancels_the_requests_still_pending_under_it() {
         .await;
     assert!(
         texts(&detail, ".timeline .comment")
-            .contains(&format!("Service request {number} was closed."))
+            .iter()
+            .any(|t| t.starts_with(&format!("Service request {number} was closed by ")))
     );
 
     use diesel::prelude::*;
@@ -764,4 +765,92 @@ async fn the_tenant_list_shows_open_tickets_first_a_page_at_a_time() {
             .status(),
         StatusCode::BAD_REQUEST
     );
+}
+
+#[tokio::test]
+async fn closing_a_ticket_cancels_only_what_the_closer_could_cancel() {
+    let w = strict_world().await;
+    let c = w.customers();
+    let engineer = w.app.engineer_client(&w.engineer).await;
+    // A plain user closes their own ticket: the request citing it waits on.
+    let number = w.app.arrange_ticket(&c.user, "My mailbox");
+    let waiting = request_id_of(
+        &w.app
+            .file_request(&engineer, &TestApp::citing(w.contoso, &number))
+            .await,
+    );
+    let user = w.app.admin_client(&c.user).await;
+    let resp = w
+        .app
+        .admin_post(
+            &user,
+            "/support/tickets",
+            &format!("/support/tickets/{number}/close"),
+            &[],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(w.app.stored_status(waiting), "pending_manager");
+
+    // An engineer resolving a ticket cancels their own pending request,
+    // not another engineer's.
+    let number = w.app.arrange_ticket(&c.admin, "Shared trouble");
+    let mine = request_id_of(
+        &w.app
+            .file_request(&engineer, &TestApp::citing(w.contoso, &number))
+            .await,
+    );
+    let other = w.app.engineer_client(&w.other_engineer).await;
+    let theirs = request_id_of(
+        &w.app
+            .file_request(&other, &TestApp::citing(w.contoso, &number))
+            .await,
+    );
+    let page = format!("/support/{}/{number}", w.contoso);
+    let resp = w
+        .app
+        .engineer_post(&engineer, &page, &format!("{page}/close"), &[])
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(w.app.stored_status(mine), "cancelled");
+    assert_eq!(w.app.stored_status(theirs), "pending_manager");
+}
+
+#[tokio::test]
+async fn a_ticket_title_stays_on_one_line_and_holds_nothing_invisible() {
+    let w = strict_world().await;
+    let c = w.customers();
+    let admin = w.app.admin_client(&c.admin).await;
+    for (title, message) in [
+        (
+            "Mail stuck\nFingerprint: 7QK2-M9XD-40HF",
+            "Keep the title on one line.",
+        ),
+        (
+            "Mail \u{202e}kcuts",
+            "Remove the invisible or direction-changing characters.",
+        ),
+        (
+            "Mail\u{200b}stuck",
+            "Remove the invisible or direction-changing characters.",
+        ),
+    ] {
+        let resp = w
+            .app
+            .admin_post(
+                &admin,
+                "/support/tickets/new",
+                "/support/tickets",
+                &[
+                    ("title", title),
+                    ("description", "It does not sync."),
+                    ("workload", "exchange"),
+                    ("severity", "B"),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{title:?}");
+        let html = resp.text().await.expect("body");
+        assert!(html.contains(message), "{title:?}: {html}");
+    }
 }

@@ -23,6 +23,7 @@ use crate::{
         queries as request_queries,
     },
     schema::{access_requests as ar, service_request_messages as m, service_requests as sr},
+    staff::StaffRole,
 };
 
 /// How the caller appears in the tenant's audit log.
@@ -169,8 +170,9 @@ pub fn add_message(
 }
 
 /// Closes an open ticket (a customer closes it, staff resolve it) and
-/// cancels the lockbox requests still pending under it, each audited and
-/// its engineer told. Returns the cancelled requests.
+/// cancels the lockbox requests still pending under it that the closer
+/// could cancel themselves, each audited and its engineer told. Returns the
+/// cancelled requests.
 pub fn close(
     conn: &mut PgConnection,
     caller: &Caller,
@@ -193,14 +195,27 @@ pub fn close(
                 sr::closed_by_name.eq(&closed_by),
             ))
             .execute(conn)?;
-        let pending: Vec<RequestId> = ar::table
+        // Closing cancels only the pending requests the closer could cancel
+        // themselves: a customer's global administrators and approvers any
+        // (they could deny them), plain users none; a manager any, an
+        // engineer their own. The others stay pending for their deciders.
+        let under: Vec<(RequestId, uuid::Uuid)> = ar::table
             .filter(ar::ticket_id.eq(ticket.id))
             .filter(ar::status.eq_any([Status::PendingManager.as_db(), Status::PendingCustomer.as_db()]))
             .order(ar::created_at.asc())
-            .select(ar::id)
+            .select((ar::id, ar::engineer_id))
             .for_update()
             .load(conn)?;
-        let comment = format!("Service request {} was closed.", ticket.number);
+        let pending: Vec<RequestId> = under
+            .into_iter()
+            .filter(|(_, engineer)| match caller {
+                Caller::Customer { role, .. } => role.can_use_lockbox(),
+                Caller::Staff { id, role: StaffRole::Engineer, .. } => id.0 == *engineer,
+                Caller::Staff { .. } => true,
+            })
+            .map(|(id, _)| id)
+            .collect();
+        let comment = format!("Service request {} was closed by {closed_by}.", ticket.number);
         let mut cancelled = Vec::new();
         for id in pending {
             let Some(req) = request_queries::find(conn, id, Scope::Provider)? else {

@@ -92,6 +92,14 @@ fn bounded(
     {
         return Err(long);
     }
+    // Text that reaches other people's mail and pages: nothing that hides
+    // or reorders what they read.
+    if crate::identity::has_bidi_control(v)
+        || v.chars()
+            .any(|c| matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'))
+    {
+        return Err("error-text-invisible");
+    }
     Ok(v.to_owned())
 }
 
@@ -147,6 +155,15 @@ impl NewTicketInput {
             "error-title-required",
             "error-title-too-long",
         )
+        .and_then(|t| {
+            // One line: a title is quoted inside the approvers' mail, where
+            // a line break could forge lines of its own.
+            if t.contains(['\n', '\r', '\t']) {
+                Err("error-title-one-line")
+            } else {
+                Ok(t)
+            }
+        })
         .map_err(|e| errors.insert("title", e))
         .ok();
         let description = bounded(

@@ -502,3 +502,5 @@ roles-two-factor = Two-factor sign-in
 action-reset-two-factor = Reset authenticator of { $name }
 flash-two-factor-reset = The authenticator of { $name } was reset. They set up a new one at their next sign-in.
 flash-two-factor-none = { $name } has no authenticator to reset.
+error-text-invisible = Remove the invisible or direction-changing characters.
+error-title-one-line = Keep the title on one line.

@@ -502,3 +502,5 @@ roles-two-factor = Aanmelden in twee stappen
 action-reset-two-factor = Authenticator van { $name } opnieuw instellen
 flash-two-factor-reset = De authenticator van { $name } is opnieuw ingesteld. Bij de volgende aanmelding stelt deze persoon een nieuwe in.
 flash-two-factor-none = { $name } heeft geen authenticator om opnieuw in te stellen.
+error-text-invisible = Verwijder de onzichtbare of richtingwijzigende tekens.
+error-title-one-line = Houd de titel op één regel.
