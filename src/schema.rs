@@ -159,6 +159,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    language_preferences (realm, account_id) {
+        realm -> Text,
+        account_id -> Uuid,
+        lang -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     mail_messages (id) {
         id -> Uuid,
         mailbox_id -> Uuid,
@@ -286,6 +295,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_reminders (request_id) {
+        request_id -> Uuid,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     second_factors (realm, account_id) {
         realm -> Text,
         account_id -> Uuid,
@@ -308,6 +324,7 @@ diesel::joinable!(drive_files -> tenants (tenant_id));
 diesel::joinable!(mail_messages -> mailboxes (mailbox_id));
 diesel::joinable!(mailboxes -> tenants (tenant_id));
 diesel::joinable!(outbox -> access_requests (request_id));
+diesel::joinable!(request_reminders -> access_requests (request_id));
 diesel::joinable!(sites -> tenants (tenant_id));
 diesel::joinable!(tenant_users -> tenants (tenant_id));
 
@@ -325,11 +342,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     documents,
     drive_file_versions,
     drive_files,
+    language_preferences,
     mail_messages,
     mailboxes,
     outbox,
     provider_staff,
     recovery_codes,
+    request_reminders,
     second_factors,
     sign_in_counters,
     sign_in_lockouts,

@@ -80,6 +80,12 @@ pub struct MailSettings {
     /// `LOCKBOX_MAIL_MAX_ATTEMPTS` (default 8, 1–50): then a message is
     /// marked failed.
     pub max_attempts: i32,
+    /// `LOCKBOX_MAIL_RETRY_HOURS` (default 72, 1–720): a failing message is
+    /// retried at least this long (and at least the pending lifetime).
+    pub retry_for: Duration,
+    /// `LOCKBOX_REMINDER_BEFORE_MINUTES` (default 120, 1–10080): approvers
+    /// are reminded once when a pending request has this long left.
+    pub reminder_before: Duration,
     /// How often the delivery worker looks for due mail; `None` turns the
     /// worker off (tests drive delivery themselves).
     pub poll: Option<std::time::Duration>,
@@ -378,6 +384,12 @@ impl Settings {
         })
     }
 
+    /// How long a failing mail is retried: the longer of
+    /// `LOCKBOX_MAIL_RETRY_HOURS` and the pending lifetime.
+    pub fn mail_retry_for(&self) -> Duration {
+        self.mail.retry_for.max(self.pending_lifetime)
+    }
+
     /// Settings for tests: both listeners on random local ports.
     pub fn for_tests(database_url: &str) -> Self {
         Self {
@@ -399,6 +411,8 @@ impl Settings {
                 transport: MailTransport::Files(std::env::temp_dir().join("lockbox-test-mail")),
                 from: "lockbox <lockbox@localhost>".into(),
                 max_attempts: 8,
+                retry_for: Duration::hours(72),
+                reminder_before: Duration::minutes(120),
                 poll: None,
             },
             audit_seal_every: Some(AUDIT_SEAL_INTERVAL),

@@ -149,6 +149,20 @@ pub(super) fn parse_mail(
             "a whole number from 1 to 50",
         )?)
         .unwrap_or(8),
+        retry_for: chrono::Duration::hours(parse_bounded(
+            "LOCKBOX_MAIL_RETRY_HOURS",
+            get("LOCKBOX_MAIL_RETRY_HOURS"),
+            72,
+            1..=720,
+            "a whole number of hours from 1 to 720 (30 days)",
+        )?),
+        reminder_before: chrono::Duration::minutes(parse_bounded(
+            "LOCKBOX_REMINDER_BEFORE_MINUTES",
+            get("LOCKBOX_REMINDER_BEFORE_MINUTES"),
+            120,
+            1..=7 * 24 * 60,
+            "a whole number of minutes from 1 to 10080 (7 days)",
+        )?),
         poll: Some(std::time::Duration::from_secs(2)),
     })
 }

@@ -21,6 +21,7 @@ pub mod machine;
 pub mod mails;
 pub mod model;
 pub mod queries;
+pub mod reminders;
 pub mod use_cases;
 
 pub use caller::{Action, Caller, Via};

@@ -340,7 +340,10 @@ async fn a_crash_between_send_and_mark_resends_with_the_same_message_id() {
             &mut pool.get().expect("conn"),
             &mailer,
             &settings.mail.from,
-            8,
+            lockbox::notify::outbox::Retry {
+                max_attempts: 8,
+                at_least: chrono::Duration::zero(),
+            },
             now,
             100,
         )

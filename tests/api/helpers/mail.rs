@@ -28,7 +28,10 @@ impl TestApp {
                 &mut pool.get().expect("conn"),
                 mailer.as_ref(),
                 &settings.mail.from,
-                settings.mail.max_attempts,
+                lockbox::notify::outbox::Retry {
+                    max_attempts: settings.mail.max_attempts,
+                    at_least: settings.mail_retry_for(),
+                },
                 now,
                 100,
             )
