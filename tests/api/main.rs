@@ -12,6 +12,7 @@ mod hardening;
 mod helpers;
 mod json_api;
 mod mail;
+mod mail_outcomes;
 mod offline_verify;
 mod openapi;
 mod paging;
