@@ -326,9 +326,12 @@ async fn mail_is_retried_for_days_then_failed_visibly_and_sent_after_outbox_retr
         reqwest::StatusCode::NOT_FOUND,
         "not on the admin center"
     );
-    let failed = lockbox::notify::outbox::failed(&mut w.app.conn()).expect("failed");
-    assert_eq!(failed.len(), 4);
-    assert!(failed.iter().all(|f| f.last_error.is_some()));
+    let listed = outbox_cli(&w.app, &["list", "--failed"]);
+    assert_eq!(listed.lines().count(), 4, "{listed}");
+    assert!(
+        listed.lines().all(|l| l.contains("attempts") && l.contains("Connection refused")),
+        "kind, recipient, attempts and the last error: {listed}"
+    );
 
     w.app.clock.advance(Duration::hours(2));
     smtp.restart().await;
@@ -337,11 +340,28 @@ async fn mail_is_retried_for_days_then_failed_visibly_and_sent_after_outbox_retr
         0,
         "failed mail waits for the operator"
     );
-    let requeued = lockbox::notify::outbox::retry_failed(&mut w.app.conn(), None, w.app.clock.now())
-        .expect("retry");
-    assert_eq!(requeued, 4);
+    assert_eq!(
+        outbox_cli(&w.app, &["retry", "--all"]).trim(),
+        "queued 4 failed messages again"
+    );
+    assert_eq!(outbox_cli(&w.app, &["list", "--failed"]), "");
     assert_eq!(w.app.deliver_mail().await.sent, 4);
     assert_eq!(smtp.messages().len(), 4);
+}
+
+/// `lockbox outbox ARGS…` against the app's database, as an operator runs
+/// it; its standard output.
+fn outbox_cli(app: &TestApp, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lockbox"))
+        .arg("outbox")
+        .args(args)
+        .env("DATABASE_URL", &app.database().app_url)
+        .env("LOCKBOX_MIGRATE_DATABASE_URL", &app.owner_url)
+        .env("LOCKBOX_LOG", "warn")
+        .output()
+        .expect("lockbox runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
 }
 
 /// A worker that sends and then crashes before marking the message: the
