@@ -227,7 +227,7 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::User { command } => accounts::user(command, &database.owner()?, clock).await,
         Command::Staff { command } => accounts::staff(command, &database.owner()?, clock).await,
         Command::Audit { command } => audit::run(command, &pool, &settings).await,
-        Command::Outbox { command } => outbox::run(command, &pool, clock.now()).await,
+        Command::Outbox { command } => outbox::run(command, &pool).await,
     }
 }
 

@@ -24,11 +24,7 @@ pub enum OutboxCommand {
     },
 }
 
-pub async fn run(
-    command: OutboxCommand,
-    pool: &PgPool,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), CliError> {
+pub async fn run(command: OutboxCommand, pool: &PgPool) -> Result<(), CliError> {
     match command {
         OutboxCommand::List { failed } => {
             let rows = crate::db::blocking(pool, move |conn| {
@@ -61,7 +57,7 @@ pub async fn run(
         }
         OutboxCommand::Retry { id, all: _ } => {
             let n = crate::db::blocking(pool, move |conn| {
-                outbox::retry_failed(conn, id, now).map_err(crate::db::DbError::from)
+                outbox::retry_failed(conn, id).map_err(crate::db::DbError::from)
             })
             .await?;
             if id.is_some() && n == 0 {

@@ -239,13 +239,10 @@ pub fn failed(conn: &mut PgConnection) -> QueryResult<Vec<Failed>> {
         .load(conn)
 }
 
-/// Queues failed messages again (one by id, or all): due now, with a fresh
-/// count of attempts ([`Retry::max_attempts`] more before it fails again).
-pub fn retry_failed(
-    conn: &mut PgConnection,
-    id: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> QueryResult<usize> {
+/// Queues failed messages again (one by id, or all), due at once (due
+/// since they were queued, whatever a worker's clock says), with a fresh
+/// count of attempts ([`Retry::max_attempts`] more before they fail again).
+pub fn retry_failed(conn: &mut PgConnection, id: Option<Uuid>) -> QueryResult<usize> {
     let mut query = diesel::update(ob::table)
         .filter(ob::status.eq("failed"))
         .into_boxed();
@@ -256,7 +253,7 @@ pub fn retry_failed(
         .set((
             ob::status.eq("pending"),
             ob::attempts.eq(0),
-            ob::next_attempt_at.eq(now),
+            ob::next_attempt_at.eq(ob::created_at),
         ))
         .execute(conn)
 }
