@@ -70,6 +70,9 @@ pub struct SmtpSettings {
     pub security: SmtpSecurity,
     pub username: Option<String>,
     pub password: Option<Secret>,
+    /// `LOCKBOX_SMTP_CA_FILE`: a PEM certificate trusted for the server's
+    /// TLS besides the system's roots (a private CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

@@ -134,6 +134,7 @@ pub(super) fn parse_mail(
                 security,
                 username: get("LOCKBOX_SMTP_USERNAME"),
                 password: get("LOCKBOX_SMTP_PASSWORD").map(Secret::new),
+                ca_file: get("LOCKBOX_SMTP_CA_FILE").map(PathBuf::from),
             })
         }
     };

@@ -43,5 +43,8 @@ pub fn of(conn: &mut PgConnection, realm: &str, account: Uuid) -> QueryResult<La
         .select(lp::lang)
         .first(conn)
         .optional()?;
-    Ok(code.as_deref().and_then(Lang::from_code).unwrap_or(Lang::En))
+    Ok(code
+        .as_deref()
+        .and_then(Lang::from_code)
+        .unwrap_or(Lang::En))
 }

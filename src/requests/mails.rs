@@ -282,7 +282,11 @@ pub fn awaiting_manager(conn: &mut PgConnection, req: &AccessRequest) -> QueryRe
                 lang: language::of(conn, language::ENGINEER, m.id.0)?,
                 email: m.email,
             };
-            mail("awaiting_manager", &to, manager_notice(&Tr::new(to.lang), req))
+            mail(
+                "awaiting_manager",
+                &to,
+                manager_notice(&Tr::new(to.lang), req),
+            )
         })
         .collect()
 }

@@ -112,8 +112,13 @@ pub async fn answer<P: super::two_factor::TwoFactorPortal>(
     match outcome {
         SignInOutcome::Success(id) => {
             // Mail follows the language the person last used (issue 18).
-            remember_language(state, realm_of::<P>(), id, crate::i18n::Lang::from_request(req))
-                .await?;
+            remember_language(
+                state,
+                realm_of::<P>(),
+                id,
+                crate::i18n::Lang::from_request(req),
+            )
+            .await?;
             super::two_factor::after_password::<P>(req, state, id).await
         }
         SignInOutcome::Invalid => page.refuse(form, StatusCode::UNAUTHORIZED, "signin-invalid"),

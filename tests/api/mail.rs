@@ -293,12 +293,20 @@ async fn mail_is_retried_for_days_then_failed_visibly_and_sent_after_outbox_retr
     // 71 hours of outage, a pass every 10 minutes: nothing is given up.
     while w.app.clock.now() - started < Duration::hours(71) {
         let report = w.app.deliver_mail().await;
-        assert_eq!(report.failed, 0, "given up after {}", w.app.clock.now() - started);
+        assert_eq!(
+            report.failed,
+            0,
+            "given up after {}",
+            w.app.clock.now() - started
+        );
         attempts += report.retrying;
         w.app.clock.advance(Duration::minutes(10));
     }
     // Capped backoff: about one attempt an hour per message, not fewer.
-    assert!((4 * 40..=4 * 100).contains(&attempts), "{attempts} attempts");
+    assert!(
+        (4 * 40..=4 * 100).contains(&attempts),
+        "{attempts} attempts"
+    );
     assert_eq!(pending(&w.app), 4);
     w.app.clock.advance(Duration::hours(2));
     let report = w.app.deliver_mail().await;
@@ -329,7 +337,9 @@ async fn mail_is_retried_for_days_then_failed_visibly_and_sent_after_outbox_retr
     let listed = outbox_cli(&w.app, &["list", "--failed"]);
     assert_eq!(listed.lines().count(), 4, "{listed}");
     assert!(
-        listed.lines().all(|l| l.contains("attempts") && l.contains("Connection refused")),
+        listed
+            .lines()
+            .all(|l| l.contains("attempts") && l.contains("Connection refused")),
         "kind, recipient, attempts and the last error: {listed}"
     );
 
@@ -360,7 +370,11 @@ fn outbox_cli(app: &TestApp, args: &[&str]) -> String {
         .env("LOCKBOX_LOG", "warn")
         .output()
         .expect("lockbox runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
@@ -535,4 +549,73 @@ async fn global_admins_get_the_newest_signed_checkpoint_by_mail_once_a_day() {
         checkpoint_digest::send_due(&mut w.app.conn(), tomorrow).expect("digest"),
         1
     );
+}
+
+/// Mail over STARTTLS and over implicit TLS to a local listener whose
+/// certificate a CA made for the test signed (`LOCKBOX_SMTP_CA_FILE`);
+/// and without that CA the certificate is refused, nothing goes in clear.
+async fn delivered_over(
+    security: fn(tokio_native_tls::TlsAcceptor) -> crate::smtp::Security,
+    mode: lockbox::config::SmtpSecurity,
+) {
+    let ca = crate::smtp::TestCa::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).expect("ca file");
+    let smtp = SmtpServer::start_with(security(ca.acceptor.clone())).await;
+    let port = smtp.port;
+    let trusted = ca_file.clone();
+    let w = world_with(move |s| {
+        smtp_to(s, port);
+        if let lockbox::config::MailTransport::Smtp(smtp) = &mut s.mail.transport {
+            smtp.security = mode;
+            smtp.ca_file = Some(trusted);
+        }
+    })
+    .await;
+    w.customers();
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let report = w.app.deliver_mail().await;
+    assert_eq!((report.sent, report.retrying), (4, 0), "{report:?}");
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 4);
+    assert!(messages.iter().all(|m| m.tls), "every message over TLS");
+
+    // A client that does not trust the test CA refuses the server.
+    let mut untrusting = w.app.settings.clone();
+    if let lockbox::config::MailTransport::Smtp(smtp) = &mut untrusting.mail.transport {
+        smtp.ca_file = None;
+    }
+    let mailer =
+        lockbox::notify::mailer::from_settings(&untrusting.mail.transport).expect("mailer");
+    let message = lettre::Message::builder()
+        .from("lockbox@localhost".parse().expect("from"))
+        .to("someone@localhost".parse().expect("to"))
+        .subject("x")
+        .body(String::from("x"))
+        .expect("message");
+    let refused = tokio::task::spawn_blocking(move || mailer.send(&message))
+        .await
+        .expect("thread");
+    assert!(refused.is_err(), "an untrusted certificate is refused");
+    assert_eq!(smtp.messages().len(), 4, "nothing sent in the clear");
+}
+
+#[tokio::test]
+async fn mail_is_delivered_over_starttls_with_a_trusted_test_certificate() {
+    delivered_over(
+        crate::smtp::Security::StartTls,
+        lockbox::config::SmtpSecurity::StartTls,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn mail_is_delivered_over_implicit_tls_with_a_trusted_test_certificate() {
+    delivered_over(
+        crate::smtp::Security::Implicit,
+        lockbox::config::SmtpSecurity::Tls,
+    )
+    .await;
 }

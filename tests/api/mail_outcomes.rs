@@ -81,7 +81,13 @@ async fn the_engineer_hears_of_every_transition_in_their_language() {
     let revoked = w
         .app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
-    decide(&w.app, revoked, Event::CustomerApprove, customer(&c.approver), "Ada");
+    decide(
+        &w.app,
+        revoked,
+        Event::CustomerApprove,
+        customer(&c.approver),
+        "Ada",
+    );
     decide(&w.app, revoked, Event::Revoke, customer(&c.approver), "Ada");
     // Manager rejection.
     let rejected = w.app.arrange_request(w.contoso, &w.engineer, None);
@@ -90,7 +96,13 @@ async fn the_engineer_hears_of_every_transition_in_their_language() {
     let denied = w
         .app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
-    decide(&w.app, denied, Event::CustomerDeny, customer(&c.admin), "Ada");
+    decide(
+        &w.app,
+        denied,
+        Event::CustomerDeny,
+        customer(&c.admin),
+        "Ada",
+    );
     let cancelled = w
         .app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
@@ -120,9 +132,13 @@ async fn the_engineer_hears_of_every_transition_in_their_language() {
         "Customer Lockbox: toegangsverzoek SR-1000 ingetrokken door de klant",
     ];
     for subject in expected {
-        assert!(dutch.iter().any(|s| s == subject), "{subject} in {dutch:#?}");
+        assert!(
+            dutch.iter().any(|s| s == subject),
+            "{subject} in {dutch:#?}"
+        );
     }
-    let waiting = "Customer Lockbox: toegangsverzoek SR-1000 goedgekeurd door een manager, wacht op de klant";
+    let waiting =
+        "Customer Lockbox: toegangsverzoek SR-1000 goedgekeurd door een manager, wacht op de klant";
     assert_eq!(
         dutch.iter().filter(|s| *s == waiting).count(),
         3,
@@ -160,7 +176,10 @@ async fn every_manager_hears_once_of_each_new_request_in_their_language() {
         subjects_to(&smtp, &dutch.email),
         ["Customer Lockbox: toegangsverzoek SR-1000 (Contoso) wacht op een manager"]
     );
-    assert!(subjects_to(&smtp, &w.engineer.email).is_empty(), "nothing yet");
+    assert!(
+        subjects_to(&smtp, &w.engineer.email).is_empty(),
+        "nothing yet"
+    );
     let body = smtp
         .messages()
         .into_iter()
@@ -179,12 +198,30 @@ async fn the_other_deciders_hear_of_a_cancellation_or_revocation_and_the_actor_d
     let cancelled = w
         .app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
-    decide(&w.app, cancelled, Event::Cancel, customer(&c.approver), "Ada Approver");
+    decide(
+        &w.app,
+        cancelled,
+        Event::Cancel,
+        customer(&c.approver),
+        "Ada Approver",
+    );
     let revoked = w
         .app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
-    decide(&w.app, revoked, Event::CustomerApprove, customer(&c.admin), "Nel Admin");
-    decide(&w.app, revoked, Event::Revoke, customer(&c.admin), "Nel Admin");
+    decide(
+        &w.app,
+        revoked,
+        Event::CustomerApprove,
+        customer(&c.admin),
+        "Nel Admin",
+    );
+    decide(
+        &w.app,
+        revoked,
+        Event::Revoke,
+        customer(&c.admin),
+        "Nel Admin",
+    );
     // The engineer's own cancellation tells the tenant nothing new.
     let own = w
         .app
@@ -210,10 +247,16 @@ async fn the_other_deciders_hear_of_a_cancellation_or_revocation_and_the_actor_d
         subjects_to(&smtp, &c.fabrikam_admin.email).is_empty(),
         "no other tenant"
     );
-    assert!(subjects_to(&smtp, &c.user.email).is_empty(), "no plain user");
+    assert!(
+        subjects_to(&smtp, &c.user.email).is_empty(),
+        "no plain user"
+    );
     let engineer = subjects_to(&smtp, &w.engineer.email);
     assert_eq!(
-        engineer.iter().filter(|s| s.ends_with("SR-1000 cancelled")).count(),
+        engineer
+            .iter()
+            .filter(|s| s.ends_with("SR-1000 cancelled"))
+            .count(),
         1,
         "the customer's cancellation, not the engineer's own: {engineer:#?}"
     );
@@ -267,9 +310,17 @@ async fn the_reminder_goes_once_with_two_workers_and_only_while_undecided() {
     let decided = w
         .app
         .arrange_request(w.contoso, &w.other_engineer, Some(&w.manager));
-    decide(&w.app, decided, Event::CustomerApprove, customer(&c.approver), "Ada");
+    decide(
+        &w.app,
+        decided,
+        Event::CustomerApprove,
+        customer(&c.approver),
+        "Ada",
+    );
     // 12 h pending; 120 minutes before the end is 10 h from now.
-    w.app.clock.advance(Duration::hours(10) - Duration::minutes(1));
+    w.app
+        .clock
+        .advance(Duration::hours(10) - Duration::minutes(1));
     assert_eq!(remind(&w.app), 0, "not yet");
     w.app.clock.advance(Duration::minutes(1));
     let workers: Vec<_> = (0..2)
@@ -314,7 +365,13 @@ async fn a_reminder_not_yet_delivered_is_withdrawn_when_someone_decides() {
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
     w.app.clock.advance(Duration::hours(11));
     assert_eq!(remind(&w.app), 1);
-    decide(&w.app, id, Event::CustomerDeny, customer(&c.approver), "Ada");
+    decide(
+        &w.app,
+        id,
+        Event::CustomerDeny,
+        customer(&c.approver),
+        "Ada",
+    );
     w.app.deliver_mail().await;
     assert!(
         !smtp

@@ -9,7 +9,10 @@ use crate::{
 };
 
 fn request() -> AccessRequest {
-    let at = Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).single().expect("time");
+    let at = Utc
+        .with_ymd_and_hms(2026, 11, 29, 9, 0, 0)
+        .single()
+        .expect("time");
     AccessRequest {
         id: RequestId(uuid::Uuid::from_u128(7)),
         tenant_id: TenantId(uuid::Uuid::from_u128(1)),
@@ -100,5 +103,8 @@ fn dutch_mail_is_dutch() {
 fn text_facts_line_up() {
     let (_, text, _) = &every_mail(Lang::En)[0];
     assert!(text.contains("Service request number: SR-1000"), "{text}");
-    assert!(text.contains("Workload:               Exchange Online"), "{text}");
+    assert!(
+        text.contains("Workload:               Exchange Online"),
+        "{text}"
+    );
 }

@@ -13,6 +13,7 @@ pub fn smtp_to(settings: &mut Settings, port: u16) {
         security: lockbox::config::SmtpSecurity::None,
         username: None,
         password: None,
+        ca_file: None,
     });
 }
 
