@@ -280,6 +280,8 @@ fn serve(
             .wrap(portal::security_headers(settings.tls))
             .wrap(TracingLogger::default())
             .app_data(data.clone())
+            // Which portal this is (the language switch records mail language).
+            .app_data(web::Data::new(realm))
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             // A malformed id in a URL is a page that does not exist.
             .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))

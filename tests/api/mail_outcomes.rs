@@ -381,3 +381,37 @@ async fn a_reminder_not_yet_delivered_is_withdrawn_when_someone_decides() {
         "no reminder of a decided request"
     );
 }
+
+#[tokio::test]
+async fn switching_language_while_signed_in_sets_the_mail_language() {
+    let (w, smtp) = world_with_smtp().await;
+    let engineer = w.app.engineer_client(&w.engineer).await;
+    let switched = w.app.get_engineer(&engineer, "/lang?to=nl&back=/").await;
+    assert_eq!(switched.status(), reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(
+        language::of(&mut w.app.conn(), language::ENGINEER, w.engineer.id).expect("lang"),
+        Lang::Nl
+    );
+    let back = w.app.get_engineer(&engineer, "/lang?to=en&back=/").await;
+    assert_eq!(back.status(), reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(
+        language::of(&mut w.app.conn(), language::ENGINEER, w.engineer.id).expect("lang"),
+        Lang::En
+    );
+    // Signed out, the switch changes no one's mail.
+    let anonymous = crate::helpers::client();
+    w.app.get_engineer(&anonymous, "/lang?to=nl&back=/").await;
+    assert_eq!(
+        language::of(&mut w.app.conn(), language::ENGINEER, w.engineer.id).expect("lang"),
+        Lang::En
+    );
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    w.app.deliver_mail().await;
+    assert_eq!(
+        subjects_to(&smtp, &w.engineer.email),
+        [
+            "Customer Lockbox: access request SR-1000 approved by a manager, waiting for the customer"
+        ]
+    );
+}
