@@ -415,3 +415,45 @@ async fn switching_language_while_signed_in_sets_the_mail_language() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_checkpoint_digest_is_in_each_administrators_language() {
+    use lockbox::{audit::checkpoint, notify::checkpoint_digest};
+    let (w, smtp) = world_with_smtp().await;
+    let c = w.customers();
+    prefer(&w.app, language::ADMIN, &c.admin, Lang::Nl);
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    w.app.seal_audit();
+    checkpoint::write_due(
+        &mut w.app.app_conn(),
+        &w.app.signer(),
+        w.app.clock_now(),
+        Duration::hours(1),
+    )
+    .expect("checkpoints");
+    checkpoint_digest::send_due(&mut w.app.conn(), w.app.clock_now()).expect("digest");
+    w.app.deliver_mail().await;
+    let digest = |email: &str| {
+        smtp.messages()
+            .into_iter()
+            .find(|m| m.to[0] == email && m.data.contains("BEGIN CHECKPOINT"))
+            .expect("a digest")
+    };
+    let dutch = digest(&c.admin.email);
+    assert!(
+        dutch
+            .subject()
+            .starts_with("Customer Lockbox: ondertekend auditcontrolepunt van Contoso"),
+        "{}",
+        dutch.subject()
+    );
+    assert!(dutch.bodies().contains("Bewaar dit bericht."));
+    let english = digest(&c.fabrikam_admin.email);
+    assert!(
+        english
+            .subject()
+            .starts_with("Customer Lockbox: signed audit checkpoint of Fabrikam")
+    );
+    assert_no_links(&dutch);
+}
