@@ -31,6 +31,7 @@ diesel::table! {
         approved_at -> Nullable<Timestamptz>,
         ends_at -> Nullable<Timestamptz>,
         closed_at -> Nullable<Timestamptz>,
+        ticket_id -> Nullable<Uuid>,
     }
 }
 
@@ -220,6 +221,49 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_information (id) {
+        id -> Int8,
+        request_id -> Uuid,
+        kind -> Text,
+        occurred_at -> Timestamptz,
+        actor_kind -> Text,
+        actor_id -> Uuid,
+        actor_name -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    service_request_messages (id) {
+        id -> Int8,
+        ticket_id -> Uuid,
+        created_at -> Timestamptz,
+        author_kind -> Text,
+        author_id -> Uuid,
+        author_name -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    service_requests (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        number -> Text,
+        title -> Text,
+        description -> Text,
+        workload -> Text,
+        severity -> Text,
+        status -> Text,
+        opened_by -> Uuid,
+        opener_name -> Text,
+        opened_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+        closed_by_name -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     sign_in_counters (realm, scope_key) {
         realm -> Text,
         scope_key -> Text,
@@ -324,7 +368,10 @@ diesel::joinable!(drive_files -> tenants (tenant_id));
 diesel::joinable!(mail_messages -> mailboxes (mailbox_id));
 diesel::joinable!(mailboxes -> tenants (tenant_id));
 diesel::joinable!(outbox -> access_requests (request_id));
+diesel::joinable!(request_information -> access_requests (request_id));
 diesel::joinable!(request_reminders -> access_requests (request_id));
+diesel::joinable!(service_request_messages -> service_requests (ticket_id));
+diesel::joinable!(service_requests -> tenants (tenant_id));
 diesel::joinable!(sites -> tenants (tenant_id));
 diesel::joinable!(tenant_users -> tenants (tenant_id));
 
@@ -348,8 +395,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     provider_staff,
     recovery_codes,
+    request_information,
     request_reminders,
     second_factors,
+    service_request_messages,
+    service_requests,
     sign_in_counters,
     sign_in_lockouts,
     sites,

@@ -78,6 +78,13 @@ pub mod activity {
     pub const RECOVERY_CODE_USED: &str = "UserRecoveryCodeUsed";
     /// The deployment's signing key was rotated (`lockbox key rotate`).
     pub const SET_SIGNING_KEY: &str = "Set-LockboxSigningKey";
+    /// Service requests (tickets): opened, a message added, closed.
+    pub const NEW_SERVICE_REQUEST: &str = "New-ServiceRequest";
+    pub const ADD_SERVICE_REQUEST_MESSAGE: &str = "Add-ServiceRequestMessage";
+    pub const CLOSE_SERVICE_REQUEST: &str = "Close-ServiceRequest";
+    /// An approver's question on a pending request, the engineer's answer.
+    pub const REQUEST_INFORMATION: &str = "Request-AccessToCustomerDataRequestInformation";
+    pub const SUBMIT_INFORMATION: &str = "Submit-AccessToCustomerDataRequestInformation";
 
     /// Every activity lockbox records, for the search page's picker.
     pub const ALL: &[&str] = &[
@@ -99,6 +106,11 @@ pub mod activity {
         ACCESS_DENIED,
         NEW_API_TOKEN,
         REMOVE_API_TOKEN,
+        NEW_SERVICE_REQUEST,
+        ADD_SERVICE_REQUEST_MESSAGE,
+        CLOSE_SERVICE_REQUEST,
+        REQUEST_INFORMATION,
+        SUBMIT_INFORMATION,
         NEW_AUTHENTICATOR,
         REMOVE_AUTHENTICATOR,
         RESET_AUTHENTICATOR,

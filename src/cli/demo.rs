@@ -113,6 +113,7 @@ pub fn seed(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<DemoAccou
                 role: role.as_db(),
             });
         }
+        open_demo_ticket(conn, &tenant, domain, now)?;
     }
     for (email_text, display, role) in STAFF {
         let email = Email::parse(email_text).map_err(|e| DemoError::Other(e.into()))?;
@@ -130,6 +131,39 @@ pub fn seed(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<DemoAccou
         });
     }
     Ok(accounts)
+}
+
+/// One open service request per tenant, opened by its plain user, for a
+/// demo request to cite (another only when none is open).
+fn open_demo_ticket(
+    conn: &mut PgConnection,
+    tenant: &tenants::Tenant,
+    domain: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DemoError> {
+    use crate::requests::{Caller, tickets};
+    if !tickets::queries::open_for_tenant(conn, tenant.id)?.is_empty() {
+        return Ok(());
+    }
+    let Some((user, _)) =
+        tenants::find_user_for_sign_in(conn, &tenant.name, &format!("user@{domain}.example"))?
+    else {
+        return Ok(());
+    };
+    let new = tickets::NewTicketInput {
+        title: "Mailbox does not sync since the migration".into(),
+        description:
+            "Since last week's migration the shared finance mailbox receives no new mail. \
+                      Please investigate."
+                .into(),
+        workload: "exchange".into(),
+        severity: "B".into(),
+    }
+    .parse()
+    .map_err(|e| DemoError::Other(format!("{e:?}")))?;
+    tickets::commands::open(conn, &Caller::customer(&user), "", &new, now)
+        .map_err(|e| DemoError::Other(e.to_string()))?;
+    Ok(())
 }
 
 /// Names what in the database is not the demo's, if anything is: real

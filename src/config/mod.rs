@@ -188,6 +188,10 @@ pub struct Settings {
     /// `LOCKBOX_MAX_WINDOW_MINUTES` (default 240 = 4 h, 1 min–8 h): the
     /// longest access window an engineer may request.
     pub max_window: Duration,
+    /// `LOCKBOX_REQUIRE_TICKET` (default true): a request must cite an open
+    /// service request of its tenant; off, one that does not is filed but
+    /// marked "No matching service request" wherever it is shown.
+    pub require_ticket: bool,
     pub mail: MailSettings,
     /// How often this process seals new audit records (`None`: it does
     /// not; another lockbox process must). Always on outside tests.
@@ -369,6 +373,10 @@ impl Settings {
                 1..=8 * 60,
                 "a whole number of minutes from 1 to 480 (8 hours)",
             )?),
+            require_ticket: match get("LOCKBOX_REQUIRE_TICKET") {
+                None => true,
+                raw => parse_bool("LOCKBOX_REQUIRE_TICKET", raw)?,
+            },
             audit_seal_every: Some(AUDIT_SEAL_INTERVAL),
             signing_key_file,
             checkpoint_every: Some(Duration::minutes(parse_bounded(
@@ -410,6 +418,9 @@ impl Settings {
             api_address_rate: RateQuota::API_ADDRESS,
             pending_lifetime: Duration::hours(12),
             max_window: Duration::hours(4),
+            // Most tests file requests with free-text numbers; the tests of
+            // service requests (tests/api/tickets.rs) turn the rule on.
+            require_ticket: false,
             mail: MailSettings {
                 transport: MailTransport::Files(std::env::temp_dir().join("lockbox-test-mail")),
                 from: "lockbox <lockbox@localhost>".into(),

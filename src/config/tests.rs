@@ -22,6 +22,14 @@ fn defaults_apply_when_nothing_is_set() {
     assert_eq!(s.pending_lifetime, Duration::hours(12));
     assert_eq!(s.max_window, Duration::hours(4));
     assert_eq!(s.sign_in_rate, RateQuota::SIGN_IN);
+    assert!(s.require_ticket, "a request must cite a ticket by default");
+}
+
+#[test]
+fn the_ticket_rule_can_be_relaxed() {
+    let off = settings(&[("LOCKBOX_REQUIRE_TICKET", "false")]).expect("valid");
+    assert!(!off.require_ticket);
+    assert!(settings(&[("LOCKBOX_REQUIRE_TICKET", "perhaps")]).is_err());
 }
 
 #[test]

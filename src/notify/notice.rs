@@ -17,7 +17,7 @@ pub struct Notice {
 }
 
 #[derive(Template)]
-#[template(path = "email/notice.txt")]
+#[template(path = "email/lifecycle.txt")]
 struct Text<'a> {
     n: &'a Notice,
     /// The labels padded to one width, so the values line up.
@@ -25,7 +25,7 @@ struct Text<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "email/notice.html")]
+#[template(path = "email/lifecycle.html")]
 struct Html<'a> {
     n: &'a Notice,
 }

@@ -22,13 +22,30 @@ use crate::{
 };
 
 /// Files a request for `engineer`, refused while the same engineer has an
-/// approved window open for the same tenant and workload.
+/// approved window open for the same tenant and workload. The request is
+/// linked to the open ticket its number names, if there is one; without one
+/// it is filed and marked (see [`file_citing`] for the rule that refuses).
 pub fn file(
     conn: &mut PgConnection,
     engineer: By<'_>,
     engineer_id: StaffId,
     new: &NewRequest,
     now: DateTime<Utc>,
+) -> Result<RequestId, RequestError> {
+    file_citing(conn, engineer, engineer_id, new, now, false)
+}
+
+/// [`file`], refused with [`RequestError::NoMatchingTicket`] when
+/// `require_ticket` and the number is no open ticket of the tenant. The
+/// ticket is share-locked until the request is in, so a closing cannot slip
+/// between the check and the filing.
+pub fn file_citing(
+    conn: &mut PgConnection,
+    engineer: By<'_>,
+    engineer_id: StaffId,
+    new: &NewRequest,
+    now: DateTime<Utc>,
+    require_ticket: bool,
 ) -> Result<RequestId, RequestError> {
     conn.transaction(|conn| {
         let tenant_exists: bool = diesel::select(diesel::dsl::exists(
@@ -49,6 +66,14 @@ pub fn file(
         if let Some(Some(ends_at)) = open {
             return Err(RequestError::DuplicateWindow { ends_at });
         }
+        let ticket = super::tickets::commands::open_ticket_for_filing(
+            conn,
+            new.tenant_id,
+            new.service_request.as_str(),
+        )?;
+        if require_ticket && ticket.is_none() {
+            return Err(RequestError::NoMatchingTicket);
+        }
         let id = RequestId::new_random();
         diesel::insert_into(ar::table)
             .values((
@@ -61,6 +86,7 @@ pub fn file(
                 ar::justification.eq(new.justification.as_str()),
                 ar::status.eq(Status::PendingManager.as_db()),
                 ar::created_at.eq(now),
+                ar::ticket_id.eq(ticket),
             ))
             .execute(conn)?;
         effects::record_event(
@@ -86,6 +112,7 @@ pub fn file(
                     "DurationMinutes": new.duration.minutes(),
                     "Justification": new.justification.as_str(),
                     "StaffId": engineer_id.public_id(),
+                    "MatchingServiceRequest": ticket.is_some(),
                 }),
                 request_id: Some(id),
             },

@@ -81,4 +81,57 @@ mod tests {
         digest[..8].copy_from_slice(&[0x08, 0x86, 0x42, 0x00, 0, 0, 0, 0]);
         assert!(short(&digest).starts_with("1234"), "{}", short(&digest));
     }
+
+    fn sample() -> AccessRequest {
+        use crate::identity::{RequestId, StaffId, TenantId};
+        use uuid::Uuid;
+        AccessRequest {
+            id: RequestId(Uuid::from_u128(1)),
+            tenant_id: TenantId(Uuid::from_u128(2)),
+            tenant_name: "Contoso".into(),
+            engineer_id: StaffId(Uuid::from_u128(3)),
+            engineer_name: "Eve".into(),
+            service_request: "SR-2026112900042".into(),
+            workload: super::super::Workload::Exchange,
+            duration_minutes: 240,
+            justification: "Mailbox does not sync.".into(),
+            status: super::super::Status::PendingCustomer,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            manager_id: None,
+            expires_at: None,
+            approved_at: None,
+            ends_at: None,
+            closed_at: None,
+            ticket_id: None,
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_is_stable_and_changes_with_every_input() {
+        let base = sample();
+        // Stable: the same request, the same fingerprint, whatever else
+        // about it changes (names, state, the ticket link).
+        let mut same = sample();
+        same.tenant_name = "Other name".into();
+        same.engineer_name = "Mallory".into();
+        same.status = super::super::Status::Approved;
+        same.ticket_id = Some(uuid::Uuid::from_u128(9));
+        assert_eq!(base.fingerprint(), same.fingerprint());
+        assert_eq!(base.short_fingerprint(), sample().short_fingerprint());
+        let variants: [fn(&mut AccessRequest); 7] = [
+            |r| r.id = crate::identity::RequestId(uuid::Uuid::from_u128(10)),
+            |r| r.tenant_id = crate::identity::TenantId(uuid::Uuid::from_u128(11)),
+            |r| r.engineer_id = crate::identity::StaffId(uuid::Uuid::from_u128(12)),
+            |r| r.service_request = "SR-2026112900043".into(),
+            |r| r.workload = super::super::Workload::OneDrive,
+            |r| r.duration_minutes = 239,
+            |r| r.justification = "Mailbox does not sync!".into(),
+        ];
+        for change in variants {
+            let mut other = sample();
+            change(&mut other);
+            assert_ne!(base.fingerprint(), other.fingerprint());
+            assert_ne!(base.short_fingerprint(), other.short_fingerprint());
+        }
+    }
 }

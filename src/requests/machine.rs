@@ -286,7 +286,10 @@ pub fn transition(
                 (stored, _, _) => Err(refusal_for_state(stored)),
             };
         }
-        _ if actor == Actor::System => return Err(Refusal::NotYourDecision),
+        // The system cancels too: when the ticket a request cites is closed.
+        _ if actor == Actor::System && event != Event::Cancel => {
+            return Err(Refusal::NotYourDecision);
+        }
         _ => {}
     }
 
@@ -337,7 +340,7 @@ pub fn transition(
         (Status::PendingManager | Status::PendingCustomer, Event::Cancel, actor) => match actor {
             Actor::Engineer(e) if e == snap.engineer_id => Ok(stay(Status::Cancelled, now)),
             Actor::Engineer(_) => Err(Refusal::NotYourRequest),
-            Actor::Customer(_) => Ok(stay(Status::Cancelled, now)),
+            Actor::Customer(_) | Actor::System => Ok(stay(Status::Cancelled, now)),
             _ => Err(Refusal::NotYourDecision),
         },
 
@@ -531,6 +534,17 @@ mod tests {
                 &snap(PendingCustomer),
                 Event::Cancel,
                 Actor::Customer(CUSTOMER),
+                t0(),
+                &p
+            )
+            .map(|t| t.to),
+            Ok(Cancelled)
+        );
+        assert_eq!(
+            transition(
+                &snap(PendingManager),
+                Event::Cancel,
+                Actor::System,
                 t0(),
                 &p
             )

@@ -111,16 +111,40 @@ fn subject(tr: &Tr, key: &str, req: &AccessRequest, more: &[(&'static str, &str)
     tr.t_args(key, &args)
 }
 
+/// The cited service request's title and opener (defanged); `None`: no
+/// matching one.
+pub type Ticket = Option<(String, String)>;
+
 /// The mail that a request waits for the customer's decision (`reminder`:
-/// the second one, shortly before it expires).
-pub fn waiting_notice(tr: &Tr, req: &AccessRequest, reminder: bool) -> (String, Notice) {
+/// the second one, shortly before it expires): with the cited service
+/// request and the request's fingerprint.
+pub fn waiting_notice(
+    tr: &Tr,
+    req: &AccessRequest,
+    ticket: &Ticket,
+    reminder: bool,
+) -> (String, Notice) {
     let expires = req.expires_at.map(fmt_time).unwrap_or_default();
     let mut f = facts(tr, req);
+    f.insert(
+        3,
+        (
+            tr.t("mail-fact-ticket"),
+            match ticket {
+                Some((title, opener)) => tr.t_args(
+                    "mail-ticket-opened-by",
+                    &[("title", title), ("opener", opener)],
+                ),
+                None => tr.t("mail-ticket-none"),
+            },
+        ),
+    );
     f.push((
         tr.t("mail-fact-duration"),
         format_minutes(req.duration_minutes),
     ));
     f.push((tr.t("mail-fact-expires"), expires.clone()));
+    f.push((tr.t("mail-fact-fingerprint"), req.short_fingerprint()));
     let (subject, heading, intro) = if reminder {
         (
             subject(tr, "mail-reminder-subject", req, &[("expires", &expires)]),
@@ -140,6 +164,7 @@ pub fn waiting_notice(tr: &Tr, req: &AccessRequest, reminder: bool) -> (String, 
         before: vec![tr.t(intro)],
         facts: f,
         after: vec![
+            tr.t("mail-fingerprint-check"),
             tr.t("mail-sign-in-admin"),
             tr.t("mail-no-links"),
             tr.t("mail-pending-expiry"),
@@ -267,9 +292,17 @@ pub fn pending_customer(
     } else {
         "pending_customer"
     };
+    let ticket: Ticket = match req.ticket_id {
+        Some(id) => super::tickets::queries::by_id(conn, id)?
+            .map(|t| (defang(&t.title), defang(&t.opener_name))),
+        None => None,
+    };
     deciders(conn, req)?
         .iter()
-        .map(|(_, to)| mail(kind, to, waiting_notice(&Tr::new(to.lang), req, reminder)))
+        .map(|(_, to)| {
+            let notice = waiting_notice(&Tr::new(to.lang), req, &ticket, reminder);
+            mail(kind, to, notice)
+        })
         .collect()
 }
 

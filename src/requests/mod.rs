@@ -10,18 +10,22 @@
 //!   audit record, outbox mail);
 //! - [`mails`]: the lifecycle's mails;
 //! - [`caller`] and [`use_cases`]: who acts, and the functions every
-//!   interface calls.
+//!   interface calls;
+//! - [`tickets`]: the service requests (support tickets) a request cites;
+//! - [`information`]: an approver's questions and the engineer's answers.
 
 pub mod caller;
 pub mod commands;
 pub mod effects;
 pub mod fingerprint;
+pub mod information;
 pub mod input;
 pub mod machine;
 pub mod mails;
 pub mod model;
 pub mod queries;
 pub mod reminders;
+pub mod tickets;
 pub mod use_cases;
 
 pub use caller::{Action, Caller, Via};

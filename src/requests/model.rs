@@ -36,6 +36,9 @@ pub struct AccessRequest {
     pub ends_at: Option<DateTime<Utc>>,
     /// When a final state was recorded.
     pub closed_at: Option<DateTime<Utc>>,
+    /// The open service request it cited when filed; `None`: no matching
+    /// one (see [`super::tickets`]).
+    pub ticket_id: Option<Uuid>,
 }
 
 impl AccessRequest {
@@ -77,6 +80,7 @@ pub(super) struct RequestRow {
     approved_at: Option<DateTime<Utc>>,
     ends_at: Option<DateTime<Utc>>,
     closed_at: Option<DateTime<Utc>>,
+    ticket_id: Option<Uuid>,
 }
 
 /// A request row with its tenant's and engineer's names.
@@ -101,6 +105,7 @@ pub(super) fn from_row((r, tenant_name, engineer_name): Row) -> AccessRequest {
         approved_at: r.approved_at,
         ends_at: r.ends_at,
         closed_at: r.closed_at,
+        ticket_id: r.ticket_id,
     }
 }
 
@@ -212,6 +217,10 @@ pub enum RequestError {
     UnknownTenant,
     #[error("an approved access window for this tenant and workload is still open until {ends_at}")]
     DuplicateWindow { ends_at: DateTime<Utc> },
+    /// The service request number is no open ticket of the tenant (with
+    /// `LOCKBOX_REQUIRE_TICKET` on).
+    #[error("no open service request of this tenant has that number")]
+    NoMatchingTicket,
     #[error("refused: {:?}", .0.refusal)]
     Refused(Box<Refused>),
     #[error(transparent)]

@@ -150,7 +150,7 @@ pub fn list_for_tenant(
          SELECT ranked.id, ranked.tenant_id, ranked.engineer_id, ranked.service_request, \
                 ranked.workload, ranked.duration_minutes, ranked.justification, ranked.status, \
                 ranked.created_at, ranked.manager_id, ranked.expires_at, ranked.approved_at, \
-                ranked.ends_at, ranked.closed_at, t.name AS tenant_name, s.display_name AS engineer_name, ranked.rank \
+                ranked.ends_at, ranked.closed_at, ranked.ticket_id, t.name AS tenant_name, s.display_name AS engineer_name, ranked.rank \
          FROM ranked \
          JOIN tenants t ON t.id = ranked.tenant_id \
          JOIN provider_staff s ON s.id = ranked.engineer_id \

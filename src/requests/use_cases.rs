@@ -160,13 +160,15 @@ pub fn decide_as(
     commands::decide(conn, id, scope, &decision, clock, policy)
 }
 
-/// Files `new` for `caller`, who must be provider staff.
+/// Files `new` for `caller`, who must be provider staff; with
+/// `require_ticket` its number must be an open ticket of the tenant.
 pub fn file_as(
     conn: &mut PgConnection,
     caller: &Caller,
     new: &NewRequest,
     ip: &str,
     now: DateTime<Utc>,
+    require_ticket: bool,
 ) -> Result<RequestId, RequestError> {
     let engineer = caller.staff_id().ok_or(RequestError::RoleForbids)?;
     let by = By {
@@ -175,7 +177,7 @@ pub fn file_as(
         ip,
         via: caller.via(),
     };
-    commands::file(conn, by, engineer, new, now)
+    commands::file_citing(conn, by, engineer, new, now, require_ticket)
 }
 
 /// A page of requests and the cursor of the next page, if any.

@@ -9,6 +9,7 @@ use serde_json::json;
 
 mod model;
 pub mod security;
+mod switches;
 
 use crate::{
     audit,
@@ -17,6 +18,7 @@ use crate::{
 };
 
 pub use model::*;
+pub use switches::Switch;
 
 fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(
@@ -272,36 +274,14 @@ pub fn set_lockbox(
     now: DateTime<Utc>,
     actor: &audit::Actor,
 ) -> QueryResult<bool> {
-    conn.transaction(|conn| {
-        let old: bool = tenants::table
-            .find(tenant_id)
-            .select(tenants::lockbox_enabled)
-            .for_update()
-            .first(conn)?;
-        if old == enabled {
-            // Saved without a change: nothing happened, nothing to record.
-            return Ok(old);
-        }
-        diesel::update(tenants::table.find(tenant_id))
-            .set(tenants::lockbox_enabled.eq(enabled))
-            .execute(conn)?;
-        audit::append(
-            conn,
-            audit::Entry {
-                tenant_id,
-                occurred_at: now,
-                actor,
-                activity: audit::activity::SET_ORGANIZATION_CONFIG,
-                item: String::new(),
-                parameters: json!({
-                    "CustomerLockboxEnabled": enabled,
-                    "PreviousValue": old,
-                }),
-                request_id: None,
-            },
-        )?;
-        Ok(old)
-    })
+    switches::set(
+        conn,
+        tenant_id,
+        Switch::CustomerLockbox,
+        enabled,
+        now,
+        actor,
+    )
 }
 
 /// Where a page of the users list ends: the last user's sort key.

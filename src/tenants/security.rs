@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde_json::json;
 
 use super::{Role, TenantError, TenantUser};
 use crate::{audit, identity::TenantId, schema::tenants};
@@ -39,36 +38,14 @@ pub fn set_two_factor_rule_as(
     if !user.role.may_configure() {
         return Err(TenantError::NotAllowed);
     }
-    let tenant_id = user.tenant_id;
-    Ok(conn.transaction(|conn| {
-        let old: bool = tenants::table
-            .find(tenant_id)
-            .select(tenants::require_two_factor)
-            .for_update()
-            .first(conn)?;
-        if old == required {
-            return Ok::<_, diesel::result::Error>(old);
-        }
-        diesel::update(tenants::table.find(tenant_id))
-            .set(tenants::require_two_factor.eq(required))
-            .execute(conn)?;
-        audit::append(
-            conn,
-            audit::Entry {
-                tenant_id,
-                occurred_at: now,
-                actor,
-                activity: audit::activity::SET_ORGANIZATION_CONFIG,
-                item: String::new(),
-                parameters: json!({
-                    "RequireTwoFactorSignIn": required,
-                    "PreviousValue": old,
-                }),
-                request_id: None,
-            },
-        )?;
-        Ok(old)
-    })?)
+    Ok(super::switches::set(
+        conn,
+        user.tenant_id,
+        super::Switch::RequireTwoFactor,
+        required,
+        now,
+        actor,
+    )?)
 }
 
 #[cfg(test)]

@@ -42,6 +42,10 @@ impl PortalSession {
     pub fn sign_in(&self, id: Uuid) -> Result<(), AppError> {
         self.0.renew();
         self.0.remove(Self::SECOND_STEP);
+        // Nothing of an earlier account's session carries over: a step-up
+        // or an enrolment belongs to who did it (callers confirm anew).
+        self.0.remove(Self::SECOND_FACTOR_AT);
+        self.0.remove(Self::ENROLLING);
         self.0.insert(Self::PRINCIPAL, id)?;
         self.0.insert(Self::CSRF, token::random_token())?;
         Ok(())
@@ -54,6 +58,8 @@ impl PortalSession {
     pub fn begin_second_step(&self, step: &SecondStep) -> Result<(), AppError> {
         self.0.renew();
         self.0.remove(Self::PRINCIPAL);
+        self.0.remove(Self::SECOND_FACTOR_AT);
+        self.0.remove(Self::ENROLLING);
         self.0.insert(Self::SECOND_STEP, step)?;
         self.0.insert(Self::CSRF, token::random_token())?;
         Ok(())

@@ -29,6 +29,8 @@ use crate::{
     requests::{self, AccessRequest, Action, Caller, Comment, Offers, RequestError, use_cases},
 };
 
+pub mod information;
+
 /// What a portal's request pages need to know about its principal; the
 /// wording follows from [`Viewer`], the rules from the domain.
 pub trait RequestPortal: Principal {
@@ -51,6 +53,7 @@ pub trait RequestPortal: Principal {
 /// after its downloads ([`super::receipts`]).
 pub fn routes<P: TwoFactorPortal>(cfg: &mut web::ServiceConfig) {
     cfg.configure(super::receipts::routes::<P>)
+        .configure(information::routes::<P>)
         .route(&format!("{}/{{id}}", P::BASE), web::get().to(detail::<P>))
         .route(
             &format!("{}/{{id}}/{{action}}", P::BASE),
@@ -100,6 +103,8 @@ pub struct DetailPage {
     receipts: Vec<ReceiptRow>,
     /// Whether the evidence pack can be downloaded (closed, admin center).
     evidence: bool,
+    /// Asking for or giving more information ([`information`]).
+    information: information::InformationBox,
 }
 
 /// A decision's signed receipt on the detail page.
@@ -122,7 +127,7 @@ struct DetailQuery {
     ops_after: String,
 }
 
-async fn detail_page<P: RequestPortal>(
+pub(super) async fn detail_page<P: RequestPortal>(
     req: &HttpRequest,
     tr: Tr,
     state: &AppState,
@@ -132,30 +137,43 @@ async fn detail_page<P: RequestPortal>(
     ops_after: Option<audit::search::Cursor>,
 ) -> Result<DetailPage, AppError> {
     let (id, tenant) = (request.id, request.tenant_id);
-    let (entries, records, receipts) = db::blocking(&state.pool, move |conn| {
-        // The customer sees what operators did under their approval.
-        let records = if P::VIEWER == Viewer::Customer {
-            Some(crate::content::operator_actions(
-                conn,
-                tenant,
-                id,
-                ops_after,
-                OPERATOR_ACTIONS_PAGE,
-            )?)
-        } else {
-            None
-        };
-        let receipts = audit::receipt::for_request(conn, tenant, id)?;
-        Ok::<_, DbError>((requests::queries::timeline(conn, id)?, records, receipts))
-    })
-    .await?;
+    let ticket_id = request.ticket_id;
+    let (entries, records, receipts, (ticket, questions)) =
+        db::blocking(&state.pool, move |conn| {
+            // The customer sees what operators did under their approval.
+            let records = if P::VIEWER == Viewer::Customer {
+                Some(crate::content::operator_actions(
+                    conn,
+                    tenant,
+                    id,
+                    ops_after,
+                    OPERATOR_ACTIONS_PAGE,
+                )?)
+            } else {
+                None
+            };
+            let receipts = audit::receipt::for_request(conn, tenant, id)?;
+            let ticket = match ticket_id {
+                Some(t) => requests::tickets::queries::by_id(conn, t)?,
+                None => None,
+            };
+            let extra = (ticket, requests::information::entries(conn, id)?);
+            let timeline = requests::information::timeline(conn, id)?;
+            Ok::<_, DbError>((timeline, records, receipts, extra))
+        })
+        .await?;
     let (records, ops_next) = match records {
         Some((rows, next)) => (Some(rows), next),
         None => (None, None),
     };
     let now = state.clock.now();
     let offers = use_cases::offers(&me.caller(), request, now, &state.policy());
+    let information =
+        information::InformationBox::new::<P>(&me.caller(), request, now, &offers, &questions);
+    let mut view = RequestView::new(request, now, P::VIEWER);
+    view.ticket = ticket.map(|t| super::view::TicketFacts::new(&t, P::VIEWER));
     Ok(DetailPage {
+        information,
         timeline: timeline_view(&tr, &entries, &request.tenant_name, P::VIEWER),
         actions: offers
             .actions
@@ -195,7 +213,7 @@ async fn detail_page<P: RequestPortal>(
         chrome: me.chrome(req)?,
         base: P::BASE,
         breadcrumb: P::VIEWER == Viewer::Customer,
-        request: RequestView::new(request, now, P::VIEWER),
+        request: view,
         flash: PortalSession::from_request(req).take_flash(),
         alert,
         tr,

@@ -15,12 +15,16 @@ use crate::{
     web::{error::AppError, forms::PortalSession},
 };
 
-/// A submission of either portal's sign-in form (the password, or the
-/// second step's code): what the per-address rate
-/// limit ([`super::rate_limit`]) is put in front of. Judged by the path as
-/// the router matches it (percent-decoded), so `/%73ignin` is no way round.
+/// A submission of either portal's sign-in form (the password, the second
+/// step's code, the enrolment's first code) or of a code on the account's
+/// two-factor pages: what the per-address rate limit
+/// ([`super::rate_limit`]) is put in front of. Judged by the path as the
+/// router matches it (percent-decoded), so `/%73ignin` is no way round.
 pub fn is_submission(req: &ServiceRequest) -> bool {
-    req.method() == Method::POST && matches!(req.match_info().as_str(), "/signin" | "/signin/code")
+    let path = req.match_info().as_str();
+    req.method() == Method::POST
+        && (matches!(path, "/signin" | "/signin/code" | "/signin/enrol")
+            || path.starts_with("/account/two-factor"))
 }
 
 #[derive(Template)]

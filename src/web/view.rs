@@ -39,6 +39,37 @@ pub struct RequestView {
     pub created_at: String,
     /// ("expires at" / "access ends at" label key, time), when one applies.
     pub deadline: Option<(&'static str, String)>,
+    /// The short fingerprint people compare with the approvers' mail.
+    pub fingerprint: String,
+    /// Filed citing no open service request of its tenant: marked in red.
+    pub no_ticket: bool,
+    /// The ticket it cites, where a page shows it (see [`TicketFacts`]).
+    pub ticket: Option<TicketFacts>,
+}
+
+/// The service request a request cites, as its detail page shows it.
+pub struct TicketFacts {
+    pub number: String,
+    pub title: String,
+    pub opener: String,
+    pub opened_at: String,
+    /// Where the ticket's page is in the viewer's portal.
+    pub href: String,
+}
+
+impl TicketFacts {
+    pub fn new(t: &crate::requests::tickets::Ticket, viewer: Viewer) -> Self {
+        Self {
+            number: t.number.clone(),
+            title: t.title.clone(),
+            opener: t.opener_name.clone(),
+            opened_at: fmt_time(t.opened_at),
+            href: match viewer {
+                Viewer::Customer => format!("/support/tickets/{}", t.number),
+                Viewer::Provider => format!("/support/{}/{}", t.tenant_id, t.number),
+            },
+        }
+    }
 }
 
 impl RequestView {
@@ -73,6 +104,9 @@ impl RequestView {
             badge: badge_class(status),
             created_at: fmt_time(req.created_at),
             deadline,
+            fingerprint: req.short_fingerprint(),
+            no_ticket: req.ticket_id.is_none(),
+            ticket: None,
         }
     }
 }
@@ -233,5 +267,75 @@ pub fn refusal_status(refusal: Refusal) -> actix_web::http::StatusCode {
             StatusCode::FORBIDDEN
         }
         _ => StatusCode::CONFLICT,
+    }
+}
+
+/// A service request as both portals show it.
+pub struct TicketView {
+    pub number: String,
+    pub title: String,
+    pub description: String,
+    pub tenant: String,
+    pub tenant_id: String,
+    pub workload: &'static str,
+    pub severity: String,
+    pub severity_key: &'static str,
+    pub open: bool,
+    pub opener: String,
+    pub opened_at: String,
+    /// (when, by whom), once closed.
+    pub closed: Option<(String, String)>,
+    pub messages: Vec<MessageView>,
+}
+
+/// One message of a ticket's conversation.
+pub struct MessageView {
+    pub at: String,
+    pub author: String,
+    pub staff: bool,
+    pub body: String,
+}
+
+impl TicketView {
+    pub fn new(
+        tr: &Tr,
+        t: &crate::requests::tickets::Ticket,
+        messages: &[crate::requests::tickets::Message],
+        viewer: Viewer,
+    ) -> Self {
+        Self {
+            number: t.number.clone(),
+            title: t.title.clone(),
+            description: t.description.clone(),
+            tenant: t.tenant_name.clone(),
+            tenant_id: t.tenant_id.to_string(),
+            workload: t.workload.name(),
+            severity: t.severity.as_db().to_owned(),
+            severity_key: t.severity.label_key(),
+            open: t.open,
+            opener: t.opener_name.clone(),
+            opened_at: fmt_time(t.opened_at),
+            closed: t
+                .closed_at
+                .map(|at| (fmt_time(at), t.closed_by_name.clone().unwrap_or_default())),
+            messages: messages
+                .iter()
+                .map(|m| {
+                    let staff = m.author_kind == "staff";
+                    MessageView {
+                        at: fmt_time(m.at),
+                        author: match (staff, viewer) {
+                            (true, Viewer::Customer) => tr.t("ticket-author-staff"),
+                            (false, Viewer::Provider) => {
+                                format!("{} ({})", m.author_name, t.tenant_name)
+                            }
+                            _ => m.author_name.clone(),
+                        },
+                        staff,
+                        body: m.body.clone(),
+                    }
+                })
+                .collect(),
+        }
     }
 }

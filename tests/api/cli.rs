@@ -401,6 +401,14 @@ fn demo_on_the_embedded_default_seeds_serves_and_reuses_its_cluster() {
         .get_result(&mut superuser)
         .expect("owner");
         assert_eq!(owner.name, "lockbox_owner");
+        // One open service request per tenant, for the journey to cite.
+        let open: Name = diesel::sql_query(
+            "SELECT string_agg(t.name, ',' ORDER BY t.name) AS name FROM service_requests s \
+             JOIN tenants t ON t.id = s.tenant_id WHERE s.status = 'open'",
+        )
+        .get_result(&mut superuser)
+        .expect("tickets");
+        assert_eq!(open.name, "Contoso,Fabrikam");
     }
     assert!(terminate(&mut first).success());
     let mut printed = String::new();

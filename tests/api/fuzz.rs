@@ -424,6 +424,8 @@ struct Ids {
     /// API tokens (customers' and staff's): their pages may be shown, but
     /// no request with a valid CSRF token may name one to revoke.
     tokens: Vec<Uuid>,
+    /// Service request numbers (issue 17).
+    tickets: Vec<String>,
 }
 
 /// The bearer token an API call carries.
@@ -667,6 +669,8 @@ const QUERY_KEYS: &[&str] = &[
     "Users",
     "Item",
     "FreeText",
+    "workload",
+    "severity",
 ];
 
 const FIELD_KEYS: &[&str] = &[
@@ -696,6 +700,11 @@ const FIELD_KEYS: &[&str] = &[
     "name",
     "scope",
     "expires_days",
+    "title",
+    "description",
+    "severity",
+    "body",
+    "text",
 ];
 
 /// The query keys the page at `path` reads (so values reach its parser).
@@ -729,6 +738,10 @@ fn keys_of(path: &str) -> &'static [&'static str] {
         ]
     } else if path == "/support/lockbox/requests" || path == "/requests" || path == "/queue" {
         &["state", "from", "until", "after"]
+    } else if path == "/support" {
+        &["tenant", "workload", "severity", "after"]
+    } else if path == "/support/tickets" {
+        &["after"]
     } else if path == "/lang" {
         &["to", "back"]
     } else {
@@ -818,6 +831,7 @@ fn refused_post(
     real_requests: &[String],
     real_users: &[String],
 ) -> (String, Vec<String>) {
+    let real_tenants: Vec<String> = ids.tenants.iter().map(ToString::to_string).collect();
     let too_long = |n: usize| "x".repeat(n);
     // A token id that is never a real one (only these may be revoked with
     // a valid CSRF token).
@@ -842,7 +856,7 @@ fn refused_post(
         fields(rng, ids, &[poison], &[])
     };
     match portal {
-        Portal::Admin => match rng.below(8) {
+        Portal::Admin => match rng.below(11) {
             // No half-signed-in session, or no authenticator: refused.
             7 => (
                 rng.pick(&[
@@ -854,6 +868,24 @@ fn refused_post(
                 .to_string(),
                 fields(rng, ids, &[], &[]),
             ),
+            8 => {
+                let body = fields(rng, ids, &[("title", too_long(201))], &[]);
+                ("/support/tickets".into(), body)
+            }
+            9 => {
+                let path = format!(
+                    "/support/tickets/{}/messages",
+                    id_segment(rng, &ids.tickets)
+                );
+                (path, fields(rng, ids, &[("body", too_long(4_001))], &[]))
+            }
+            10 => {
+                let path = format!(
+                    "/support/lockbox/requests/{}/information",
+                    id_segment(rng, real_requests)
+                );
+                (path, fields(rng, ids, &[("text", too_long(2_001))], &[]))
+            }
             5 => ("/settings/api-tokens".into(), bad_token_form(rng, true)),
             6 => {
                 let path = format!("/settings/api-tokens/{}/revoke", no_token(rng));
@@ -889,7 +921,7 @@ fn refused_post(
                 (path, fields(rng, ids, &[("role", role)], &[]))
             }
         },
-        Portal::Engineer => match rng.below(7) {
+        Portal::Engineer => match rng.below(9) {
             6 => (
                 rng.pick(&[
                     "/signin/code",
@@ -900,6 +932,18 @@ fn refused_post(
                 .to_string(),
                 fields(rng, ids, &[], &[]),
             ),
+            7 => {
+                let path = format!(
+                    "/support/{}/{}/messages",
+                    id_segment(rng, &real_tenants),
+                    id_segment(rng, &ids.tickets)
+                );
+                (path, fields(rng, ids, &[("body", too_long(4_001))], &[]))
+            }
+            8 => {
+                let path = format!("/requests/{}/information", id_segment(rng, real_requests));
+                (path, fields(rng, ids, &[("text", too_long(2_001))], &[]))
+            }
             4 => ("/tokens".into(), bad_token_form(rng, false)),
             5 => {
                 let path = format!("/tokens/{}/revoke", no_token(rng));
@@ -944,6 +988,7 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
     let real_users: Vec<String> = ids.users.iter().map(Uuid::to_string).collect();
     let real_records: Vec<String> = ids.records.iter().map(i64::to_string).collect();
     let real_tokens: Vec<String> = ids.tokens.iter().map(Uuid::to_string).collect();
+    let real_tenants: Vec<String> = ids.tenants.iter().map(ToString::to_string).collect();
     let personas = [
         Persona::Visitor,
         Persona::Bare,
@@ -968,12 +1013,15 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
             let post = rng.chance(50);
             if !post {
                 let path = match portal {
-                    Portal::Admin => match rng.below(28) {
+                    Portal::Admin => match rng.below(31) {
                         24 => "/settings/security".into(),
                         25 => rng
                             .pick(&["/account/two-factor", "/account/two-factor/enrol"])
                             .to_string(),
                         26 | 27 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
+                        28 => "/support/tickets".into(),
+                        29 => "/support/tickets/new".into(),
+                        30 => format!("/support/tickets/{}", id_segment(&mut rng, &ids.tickets)),
                         21 => format!(
                             "/support/lockbox/requests/{}/evidence.json",
                             id_segment(&mut rng, &real_requests)
@@ -1020,10 +1068,16 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                             .to_string(),
                         _ => format!("/{}", id_segment(&mut rng, &real_requests)),
                     },
-                    Portal::Engineer => match rng.below(19) {
+                    Portal::Engineer => match rng.below(21) {
                         16 => "/account/two-factor".into(),
                         17 => "/account/two-factor/enrol".into(),
                         18 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
+                        19 => "/support".into(),
+                        20 => format!(
+                            "/support/{}/{}",
+                            id_segment(&mut rng, &real_tenants),
+                            id_segment(&mut rng, &ids.tickets)
+                        ),
                         15 => format!(
                             "/requests/{}/receipts/{}.{}",
                             id_segment(&mut rng, &real_requests),
@@ -1099,6 +1153,23 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                     (Portal::Engineer, 8) => {
                         format!("/tokens/{}/revoke", id_segment(&mut rng, &real_tokens))
                     }
+                    (Portal::Admin, 5) => format!(
+                        "/support/tickets/{}/{}",
+                        id_segment(&mut rng, &ids.tickets),
+                        rng.pick(&["close", "messages"])
+                    ),
+                    (Portal::Admin, 6) => "/support/tickets".to_owned(),
+                    (Portal::Engineer, 5) => format!(
+                        "/support/{}/{}/{}",
+                        id_segment(&mut rng, &real_tenants),
+                        id_segment(&mut rng, &ids.tickets),
+                        rng.pick(&["close", "messages"])
+                    ),
+                    (Portal::Engineer, 6) => format!(
+                        "/{}/{}/information",
+                        rng.pick(&["requests", "support/lockbox/requests"]),
+                        id_segment(&mut rng, &real_requests)
+                    ),
                     (Portal::Admin, 2) => "/settings/org/lockbox".to_owned(),
                     (Portal::Admin, 3) => "/roles/users".to_owned(),
                     (Portal::Admin, 4) => {
@@ -1463,6 +1534,11 @@ async fn ten_thousand_generated_requests_get_no_5xx_and_change_nothing() {
     let approved = app.approved_request(w.contoso, &w.engineer, &w.manager, "exchange");
     let sharepoint = app.approved_request(w.contoso, &w.engineer, &w.manager, "sharepoint");
     let fabrikam = app.approved_request(w.fabrikam, &w.other_engineer, &w.manager, "onedrive");
+    let tickets = vec![
+        app.arrange_ticket(&c.admin, "Fuzz: Contoso's open ticket"),
+        app.arrange_ticket(&c.user, "Fuzz: a plain user's ticket"),
+        app.arrange_ticket(&c.fabrikam_admin, "Fuzz: Fabrikam's ticket"),
+    ];
     let people = vec![
         (Persona::GlobalAdmin, c.admin.clone()),
         (Persona::Approver, c.approver.clone()),
@@ -1534,6 +1610,7 @@ async fn ten_thousand_generated_requests_get_no_5xx_and_change_nothing() {
         users: vec![c.admin.id, c.approver.id, c.user.id, c.fabrikam_admin.id],
         tenants: vec![w.contoso, w.fabrikam],
         tokens,
+        tickets,
     };
     let tenants = [w.contoso, w.fabrikam];
     let before = database_state(app, &tenants);

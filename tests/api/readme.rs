@@ -10,7 +10,7 @@ use std::{collections::HashMap, process::Command};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{World, world};
+use crate::helpers::{World, world_with};
 
 const README: &str = include_str!("../../README.md");
 const START: &str = "<!-- api-examples -->";
@@ -378,8 +378,10 @@ fn the_replay_reads_shell_words_as_a_shell_does() {
 
 #[tokio::test]
 async fn the_readme_api_examples_work_as_written() {
-    let w = world().await;
+    // As deployed: the request must cite an open service request.
+    let w = world_with(|s| s.require_ticket = true).await;
     let c = w.customers();
+    let sr_number = w.app.arrange_ticket(&c.user, "Mailbox does not sync");
     // As the README says: a global administrator creates a decide token
     // under Settings › API tokens and copies its secret.
     let admin = w.app.admin_client(&c.admin).await;
@@ -414,8 +416,9 @@ async fn the_readme_api_examples_work_as_written() {
             ("ENGINEER".to_owned(), w.app.engineer_url.clone()),
             ("TENANT_ID".to_owned(), w.contoso.to_string()),
             ("TOKEN".to_owned(), token),
+            ("SR_NUMBER".to_owned(), sr_number),
         ]),
-        given: vec!["ADMIN", "ENGINEER", "TENANT_ID", "TOKEN"],
+        given: vec!["ADMIN", "ENGINEER", "TENANT_ID", "TOKEN", "SR_NUMBER"],
         called: Vec::new(),
     };
     let blocks = example_blocks();

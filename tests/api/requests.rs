@@ -48,7 +48,7 @@ async fn an_engineer_files_a_request_and_follows_it() {
     assert_eq!(texts(&html, ".timeline .what"), vec!["Request filed"]);
 
     let list = w.app.engineer_page(&client, "/requests").await;
-    assert_eq!(texts(&list, "tbody tr td:first-child"), vec!["SR-4711"]);
+    assert_eq!(texts(&list, "tbody tr td:first-child a"), vec!["SR-4711"]);
     assert_eq!(
         texts(&list, "tbody .badge"),
         vec!["Pending manager approval"]
@@ -167,7 +167,7 @@ async fn manager_approval_sends_a_lockbox_tenant_request_to_the_customer() {
     let id = w.app.filed_request(&engineer, w.contoso).await;
 
     let queue = w.app.engineer_page(&manager, "/queue").await;
-    assert_eq!(texts(&queue, "tbody tr td:first-child"), vec!["SR-4711"]);
+    assert_eq!(texts(&queue, "tbody tr td:first-child a"), vec!["SR-4711"]);
 
     let resp = w
         .app

@@ -97,9 +97,10 @@ async fn a_plain_user_signs_in_but_sees_the_no_access_page() {
     assert!(
         html.contains("You need the global administrator or Customer Lockbox access approver role")
     );
-    assert!(
-        texts(&html, ".sidenav a").is_empty(),
-        "no navigation to pages they cannot use"
+    assert_eq!(
+        texts(&html, ".sidenav a"),
+        vec!["Support › Service requests"],
+        "no navigation to pages they cannot use: only their service requests"
     );
 }
 

@@ -558,3 +558,159 @@ async fn the_operator_resets_a_staff_members_authenticator_and_they_enrol_again(
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no staff member"));
 }
+
+fn stored_secret(app: &TestApp, user: &crate::helpers::TestUser) -> Vec<u8> {
+    use lockbox::schema::second_factors as sf;
+    sf::table
+        .filter(sf::account_id.eq(user.id))
+        .select(sf::secret)
+        .first(&mut app.conn())
+        .expect("an authenticator")
+}
+
+#[tokio::test]
+async fn a_signed_in_session_cannot_replace_the_authenticator_without_a_current_code() {
+    let w = world().await;
+    let c = w.customers();
+    let app = &w.app;
+    let admin = app.admin_client(&c.admin).await;
+    let authenticator = app.enrol(Portal::Admin, &admin).await;
+    let before = stored_secret(app, &c.admin);
+    // Someone at the signed-in browser posts to the enrolment form without
+    // having begun a replacement (which takes a current code).
+    let resp = app
+        .post_from(
+            Portal::Admin,
+            &admin,
+            "/account/two-factor",
+            "/account/two-factor/enrol",
+            &[("code", "x")],
+        )
+        .await;
+    assert_eq!(location(&resp), "/account/two-factor");
+    let resp = app
+        .post_from(
+            Portal::Admin,
+            &admin,
+            "/account/two-factor",
+            "/account/two-factor/enrol",
+            &[("code", "123456")],
+        )
+        .await;
+    assert_eq!(location(&resp), "/account/two-factor");
+    let page = app.admin_page(&admin, "/account/two-factor/enrol").await;
+    assert!(texts(&page, "#secret").is_empty(), "no new secret shown");
+    assert_eq!(
+        stored_secret(app, &c.admin),
+        before,
+        "the authenticator stays"
+    );
+    // The owner's code (of the next step: this one was used) still works.
+    app.advance(30);
+    let again = app
+        .signed_in_with_code(Portal::Admin, &c.admin, &authenticator)
+        .await;
+    assert_eq!(app.get_admin(&again, "/").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn wrong_codes_from_many_networks_are_capped_per_account() {
+    let app = spawn_app_with(|s| s.sign_in_rate = RateQuota::UNLIMITED).await;
+    app.create_tenant("Contoso", true);
+    let admin = app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
+    let authenticator = app
+        .enrol(Portal::Admin, &app.admin_client(&admin).await)
+        .await;
+    app.advance(30);
+    let wrong = app.code_in(&authenticator, 600);
+    let mut statuses = Vec::new();
+    // Two wrong codes from each of eight addresses: every network stays
+    // under its own allowance of five.
+    for n in 0..8 {
+        let attacker = crate::helpers::client_from(&format!("127.0.0.{}", 20 + n));
+        app.admin_sign_in(&attacker, &admin).await;
+        for _ in 0..2 {
+            statuses.push(
+                app.second_step(Portal::Admin, &attacker, &wrong)
+                    .await
+                    .status(),
+            );
+        }
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(
+        checked,
+        lockbox::auth::totp::store::CODE_ACCOUNT_LIMIT as usize,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[10..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_enrolment_forced_after_the_password_never_replaces_an_authenticator() {
+    let w = world().await;
+    let c = w.customers();
+    let app = &w.app;
+    app.require_two_factor(w.contoso, true);
+    // Two half-signed-in sessions of one approver with no authenticator:
+    // the owner's and that of someone who has the password.
+    let owner = client();
+    assert_eq!(
+        location(&app.admin_sign_in(&owner, &c.approver).await),
+        "/signin/enrol"
+    );
+    let other = client();
+    assert_eq!(
+        location(&app.admin_sign_in(&other, &c.approver).await),
+        "/signin/enrol"
+    );
+    let html = app.admin_page(&other, "/signin/enrol").await;
+    let their_secret = texts(&html, "#secret").pop().expect("a secret");
+    let theirs_token = csrf_of(&html);
+    app.enrol_on(Portal::Admin, &owner, "/signin/enrol").await;
+    let mine = stored_secret(app, &c.approver);
+    let resp = other
+        .post(format!("{}/signin/enrol", app.admin_url))
+        .form(&[
+            ("csrf_token", theirs_token.as_str()),
+            (
+                "code",
+                crate::helpers::totp_code(&their_secret, app.clock_now()).as_str(),
+            ),
+        ])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(location(&resp), "/signin");
+    assert_eq!(stored_secret(app, &c.approver), mine, "the owner's stays");
+    assert_eq!(location(&app.get_admin(&other, "/").await), "/signin");
+}
+
+#[tokio::test]
+async fn a_global_admin_resets_other_authenticators_not_their_own() {
+    let w = world().await;
+    let c = w.customers();
+    let app = &w.app;
+    let admin = app.admin_client(&c.admin).await;
+    app.enrol(Portal::Admin, &admin).await;
+    let before = stored_secret(app, &c.admin);
+    let resp = app
+        .post_from(
+            Portal::Admin,
+            &admin,
+            "/roles",
+            &format!("/roles/users/{}/two-factor/reset", c.admin.id),
+            &[],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(stored_secret(app, &c.admin), before);
+}

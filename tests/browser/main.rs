@@ -372,3 +372,144 @@ async fn security_in_the_browser() {
     let _ = w.app.clock.now();
     b.close().await;
 }
+
+/// Issue 17: the journey starts with the customer: a service request, a
+/// lockbox request citing it, one question and its answer, the approval.
+#[tokio::test]
+async fn from_a_service_request_to_an_approval_after_one_question() {
+    if skip() {
+        return;
+    }
+    let smtp = smtp::SmtpServer::start().await;
+    let port = smtp.port;
+    let w = world_with(move |s| {
+        smtp_to(s, port);
+        s.require_ticket = true;
+    })
+    .await;
+    let c = w.customers();
+    let mut b = Browser::start("service-request").await;
+
+    // The customer opens a service request.
+    admin_sign_in(&mut b, &w, &c.user).await;
+    b.click("Support › Service requests").await;
+    b.click("New service request").await;
+    b.fill("Title", "Shared mailbox receives nothing").await;
+    b.fill(
+        "Description",
+        "Since Monday the finance mailbox gets no mail.",
+    )
+    .await;
+    b.fill("Workload", "Exchange Online").await;
+    b.fill("Severity", "B – moderate").await;
+    b.click("Open service request").await;
+    let number = b.text("h1 .ticket-number").await;
+    assert!(number.starts_with("SR-2026030200"), "{number}");
+    b.screenshot("ticket-opened").await;
+    b.click("Sign out").await;
+
+    // The engineer finds it in the support queue, replies, and files a
+    // request citing it.
+    engineer_sign_in(&mut b, &w, &w.engineer).await;
+    b.click("Support queue").await;
+    b.screenshot("support-queue").await;
+    b.click(&number).await;
+    b.fill(
+        "Reply to the customer",
+        "We are looking into it; we may need access.",
+    )
+    .await;
+    b.click("Send").await;
+    b.click("File a lockbox request citing it").await;
+    assert_eq!(
+        b.texts("#tenant-tickets li code").await,
+        vec![number.clone()]
+    );
+    assert_eq!(
+        b.client
+            .find(Locator::Id("service_request"))
+            .await
+            .expect("field")
+            .prop("value")
+            .await
+            .expect("value"),
+        Some(number.clone()),
+        "the ticket's number is filled in"
+    );
+    b.fill("Workload", "Exchange Online").await;
+    b.fill("Justification", "The finance mailbox's sync log is needed.")
+        .await;
+    b.screenshot("request-citing-ticket").await;
+    b.click("File request").await;
+    assert_eq!(b.h1().await, format!("Request {number}"));
+    b.click("Sign out").await;
+
+    manager_approves(&mut b, &w, &number).await;
+
+    // The approver's mail carries the fingerprint the admin center shows.
+    w.app.deliver_mail().await;
+    let mail = smtp
+        .messages()
+        .into_iter()
+        .find(|m| m.to[0] == c.approver.email && m.subject().contains("approval needed"))
+        .expect("the approver is told");
+    assert!(mail.bodies().contains("Shared mailbox receives nothing"));
+    admin_sign_in(&mut b, &w, &c.approver).await;
+    b.click("Support › Customer Lockbox requests").await;
+    b.click(&number).await;
+    let fingerprint = b.text(".facts .fingerprint").await;
+    assert!(mail.bodies().contains(&fingerprint), "{fingerprint}");
+    assert!(
+        b.text(".ticket-facts")
+            .await
+            .contains("Shared mailbox receives nothing")
+    );
+    b.fill("Your question", "Which mailbox, and for how long exactly?")
+        .await;
+    b.screenshot("approver-asks").await;
+    b.click("Ask for more information").await;
+    assert_eq!(
+        b.text("[role=status]").await,
+        "Your question was sent to the engineer."
+    );
+    b.click("Sign out").await;
+
+    // The engineer answers on the request's page.
+    engineer_sign_in(&mut b, &w, &w.engineer).await;
+    b.click("My requests").await;
+    b.click(&number).await;
+    assert_eq!(
+        b.text("#information blockquote").await,
+        "Which mailbox, and for how long exactly?"
+    );
+    b.fill("Your answer", "finance-shared, for the four hours asked.")
+        .await;
+    b.screenshot("engineer-answers").await;
+    b.click("Send answer").await;
+    b.click("Sign out").await;
+
+    // The approver reads the answer and approves, checking the fingerprint.
+    admin_sign_in(&mut b, &w, &c.approver).await;
+    b.click("Support › Customer Lockbox requests").await;
+    b.click(&number).await;
+    let timeline = b.texts(".timeline .what").await;
+    assert!(
+        timeline.ends_with(&[
+            "More information requested".to_owned(),
+            "More information provided".to_owned()
+        ]),
+        "{timeline:?}"
+    );
+    b.screenshot("approver-reads-answer").await;
+    b.click("Approve").await;
+    assert!(b.text(".fingerprint-check").await.contains(&fingerprint));
+    b.screenshot("approver-confirms").await;
+    b.click("Yes, approve").await;
+    assert!(
+        b.text("[role=status]")
+            .await
+            .starts_with("You approved request ")
+    );
+    b.screenshot("approved").await;
+    b.close().await;
+}

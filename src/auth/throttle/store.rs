@@ -45,6 +45,19 @@ impl Keys {
 pub struct Admitted {
     realm: Realm,
     keys: Keys,
+    /// The account's counter across networks, this attempt counted.
+    account: super::Counter,
+}
+
+impl Admitted {
+    /// Attempts for the account from anywhere in its window (this one
+    /// included) and when that window ends.
+    pub fn account_attempts(&self) -> (i32, DateTime<Utc>) {
+        (
+            self.account.attempts,
+            self.account.window_start + super::WINDOW,
+        )
+    }
 }
 
 /// Judges and counts an attempt before its password is checked.
@@ -137,6 +150,7 @@ pub fn admit(
                 }
                 Ok(Ok(Admitted {
                     realm,
+                    account: after.account,
                     keys: keys.clone(),
                 }))
             }
@@ -188,7 +202,7 @@ pub fn succeeded(
     admitted: &Admitted,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let Admitted { realm, keys } = admitted;
+    let Admitted { realm, keys, .. } = admitted;
     let realm = realm.as_db();
     conn.transaction(|conn| {
         // Locked in the order `admit` locks them, so the two never deadlock.

@@ -86,6 +86,10 @@ pub enum Checked {
     NotEnrolled,
     /// Refused before it was checked.
     Throttled(Refusal),
+    /// An enrolment that may not replace found an authenticator set up
+    /// meanwhile (by the account's owner, or by whoever else had the
+    /// password): it stays, nothing was enrolled.
+    AlreadyEnrolled,
 }
 
 /// Where a code is entered, as audit records name it.
@@ -114,6 +118,13 @@ pub struct Attempt<'a> {
     pub during: During,
 }
 
+/// Wrong codes an account may have in a throttling window from all
+/// networks together. A code is six digits: the password's per-network
+/// allowance alone would let someone who has the password try hundreds of
+/// thousands of codes from many networks. Only the password's holder can
+/// use this allowance up, so a hard cap locks no one else out.
+pub const CODE_ACCOUNT_LIMIT: i32 = 10;
+
 /// Counts the attempt before it is checked; `Err` when throttling refuses.
 fn admit(
     conn: &mut PgConnection,
@@ -121,13 +132,24 @@ fn admit(
     attempt: &Attempt<'_>,
 ) -> QueryResult<Result<throttle::Admitted, Refusal>> {
     let account = holder.account.clone().for_codes();
-    throttle::admit(
+    let admitted = match throttle::admit(
         conn,
         holder.realm,
         &account,
         Network::of(attempt.ip),
         attempt.now,
-    )
+    )? {
+        Ok(admitted) => admitted,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    // The account's counter was locked and counted with this attempt:
+    // parallel attempts from many networks are judged one after another.
+    match admitted.account_attempts() {
+        (attempts, until) if attempts > CODE_ACCOUNT_LIMIT => {
+            Ok(Err(Refusal::SlowedDown { until }))
+        }
+        _ => Ok(Ok(admitted)),
+    }
 }
 
 fn failed(
@@ -214,14 +236,17 @@ pub fn verify(
 }
 
 /// Confirms an enrolment with a code from its `secret` (which the
-/// enrolling person's session kept): the new secret replaces any old one,
-/// and ten new recovery codes replace the old ones.
+/// enrolling person's session kept): with `may_replace` (a replacement the
+/// person authorised with a current code) the new secret replaces any old
+/// one; without it, an authenticator set up meanwhile stays and nothing
+/// is enrolled. Ten new recovery codes replace the old ones.
 pub fn confirm(
     conn: &mut PgConnection,
     sealer: &Sealer,
     holder: &Holder,
     secret: &[u8],
     attempt: &Attempt<'_>,
+    may_replace: bool,
 ) -> QueryResult<Checked> {
     let Some(Typed::Totp(code)) = Typed::parse(attempt.code) else {
         return Ok(Checked::Malformed);
@@ -237,9 +262,9 @@ pub fn confirm(
     let codes = new_recovery_codes();
     let ip = attempt.ip.to_string();
     let sealed = sealer.seal(holder.realm, holder.id, secret);
-    conn.transaction(|conn| {
-        let replaced = diesel::delete(row_of(holder)).execute(conn)? > 0;
-        diesel::insert_into(sf::table)
+    let enrolled = conn.transaction(|conn| {
+        let replaced = may_replace && diesel::delete(row_of(holder)).execute(conn)? > 0;
+        let inserted = diesel::insert_into(sf::table)
             .values((
                 sf::realm.eq(holder.realm.as_db()),
                 sf::account_id.eq(holder.id),
@@ -247,7 +272,12 @@ pub fn confirm(
                 sf::last_step.eq(step),
                 sf::enrolled_at.eq(attempt.now),
             ))
+            .on_conflict_do_nothing()
             .execute(conn)?;
+        if inserted == 0 {
+            // Someone enrolled this account meanwhile: theirs stays.
+            return Ok(false);
+        }
         let rows: Vec<_> = codes
             .iter()
             .map(|c| {
@@ -259,8 +289,12 @@ pub fn confirm(
             })
             .collect();
         diesel::insert_into(rc::table).values(rows).execute(conn)?;
-        record(conn, holder, Event::Enrolled { replaced }, &ip, attempt.now)
+        record(conn, holder, Event::Enrolled { replaced }, &ip, attempt.now)?;
+        Ok::<_, diesel::result::Error>(true)
     })?;
+    if !enrolled {
+        return Ok(Checked::AlreadyEnrolled);
+    }
     throttle::succeeded(conn, &admitted, attempt.now)?;
     Ok(Checked::Enrolled {
         recovery_codes: codes,

@@ -341,12 +341,23 @@ fn seed(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let manager = staff_member(&mut conn, "manager@bench.example", StaffRole::Manager)?;
+    // Every request cites the tenant's one open service request.
+    let ticket = crate::requests::tickets::NewTicketInput {
+        title: "Mailbox does not sync".into(),
+        description: "Bench".into(),
+        workload: "exchange".into(),
+        severity: "B".into(),
+    };
+    let new = ticket.parse().map_err(|e| BenchError(format!("{e:?}")))?;
+    let caller = Caller::customer(&admin);
+    let ticket = crate::requests::tickets::commands::open(&mut conn, &caller, "", &new, now)
+        .map_err(|e| BenchError(e.to_string()))?;
     drop(conn);
 
     let deadline = Instant::now() + bench.phase_limit;
     let seeders: Vec<_> = (0..SEEDERS)
         .map(|part| {
-            let (pool, policy) = (pool.clone(), *policy);
+            let (pool, policy, ticket) = (pool.clone(), *policy, ticket.clone());
             let mine = count / SEEDERS + u32::from(part < count % SEEDERS);
             let engineers: Vec<StaffId> = engineers
                 .iter()
@@ -355,9 +366,8 @@ fn seed(
                 .copied()
                 .collect();
             std::thread::spawn(move || {
-                file_and_approve(
-                    &pool, tenant.id, &engineers, manager, &policy, mine, deadline,
-                )
+                let seed = (tenant.id, ticket.as_str());
+                file_and_approve(&pool, seed, &engineers, manager, &policy, mine, deadline)
             })
         })
         .collect();
@@ -377,7 +387,7 @@ fn seed(
 
 fn file_and_approve(
     pool: &PgPool,
-    tenant: TenantId,
+    (tenant, ticket): (TenantId, &str),
     engineers: &[StaffId],
     manager: StaffId,
     policy: &Policy,
@@ -403,7 +413,7 @@ fn file_and_approve(
         }
         let new = NewRequestInput {
             tenant: tenant.to_string(),
-            service_request: format!("SR-{i}"),
+            service_request: ticket.to_owned(),
             workload: "exchange".into(),
             duration: "60".into(),
             justification: "Bench: mailbox does not sync.".into(),
@@ -413,7 +423,7 @@ fn file_and_approve(
         let engineer = engineers
             .get(i as usize % engineers.len().max(1))
             .ok_or_else(|| BenchError("no engineers to file with".into()))?;
-        let id = use_cases::file_as(&mut conn, engineer, &new, "127.0.0.1", clock.now())
+        let id = use_cases::file_as(&mut conn, engineer, &new, "127.0.0.1", clock.now(), true)
             .map_err(BenchError::from)?;
         use_cases::decide_as(
             &mut conn,

@@ -30,6 +30,7 @@ fn request() -> AccessRequest {
         approved_at: None,
         ends_at: None,
         closed_at: None,
+        ticket_id: None,
     }
 }
 
@@ -37,8 +38,8 @@ fn request() -> AccessRequest {
 fn every_mail(lang: Lang) -> Vec<(String, String, String)> {
     let (tr, req) = (Tr::new(lang), request());
     let mut notices = vec![
-        waiting_notice(&tr, &req, false),
-        waiting_notice(&tr, &req, true),
+        waiting_notice(&tr, &req, &None, false),
+        waiting_notice(&tr, &req, &Some(("Mail lost".into(), "Ada".into())), true),
         manager_notice(&tr, &req),
         tenant_notice(&tr, &req, TenantNews::Cancelled, "Ada", req.created_at),
         tenant_notice(&tr, &req, TenantNews::Revoked, "Ada", req.created_at),

@@ -34,12 +34,14 @@ pub mod requests;
 pub mod roles;
 pub mod security;
 pub mod settings;
+pub mod tickets;
 pub mod two_factor_reset;
 
 /// The left navigation of global administrators and approvers.
 const NAV: &[(&str, &str)] = &[
     ("/", "nav-home"),
     ("/support/lockbox/requests", "nav-lockbox-requests"),
+    ("/support/tickets", "nav-tickets"),
     ("/settings/org/lockbox", "nav-org-settings"),
     ("/settings/security", "nav-security"),
     ("/roles", "nav-roles"),
@@ -53,6 +55,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(settings::routes)
         .configure(roles::routes)
         .configure(api_tokens::routes)
+        .configure(tickets::routes)
         .configure(security::routes)
         .configure(two_factor::routes::<TenantUser>)
         .route("/", web::get().to(home))
@@ -113,13 +116,13 @@ impl FromRequest for LockboxUser {
     }
 }
 
-/// The frame of a page for a signed-in tenant user; plain users get no
-/// navigation, since every page is closed to them.
+/// The frame of a page for a signed-in tenant user; plain users see only
+/// their service requests, since every other page is closed to them.
 fn chrome(req: &HttpRequest, user: &TenantUser) -> Result<Chrome, AppError> {
     let nav = if user.role.can_use_lockbox() {
         NAV
     } else {
-        &[]
+        &[("/support/tickets", "nav-tickets")]
     };
     Ok(Chrome::new(req, "admin", "portal-admin", nav)?
         .signed_in(&user.display_name, Some(&user.tenant_name)))

@@ -47,6 +47,13 @@ pub async fn reset(
     .await?
     .filter(|t| t.tenant_id == tenant)
     .ok_or(AppError::NotFound)?;
+    // One's own authenticator is replaced or removed on the account page,
+    // after a current code and within the tenant's rule; not here.
+    if target.id == user.id {
+        return Err(AppError::BadRequest(
+            "reset your own authenticator on your account page".into(),
+        ));
+    }
     if let Err(refused) =
         step_up::confirm(&req, &tr, &state, &user, &form.second_factor_code).await?
     {

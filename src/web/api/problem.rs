@@ -264,6 +264,10 @@ impl From<RequestError> for ApiError {
                 field: "TenantId".into(),
                 message: Tr::new(Lang::En).t("error-tenant-choose"),
             }]),
+            RequestError::NoMatchingTicket => ApiError::Invalid(vec![FieldError {
+                field: "ServiceRequestNumber".into(),
+                message: Tr::new(Lang::En).t("error-sr-no-ticket"),
+            }]),
             RequestError::DuplicateWindow { ends_at } => ApiError::Conflict {
                 detail: Tr::new(Lang::En).t1(
                     "error-duplicate-window",

@@ -149,8 +149,9 @@ async fn file(
         .parse(&state.policy())
         .map_err(|errors| field_errors(&errors, FIELDS))?;
     let (caller, now, ip) = (me.caller(), state.clock.now(), me.ip.clone());
+    let require_ticket = state.settings.require_ticket;
     let request = blocking(&state, move |conn| {
-        let id = use_cases::file_as(conn, &caller, &new, &ip, now)?;
+        let id = use_cases::file_as(conn, &caller, &new, &ip, now, require_ticket)?;
         Ok(use_cases::visible(conn, &caller, id)?)
     })
     .await?;

@@ -26,12 +26,14 @@ use crate::{
 
 pub mod requests;
 pub mod session;
+pub mod support;
 pub mod tokens;
 
 const ENGINEER_NAV: &[(&str, &str)] = &[
     ("/", "nav-home"),
     ("/requests/new", "nav-new-request"),
     ("/requests", "nav-my-requests"),
+    ("/support", "nav-support-queue"),
     ("/tokens", "nav-staff-tokens"),
 ];
 const MANAGER_NAV: &[(&str, &str)] = &[
@@ -39,6 +41,7 @@ const MANAGER_NAV: &[(&str, &str)] = &[
     ("/requests/new", "nav-new-request"),
     ("/requests", "nav-my-requests"),
     ("/queue", "nav-queue"),
+    ("/support", "nav-support-queue"),
     ("/tokens", "nav-staff-tokens"),
 ];
 
@@ -48,6 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(session::routes)
         .configure(requests::routes)
         .configure(tokens::routes)
+        .configure(support::routes)
         .configure(two_factor::routes::<StaffMember>)
         .route("/", web::get().to(home))
         .route("/signin", web::get().to(signin_form))

@@ -13,7 +13,7 @@ use crate::{
     i18n::{Tr, fmt_time},
     requests::{
         AccessRequest, Action, Caller, Cursor, FieldErrors, NewRequestInput, RequestError,
-        Workload, use_cases,
+        Workload, tickets, use_cases,
     },
     staff::StaffMember,
     tenants::{self, Tenant},
@@ -211,9 +211,29 @@ struct NewRequestPage {
     /// A refusal of the whole form (e.g. an open window already exists).
     form_error: Option<String>,
     max_minutes: i64,
+    /// Every tenant's open service requests.
+    open_tickets: Vec<OpenTicket>,
+}
+
+/// An open service request a new request may cite.
+pub struct OpenTicket {
+    tenant_id: String,
+    tenant: String,
+    number: String,
+    title: String,
 }
 
 impl NewRequestPage {
+    /// The chosen tenant's open tickets (every tenant's before one is
+    /// chosen).
+    fn offered_tickets(&self) -> Vec<&OpenTicket> {
+        let chosen = self.input.tenant.trim();
+        self.open_tickets
+            .iter()
+            .filter(|t| chosen.is_empty() || t.tenant_id == chosen)
+            .collect()
+    }
+
     fn error(&self, field: &str) -> Option<String> {
         let max = self.max_minutes.to_string();
         self.errors
@@ -231,10 +251,24 @@ async fn new_request_page(
     errors: FieldErrors,
     form_error: Option<String>,
 ) -> Result<NewRequestPage, AppError> {
-    let tenants = db::blocking(&state.pool, |conn| {
-        tenants::list_tenants(conn).map_err(DbError::from)
+    let (tenants, open) = db::blocking(&state.pool, |conn| {
+        let tenants = tenants::list_tenants(conn)?;
+        Ok::<_, DbError>((tenants, tickets::queries::open_by_tenant(conn)?))
     })
     .await?;
+    let open_tickets = open
+        .into_iter()
+        .map(|(tenant_id, number, title)| OpenTicket {
+            tenant: tenants
+                .iter()
+                .find(|t| t.id == tenant_id)
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            tenant_id: tenant_id.to_string(),
+            number,
+            title,
+        })
+        .collect();
     Ok(NewRequestPage {
         tr,
         chrome: chrome(req, me)?,
@@ -244,7 +278,18 @@ async fn new_request_page(
         errors,
         form_error,
         max_minutes: state.settings.max_window.num_minutes(),
+        open_tickets,
     })
+}
+
+/// `?tenant=&service_request=` of the new-request form: the tenant and the
+/// ticket chosen already (a ticket's page in the support queue links here).
+#[derive(Debug, Default, serde::Deserialize)]
+struct NewRequestQuery {
+    #[serde(default)]
+    tenant: String,
+    #[serde(default)]
+    service_request: String,
 }
 
 async fn new_request_form(
@@ -252,8 +297,12 @@ async fn new_request_form(
     tr: Tr,
     state: web::Data<AppState>,
     SignedIn(me): SignedInStaff,
+    query: web::Query<NewRequestQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
     let input = NewRequestInput {
+        tenant: query.tenant,
+        service_request: query.service_request,
         duration: state.settings.max_window.num_minutes().to_string(),
         ..NewRequestInput::default()
     };
@@ -276,8 +325,16 @@ async fn file_request(
     };
     let (caller, now) = (Caller::staff(&me), state.clock.now());
     let ip = client_ip(&req, &state.settings.trusted_proxies).to_string();
+    let require_ticket = state.settings.require_ticket;
     let filed = db::blocking(&state.pool, move |conn| {
-        Ok::<_, AppError>(use_cases::file_as(conn, &caller, &new, &ip, now))
+        Ok::<_, AppError>(use_cases::file_as(
+            conn,
+            &caller,
+            &new,
+            &ip,
+            now,
+            require_ticket,
+        ))
     })
     .await?;
     match filed {
@@ -285,9 +342,12 @@ async fn file_request(
             PortalSession::from_request(&req).set_flash(&tr.t("flash-filed"))?;
             Ok(see_other(&format!("/requests/{id}")))
         }
-        Err(RequestError::UnknownTenant) => {
+        Err(e @ (RequestError::UnknownTenant | RequestError::NoMatchingTicket)) => {
             let mut errors = FieldErrors::new();
-            errors.insert("tenant", "error-tenant-choose");
+            match e {
+                RequestError::UnknownTenant => errors.insert("tenant", "error-tenant-choose"),
+                _ => errors.insert("service_request", "error-sr-no-ticket"),
+            };
             let page = new_request_page(&req, tr, &state, &me, input, errors, None).await?;
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }

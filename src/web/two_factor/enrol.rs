@@ -67,19 +67,30 @@ fn qr_svg(uri: &str) -> Result<String, AppError> {
 }
 
 /// The secret of `holder`'s enrolment under way, kept sealed in their
-/// session (so showing the page writes nothing else, and reloading it shows
-/// the same QR code); begun now if there is none.
+/// session; `None` when none was begun. Only the pages begin one (a first
+/// enrolment, or a replacement authorised with a current code): a code
+/// POSTed without one enrols nothing and reveals no new secret.
+fn kept_secret(
+    session: &PortalSession,
+    sealer: &Sealer,
+    holder: &Holder,
+) -> Result<Option<Vec<u8>>, AppError> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Ok(session
+        .enrolling()?
+        .and_then(|s| b64.decode(s).ok())
+        .and_then(|sealed| sealer.open(holder.realm, holder.id, &sealed)))
+}
+
+/// [`kept_secret`], begun now if there is none (so showing the page writes
+/// nothing else, and reloading it shows the same QR code).
 pub fn pending_secret(
     session: &PortalSession,
     sealer: &Sealer,
     holder: &Holder,
 ) -> Result<Vec<u8>, AppError> {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let kept = session
-        .enrolling()?
-        .and_then(|s| b64.decode(s).ok())
-        .and_then(|sealed| sealer.open(holder.realm, holder.id, &sealed));
-    if let Some(secret) = kept {
+    if let Some(secret) = kept_secret(session, sealer, holder)? {
         return Ok(secret);
     }
     let secret = totp::new_secret();
@@ -129,8 +140,20 @@ async fn submit<P: TwoFactorPortal>(
 ) -> Result<HttpResponse, AppError> {
     let holder = me.holder(&state.settings);
     let session = PortalSession::from_request(req);
-    let secret = pending_secret(&session, &state.sealer, &holder)?;
-    let checked = confirm_enrolment(req, state, &holder, secret, code).await?;
+    let Some(secret) = kept_secret(&session, &state.sealer, &holder)? else {
+        // No enrolment was begun on a page: nothing to confirm.
+        return Ok(see_other(if forced { "/signin/enrol" } else { ACCOUNT }));
+    };
+    // The forced enrolment after the password never replaces: whoever else
+    // had the password and raced the owner must not overwrite theirs.
+    let may_replace = !forced;
+    let checked = confirm_enrolment(req, state, &holder, secret, code, may_replace).await?;
+    if matches!(checked, store::Checked::AlreadyEnrolled) {
+        // The half-signed-in step ends: sign in again, with that code.
+        session.end_enrolling();
+        session.end_second_step();
+        return Ok(see_other("/signin"));
+    }
     let chrome = |req: &HttpRequest| {
         if forced {
             P::bare_chrome(req)

@@ -100,6 +100,7 @@ pub async fn confirm_enrolment(
     holder: &Holder,
     secret: Vec<u8>,
     code: &str,
+    may_replace: bool,
 ) -> Result<Checked, AppError> {
     let (holder, code) = (holder.clone(), code.to_owned());
     let ip = client_ip(req, &state.settings.trusted_proxies);
@@ -111,7 +112,8 @@ pub async fn confirm_enrolment(
             now,
             during: During::Enrolment,
         };
-        store::confirm(conn, &sealer, &holder, &secret, &attempt).map_err(DbError::from)
+        store::confirm(conn, &sealer, &holder, &secret, &attempt, may_replace)
+            .map_err(DbError::from)
     })
     .await
     .map_err(AppError::from)
@@ -127,6 +129,7 @@ pub fn refusal(
         Checked::Malformed => (tr.t("code-malformed"), StatusCode::BAD_REQUEST, None),
         Checked::Replayed => (tr.t("code-replayed"), StatusCode::UNAUTHORIZED, None),
         Checked::NotEnrolled => (tr.t("code-not-enrolled"), StatusCode::CONFLICT, None),
+        Checked::AlreadyEnrolled => (tr.t("code-not-enrolled"), StatusCode::CONFLICT, None),
         Checked::Throttled(refusal) => {
             let key = match refusal {
                 Refusal::SlowedDown { .. } => "signin-slowed",

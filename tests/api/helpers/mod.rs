@@ -9,6 +9,7 @@
 //! - [`requests`]: requests filed, arranged and decided;
 //! - [`mail`]: the SMTP side;
 //! - [`content`]: access sessions and content;
+//! - [`tickets`]: service requests;
 //! - [`two_factor`]: authenticators, codes and the second step.
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod db;
 pub mod html;
 pub mod mail;
 pub mod requests;
+pub mod tickets;
 pub mod two_factor;
 
 pub use api::*;
