@@ -395,12 +395,6 @@ impl Settings {
         })
     }
 
-    /// How long a failing mail is retried: the longer of
-    /// `LOCKBOX_MAIL_RETRY_HOURS` and the pending lifetime.
-    pub fn mail_retry_for(&self) -> Duration {
-        self.mail.retry_for.max(self.pending_lifetime)
-    }
-
     /// Settings for tests: both listeners on random local ports.
     pub fn for_tests(database_url: &str) -> Self {
         Self {

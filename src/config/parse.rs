@@ -248,3 +248,11 @@ pub(super) fn parse_proxies(value: Option<String>) -> Result<Vec<IpAddr>, Config
         })
         .collect()
 }
+
+impl super::Settings {
+    /// How long a failing mail is retried: the longer of
+    /// `LOCKBOX_MAIL_RETRY_HOURS` and the pending lifetime.
+    pub fn mail_retry_for(&self) -> chrono::Duration {
+        self.mail.retry_for.max(self.pending_lifetime)
+    }
+}

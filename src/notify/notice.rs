@@ -13,6 +13,8 @@ pub struct Notice {
     pub before: Vec<String>,
     /// Label and value.
     pub facts: Vec<(String, String)>,
+    /// The fact (by index) shown as a warning, in red.
+    pub warning: Option<usize>,
     pub after: Vec<String>,
 }
 
@@ -31,6 +33,12 @@ struct Html<'a> {
 }
 
 impl Notice {
+    /// Whether the fact at `index` is the warning (askama may pass a
+    /// reference).
+    pub fn is_warning(&self, index: impl std::borrow::Borrow<usize>) -> bool {
+        self.warning == Some(*index.borrow())
+    }
+
     /// The text and HTML parts.
     pub fn render(&self) -> diesel::QueryResult<(String, String)> {
         let width = self

@@ -163,6 +163,8 @@ pub fn waiting_notice(
         heading: tr.t(heading),
         before: vec![tr.t(intro)],
         facts: f,
+        // No matching service request: in red (SPEC §12).
+        warning: ticket.is_none().then_some(3),
         after: vec![
             tr.t("mail-fingerprint-check"),
             tr.t("mail-sign-in-admin"),
@@ -186,6 +188,7 @@ pub fn manager_notice(tr: &Tr, req: &AccessRequest) -> (String, Notice) {
         heading: tr.t("mail-manager-heading"),
         before: vec![tr.t("mail-manager-intro")],
         facts: f,
+        warning: None,
         after: vec![tr.t("mail-manager-sign-in"), tr.t("mail-no-links")],
     };
     (subject(tr, "mail-manager-subject", req, &[]), notice)
@@ -215,6 +218,7 @@ pub fn engineer_notice(
         heading: tr.t("mail-engineer-heading"),
         before: vec![tr.t(&format!("mail-engineer-{key}-body"))],
         facts: f,
+        warning: None,
         after: news.closing().map(|k| tr.t(k)).into_iter().collect(),
     };
     let subject = subject(tr, &format!("mail-engineer-{key}-subject"), req, &[]);
@@ -241,6 +245,7 @@ pub fn tenant_notice(
         heading: tr.t("mail-tenant-heading"),
         before: vec![tr.t1(&format!("mail-tenant-{key}-body"), "name", &by)],
         facts: f,
+        warning: None,
         after: vec![tr.t("mail-nothing-to-do"), tr.t("mail-no-links")],
     };
     let subject = subject(
