@@ -160,6 +160,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    language_preferences (realm, account_id) {
+        realm -> Text,
+        account_id -> Uuid,
+        lang -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     mail_messages (id) {
         id -> Uuid,
         mailbox_id -> Uuid,
@@ -330,6 +339,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_reminders (request_id) {
+        request_id -> Uuid,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     second_factors (realm, account_id) {
         realm -> Text,
         account_id -> Uuid,
@@ -353,6 +369,7 @@ diesel::joinable!(mail_messages -> mailboxes (mailbox_id));
 diesel::joinable!(mailboxes -> tenants (tenant_id));
 diesel::joinable!(outbox -> access_requests (request_id));
 diesel::joinable!(request_information -> access_requests (request_id));
+diesel::joinable!(request_reminders -> access_requests (request_id));
 diesel::joinable!(service_request_messages -> service_requests (ticket_id));
 diesel::joinable!(service_requests -> tenants (tenant_id));
 diesel::joinable!(sites -> tenants (tenant_id));
@@ -372,12 +389,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     documents,
     drive_file_versions,
     drive_files,
+    language_preferences,
     mail_messages,
     mailboxes,
     outbox,
     provider_staff,
     recovery_codes,
     request_information,
+    request_reminders,
     second_factors,
     service_request_messages,
     service_requests,

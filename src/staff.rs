@@ -130,3 +130,16 @@ pub fn find(conn: &mut PgConnection, id: StaffId) -> QueryResult<Option<StaffMem
         .optional()
         .map(|r| r.map(StaffMember::from))
 }
+
+/// Every staff member of `role` (e.g. the managers, who are told of new
+/// requests), by e-mail address.
+pub fn with_role(conn: &mut PgConnection, role: StaffRole) -> QueryResult<Vec<StaffMember>> {
+    Ok(provider_staff::table
+        .filter(provider_staff::role.eq(role.as_db()))
+        .order(provider_staff::email)
+        .select(StaffRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(StaffMember::from)
+        .collect())
+}

@@ -280,6 +280,8 @@ fn serve(
             .wrap(portal::security_headers(settings.tls))
             .wrap(TracingLogger::default())
             .app_data(data.clone())
+            // Which portal this is (the language switch records mail language).
+            .app_data(web::Data::new(realm))
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             // A malformed id in a URL is a page that does not exist.
             .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
@@ -337,8 +339,11 @@ async fn sweeper(state: AppState) {
     loop {
         tick.tick().await;
         let (now, policy) = (state.clock.now(), state.policy());
+        let before = state.settings.mail.reminder_before;
         let result = db::blocking(&state.pool, move |conn| {
-            requests::sweep(conn, now, &policy, 500).map_err(db::DbError::from)
+            let swept = requests::sweep(conn, now, &policy, 500)?;
+            crate::requests::reminders::send_due(conn, now, before, 500)?;
+            Ok::<_, db::DbError>(swept)
         })
         .await;
         match result {
@@ -419,12 +424,13 @@ async fn mail_worker(state: AppState, every: std::time::Duration) {
     loop {
         tick.tick().await;
         let (mailer, now) = (mailer.clone(), state.clock.now());
-        let (from, max) = (
-            state.settings.mail.from.clone(),
-            state.settings.mail.max_attempts,
-        );
+        let from = state.settings.mail.from.clone();
+        let retry = crate::notify::outbox::Retry {
+            max_attempts: state.settings.mail.max_attempts,
+            at_least: state.settings.mail_retry_for(),
+        };
         let result = db::blocking(&state.pool, move |conn| {
-            crate::notify::outbox::deliver_due(conn, mailer.as_ref(), &from, max, now, 50)
+            crate::notify::outbox::deliver_due(conn, mailer.as_ref(), &from, retry, now, 50)
                 .map_err(db::DbError::from)
         })
         .await;

@@ -1,11 +1,13 @@
 //! The `lockbox` command line, the top of the layers: serve the portals,
 //! migrate, seed a demo ([`demo`]), create accounts ([`accounts`]), verify
-//! and export the audit log ([`audit`]), and measure ([`bench`](mod@bench)).
+//! and export the audit log ([`audit`]), list and retry failed mail
+//! ([`outbox`]), and measure ([`bench`](mod@bench)).
 
 pub mod accounts;
 pub mod audit;
 pub mod bench;
 pub mod demo;
+pub mod outbox;
 
 use std::{process::ExitCode, sync::Arc};
 
@@ -60,6 +62,11 @@ enum Command {
     Key {
         #[command(subcommand)]
         command: audit::KeyCommand,
+    },
+    /// Mail that failed for good: list it, queue it again.
+    Outbox {
+        #[command(subcommand)]
+        command: outbox::OutboxCommand,
     },
     /// Measure performance.
     Bench {
@@ -220,6 +227,7 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::User { command } => accounts::user(command, &database.owner()?, clock).await,
         Command::Staff { command } => accounts::staff(command, &database.owner()?, clock).await,
         Command::Audit { command } => audit::run(command, &pool, &settings).await,
+        Command::Outbox { command } => outbox::run(command, &pool).await,
     }
 }
 

@@ -70,6 +70,9 @@ pub struct SmtpSettings {
     pub security: SmtpSecurity,
     pub username: Option<String>,
     pub password: Option<Secret>,
+    /// `LOCKBOX_SMTP_CA_FILE`: a PEM certificate trusted for the server's
+    /// TLS besides the system's roots (a private CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +83,12 @@ pub struct MailSettings {
     /// `LOCKBOX_MAIL_MAX_ATTEMPTS` (default 8, 1–50): then a message is
     /// marked failed.
     pub max_attempts: i32,
+    /// `LOCKBOX_MAIL_RETRY_HOURS` (default 72, 1–720): a failing message is
+    /// retried at least this long (and at least the pending lifetime).
+    pub retry_for: Duration,
+    /// `LOCKBOX_REMINDER_BEFORE_MINUTES` (default 120, 1–10080): approvers
+    /// are reminded once when a pending request has this long left.
+    pub reminder_before: Duration,
     /// How often the delivery worker looks for due mail; `None` turns the
     /// worker off (tests drive delivery themselves).
     pub poll: Option<std::time::Duration>,
@@ -410,6 +419,8 @@ impl Settings {
                 transport: MailTransport::Files(std::env::temp_dir().join("lockbox-test-mail")),
                 from: "lockbox <lockbox@localhost>".into(),
                 max_attempts: 8,
+                retry_for: Duration::hours(72),
+                reminder_before: Duration::minutes(120),
                 poll: None,
             },
             audit_seal_every: Some(AUDIT_SEAL_INTERVAL),

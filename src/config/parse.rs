@@ -134,6 +134,7 @@ pub(super) fn parse_mail(
                 security,
                 username: get("LOCKBOX_SMTP_USERNAME"),
                 password: get("LOCKBOX_SMTP_PASSWORD").map(Secret::new),
+                ca_file: get("LOCKBOX_SMTP_CA_FILE").map(PathBuf::from),
             })
         }
     };
@@ -149,6 +150,20 @@ pub(super) fn parse_mail(
             "a whole number from 1 to 50",
         )?)
         .unwrap_or(8),
+        retry_for: chrono::Duration::hours(parse_bounded(
+            "LOCKBOX_MAIL_RETRY_HOURS",
+            get("LOCKBOX_MAIL_RETRY_HOURS"),
+            72,
+            1..=720,
+            "a whole number of hours from 1 to 720 (30 days)",
+        )?),
+        reminder_before: chrono::Duration::minutes(parse_bounded(
+            "LOCKBOX_REMINDER_BEFORE_MINUTES",
+            get("LOCKBOX_REMINDER_BEFORE_MINUTES"),
+            120,
+            1..=7 * 24 * 60,
+            "a whole number of minutes from 1 to 10080 (7 days)",
+        )?),
         poll: Some(std::time::Duration::from_secs(2)),
     })
 }
@@ -232,4 +247,12 @@ pub(super) fn parse_proxies(value: Option<String>) -> Result<Vec<IpAddr>, Config
             })
         })
         .collect()
+}
+
+impl super::Settings {
+    /// How long a failing mail is retried: the longer of
+    /// `LOCKBOX_MAIL_RETRY_HOURS` and the pending lifetime.
+    pub fn mail_retry_for(&self) -> chrono::Duration {
+        self.mail.retry_for.max(self.pending_lifetime)
+    }
 }

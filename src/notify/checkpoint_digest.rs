@@ -16,6 +16,7 @@ use diesel::prelude::*;
 use super::{Mail, defang, outbox, render};
 use crate::{
     audit::checkpoint::{self, Checkpoint},
+    i18n::Tr,
     identity::TenantId,
     schema::{audit_checkpoints as cp, checkpoint_digests as cd, tenants as ts},
     tenants::{self, Role},
@@ -33,12 +34,14 @@ struct Fields {
 #[template(path = "email/checkpoint_digest.txt")]
 struct Text<'a> {
     f: &'a Fields,
+    tr: Tr,
 }
 
 #[derive(Template)]
 #[template(path = "email/checkpoint_digest.html")]
 struct Html<'a> {
     f: &'a Fields,
+    tr: Tr,
 }
 
 /// Queues today's digest for every tenant that has a checkpoint not mailed
@@ -110,19 +113,26 @@ fn mails(conn: &mut PgConnection, tenant: TenantId, c: &Checkpoint) -> QueryResu
         key_id: c.key_id.clone(),
         json: serde_json::to_string_pretty(&c.published()).unwrap_or_default(),
     };
-    let subject = format!(
-        "Customer Lockbox: signed audit checkpoint of {} ({} records)",
-        f.tenant, f.seq
-    );
-    let (text, html) = (render(&Text { f: &f })?, render(&Html { f: &f })?);
-    Ok(admins
+    // Each administrator in their own language (`super::language`).
+    admins
         .into_iter()
-        .map(|admin| Mail {
-            kind: "checkpoint_digest",
-            to: admin.email,
-            subject: subject.clone(),
-            text: text.clone(),
-            html: html.clone(),
+        .map(|admin| {
+            let tr = Tr::new(super::language::of(
+                conn,
+                super::language::ADMIN,
+                admin.id.0,
+            )?);
+            let seq = f.seq.to_string();
+            Ok(Mail {
+                kind: "checkpoint_digest",
+                to: admin.email,
+                subject: tr.t_args(
+                    "mail-digest-subject",
+                    &[("tenant", &f.tenant), ("seq", &seq)],
+                ),
+                text: render(&Text { f: &f, tr })?,
+                html: render(&Html { f: &f, tr })?,
+            })
         })
-        .collect())
+        .collect()
 }

@@ -2,7 +2,11 @@
 //! embedded default). Behind a trait so the worker does not care.
 
 use lettre::{
-    FileTransport, Message, SmtpTransport, Transport, transport::smtp::authentication::Credentials,
+    FileTransport, Message, SmtpTransport, Transport,
+    transport::smtp::{
+        authentication::Credentials,
+        client::{Certificate, Tls, TlsParameters},
+    },
 };
 
 use crate::config::{MailTransport, SmtpSecurity};
@@ -37,12 +41,22 @@ pub fn from_settings(transport: &MailTransport) -> Result<Box<dyn Mailer>, Strin
             Ok(Box::new(FileMailer(FileTransport::new(dir))))
         }
         MailTransport::Smtp(smtp) => {
-            let builder = match smtp.security {
-                SmtpSecurity::None => SmtpTransport::builder_dangerous(&smtp.host),
-                SmtpSecurity::StartTls => {
-                    SmtpTransport::starttls_relay(&smtp.host).map_err(|e| e.to_string())?
+            let tls = |smtp: &crate::config::SmtpSettings| -> Result<TlsParameters, String> {
+                let mut params = TlsParameters::builder(smtp.host.clone());
+                if let Some(file) = &smtp.ca_file {
+                    let pem = std::fs::read(file)
+                        .map_err(|e| format!("SMTP CA file {}: {e}", file.display()))?;
+                    params = params.add_root_certificate(
+                        Certificate::from_pem(&pem).map_err(|e| e.to_string())?,
+                    );
                 }
-                SmtpSecurity::Tls => SmtpTransport::relay(&smtp.host).map_err(|e| e.to_string())?,
+                params.build_native().map_err(|e| e.to_string())
+            };
+            let builder = SmtpTransport::builder_dangerous(&smtp.host);
+            let builder = match smtp.security {
+                SmtpSecurity::None => builder,
+                SmtpSecurity::StartTls => builder.tls(Tls::Required(tls(smtp)?)),
+                SmtpSecurity::Tls => builder.tls(Tls::Wrapper(tls(smtp)?)),
             };
             let builder = builder
                 .port(smtp.port)

@@ -9,7 +9,9 @@
 //! [`defang`]ed so that no mail client turns it into a link.
 
 pub mod checkpoint_digest;
+pub mod language;
 pub mod mailer;
+pub mod notice;
 pub mod outbox;
 
 /// Text that cannot become a link: no scheme, no dotted host names, no

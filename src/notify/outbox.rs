@@ -4,8 +4,12 @@
 //! time), sends it, and marks it in the same transaction. A crash
 //! between sending and marking leaves the message pending, so it is sent
 //! again: at least once, with the same Message-ID, so duplicates are
-//! recognisable. Failures back off exponentially with jitter, up to a limit;
-//! then the message is marked failed and counted in `/metrics`.
+//! recognisable. Failures back off exponentially with jitter (capped at an
+//! hour) and are retried until delivered, for at least [`Retry::at_least`]
+//! (at least the pending lifetime) and [`Retry::max_attempts`]; only then
+//! is the message marked failed, counted in `/metrics`, listed by `lockbox
+//! outbox list --failed` and sent again after `lockbox outbox retry`
+//! ([`retry_failed`]). A message no longer useful is [`withdraw`]n.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -61,6 +65,17 @@ pub struct Queued {
     pub body_text: String,
     pub body_html: String,
     pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How long a failing message keeps being retried: until both hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// At least this many attempts (`LOCKBOX_MAIL_MAX_ATTEMPTS`).
+    pub max_attempts: i32,
+    /// At least this long after it was queued (the longer of
+    /// `LOCKBOX_MAIL_RETRY_HOURS` and the pending lifetime).
+    pub at_least: Duration,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +117,7 @@ pub fn deliver_due(
     conn: &mut PgConnection,
     mailer: &dyn Mailer,
     from: &str,
-    max_attempts: i32,
+    retry: Retry,
     now: DateTime<Utc>,
     batch: i64,
 ) -> QueryResult<Delivery> {
@@ -127,7 +142,7 @@ pub fn deliver_due(
                 Ok(message) => mailer.send(&message).map_err(|e| (e, false)),
                 Err(e) => Err((e, true)),
             };
-            mark(conn, &q, outcome, max_attempts, now).map(Some)
+            mark(conn, &q, outcome, retry, now).map(Some)
         })?;
         match delivered {
             None => break,
@@ -150,7 +165,7 @@ fn mark(
     conn: &mut PgConnection,
     q: &Queued,
     outcome: Result<(), (String, bool)>,
-    max_attempts: i32,
+    retry: Retry,
     now: DateTime<Utc>,
 ) -> QueryResult<Marked> {
     let attempts = q.attempts + 1;
@@ -167,7 +182,8 @@ fn mark(
             Ok(Marked::Sent)
         }
         Err((error, hopeless)) => {
-            let give_up = hopeless || attempts >= max_attempts;
+            let give_up = hopeless
+                || (attempts >= retry.max_attempts && now - q.created_at >= retry.at_least);
             diesel::update(ob::table.find(q.id))
                 .set((
                     ob::status.eq(if give_up { "failed" } else { "pending" }),
@@ -185,6 +201,61 @@ fn mark(
             }
         }
     }
+}
+
+/// Withdraws the undelivered messages of `kind` about `request` (no longer
+/// useful: e.g. the reminder of a request someone decided meanwhile).
+pub fn withdraw(conn: &mut PgConnection, request: Uuid, kind: &str) -> QueryResult<usize> {
+    diesel::update(
+        ob::table
+            .filter(ob::request_id.eq(request))
+            .filter(ob::kind.eq(kind))
+            .filter(ob::status.eq_any(["pending", "failed"])),
+    )
+    .set(ob::status.eq("withdrawn"))
+    .execute(conn)
+}
+
+/// A message that failed for good, as `lockbox outbox list --failed`
+/// shows it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ob)]
+pub struct Failed {
+    pub id: Uuid,
+    pub kind: String,
+    pub to_address: String,
+    pub subject: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The messages that failed for good, oldest first.
+pub fn failed(conn: &mut PgConnection) -> QueryResult<Vec<Failed>> {
+    ob::table
+        .filter(ob::status.eq("failed"))
+        .order(ob::created_at.asc())
+        .select(Failed::as_select())
+        .load(conn)
+}
+
+/// Queues failed messages again (one by id, or all), due at once (due
+/// since they were queued, whatever a worker's clock says), with a fresh
+/// count of attempts ([`Retry::max_attempts`] more before they fail again).
+pub fn retry_failed(conn: &mut PgConnection, id: Option<Uuid>) -> QueryResult<usize> {
+    let mut query = diesel::update(ob::table)
+        .filter(ob::status.eq("failed"))
+        .into_boxed();
+    if let Some(id) = id {
+        query = query.filter(ob::id.eq(id));
+    }
+    query
+        .set((
+            ob::status.eq("pending"),
+            ob::attempts.eq(0),
+            ob::next_attempt_at.eq(ob::created_at),
+        ))
+        .execute(conn)
 }
 
 /// Messages by status, for `/metrics` and `/healthz`.

@@ -117,6 +117,11 @@ pub fn file_citing(
                 request_id: Some(id),
             },
         )?;
+        // Every manager hears of the new request in their queue.
+        if let Some(req) = super::queries::find(conn, id, super::Scope::Provider)? {
+            let queued = super::mails::awaiting_manager(conn, &req)?;
+            crate::notify::outbox::enqueue(conn, queued, Some(id.0), now)?;
+        }
         Ok(id)
     })
 }

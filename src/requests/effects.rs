@@ -125,34 +125,60 @@ pub fn apply(
         };
         audit::receipt::issue(conn, signer, &statement)?;
     }
-    notify_transition(conn, req, event, t)
+    notify_transition(conn, req, event, t, by)
 }
 
-/// Queues the mails a transition causes: the customer's approvers when a
-/// request reaches them, the engineer when the customer decides or the
-/// request expires.
+/// Queues the mails a transition causes (see [`mails`] for who hears of
+/// what) and withdraws a reminder still queued for a request that no
+/// longer waits.
 fn notify_transition(
     conn: &mut PgConnection,
     req: &AccessRequest,
     event: Event,
     t: Transition,
+    by: By<'_>,
 ) -> QueryResult<()> {
-    let queued = match (event, t.to) {
+    use mails::{EngineerNews as News, TenantNews};
+    let mut queued = Vec::new();
+    let news = match (event, t.to) {
         (_, Status::PendingCustomer) => {
             let waiting = AccessRequest {
                 expires_at: t.expires_at,
                 ..req.clone()
             };
-            mails::pending_customer(conn, &waiting)?
+            queued.extend(mails::pending_customer(conn, &waiting, false)?);
+            Some(News::ManagerApproved)
         }
-        (Event::CustomerApprove | Event::CustomerDeny | Event::Expire, outcome) => {
-            let ends = (outcome == Status::Approved).then_some(t.ends_at).flatten();
-            mails::decision(conn, req, outcome, t.at, ends)?
-                .into_iter()
-                .collect()
-        }
-        _ => Vec::new(),
+        (Event::ManagerApprove { .. }, _) => Some(News::Opened),
+        (Event::ManagerReject, _) => Some(News::ManagerRejected),
+        (Event::CustomerApprove, _) => Some(News::Approved),
+        (Event::CustomerDeny, _) => Some(News::Denied),
+        (Event::Expire, _) => Some(News::Expired),
+        (Event::Cancel, _) => Some(News::Cancelled),
+        (Event::Revoke, _) => Some(News::Revoked),
+        (Event::End, _) => Some(News::Ended),
     };
+    // An engineer who cancels their own request needs no mail about it.
+    let own_doing = by.actor == Actor::Engineer(req.engineer_id);
+    if let (Some(news), false) = (news, own_doing) {
+        let ends = (t.to == Status::Approved).then_some(t.ends_at).flatten();
+        queued.extend(mails::to_engineer(conn, req, news, t.at, ends)?);
+    }
+    if let Actor::Customer(user) = by.actor {
+        let told = match event {
+            Event::Cancel => Some(TenantNews::Cancelled),
+            Event::Revoke => Some(TenantNews::Revoked),
+            _ => None,
+        };
+        if let Some(told) = told {
+            queued.extend(mails::to_tenant_others(
+                conn, req, told, user, by.name, t.at,
+            )?);
+        }
+    }
+    if t.to != Status::PendingCustomer {
+        outbox::withdraw(conn, req.id.0, mails::REMINDER)?;
+    }
     outbox::enqueue(conn, queued, Some(req.id.0), t.at)?;
     Ok(())
 }

@@ -1,140 +1,371 @@
-//! The mails of the request lifecycle: the customer's approvers are told
-//! when a request waits for them, the engineer when the customer decides or
-//! the request expires. Rendered here, queued by [`super::effects`].
+//! The mails of the request lifecycle, each in its recipient's language
+//! (`notify::language`, from the Fluent bundles): the customer's approvers
+//! and global administrators when a request waits for them, once more
+//! shortly before it expires ([`super::reminders`]), and when someone else
+//! of the tenant cancels or revokes it; the provider's managers when a new
+//! request waits in their queue (one mail per new request); the engineer at
+//! every transition of their request. Rendered here, queued by
+//! [`super::effects`].
 
-use askama::Template;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::{format_minutes, machine::Status, model::AccessRequest};
+use super::{format_minutes, model::AccessRequest};
 use crate::{
-    i18n::fmt_time,
-    notify::{Mail, defang, render},
+    i18n::{Lang, Tr, fmt_time},
+    identity::UserId,
+    notify::{Mail, defang, language, notice::Notice},
     staff, tenants,
 };
 
-#[derive(Template)]
-#[template(path = "email/pending_customer.txt")]
-struct PendingText<'a> {
-    f: &'a PendingFields,
+/// The outbox kind of a reminder (withdrawn once the request is decided).
+pub const REMINDER: &str = "reminder";
+
+/// What the engineer is told of their request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineerNews {
+    /// A manager approved; the customer decides next.
+    ManagerApproved,
+    /// A manager approved and the tenant has Lockbox off: the window is open.
+    Opened,
+    ManagerRejected,
+    Approved,
+    Denied,
+    Expired,
+    Cancelled,
+    Revoked,
+    Ended,
 }
 
-#[derive(Template)]
-#[template(path = "email/pending_customer.html")]
-struct PendingHtml<'a> {
-    f: &'a PendingFields,
+impl EngineerNews {
+    pub const ALL: [EngineerNews; 9] = [
+        EngineerNews::ManagerApproved,
+        EngineerNews::Opened,
+        EngineerNews::ManagerRejected,
+        EngineerNews::Approved,
+        EngineerNews::Denied,
+        EngineerNews::Expired,
+        EngineerNews::Cancelled,
+        EngineerNews::Revoked,
+        EngineerNews::Ended,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            EngineerNews::ManagerApproved => "manager-approved",
+            EngineerNews::Opened => "opened",
+            EngineerNews::ManagerRejected => "manager-rejected",
+            EngineerNews::Approved => "approved",
+            EngineerNews::Denied => "denied",
+            EngineerNews::Expired => "expired",
+            EngineerNews::Cancelled => "cancelled",
+            EngineerNews::Revoked => "revoked",
+            EngineerNews::Ended => "ended",
+        }
+    }
+
+    /// The paragraph after the facts: access open, none given, no more.
+    fn closing(self) -> Option<&'static str> {
+        match self {
+            EngineerNews::Approved | EngineerNews::Opened => Some("mail-window-open"),
+            EngineerNews::ManagerRejected
+            | EngineerNews::Denied
+            | EngineerNews::Expired
+            | EngineerNews::Cancelled => Some("mail-no-access"),
+            EngineerNews::Revoked | EngineerNews::Ended => Some("mail-no-more-access"),
+            EngineerNews::ManagerApproved => None,
+        }
+    }
 }
 
-struct PendingFields {
-    tenant: String,
-    request_id: String,
-    service_request: String,
-    workload: &'static str,
-    duration: String,
-    expires_at: String,
-    fingerprint: String,
-    /// The cited ticket's title and opener; `None`: no matching ticket.
-    ticket: Option<(String, String)>,
+/// A customer decision told to the rest of the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantNews {
+    Cancelled,
+    Revoked,
 }
 
-#[derive(Template)]
-#[template(path = "email/decision.txt")]
-struct DecisionText<'a> {
-    f: &'a DecisionFields,
+/// One recipient: where, and in which language.
+struct To {
+    email: String,
+    lang: Lang,
 }
 
-#[derive(Template)]
-#[template(path = "email/decision.html")]
-struct DecisionHtml<'a> {
-    f: &'a DecisionFields,
+/// The facts every mail about a request names.
+fn facts(tr: &Tr, req: &AccessRequest) -> Vec<(String, String)> {
+    vec![
+        (tr.t("mail-fact-organization"), defang(&req.tenant_name)),
+        (tr.t("mail-fact-request-id"), req.id.to_string()),
+        (
+            tr.t("mail-fact-service-request"),
+            defang(&req.service_request),
+        ),
+        (tr.t("mail-fact-workload"), req.workload.name().to_owned()),
+    ]
 }
 
-struct DecisionFields {
-    outcome: &'static str,
-    tenant: String,
-    request_id: String,
-    service_request: String,
-    workload: &'static str,
-    at: String,
-    access_ends_at: Option<String>,
+fn subject(tr: &Tr, key: &str, req: &AccessRequest, more: &[(&'static str, &str)]) -> String {
+    let (sr, tenant) = (defang(&req.service_request), defang(&req.tenant_name));
+    let mut args = vec![("sr", sr.as_str()), ("tenant", tenant.as_str())];
+    args.extend_from_slice(more);
+    tr.t_args(key, &args)
 }
 
-/// The mails to every global administrator and approver of the request's
-/// tenant: a request waits for them.
-pub fn pending_customer(conn: &mut PgConnection, req: &AccessRequest) -> QueryResult<Vec<Mail>> {
-    let f = PendingFields {
-        tenant: defang(&req.tenant_name),
-        request_id: req.id.to_string(),
-        service_request: defang(&req.service_request),
-        workload: req.workload.name(),
-        duration: format_minutes(req.duration_minutes),
-        expires_at: req.expires_at.map(fmt_time).unwrap_or_default(),
-        fingerprint: req.short_fingerprint(),
-        ticket: match req.ticket_id {
-            Some(id) => super::tickets::queries::by_id(conn, id)?
-                .map(|t| (defang(&t.title), defang(&t.opener_name))),
-            None => None,
-        },
+/// The cited service request's title and opener (defanged); `None`: no
+/// matching one.
+pub type Ticket = Option<(String, String)>;
+
+/// The mail that a request waits for the customer's decision (`reminder`:
+/// the second one, shortly before it expires): with the cited service
+/// request and the request's fingerprint.
+pub fn waiting_notice(
+    tr: &Tr,
+    req: &AccessRequest,
+    ticket: &Ticket,
+    reminder: bool,
+) -> (String, Notice) {
+    let expires = req.expires_at.map(fmt_time).unwrap_or_default();
+    let mut f = facts(tr, req);
+    f.insert(
+        3,
+        (
+            tr.t("mail-fact-ticket"),
+            match ticket {
+                Some((title, opener)) => tr.t_args(
+                    "mail-ticket-opened-by",
+                    &[("title", title), ("opener", opener)],
+                ),
+                None => tr.t("mail-ticket-none"),
+            },
+        ),
+    );
+    f.push((
+        tr.t("mail-fact-duration"),
+        format_minutes(req.duration_minutes),
+    ));
+    f.push((tr.t("mail-fact-expires"), expires.clone()));
+    f.push((tr.t("mail-fact-fingerprint"), req.short_fingerprint()));
+    let (subject, heading, intro) = if reminder {
+        (
+            subject(tr, "mail-reminder-subject", req, &[("expires", &expires)]),
+            "mail-reminder-heading",
+            "mail-reminder-intro",
+        )
+    } else {
+        (
+            subject(tr, "mail-pending-subject", req, &[]),
+            "mail-pending-heading",
+            "mail-pending-intro",
+        )
     };
-    let subject = format!(
-        "Customer Lockbox: approval needed for access request {} ({})",
-        f.service_request, f.tenant
-    );
-    let (text, html) = (
-        render(&PendingText { f: &f })?,
-        render(&PendingHtml { f: &f })?,
-    );
-    Ok(tenants::lockbox_people(conn, req.tenant_id)?
-        .into_iter()
-        .map(|person| Mail {
-            kind: "pending_customer",
-            to: person.email,
-            subject: subject.clone(),
-            text: text.clone(),
-            html: html.clone(),
-        })
-        .collect())
+    let notice = Notice {
+        lang: tr.lang.code(),
+        heading: tr.t(heading),
+        before: vec![tr.t(intro)],
+        facts: f,
+        // No matching service request: in red (SPEC §12).
+        warning: ticket.is_none().then_some(3),
+        after: vec![
+            tr.t("mail-fingerprint-check"),
+            tr.t("mail-sign-in-admin"),
+            tr.t("mail-no-links"),
+            tr.t("mail-pending-expiry"),
+        ],
+    };
+    (subject, notice)
 }
 
-/// The mail telling the engineer the customer's decision (or the expiry).
-pub fn decision(
+/// The mail to a manager: a new request waits in the approval queue.
+pub fn manager_notice(tr: &Tr, req: &AccessRequest) -> (String, Notice) {
+    let mut f = facts(tr, req);
+    f.push((
+        tr.t("mail-fact-duration"),
+        format_minutes(req.duration_minutes),
+    ));
+    f.push((tr.t("mail-fact-engineer"), defang(&req.engineer_name)));
+    let notice = Notice {
+        lang: tr.lang.code(),
+        heading: tr.t("mail-manager-heading"),
+        before: vec![tr.t("mail-manager-intro")],
+        facts: f,
+        warning: None,
+        after: vec![tr.t("mail-manager-sign-in"), tr.t("mail-no-links")],
+    };
+    (subject(tr, "mail-manager-subject", req, &[]), notice)
+}
+
+/// The mail to the engineer: what happened to their request, when, and
+/// until when access lasts if it is open.
+pub fn engineer_notice(
+    tr: &Tr,
+    req: &AccessRequest,
+    news: EngineerNews,
+    at: DateTime<Utc>,
+    access_ends_at: Option<DateTime<Utc>>,
+) -> (String, Notice) {
+    let key = news.key();
+    let mut f = facts(tr, req);
+    let when = match news {
+        EngineerNews::Expired | EngineerNews::Ended => "mail-fact-time",
+        _ => "mail-fact-decided",
+    };
+    f.push((tr.t(when), fmt_time(at)));
+    if let Some(end) = access_ends_at {
+        f.push((tr.t("mail-fact-access-ends"), fmt_time(end)));
+    }
+    let notice = Notice {
+        lang: tr.lang.code(),
+        heading: tr.t("mail-engineer-heading"),
+        before: vec![tr.t(&format!("mail-engineer-{key}-body"))],
+        facts: f,
+        warning: None,
+        after: news.closing().map(|k| tr.t(k)).into_iter().collect(),
+    };
+    let subject = subject(tr, &format!("mail-engineer-{key}-subject"), req, &[]);
+    (subject, notice)
+}
+
+/// The mail to the tenant's other deciders: `by` cancelled or revoked.
+pub fn tenant_notice(
+    tr: &Tr,
+    req: &AccessRequest,
+    news: TenantNews,
+    by: &str,
+    at: DateTime<Utc>,
+) -> (String, Notice) {
+    let key = match news {
+        TenantNews::Cancelled => "cancelled",
+        TenantNews::Revoked => "revoked",
+    };
+    let by = defang(by);
+    let mut f = facts(tr, req);
+    f.push((tr.t("mail-fact-decided"), fmt_time(at)));
+    let notice = Notice {
+        lang: tr.lang.code(),
+        heading: tr.t("mail-tenant-heading"),
+        before: vec![tr.t1(&format!("mail-tenant-{key}-body"), "name", &by)],
+        facts: f,
+        warning: None,
+        after: vec![tr.t("mail-nothing-to-do"), tr.t("mail-no-links")],
+    };
+    let subject = subject(
+        tr,
+        &format!("mail-tenant-{key}-subject"),
+        req,
+        &[("name", &by)],
+    );
+    (subject, notice)
+}
+
+fn mail(kind: &'static str, to: &To, (subject, notice): (String, Notice)) -> QueryResult<Mail> {
+    let (text, html) = notice.render()?;
+    Ok(Mail {
+        kind,
+        to: to.email.clone(),
+        subject,
+        text,
+        html,
+    })
+}
+
+/// The tenant's global administrators and approvers, with their languages.
+fn deciders(conn: &mut PgConnection, req: &AccessRequest) -> QueryResult<Vec<(UserId, To)>> {
+    tenants::lockbox_people(conn, req.tenant_id)?
+        .into_iter()
+        .map(|p| {
+            let lang = language::of(conn, language::ADMIN, p.id.0)?;
+            Ok((
+                p.id,
+                To {
+                    email: p.email,
+                    lang,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Every global administrator and approver of the request's tenant: the
+/// request waits for them (`reminder`: and expires soon).
+pub fn pending_customer(
     conn: &mut PgConnection,
     req: &AccessRequest,
-    outcome: Status,
+    reminder: bool,
+) -> QueryResult<Vec<Mail>> {
+    let kind = if reminder {
+        REMINDER
+    } else {
+        "pending_customer"
+    };
+    let ticket: Ticket = match req.ticket_id {
+        Some(id) => super::tickets::queries::by_id(conn, id)?
+            .map(|t| (defang(&t.title), defang(&t.opener_name))),
+        None => None,
+    };
+    deciders(conn, req)?
+        .iter()
+        .map(|(_, to)| {
+            let notice = waiting_notice(&Tr::new(to.lang), req, &ticket, reminder);
+            mail(kind, to, notice)
+        })
+        .collect()
+}
+
+/// Every manager: a new request waits in their queue.
+pub fn awaiting_manager(conn: &mut PgConnection, req: &AccessRequest) -> QueryResult<Vec<Mail>> {
+    staff::with_role(conn, staff::StaffRole::Manager)?
+        .into_iter()
+        .map(|m| {
+            let to = To {
+                lang: language::of(conn, language::ENGINEER, m.id.0)?,
+                email: m.email,
+            };
+            mail(
+                "awaiting_manager",
+                &to,
+                manager_notice(&Tr::new(to.lang), req),
+            )
+        })
+        .collect()
+}
+
+/// The engineer's mail about their request.
+pub fn to_engineer(
+    conn: &mut PgConnection,
+    req: &AccessRequest,
+    news: EngineerNews,
     at: DateTime<Utc>,
     access_ends_at: Option<DateTime<Utc>>,
 ) -> QueryResult<Option<Mail>> {
     let Some(engineer) = staff::find(conn, req.engineer_id)? else {
         return Ok(None);
     };
-    let f = DecisionFields {
-        outcome: match outcome {
-            Status::Approved => "approved",
-            Status::Denied => "denied",
-            _ => "expired",
-        },
-        tenant: defang(&req.tenant_name),
-        request_id: req.id.to_string(),
-        service_request: defang(&req.service_request),
-        workload: req.workload.name(),
-        at: fmt_time(at),
-        access_ends_at: access_ends_at.map(fmt_time),
+    let to = To {
+        lang: language::of(conn, language::ENGINEER, engineer.id.0)?,
+        email: engineer.email,
     };
-    let subject = format!(
-        "Customer Lockbox: access request {} {} by {}",
-        f.service_request,
-        f.outcome,
-        if outcome == Status::Expired {
-            "timeout"
-        } else {
-            "the customer"
-        }
-    );
-    Ok(Some(Mail {
-        kind: "decision",
-        to: engineer.email,
-        subject,
-        text: render(&DecisionText { f: &f })?,
-        html: render(&DecisionHtml { f: &f })?,
-    }))
+    let notice = engineer_notice(&Tr::new(to.lang), req, news, at, access_ends_at);
+    mail("decision", &to, notice).map(Some)
 }
+
+/// The tenant's deciders other than `by`: `by_name` cancelled or revoked.
+pub fn to_tenant_others(
+    conn: &mut PgConnection,
+    req: &AccessRequest,
+    news: TenantNews,
+    by: UserId,
+    by_name: &str,
+    at: DateTime<Utc>,
+) -> QueryResult<Vec<Mail>> {
+    deciders(conn, req)?
+        .iter()
+        .filter(|(id, _)| *id != by)
+        .map(|(_, to)| {
+            let notice = tenant_notice(&Tr::new(to.lang), req, news, by_name, at);
+            mail("tenant_decision", to, notice)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

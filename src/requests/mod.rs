@@ -24,6 +24,7 @@ pub mod machine;
 pub mod mails;
 pub mod model;
 pub mod queries;
+pub mod reminders;
 pub mod tickets;
 pub mod use_cases;
 

@@ -237,9 +237,25 @@ pub struct LangQuery {
 }
 
 /// `GET /lang?to=nl&back=/path`: the language switch. Only local paths are
-/// accepted as `back`, so this is no open redirect.
-pub async fn switch_language(query: web::Query<LangQuery>) -> Result<HttpResponse, AppError> {
+/// accepted as `back`, so this is no open redirect. Someone signed in also
+/// gets their mail in the language they switch to (issue 18).
+pub async fn switch_language(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<LangQuery>,
+) -> Result<HttpResponse, AppError> {
     let lang = Lang::from_code(&query.to).ok_or_else(|| AppError::BadRequest("language".into()))?;
+    let realm = req
+        .app_data::<web::Data<crate::auth::Realm>>()
+        .map(|r| *r.get_ref());
+    if let (Some(realm), Some(id)) = (realm, forms::PortalSession::from_request(&req).principal()?)
+    {
+        let realm = match realm {
+            crate::auth::Realm::Admin => crate::notify::language::ADMIN,
+            crate::auth::Realm::Engineer => crate::notify::language::ENGINEER,
+        };
+        signin::remember_language(&state, realm, id, lang).await?;
+    }
     let back = query
         .back
         .as_deref()

@@ -114,7 +114,17 @@ pub async fn answer<P: super::two_factor::TwoFactorPortal>(
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     match outcome {
-        SignInOutcome::Success(id) => super::two_factor::after_password::<P>(req, state, id).await,
+        SignInOutcome::Success(id) => {
+            // Mail follows the language the person last used (issue 18).
+            remember_language(
+                state,
+                realm_of::<P>(),
+                id,
+                crate::i18n::Lang::from_request(req),
+            )
+            .await?;
+            super::two_factor::after_password::<P>(req, state, id).await
+        }
         SignInOutcome::Invalid => page.refuse(form, StatusCode::UNAUTHORIZED, "signin-invalid"),
         SignInOutcome::Throttled(refusal) => {
             let error_key = match refusal {
@@ -131,4 +141,27 @@ pub async fn answer<P: super::two_factor::TwoFactorPortal>(
             Ok(response)
         }
     }
+}
+
+/// The language-preference realm of a portal.
+pub fn realm_of<P: super::request_pages::RequestPortal>() -> &'static str {
+    match P::VIEWER {
+        super::view::Viewer::Customer => crate::notify::language::ADMIN,
+        super::view::Viewer::Provider => crate::notify::language::ENGINEER,
+    }
+}
+
+/// Records `lang` as the account's mail language.
+pub async fn remember_language(
+    state: &super::AppState,
+    realm: &'static str,
+    id: uuid::Uuid,
+    lang: crate::i18n::Lang,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    crate::db::blocking(&state.pool, move |conn| {
+        crate::notify::language::set(conn, realm, id, lang, now).map_err(crate::db::DbError::from)
+    })
+    .await?;
+    Ok(())
 }

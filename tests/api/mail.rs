@@ -57,9 +57,14 @@ async fn approvers_and_global_admins_of_the_tenant_are_told_and_nobody_else() {
         .app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
     let report = w.app.deliver_mail().await;
-    assert_eq!(report.sent, 3);
+    assert_eq!(report.sent, 5, "three deciders, the manager, the engineer");
 
-    let mut recipients: Vec<String> = smtp.messages().iter().map(to).collect();
+    let waiting: Vec<Received> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.subject().starts_with("Customer Lockbox: approval needed"))
+        .collect();
+    let mut recipients: Vec<String> = waiting.iter().map(to).collect();
     recipients.sort();
     let mut expected = vec![
         c.admin.email.clone(),
@@ -71,7 +76,7 @@ async fn approvers_and_global_admins_of_the_tenant_are_told_and_nobody_else() {
         recipients, expected,
         "not the plain user, not Fabrikam's admin"
     );
-    for m in smtp.messages() {
+    for m in waiting {
         assert_eq!(
             m.subject(),
             "Customer Lockbox: approval needed for access request SR-1000 (Contoso)"
@@ -122,8 +127,8 @@ async fn no_mail_of_any_kind_carries_a_link_even_when_staff_type_one() {
     let all = smtp.messages();
     assert_eq!(
         all.len(),
-        3,
-        "the admin's and approver's mails and the engineer's"
+        5,
+        "the manager's, the engineer's (twice), the admin's and the approver's"
     );
     for m in &all {
         assert_no_links(m);
@@ -150,6 +155,7 @@ async fn the_engineer_hears_the_decision_with_the_window_end() {
         .messages()
         .into_iter()
         .filter(|m| m.to[0].ends_with("@provider.example"))
+        .filter(|m| m.subject().ends_with("by the customer"))
         .collect();
     assert_eq!(engineer_mail.len(), 2);
     let yes = engineer_mail
@@ -199,9 +205,9 @@ async fn the_engineer_hears_of_an_expiry() {
         .into_iter()
         .filter(|m| m.to[0] == w.engineer.email)
         .collect();
-    assert_eq!(mail.len(), 1);
+    assert_eq!(mail.len(), 2, "the manager's approval, then the expiry");
     assert_eq!(
-        mail[0].subject(),
+        mail[1].subject(),
         "Customer Lockbox: access request SR-1000 expired by timeout"
     );
 }
@@ -214,8 +220,8 @@ async fn an_smtp_outage_is_survived_and_every_mail_arrives_once() {
     w.app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
     let report = w.app.deliver_mail().await;
-    assert_eq!((report.sent, report.retrying), (0, 2));
-    assert_eq!(pending(&w.app), 2);
+    assert_eq!((report.sent, report.retrying), (0, 4));
+    assert_eq!(pending(&w.app), 4);
 
     smtp.restart().await;
     assert_eq!(
@@ -224,15 +230,17 @@ async fn an_smtp_outage_is_survived_and_every_mail_arrives_once() {
         "not due before its backoff"
     );
     w.app.clock.advance(Duration::seconds(37)); // 30 s + 20 % jitter at most
-    assert_eq!(w.app.deliver_mail().await.sent, 2);
+    assert_eq!(w.app.deliver_mail().await.sent, 4);
     assert_eq!(w.app.deliver_mail().await.sent, 0);
-    let ids: Vec<String> = smtp
+    let mut ids: Vec<String> = smtp
         .messages()
         .iter()
         .filter_map(|m| m.header("Message-ID"))
         .collect();
-    assert_eq!(ids.len(), 2);
-    assert_ne!(ids[0], ids[1]);
+    assert_eq!(ids.len(), 4);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4);
 }
 
 fn pending(app: &TestApp) -> i64 {
@@ -257,29 +265,52 @@ async fn two_workers_at_once_never_send_a_message_twice() {
             .arrange_request(w.contoso, &engineer, Some(&w.manager));
     }
     let (a, b) = tokio::join!(w.app.deliver_mail(), w.app.deliver_mail());
-    assert_eq!(a.sent + b.sent, 12);
+    assert_eq!(a.sent + b.sent, 24);
     let mut ids: Vec<String> = smtp
         .messages()
         .iter()
         .filter_map(|m| m.header("Message-ID"))
         .collect();
-    assert_eq!(ids.len(), 12);
+    assert_eq!(ids.len(), 24);
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), 12, "no duplicates");
+    assert_eq!(ids.len(), 24, "no duplicates");
 }
 
+/// SMTP down for days: every message is retried with capped backoff for
+/// at least the retry period (never given up within the pending lifetime),
+/// then fails visibly (`/metrics`, `outbox list --failed`) and is sent once
+/// `outbox retry` queues it again.
 #[tokio::test]
-async fn mail_that_keeps_failing_is_marked_failed_and_counted_in_metrics() {
+async fn mail_is_retried_for_days_then_failed_visibly_and_sent_after_outbox_retry() {
     let (w, mut smtp) = world_with_smtp_and(|s| s.mail.max_attempts = 2).await;
     w.customers();
     smtp.stop();
     w.app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
-    w.app.deliver_mail().await;
-    w.app.clock.advance(Duration::minutes(5));
+    let started = w.app.clock.now();
+    let mut attempts = 0;
+    // 71 hours of outage, a pass every 10 minutes: nothing is given up.
+    while w.app.clock.now() - started < Duration::hours(71) {
+        let report = w.app.deliver_mail().await;
+        assert_eq!(
+            report.failed,
+            0,
+            "given up after {}",
+            w.app.clock.now() - started
+        );
+        attempts += report.retrying;
+        w.app.clock.advance(Duration::minutes(10));
+    }
+    // Capped backoff: about one attempt an hour per message, not fewer.
+    assert!(
+        (4 * 40..=4 * 100).contains(&attempts),
+        "{attempts} attempts"
+    );
+    assert_eq!(pending(&w.app), 4);
+    w.app.clock.advance(Duration::hours(2));
     let report = w.app.deliver_mail().await;
-    assert_eq!(report.failed, 2);
+    assert_eq!(report.failed, 4, "after the retry period: failed for good");
     let metrics = crate::helpers::client()
         .get(format!("{}/metrics", w.app.engineer_url))
         .send()
@@ -289,7 +320,7 @@ async fn mail_that_keeps_failing_is_marked_failed_and_counted_in_metrics() {
         .await
         .expect("body");
     assert!(
-        metrics.contains("lockbox_outbox_messages{status=\"failed\"} 2"),
+        metrics.contains("lockbox_outbox_messages{status=\"failed\"} 4"),
         "{metrics}"
     );
     assert!(metrics.contains("lockbox_outbox_messages{status=\"pending\"} 0"));
@@ -303,13 +334,48 @@ async fn mail_that_keeps_failing_is_marked_failed_and_counted_in_metrics() {
         reqwest::StatusCode::NOT_FOUND,
         "not on the admin center"
     );
+    let listed = outbox_cli(&w.app, &["list", "--failed"]);
+    assert_eq!(listed.lines().count(), 4, "{listed}");
+    assert!(
+        listed
+            .lines()
+            .all(|l| l.contains("attempts") && l.contains("Connection refused")),
+        "kind, recipient, attempts and the last error: {listed}"
+    );
+
     w.app.clock.advance(Duration::hours(2));
     smtp.restart().await;
     assert_eq!(
         w.app.deliver_mail().await.sent,
         0,
-        "failed mail is not retried"
+        "failed mail waits for the operator"
     );
+    assert_eq!(
+        outbox_cli(&w.app, &["retry", "--all"]).trim(),
+        "queued 4 failed messages again"
+    );
+    assert_eq!(outbox_cli(&w.app, &["list", "--failed"]), "");
+    assert_eq!(w.app.deliver_mail().await.sent, 4);
+    assert_eq!(smtp.messages().len(), 4);
+}
+
+/// `lockbox outbox ARGS…` against the app's database, as an operator runs
+/// it; its standard output.
+fn outbox_cli(app: &TestApp, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lockbox"))
+        .arg("outbox")
+        .args(args)
+        .env("DATABASE_URL", &app.database().app_url)
+        .env("LOCKBOX_MIGRATE_DATABASE_URL", &app.owner_url)
+        .env("LOCKBOX_LOG", "warn")
+        .output()
+        .expect("lockbox runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
 }
 
 /// A worker that sends and then crashes before marking the message: the
@@ -340,7 +406,10 @@ async fn a_crash_between_send_and_mark_resends_with_the_same_message_id() {
             &mut pool.get().expect("conn"),
             &mailer,
             &settings.mail.from,
-            8,
+            lockbox::notify::outbox::Retry {
+                max_attempts: 8,
+                at_least: chrono::Duration::zero(),
+            },
             now,
             100,
         )
@@ -351,14 +420,14 @@ async fn a_crash_between_send_and_mark_resends_with_the_same_message_id() {
     w.app.clock.advance(Duration::minutes(1));
     w.app.deliver_mail().await;
     let messages = smtp.messages();
-    assert_eq!(messages.len(), 4, "each of the two mails twice");
+    assert_eq!(messages.len(), 8, "each of the four mails twice");
     let mut ids: Vec<String> = messages
         .iter()
         .filter_map(|m| m.header("Message-ID"))
         .collect();
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), 2, "the duplicates share their Message-ID");
+    assert_eq!(ids.len(), 4, "the duplicates share their Message-ID");
 }
 
 #[tokio::test]
@@ -370,7 +439,7 @@ async fn without_smtp_mail_is_written_as_eml_files() {
     w.customers();
     w.app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
-    assert_eq!(w.app.deliver_mail().await.sent, 2);
+    assert_eq!(w.app.deliver_mail().await.sent, 4);
     let files: Vec<_> = std::fs::read_dir(dir.path())
         .expect("dir")
         .flatten()
@@ -379,9 +448,12 @@ async fn without_smtp_mail_is_written_as_eml_files() {
         .iter()
         .filter(|f| f.path().extension().is_some_and(|e| e == "eml"))
         .collect();
-    assert_eq!(emls.len(), 2);
-    let text = std::fs::read_to_string(emls[0].path()).expect("eml");
-    assert!(text.contains("Subject: Customer Lockbox: approval needed"));
+    assert_eq!(emls.len(), 4);
+    assert!(emls.iter().any(|f| {
+        std::fs::read_to_string(f.path())
+            .expect("eml")
+            .contains("Subject: Customer Lockbox: approval needed")
+    }));
 }
 
 #[tokio::test]
@@ -477,4 +549,73 @@ async fn global_admins_get_the_newest_signed_checkpoint_by_mail_once_a_day() {
         checkpoint_digest::send_due(&mut w.app.conn(), tomorrow).expect("digest"),
         1
     );
+}
+
+/// Mail over STARTTLS and over implicit TLS to a local listener whose
+/// certificate a CA made for the test signed (`LOCKBOX_SMTP_CA_FILE`);
+/// and without that CA the certificate is refused, nothing goes in clear.
+async fn delivered_over(
+    security: fn(tokio_native_tls::TlsAcceptor) -> crate::smtp::Security,
+    mode: lockbox::config::SmtpSecurity,
+) {
+    let ca = crate::smtp::TestCa::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).expect("ca file");
+    let smtp = SmtpServer::start_with(security(ca.acceptor.clone())).await;
+    let port = smtp.port;
+    let trusted = ca_file.clone();
+    let w = world_with(move |s| {
+        smtp_to(s, port);
+        if let lockbox::config::MailTransport::Smtp(smtp) = &mut s.mail.transport {
+            smtp.security = mode;
+            smtp.ca_file = Some(trusted);
+        }
+    })
+    .await;
+    w.customers();
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let report = w.app.deliver_mail().await;
+    assert_eq!((report.sent, report.retrying), (4, 0), "{report:?}");
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 4);
+    assert!(messages.iter().all(|m| m.tls), "every message over TLS");
+
+    // A client that does not trust the test CA refuses the server.
+    let mut untrusting = w.app.settings.clone();
+    if let lockbox::config::MailTransport::Smtp(smtp) = &mut untrusting.mail.transport {
+        smtp.ca_file = None;
+    }
+    let mailer =
+        lockbox::notify::mailer::from_settings(&untrusting.mail.transport).expect("mailer");
+    let message = lettre::Message::builder()
+        .from("lockbox@localhost".parse().expect("from"))
+        .to("someone@localhost".parse().expect("to"))
+        .subject("x")
+        .body(String::from("x"))
+        .expect("message");
+    let refused = tokio::task::spawn_blocking(move || mailer.send(&message))
+        .await
+        .expect("thread");
+    assert!(refused.is_err(), "an untrusted certificate is refused");
+    assert_eq!(smtp.messages().len(), 4, "nothing sent in the clear");
+}
+
+#[tokio::test]
+async fn mail_is_delivered_over_starttls_with_a_trusted_test_certificate() {
+    delivered_over(
+        crate::smtp::Security::StartTls,
+        lockbox::config::SmtpSecurity::StartTls,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn mail_is_delivered_over_implicit_tls_with_a_trusted_test_certificate() {
+    delivered_over(
+        crate::smtp::Security::Implicit,
+        lockbox::config::SmtpSecurity::Tls,
+    )
+    .await;
 }

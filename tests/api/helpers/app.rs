@@ -343,6 +343,11 @@ impl TestApp {
             .expect("body")
     }
 
+    /// The test's database (its URLs, e.g. for running the binary).
+    pub fn database(&self) -> &TestDatabase {
+        &self._db
+    }
+
     /// A signed-in engineer-portal client for `user`.
     pub async fn engineer_client(&self, user: &TestUser) -> Client {
         let c = client();

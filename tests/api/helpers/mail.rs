@@ -13,6 +13,7 @@ pub fn smtp_to(settings: &mut Settings, port: u16) {
         security: lockbox::config::SmtpSecurity::None,
         username: None,
         password: None,
+        ca_file: None,
     });
 }
 
@@ -28,7 +29,10 @@ impl TestApp {
                 &mut pool.get().expect("conn"),
                 mailer.as_ref(),
                 &settings.mail.from,
-                settings.mail.max_attempts,
+                lockbox::notify::outbox::Retry {
+                    max_attempts: settings.mail.max_attempts,
+                    at_least: settings.mail_retry_for(),
+                },
                 now,
                 100,
             )
