@@ -474,7 +474,19 @@ async fn parallel_right_and_wrong_passwords_for_one_account_never_fail_the_serve
         .contains(s)),
         "{statuses:?}"
     );
-    assert!(statuses.contains(&StatusCode::SEE_OTHER), "{statuses:?}");
+    // Which of the parallel attempts the throttle admits first is up to the
+    // scheduler (five wrong ones first lock this network out); the real
+    // user from another network signs in either way.
+    let elsewhere = crate::helpers::client_from("127.0.0.9");
+    let token = admin_token(&app, &elsewhere).await;
+    let resp = post_admin_sign_in(
+        &app,
+        &elsewhere,
+        &token,
+        ("Contoso", admin.email.as_str(), admin.password.as_str()),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
