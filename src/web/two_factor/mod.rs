@@ -68,16 +68,22 @@ pub async fn standing(state: &AppState, holder: &Holder) -> Result<Standing, App
     .map_err(AppError::from)
 }
 
-/// Checks `code` for `holder`'s authenticator, counted by throttling, from
-/// the request's address at the clock's now.
-pub async fn check(
+/// Runs `judge` on `code` typed now from the request's address (what
+/// throttling counts), on a pooled connection.
+async fn attempt(
     req: &HttpRequest,
     state: &AppState,
-    holder: &Holder,
     code: &str,
     during: During,
+    judge: impl FnOnce(
+        &mut diesel::PgConnection,
+        &crate::auth::totp::Sealer,
+        &Attempt<'_>,
+    ) -> diesel::QueryResult<Checked>
+    + Send
+    + 'static,
 ) -> Result<Checked, AppError> {
-    let (holder, code) = (holder.clone(), code.to_owned());
+    let code = code.to_owned();
     let ip = client_ip(req, &state.settings.trusted_proxies);
     let (sealer, now) = (state.sealer.clone(), state.clock.now());
     db::blocking(&state.pool, move |conn| {
@@ -87,10 +93,25 @@ pub async fn check(
             now,
             during,
         };
-        store::verify(conn, &sealer, &holder, &attempt).map_err(DbError::from)
+        judge(conn, &sealer, &attempt).map_err(DbError::from)
     })
     .await
     .map_err(AppError::from)
+}
+
+/// Checks `code` for `holder`'s authenticator, counted by throttling.
+pub async fn check(
+    req: &HttpRequest,
+    state: &AppState,
+    holder: &Holder,
+    code: &str,
+    during: During,
+) -> Result<Checked, AppError> {
+    let holder = holder.clone();
+    attempt(req, state, code, during, move |conn, sealer, a| {
+        store::verify(conn, sealer, &holder, a)
+    })
+    .await
 }
 
 /// Confirms an enrolment of `secret` with `code` (counted like [`check`]).
@@ -102,21 +123,15 @@ pub async fn confirm_enrolment(
     code: &str,
     may_replace: bool,
 ) -> Result<Checked, AppError> {
-    let (holder, code) = (holder.clone(), code.to_owned());
-    let ip = client_ip(req, &state.settings.trusted_proxies);
-    let (sealer, now) = (state.sealer.clone(), state.clock.now());
-    db::blocking(&state.pool, move |conn| {
-        let attempt = Attempt {
-            code: &code,
-            ip,
-            now,
-            during: During::Enrolment,
-        };
-        store::confirm(conn, &sealer, &holder, &secret, &attempt, may_replace)
-            .map_err(DbError::from)
-    })
+    let holder = holder.clone();
+    attempt(
+        req,
+        state,
+        code,
+        During::Enrolment,
+        move |conn, sealer, a| store::confirm(conn, sealer, &holder, &secret, a, may_replace),
+    )
     .await
-    .map_err(AppError::from)
 }
 
 /// The message and status of a code that was not accepted.
