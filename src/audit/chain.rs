@@ -49,6 +49,32 @@ pub struct Chained<'a> {
 
 pub(crate) use crate::digest::frame as field;
 
+/// `pub fn chained(&self, seq) -> Chained` for a record type with the
+/// encoded fields under their names (a log record, one being sealed, one
+/// read from an export): the fields the hash covers are listed once, here.
+macro_rules! chained_from_fields {
+    ($record:ty) => {
+        impl $record {
+            /// The fields its hash covers, at chain position `seq`.
+            pub fn chained(&self, seq: i64) -> $crate::audit::chain::Chained<'_> {
+                $crate::audit::chain::Chained {
+                    tenant_id: self.tenant_id,
+                    seq,
+                    occurred_at: self.occurred_at,
+                    actor_id: &self.actor_id,
+                    actor_name: &self.actor_name,
+                    ip: &self.ip,
+                    activity: &self.activity,
+                    item: &self.item,
+                    request_id: self.request_id,
+                    parameters: &self.parameters,
+                }
+            }
+        }
+    };
+}
+pub(crate) use chained_from_fields;
+
 /// The canonical encoding described in the module documentation.
 pub fn canonical(r: &Chained<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);

@@ -223,23 +223,7 @@ fn as_hex<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, 
     }
 }
 
-impl Record {
-    /// The fields its hash covers, at chain position `seq`.
-    pub fn chained(&self, seq: i64) -> chain::Chained<'_> {
-        chain::Chained {
-            tenant_id: self.tenant_id,
-            seq,
-            occurred_at: self.occurred_at,
-            actor_id: &self.actor_id,
-            actor_name: &self.actor_name,
-            ip: &self.ip,
-            activity: &self.activity,
-            item: &self.item,
-            request_id: self.request_id,
-            parameters: &self.parameters,
-        }
-    }
-}
+chain::chained_from_fields!(Record);
 
 /// Appends a record and returns its id. Call it inside the transaction that
 /// makes the change it describes: both commit or neither does.

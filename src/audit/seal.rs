@@ -87,22 +87,7 @@ struct Unsealed {
     request_id: Option<RequestId>,
 }
 
-impl Unsealed {
-    fn chained(&self, seq: i64) -> chain::Chained<'_> {
-        chain::Chained {
-            tenant_id: self.tenant_id,
-            seq,
-            occurred_at: self.occurred_at,
-            actor_id: &self.actor_id,
-            actor_name: &self.actor_name,
-            ip: &self.ip,
-            activity: &self.activity,
-            item: &self.item,
-            request_id: self.request_id,
-            parameters: &self.parameters,
-        }
-    }
-}
+chain::chained_from_fields!(Unsealed);
 
 /// Seals up to [`BATCH`] records after the chain's head, none past
 /// `watermark`, in one transaction.

@@ -37,22 +37,9 @@ pub struct FileRecord {
     pub hash: Option<String>,
 }
 
-impl FileRecord {
-    pub(super) fn chained(&self, seq: i64) -> crate::audit::chain::Chained<'_> {
-        crate::audit::chain::Chained {
-            tenant_id: self.tenant_id,
-            seq,
-            occurred_at: self.occurred_at,
-            actor_id: &self.actor_id,
-            actor_name: &self.actor_name,
-            ip: &self.ip,
-            activity: &self.activity,
-            item: &self.item,
-            request_id: self.request_id,
-            parameters: &self.parameters,
-        }
-    }
+crate::audit::chain::chained_from_fields!(FileRecord);
 
+impl FileRecord {
     /// Its seal, `None` when it has none yet; a half seal is malformed.
     pub(super) fn sealed(&self, line: u64) -> Result<Option<Sealed>, Problem> {
         let hash32 = |h: &str| crate::digest::from_hex(h).filter(|b| b.len() == 32);
