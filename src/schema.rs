@@ -32,6 +32,7 @@ diesel::table! {
         ends_at -> Nullable<Timestamptz>,
         closed_at -> Nullable<Timestamptz>,
         ticket_id -> Nullable<Uuid>,
+        approvals_required -> Nullable<Int2>,
     }
 }
 
@@ -316,6 +317,7 @@ diesel::table! {
         lockbox_enabled -> Bool,
         created_at -> Timestamptz,
         require_two_factor -> Bool,
+        approvals_required -> Int2,
     }
 }
 

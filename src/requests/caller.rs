@@ -6,7 +6,7 @@
 //! nowhere else.
 
 use super::{
-    machine::{Actor, Event},
+    machine::{Actor, Event, Tally},
     model::{AccessRequest, RequestError, Scope},
 };
 use crate::{
@@ -172,7 +172,9 @@ impl Caller {
             }
             (Caller::Customer { id, .. }, action) => Ok((
                 match action {
-                    Action::Approve => Event::CustomerApprove,
+                    // The approvals so far are counted when the decision
+                    // is applied, under the request's row lock.
+                    Action::Approve => Event::CustomerApprove(Tally::SINGLE),
                     Action::Deny => Event::CustomerDeny,
                     Action::Revoke => Event::Revoke,
                     Action::Cancel | Action::Reject => Event::Cancel,

@@ -171,18 +171,24 @@ pub fn decide(
     let outcome = conn.transaction::<_, RequestError, _>(|conn| {
         let locked = lock(conn, id, scope)?.ok_or(RequestError::NotFound)?;
         let now = clock.now();
-        let event = match decision.event {
-            Event::ManagerApprove { .. } => Event::ManagerApprove {
-                lockbox_on: tenants::table
+        let (event, quorum) = match decision.event {
+            // The tenant's switch and quorum as they are at this moment.
+            Event::ManagerApprove { .. } => {
+                let (lockbox_on, quorum): (bool, i16) = tenants::table
                     .find(locked.tenant_id)
-                    .select(tenants::lockbox_enabled)
+                    .select((tenants::lockbox_enabled, tenants::approvals_required))
                     .for_share()
-                    .first(conn)?,
-            },
-            other => other,
+                    .first(conn)?;
+                (Event::ManagerApprove { lockbox_on }, Some(quorum))
+            }
+            // The approvals so far, counted under the row lock.
+            other => (locked.counted(other, decision.actor), None),
         };
         match machine::transition(&locked.snapshot(), event, decision.actor, now, policy) {
             Ok(t) => {
+                if let (Some(quorum), Status::PendingCustomer) = (quorum, t.to) {
+                    record_quorum(conn, id, quorum)?;
+                }
                 let (by, comment) = (decision.by(), decision.comment.as_deref());
                 let signer = decision.signer.as_deref();
                 effects::apply(conn, &locked, event, t, by, comment, signer)?;
@@ -206,6 +212,16 @@ pub fn decide(
             })))
         }
     }
+}
+
+/// Records on the request the quorum it is decided under: the tenant's
+/// setting at the moment it reaches its customer (issue 19), so a later
+/// change of the setting never moves a request already waiting.
+fn record_quorum(conn: &mut PgConnection, id: RequestId, quorum: i16) -> QueryResult<()> {
+    diesel::update(ar::table.find(id))
+        .set(ar::approvals_required.eq(quorum))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The request row, locked for the rest of the transaction.

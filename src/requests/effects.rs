@@ -141,6 +141,12 @@ fn notify_transition(
     use mails::{EngineerNews as News, TenantNews};
     let mut queued = Vec::new();
     let news = match (event, t.to) {
+        // Issue 19: a partial approval; the approvers who have not yet
+        // approved hear that more are needed.
+        (Event::CustomerApprove(tally), Status::PendingCustomer) => {
+            queued.extend(mails::quorum::more_needed(conn, req, by, tally)?);
+            None
+        }
         (_, Status::PendingCustomer) => {
             let waiting = AccessRequest {
                 expires_at: t.expires_at,
@@ -151,7 +157,7 @@ fn notify_transition(
         }
         (Event::ManagerApprove { .. }, _) => Some(News::Opened),
         (Event::ManagerReject, _) => Some(News::ManagerRejected),
-        (Event::CustomerApprove, _) => Some(News::Approved),
+        (Event::CustomerApprove(_), _) => Some(News::Approved),
         (Event::CustomerDeny, _) => Some(News::Denied),
         (Event::Expire, _) => Some(News::Expired),
         (Event::Cancel, _) => Some(News::Cancelled),
@@ -203,7 +209,13 @@ fn audit_of(
         )
     };
     match (event, by.actor) {
-        (Event::CustomerApprove, _) => customer("Approve"),
+        (Event::CustomerApprove(tally), _) => {
+            let (activity, mut parameters) = customer("Approve");
+            // Issue 19: which approval of the quorum this one is.
+            parameters["ApprovalsGiven"] = json!(tally.given + 1);
+            parameters["ApprovalsRequired"] = json!(tally.required);
+            (activity, parameters)
+        }
         (Event::CustomerDeny, _) => customer("Deny"),
         (Event::Revoke, _) => customer("Revoke"),
         (Event::Cancel, Actor::Customer(_)) => customer("Cancel"),

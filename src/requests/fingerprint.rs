@@ -103,6 +103,8 @@ mod tests {
             ends_at: None,
             closed_at: None,
             ticket_id: None,
+            quorum: 1,
+            approvals: Vec::new(),
         }
     }
 

@@ -99,7 +99,9 @@ pub enum Event {
         lockbox_on: bool,
     },
     ManagerReject,
-    CustomerApprove,
+    /// One approver's approval, with the request's approvals so far (read
+    /// under its row lock when the decision is applied).
+    CustomerApprove(Tally),
     CustomerDeny,
     Cancel,
     Revoke,
@@ -114,7 +116,7 @@ impl Event {
         Event::ManagerApprove { lockbox_on: true },
         Event::ManagerApprove { lockbox_on: false },
         Event::ManagerReject,
-        Event::CustomerApprove,
+        Event::CustomerApprove(Tally::SINGLE),
         Event::CustomerDeny,
         Event::Cancel,
         Event::Revoke,
@@ -127,13 +129,40 @@ impl Event {
         match self {
             Event::ManagerApprove { .. } => "manager_approved",
             Event::ManagerReject => "manager_rejected",
-            Event::CustomerApprove => "customer_approved",
+            Event::CustomerApprove(_) => "customer_approved",
             Event::CustomerDeny => "customer_denied",
             Event::Cancel => "cancelled",
             Event::Revoke => "revoked",
             Event::Expire => "expired",
             Event::End => "ended",
         }
+    }
+}
+
+/// The customer quorum of a request waiting for its customer (issue 19):
+/// how many distinct approvers approved it so far, how many must (the
+/// quorum it was created under), and whether the one approving now is
+/// already among them. The machine decides from it whether an approval
+/// completes the quorum; the counting itself is the database's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub given: u8,
+    pub required: u8,
+    pub yours: bool,
+}
+
+impl Tally {
+    /// One approver decides (the default quorum, and every request before
+    /// quorums existed).
+    pub const SINGLE: Tally = Tally {
+        given: 0,
+        required: 1,
+        yours: false,
+    };
+
+    /// Whether one more approval reaches the quorum.
+    pub fn completes(self) -> bool {
+        u16::from(self.given) + 1 >= u16::from(self.required)
     }
 }
 
@@ -239,6 +268,8 @@ pub enum Refusal {
     NotYourDecision,
     /// A time event before its deadline.
     NotYetDue,
+    /// This approver already approved; the quorum needs someone else.
+    AlreadyApprovedByYou,
 }
 
 /// Applies `event` by `actor` at `now` to the request.
@@ -329,11 +360,21 @@ pub fn transition(
             Err(Refusal::NotYourDecision)
         }
 
-        (Status::PendingCustomer, Event::CustomerApprove, Actor::Customer(_)) => Ok(approve_now()),
+        (Status::PendingCustomer, Event::CustomerApprove(tally), Actor::Customer(_)) => {
+            if tally.yours {
+                Err(Refusal::AlreadyApprovedByYou)
+            } else if tally.completes() {
+                Ok(approve_now())
+            } else {
+                // A partial approval: recorded, the request keeps waiting
+                // (and keeps its deadline: it applies to the whole quorum).
+                Ok(stay(Status::PendingCustomer, now))
+            }
+        }
         (Status::PendingCustomer, Event::CustomerDeny, Actor::Customer(_)) => {
             Ok(stay(Status::Denied, now))
         }
-        (Status::PendingCustomer, Event::CustomerApprove | Event::CustomerDeny, _) => {
+        (Status::PendingCustomer, Event::CustomerApprove(_) | Event::CustomerDeny, _) => {
             Err(Refusal::NotYourDecision)
         }
 
@@ -358,6 +399,9 @@ fn refusal_for_state(status: Status) -> Refusal {
         Refusal::NotInThisState { status }
     }
 }
+
+#[cfg(test)]
+mod quorum_tests;
 
 #[cfg(test)]
 mod tests {
@@ -389,7 +433,7 @@ mod tests {
     fn actor_for(event: Event) -> Actor {
         match event {
             Event::ManagerApprove { .. } | Event::ManagerReject => Actor::Manager(MANAGER),
-            Event::CustomerApprove | Event::CustomerDeny | Event::Revoke => {
+            Event::CustomerApprove(_) | Event::CustomerDeny | Event::Revoke => {
                 Actor::Customer(CUSTOMER)
             }
             Event::Cancel => Actor::Engineer(ENGINEER),
@@ -407,7 +451,7 @@ mod tests {
                 (PendingManager, ManagerApprove { lockbox_on: false }) => Ok(Approved),
                 (PendingManager, ManagerReject) => Ok(Rejected),
                 (PendingManager | PendingCustomer, Cancel) => Ok(Cancelled),
-                (PendingCustomer, CustomerApprove) => Ok(Approved),
+                (PendingCustomer, CustomerApprove(_)) => Ok(Approved),
                 (PendingCustomer, CustomerDeny) => Ok(Denied),
                 (PendingCustomer | Approved, Expire | End) => Err(Refusal::NotYetDue),
                 (Approved, Revoke) => Ok(Revoked),
@@ -512,7 +556,7 @@ mod tests {
         assert_eq!(
             transition(
                 &snap(PendingCustomer),
-                Event::CustomerApprove,
+                Event::CustomerApprove(Tally::SINGLE),
                 Actor::Manager(MANAGER),
                 t0(),
                 &p
@@ -554,7 +598,7 @@ mod tests {
         assert_eq!(
             transition(
                 &snap(PendingCustomer),
-                Event::CustomerApprove,
+                Event::CustomerApprove(Tally::SINGLE),
                 Actor::System,
                 t0(),
                 &p
@@ -576,7 +620,7 @@ mod tests {
         let approve = |now| {
             transition(
                 &s,
-                Event::CustomerApprove,
+                Event::CustomerApprove(Tally::SINGLE),
                 Actor::Customer(CUSTOMER),
                 now,
                 &p,
@@ -652,7 +696,7 @@ mod tests {
         };
         let t = transition(
             &snap(PendingCustomer),
-            Event::CustomerApprove,
+            Event::CustomerApprove(Tally::SINGLE),
             Actor::Customer(CUSTOMER),
             t0(),
             &lowered,
@@ -667,7 +711,7 @@ mod tests {
         let later = t0() + Duration::hours(3);
         let t = transition(
             &snap(PendingCustomer),
-            Event::CustomerApprove,
+            Event::CustomerApprove(Tally::SINGLE),
             Actor::Customer(CUSTOMER),
             later,
             &p,

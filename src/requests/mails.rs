@@ -4,8 +4,9 @@
 //! shortly before it expires ([`super::reminders`]), and when someone else
 //! of the tenant cancels or revokes it; the provider's managers when a new
 //! request waits in their queue (one mail per new request); the engineer at
-//! every transition of their request. Rendered here, queued by
-//! [`super::effects`].
+//! every transition of their request; the approvers who have not yet
+//! approved when a request needs more approvals ([`quorum`]). Rendered
+//! here, queued by [`super::effects`].
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -302,8 +303,10 @@ pub fn pending_customer(
             .map(|t| (defang(&t.title), defang(&t.opener_name))),
         None => None,
     };
+    // Those who already approved (issue 19) are not asked again.
     deciders(conn, req)?
         .iter()
+        .filter(|(id, _)| !req.approvals.iter().any(|a| a.user_id == *id))
         .map(|(_, to)| {
             let notice = waiting_notice(&Tr::new(to.lang), req, &ticket, reminder);
             mail(kind, to, notice)
@@ -367,5 +370,6 @@ pub fn to_tenant_others(
         .collect()
 }
 
+pub mod quorum;
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,8 @@ pub mod use_cases;
 
 pub use caller::{Action, Caller, Via};
 pub use input::*;
-pub use machine::{Actor, Event, Policy, Refusal, Snapshot, Status};
-pub use model::{AccessRequest, Cursor, Refused, RequestError, Scope, TenantFilter, TimelineEntry};
+pub use machine::{Actor, Event, Policy, Refusal, Snapshot, Status, Tally};
+pub use model::{
+    AccessRequest, Approval, Cursor, Refused, RequestError, Scope, TenantFilter, TimelineEntry,
+};
 pub use use_cases::{Offers, decide_as, offers, visible};

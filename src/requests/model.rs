@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     Workload,
-    machine::{Refusal, Snapshot, Status},
+    machine::{Actor, Event, Refusal, Snapshot, Status, Tally},
 };
 use crate::{
     identity::{RequestId, StaffId, TenantId, UserId},
@@ -39,6 +39,20 @@ pub struct AccessRequest {
     /// The open service request it cited when filed; `None`: no matching
     /// one (see [`super::tickets`]).
     pub ticket_id: Option<Uuid>,
+    /// The customer quorum the request is decided under (issue 19): the
+    /// tenant's setting when it entered `PendingCustomer`; 1 before that.
+    pub quorum: u8,
+    /// The customer's approvals so far, oldest first (loaded by
+    /// [`super::queries::find`] and the lists; empty elsewhere).
+    pub approvals: Vec<Approval>,
+}
+
+/// One approver's approval of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    pub user_id: UserId,
+    pub name: String,
+    pub at: DateTime<Utc>,
 }
 
 impl AccessRequest {
@@ -49,6 +63,30 @@ impl AccessRequest {
             duration: chrono::Duration::minutes(i64::from(self.duration_minutes)),
             expires_at: self.expires_at,
             ends_at: self.ends_at,
+        }
+    }
+
+    /// The approvals so far as the machine counts them, for an approval
+    /// by `actor`.
+    pub fn tally_for(&self, actor: Actor) -> Tally {
+        let yours = match actor {
+            Actor::Customer(user) => self.approvals.iter().any(|a| a.user_id == user),
+            _ => false,
+        };
+        Tally {
+            given: u8::try_from(self.approvals.len()).unwrap_or(u8::MAX),
+            required: self.quorum,
+            yours,
+        }
+    }
+
+    /// `event` with this request's approvals counted in, when it is an
+    /// approval (the machine decides from them whether it completes the
+    /// quorum).
+    pub fn counted(&self, event: Event, actor: Actor) -> Event {
+        match event {
+            Event::CustomerApprove(_) => Event::CustomerApprove(self.tally_for(actor)),
+            other => other,
         }
     }
 
@@ -81,6 +119,7 @@ pub(super) struct RequestRow {
     ends_at: Option<DateTime<Utc>>,
     closed_at: Option<DateTime<Utc>>,
     ticket_id: Option<Uuid>,
+    approvals_required: Option<i16>,
 }
 
 /// A request row with its tenant's and engineer's names.
@@ -106,6 +145,11 @@ pub(super) fn from_row((r, tenant_name, engineer_name): Row) -> AccessRequest {
         ends_at: r.ends_at,
         closed_at: r.closed_at,
         ticket_id: r.ticket_id,
+        quorum: r
+            .approvals_required
+            .and_then(|n| u8::try_from(n).ok())
+            .unwrap_or(1),
+        approvals: Vec::new(),
     }
 }
 

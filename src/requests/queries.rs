@@ -8,10 +8,13 @@ use diesel::prelude::*;
 use super::{
     Workload,
     machine::{Snapshot, Status},
-    model::{AccessRequest, Cursor, RequestRow, Row, Scope, TenantFilter, TimelineEntry, from_row},
+    model::{
+        AccessRequest, Approval, Cursor, RequestRow, Row, Scope, TenantFilter, TimelineEntry,
+        from_row,
+    },
 };
 use crate::{
-    identity::{RequestId, StaffId, TenantId},
+    identity::{RequestId, StaffId, TenantId, UserId},
     schema::{access_request_events as ev, access_requests as ar, provider_staff as ps, tenants},
 };
 
@@ -54,7 +57,40 @@ pub fn find(
         Scope::Provider => query,
         Scope::Tenant(t) => query.filter(ar::tenant_id.eq(t)),
     };
-    Ok(query.first::<Row>(conn).optional()?.map(from_row))
+    let Some(found) = query.first::<Row>(conn).optional()?.map(from_row) else {
+        return Ok(None);
+    };
+    Ok(with_approvals(conn, vec![found])?.pop())
+}
+
+/// `requests` with their customer approvals (issue 19) loaded, in one
+/// query: each approval is the timeline entry `customer_approved`.
+pub fn with_approvals(
+    conn: &mut PgConnection,
+    mut requests: Vec<AccessRequest>,
+) -> QueryResult<Vec<AccessRequest>> {
+    let ids: Vec<RequestId> = requests.iter().map(|r| r.id).collect();
+    let rows: Vec<(RequestId, Option<uuid::Uuid>, String, DateTime<Utc>)> = ev::table
+        .filter(ev::request_id.eq_any(ids))
+        .filter(ev::event.eq("customer_approved"))
+        .order((ev::occurred_at.asc(), ev::id.asc()))
+        .select((
+            ev::request_id,
+            ev::actor_id,
+            ev::actor_name,
+            ev::occurred_at,
+        ))
+        .load(conn)?;
+    for (request, user, name, at) in rows {
+        if let (Some(r), Some(user)) = (requests.iter_mut().find(|r| r.id == request), user) {
+            r.approvals.push(Approval {
+                user_id: UserId(user),
+                name,
+                at,
+            });
+        }
+    }
+    Ok(requests)
 }
 
 pub fn timeline(conn: &mut PgConnection, id: RequestId) -> QueryResult<Vec<TimelineEntry>> {
@@ -95,7 +131,8 @@ pub fn list_for_engineer(
         .order((ar::created_at.desc(), ar::id.desc()))
         .limit(limit + 1)
         .load::<Row>(conn)?;
-    Ok(page_of(rows, limit))
+    let (page, next) = page_of(rows, limit);
+    Ok((with_approvals(conn, page)?, next))
 }
 
 /// `limit` rows of `rows` (which holds one more if there is a next page),
@@ -150,7 +187,7 @@ pub fn list_for_tenant(
          SELECT ranked.id, ranked.tenant_id, ranked.engineer_id, ranked.service_request, \
                 ranked.workload, ranked.duration_minutes, ranked.justification, ranked.status, \
                 ranked.created_at, ranked.manager_id, ranked.expires_at, ranked.approved_at, \
-                ranked.ends_at, ranked.closed_at, ranked.ticket_id, t.name AS tenant_name, s.display_name AS engineer_name, ranked.rank \
+                ranked.ends_at, ranked.closed_at, ranked.ticket_id, ranked.approvals_required, t.name AS tenant_name, s.display_name AS engineer_name, ranked.rank \
          FROM ranked \
          JOIN tenants t ON t.id = ranked.tenant_id \
          JOIN provider_staff s ON s.id = ranked.engineer_id \
@@ -194,7 +231,8 @@ pub fn list_for_tenant(
             })
         })
         .flatten();
-    Ok((page.into_iter().map(|(r, _)| r).collect(), next))
+    let page = with_approvals(conn, page.into_iter().map(|(r, _)| r).collect())?;
+    Ok((page, next))
 }
 
 /// The newest request of `engineer` for `tenant` and `workload`.

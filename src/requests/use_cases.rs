@@ -107,6 +107,7 @@ pub fn offers(caller: &Caller, req: &AccessRequest, now: DateTime<Utc>, policy: 
         .copied()
         .filter(|&action| {
             caller.event_for(action).is_ok_and(|(event, actor)| {
+                let event = req.counted(event, actor);
                 machine::transition(&snap, event, actor, now, policy).is_ok()
             })
         })

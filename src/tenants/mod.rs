@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 mod model;
+pub mod quorum;
 pub mod security;
 mod switches;
 
@@ -18,6 +19,7 @@ use crate::{
 };
 
 pub use model::*;
+pub use quorum::{Quorum, approvals_required, set_quorum_as};
 pub use switches::Switch;
 
 fn is_unique_violation(e: &diesel::result::Error) -> bool {
@@ -371,6 +373,14 @@ pub fn set_role(
                 .get_result(conn)?;
             if admins <= 1 {
                 return Err(TenantError::LastGlobalAdmin);
+            }
+        }
+        // Issue 19: the tenant keeps enough people to reach its quorum.
+        if old.can_use_lockbox() && !role.can_use_lockbox() {
+            let people = quorum::people_who_approve(conn, tenant_id)?;
+            let required = quorum::approvals_required(conn, tenant_id)?;
+            if people - 1 < i64::from(required) {
+                return Err(TenantError::BelowQuorum { required });
             }
         }
         diesel::update(tenant_users::table.find(user_id))

@@ -147,6 +147,14 @@ pub enum TenantError {
          and assign roles in the admin center, under Roles (/roles)"
     )]
     HasGlobalAdmin(String),
+    /// The quorum asks for more approvals than the tenant has people who
+    /// can approve (global administrators and approvers).
+    #[error("the tenant has only {people} people who can approve")]
+    TooFewApprovers { people: i64 },
+    /// A role change would leave fewer people who can approve than the
+    /// tenant's quorum.
+    #[error("the tenant's quorum needs {required} people who can approve")]
+    BelowQuorum { required: u8 },
     /// Only a tenant's global administrators change its configuration.
     #[error("only global administrators may do this")]
     NotAllowed,

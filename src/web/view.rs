@@ -45,6 +45,47 @@ pub struct RequestView {
     pub no_ticket: bool,
     /// The ticket it cites, where a page shows it (see [`TicketFacts`]).
     pub ticket: Option<TicketFacts>,
+    /// Issue 19: while a request with a quorum over 1 waits for its
+    /// customer, how many approved and who.
+    pub quorum: Option<QuorumView>,
+}
+
+/// "2 of 3 approvals" and who approved (customers see the names, provider
+/// staff the count only, as the timeline names the customer's people).
+pub struct QuorumView {
+    pub given: usize,
+    pub required: u8,
+    /// The approvers' names, comma-separated; empty for provider staff.
+    pub names: String,
+}
+
+impl QuorumView {
+    fn new(req: &AccessRequest, status: Status, viewer: Viewer) -> Option<Self> {
+        (status == Status::PendingCustomer && req.quorum > 1).then(|| Self {
+            given: req.approvals.len(),
+            required: req.quorum,
+            names: match viewer {
+                Viewer::Customer => req
+                    .approvals
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Viewer::Provider => String::new(),
+            },
+        })
+    }
+
+    /// "2 of 3 approvals", in the reader's language.
+    pub fn count(&self, tr: &Tr) -> String {
+        tr.t_args(
+            "approvals-count",
+            &[
+                ("given", &self.given.to_string()),
+                ("required", &self.required.to_string()),
+            ],
+        )
+    }
 }
 
 /// The service request a request cites, as its detail page shows it.
@@ -107,6 +148,7 @@ impl RequestView {
             fingerprint: req.short_fingerprint(),
             no_ticket: req.ticket_id.is_none(),
             ticket: None,
+            quorum: QuorumView::new(req, status, viewer),
         }
     }
 }
@@ -178,6 +220,10 @@ impl Viewer {
     /// given to it).
     pub fn flash_key(self, action: Action, status: Status) -> String {
         match (self, action, status) {
+            // Issue 19: an approval that did not yet reach the quorum.
+            (Viewer::Customer, Action::Approve, Status::PendingCustomer) => {
+                "flash-customer-approve-partial".into()
+            }
             (Viewer::Customer, a, _) => format!("flash-customer-{}", a.slug()),
             (Viewer::Provider, Action::Approve, Status::PendingCustomer) => {
                 "flash-approved-to-customer".into()
@@ -256,6 +302,13 @@ pub fn refusal_message(tr: &Tr, refused: &Refused, viewer: Viewer) -> String {
         Refusal::TwoPersonRule => tr.t("refusal-two-person"),
         Refusal::NotYourRequest => tr.t("refusal-not-your-request"),
         Refusal::NotYourDecision | Refusal::NotYetDue => tr.t("refusal-not-your-decision"),
+        Refusal::AlreadyApprovedByYou => tr.t_args(
+            "refusal-approved-already-by-you",
+            &[
+                ("given", &refused.request.approvals.len().to_string()),
+                ("required", &refused.request.quorum.to_string()),
+            ],
+        ),
     }
 }
 

@@ -84,7 +84,7 @@ async fn the_engineer_hears_of_every_transition_in_their_language() {
     decide(
         &w.app,
         revoked,
-        Event::CustomerApprove,
+        Event::CustomerApprove(lockbox::requests::Tally::SINGLE),
         customer(&c.approver),
         "Ada",
     );
@@ -211,7 +211,7 @@ async fn the_other_deciders_hear_of_a_cancellation_or_revocation_and_the_actor_d
     decide(
         &w.app,
         revoked,
-        Event::CustomerApprove,
+        Event::CustomerApprove(lockbox::requests::Tally::SINGLE),
         customer(&c.admin),
         "Nel Admin",
     );
@@ -313,7 +313,7 @@ async fn the_reminder_goes_once_with_two_workers_and_only_while_undecided() {
     decide(
         &w.app,
         decided,
-        Event::CustomerApprove,
+        Event::CustomerApprove(lockbox::requests::Tally::SINGLE),
         customer(&c.approver),
         "Ada",
     );

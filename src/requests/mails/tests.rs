@@ -31,6 +31,8 @@ fn request() -> AccessRequest {
         ends_at: None,
         closed_at: None,
         ticket_id: None,
+        quorum: 1,
+        approvals: Vec::new(),
     }
 }
 
@@ -44,6 +46,14 @@ fn every_mail(lang: Lang) -> Vec<(String, String, String)> {
         tenant_notice(&tr, &req, TenantNews::Cancelled, "Ada", req.created_at),
         tenant_notice(&tr, &req, TenantNews::Revoked, "Ada", req.created_at),
     ];
+    for required in [2, 3] {
+        let tally = crate::requests::Tally {
+            given: 0,
+            required,
+            yours: false,
+        };
+        notices.push(quorum::more_needed_notice(&tr, &req, "Ada", tally));
+    }
     for news in EngineerNews::ALL {
         notices.push(engineer_notice(
             &tr,

@@ -233,8 +233,13 @@ async fn change_role(
             Ok(see_other(PATH))
         }
         Err(TenantError::UnknownUser) => Err(AppError::NotFound),
-        Err(TenantError::LastGlobalAdmin) => {
-            let alert = Some(tr.t("error-last-global-admin"));
+        Err(e @ (TenantError::LastGlobalAdmin | TenantError::BelowQuorum { .. })) => {
+            let alert = Some(match e {
+                TenantError::BelowQuorum { required } => {
+                    tr.t1("error-below-quorum", "required", &required.to_string())
+                }
+                _ => tr.t("error-last-global-admin"),
+            });
             let shown = Shown {
                 alert,
                 ..Shown::default()

@@ -1,6 +1,7 @@
 //! Settings › Org settings › Security & privacy › Customer Lockbox: the
-//! switch "Require approval for all data access requests". Global
-//! administrators change it; approvers see it read-only.
+//! switch "Require approval for all data access requests" and the number
+//! of approvals a request needs (issue 19, [`quorum`]). Global
+//! administrators change them; approvers see them read-only.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -20,11 +21,14 @@ use crate::{
     },
 };
 
+mod quorum;
+
 const PATH: &str = "/settings/org/lockbox";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(PATH, web::get().to(show))
-        .route(PATH, web::post().to(change));
+        .route(PATH, web::post().to(change))
+        .route(quorum::PATH, web::post().to(quorum::change));
 }
 
 #[derive(Template)]
@@ -42,6 +46,8 @@ struct SettingsPage {
     step_up: StepUp,
     /// The deployment's current public key, as on the Audit page.
     key: Option<crate::signing::PublicKeyEntry>,
+    /// The number of approvals a request needs, and its form.
+    quorum: quorum::QuorumForm,
 }
 
 async fn show(
@@ -55,6 +61,8 @@ async fn show(
         tenants::lockbox_enabled(conn, tenant).map_err(DbError::from)
     })
     .await?;
+    let step_up = step_up::ask(&req, &state, &user).await?;
+    let quorum = quorum::QuorumForm::load(&state, &user, step_up.clone()).await?;
     let key_file = state.settings.signing_key_file.clone();
     let key = web::block(move || super::audit_trust::current_key(&key_file))
         .await
@@ -65,8 +73,9 @@ async fn show(
         can_change: user.role == Role::GlobalAdmin,
         flash: PortalSession::from_request(&req).take_flash(),
         confirm_off: false,
-        step_up: step_up::ask(&req, &state, &user).await?,
+        step_up,
         key,
+        quorum,
         tr,
     })
 }
@@ -110,6 +119,7 @@ async fn change(
             confirm_off: form.confirm.as_deref() == Some("yes"),
             step_up,
             key: None,
+            quorum: quorum::QuorumForm::load(&state, &user, StepUp::default()).await?,
             tr,
         };
         return render_status(status, &page);
@@ -123,6 +133,7 @@ async fn change(
             confirm_off: true,
             step_up: StepUp::default(),
             key: None,
+            quorum: quorum::QuorumForm::load(&state, &user, StepUp::default()).await?,
             tr,
         });
     }

@@ -569,3 +569,25 @@ mail-ticket-opened-by = { $title } (opened by { $opener })
 mail-ticket-none = No matching service request
 mail-fact-fingerprint = Fingerprint
 mail-fingerprint-check = The admin center shows the same fingerprint with the request and on the page where you confirm your decision. If they differ, this message is not about that request.
+
+# Customer quorum (issue 19)
+quorum-heading = Approvals required
+quorum-explainer = How many different people of your organization (global administrators and approvers) must approve a data access request before the engineer's access starts. A change applies to requests that reach your organization afterwards; requests already waiting keep the number they arrived with. Any one of them can deny a request.
+quorum-label = Approvals required (1 to 5)
+quorum-hint = Requests expire if not enough people approve them before their expiry time.
+quorum-people = { $people } people of your organization can approve requests (global administrators and approvers).
+flash-quorum-saved = Requests that reach your organization from now on need { $n } approvals.
+error-quorum-range = Enter a whole number from 1 to 5.
+error-quorum-too-few = Your organization has only { $people } people who can approve requests, fewer than { $n }. Give more people the approver role first, under Roles.
+error-below-quorum = Your organization requires { $required } approvals per request; it must keep at least { $required } people who can approve. Lower “Approvals required” under Settings first.
+field-approvals = Approvals
+approvals-count = { $given } of { $required } approvals
+approvals-by = Approved by
+refusal-approved-already-by-you = You have already approved this request ({ $given } of { $required } approvals); another person of your organization must approve it.
+flash-customer-approve-partial = Your approval of request { $id } is recorded. More approvals are needed before access starts. Its signed receipt is under “Signed receipts” below.
+mail-fact-approvals = Approvals
+mail-quorum-one-subject = Customer Lockbox: 1 more approval needed for access request { $sr } ({ $tenant })
+mail-quorum-many-subject = Customer Lockbox: { $remaining } more approvals needed for access request { $sr } ({ $tenant })
+mail-quorum-one-heading = 1 more approval needed
+mail-quorum-many-heading = { $remaining } more approvals needed
+mail-quorum-body = { $name } approved this Customer Lockbox request. Your organization requires the approval of more than one person: access starts only when enough people approve. You have not approved it yet.

@@ -569,3 +569,25 @@ mail-ticket-opened-by = { $title } (geopend door { $opener })
 mail-ticket-none = Geen overeenkomend serviceverzoek
 mail-fact-fingerprint = Vingerafdruk
 mail-fingerprint-check = Het beheercentrum toont dezelfde vingerafdruk bij het verzoek en op de pagina waar u uw beslissing bevestigt. Als ze verschillen, gaat dit bericht niet over dat verzoek.
+
+# Customer quorum (issue 19)
+quorum-heading = Vereiste goedkeuringen
+quorum-explainer = Hoeveel verschillende personen van uw organisatie (globale beheerders en goedkeurders) een toegangsverzoek moeten goedkeuren voordat de toegang van de engineer begint. Een wijziging geldt voor verzoeken die daarna bij uw organisatie aankomen; verzoeken die al wachten houden het aantal waarmee ze aankwamen. Ieder van hen kan een verzoek weigeren.
+quorum-label = Vereiste goedkeuringen (1 tot 5)
+quorum-hint = Verzoeken verlopen als niet genoeg personen ze vóór het verlooptijdstip goedkeuren.
+quorum-people = { $people } personen van uw organisatie kunnen verzoeken goedkeuren (globale beheerders en goedkeurders).
+flash-quorum-saved = Verzoeken die vanaf nu bij uw organisatie aankomen, hebben { $n } goedkeuringen nodig.
+error-quorum-range = Voer een geheel getal van 1 tot en met 5 in.
+error-quorum-too-few = Uw organisatie heeft maar { $people } personen die verzoeken kunnen goedkeuren, minder dan { $n }. Geef eerst meer personen de rol van goedkeurder, onder Rollen.
+error-below-quorum = Uw organisatie vereist { $required } goedkeuringen per verzoek; er moeten minstens { $required } personen blijven die kunnen goedkeuren. Verlaag eerst “Vereiste goedkeuringen” onder Instellingen.
+field-approvals = Goedkeuringen
+approvals-count = { $given } van { $required } goedkeuringen
+approvals-by = Goedgekeurd door
+refusal-approved-already-by-you = U hebt dit verzoek al goedgekeurd ({ $given } van { $required } goedkeuringen); een andere persoon van uw organisatie moet het goedkeuren.
+flash-customer-approve-partial = Uw goedkeuring van aanvraag { $id } is vastgelegd. Er zijn meer goedkeuringen nodig voordat de toegang begint. Het ondertekende bewijs staat hieronder bij “Ondertekende bewijzen”.
+mail-fact-approvals = Goedkeuringen
+mail-quorum-one-subject = Customer Lockbox: nog 1 goedkeuring nodig voor toegangsverzoek { $sr } ({ $tenant })
+mail-quorum-many-subject = Customer Lockbox: nog { $remaining } goedkeuringen nodig voor toegangsverzoek { $sr } ({ $tenant })
+mail-quorum-one-heading = Nog 1 goedkeuring nodig
+mail-quorum-many-heading = Nog { $remaining } goedkeuringen nodig
+mail-quorum-body = { $name } heeft dit Customer Lockbox-verzoek goedgekeurd. Uw organisatie vereist de goedkeuring van meer dan één persoon: de toegang begint pas als genoeg personen goedkeuren. U hebt het nog niet goedgekeurd.

@@ -62,7 +62,7 @@ impl TestApp {
         if after.status == Status::PendingCustomer {
             decide(
                 &mut conn,
-                Event::CustomerApprove,
+                Event::CustomerApprove(lockbox::requests::Tally::SINGLE),
                 Actor::Customer(UserId(Uuid::from_u128(77))),
             );
         }

@@ -1,0 +1,3 @@
+DROP INDEX access_request_events_one_approval_each;
+ALTER TABLE access_requests DROP COLUMN approvals_required;
+ALTER TABLE tenants DROP COLUMN approvals_required;
