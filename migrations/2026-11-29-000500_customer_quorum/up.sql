@@ -24,3 +24,10 @@ UPDATE access_requests SET approvals_required = 1 WHERE expires_at IS NOT NULL;
 CREATE UNIQUE INDEX access_request_events_one_approval_each
     ON access_request_events (request_id, actor_id)
     WHERE event = 'customer_approved';
+
+-- No state is entered twice (000002) — but a partial approval records the
+-- request staying in pending_customer, once per approver; those entries are
+-- held to one per approver by the index above instead.
+DROP INDEX access_request_events_once;
+CREATE UNIQUE INDEX access_request_events_once ON access_request_events (request_id, to_status)
+    WHERE NOT (event = 'customer_approved' AND to_status = 'pending_customer');

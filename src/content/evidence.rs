@@ -7,7 +7,8 @@
 //! checks it offline as it checks an export.
 //!
 //! Fields: `format` (`lockbox-evidence-v1`), `generated_at`, `request`
-//! (with its `fingerprint`), `timeline`, `operator_actions` (audit records,
+//! (with its `fingerprint`, `approvals_required` and every approval in
+//! `approvals`), `timeline`, `operator_actions` (audit records,
 //! newest first), `receipts` and `checkpoints` (as downloaded one by one),
 //! `records` (the chain segment, oldest first, in the export's record
 //! form).
@@ -71,6 +72,19 @@ pub struct RequestFacts {
     /// SHA-256, hex (see `crate::requests::fingerprint`).
     pub fingerprint: String,
     pub short_fingerprint: String,
+    /// The customer quorum the request was decided under (issue 19).
+    pub approvals_required: u8,
+    /// Every approver's approval, oldest first (each also has its audit
+    /// record and its receipt).
+    pub approvals: Vec<ApprovalFact>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApprovalFact {
+    pub at: DateTime<Utc>,
+    /// The approver's user id.
+    pub approver: String,
+    pub approver_name: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -152,6 +166,16 @@ fn facts(r: &AccessRequest, status: &'static str) -> RequestFacts {
         closed_at: r.closed_at,
         fingerprint: r.fingerprint_hex(),
         short_fingerprint: r.short_fingerprint(),
+        approvals_required: r.quorum,
+        approvals: r
+            .approvals
+            .iter()
+            .map(|a| ApprovalFact {
+                at: a.at,
+                approver: a.user_id.0.hyphenated().to_string(),
+                approver_name: a.name.clone(),
+            })
+            .collect(),
     }
 }
 

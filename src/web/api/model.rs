@@ -137,6 +137,22 @@ pub struct RequestJson {
     /// only, the provider sees the name.
     pub requester: String,
     pub justification: String,
+    /// The customer quorum (issue 19): how many of the customer's people
+    /// must approve; fixed when the request reached the customer.
+    pub approvals_required: u8,
+    /// How many approved so far.
+    pub approvals_given: usize,
+    /// Who approved and when, oldest first (customers only: the provider
+    /// sees the count).
+    pub approvals: Vec<ApprovalJson>,
+}
+
+/// One approval of a request by a person of the customer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct ApprovalJson {
+    pub approved_by: String,
+    pub approved_at: DateTime<Utc>,
 }
 
 impl RequestJson {
@@ -164,6 +180,19 @@ impl RequestJson {
                 Viewer::Provider => req.engineer_name.clone(),
             },
             justification: req.justification.clone(),
+            approvals_required: req.quorum,
+            approvals_given: req.approvals.len(),
+            approvals: match viewer {
+                Viewer::Customer => req
+                    .approvals
+                    .iter()
+                    .map(|a| ApprovalJson {
+                        approved_by: a.name.clone(),
+                        approved_at: a.at,
+                    })
+                    .collect(),
+                Viewer::Provider => Vec::new(),
+            },
         }
     }
 }
