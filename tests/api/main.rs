@@ -18,6 +18,7 @@ mod offline_verify;
 mod openapi;
 mod paging;
 mod quorum;
+mod quorum_races;
 mod readme;
 mod requests;
 mod roles;
