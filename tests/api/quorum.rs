@@ -395,3 +395,69 @@ async fn a_deny_after_partial_approvals_ends_the_request() {
     assert_eq!(w.app.stored_status(id), "denied");
     assert_eq!(w.app.events_to(id, "approved"), 0);
 }
+
+#[tokio::test]
+async fn the_api_decision_follows_the_quorum() {
+    use crate::helpers::{call, customer_token, problem};
+    use lockbox::auth::api_tokens::TokenScope;
+    let w = world().await;
+    let c = w.customers();
+    set_quorum(&w.app, w.contoso, 2);
+    let id = w
+        .app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let url = format!("{}/api/v1/requests/{id}/decision", w.app.admin_url);
+    let decide = |token: &str| {
+        call(reqwest::Method::POST, url.clone(), token)
+            .json(&serde_json::json!({"ApprovalDecision": "Approve"}))
+            .send()
+    };
+    // Tokens are global administrators'.
+    let second = w
+        .app
+        .create_user("Contoso", "admin2@contoso.example", Role::GlobalAdmin);
+    let approver = customer_token(&w.app, &second, TokenScope::Decide);
+    let resp = decide(&approver).await.expect("call");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body["ApprovalStatus"], "PendingCustomer");
+    assert_eq!(
+        (
+            body["ApprovalsGiven"].clone(),
+            body["ApprovalsRequired"].clone()
+        ),
+        (1.into(), 2.into())
+    );
+    assert_eq!(body["Approvals"][0]["ApprovedBy"], "Contoso admin2");
+
+    let again = decide(&approver).await.expect("call");
+    let body = problem(again, StatusCode::CONFLICT, "already-approved").await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("You have already approved this request")),
+        "{body}"
+    );
+
+    let admin = customer_token(&w.app, &c.admin, TokenScope::Decide);
+    let resp = decide(&admin).await.expect("call");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body["ApprovalStatus"], "Approved");
+    assert_eq!(body["ApprovalsGiven"], 2);
+    assert!(body["AccessEndsAt"].is_string());
+
+    // Anyone after that is told who approved it, and when.
+    let third = w
+        .app
+        .create_user("Contoso", "late@contoso.example", Role::GlobalAdmin);
+    let late = customer_token(&w.app, &third, TokenScope::Decide);
+    let body = problem(
+        decide(&late).await.expect("call"),
+        StatusCode::CONFLICT,
+        "not-pending",
+    )
+    .await;
+    assert_eq!(body["DecidedBy"], "Contoso admin");
+    assert!(body["DecidedAt"].is_string());
+}

@@ -45,6 +45,10 @@ pub enum ApiError {
         decided_by: Option<String>,
         decided_at: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// Issue 19: the caller already approved this request; its quorum
+    /// needs someone else.
+    #[error("{0}")]
+    AlreadyApproved(String),
     #[error("the request body is larger than 64 KiB")]
     TooLarge,
     #[error("the request body must be application/json")]
@@ -136,6 +140,7 @@ impl ApiError {
             ApiError::AccessDenied(_) => "access-denied",
             ApiError::NotFound => "not-found",
             ApiError::Conflict { .. } => "not-pending",
+            ApiError::AlreadyApproved(_) => "already-approved",
             ApiError::TooLarge => "payload-too-large",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::Invalid(_) => "validation-failed",
@@ -155,6 +160,7 @@ impl ApiError {
             ApiError::AccessDenied(_) => "Access denied",
             ApiError::NotFound => "Not found",
             ApiError::Conflict { .. } => "No longer pending",
+            ApiError::AlreadyApproved(_) => "Already approved by you",
             ApiError::TooLarge => "Payload too large",
             ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::Invalid(_) => "Validation failed",
@@ -172,7 +178,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Scope | ApiError::Role | ApiError::AccessDenied(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::AlreadyApproved(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -282,6 +288,11 @@ impl From<RequestError> for ApiError {
                 Refusal::TwoPersonRule | Refusal::NotYourRequest | Refusal::NotYourDecision => {
                     ApiError::Role
                 }
+                Refusal::AlreadyApprovedByYou => ApiError::AlreadyApproved(refusal_message(
+                    &Tr::new(Lang::En),
+                    &refused,
+                    Viewer::Customer,
+                )),
                 _ => {
                     let tr = Tr::new(Lang::En);
                     let last = refused.last.as_ref();
