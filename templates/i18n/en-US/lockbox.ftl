@@ -591,3 +591,4 @@ mail-quorum-many-subject = Customer Lockbox: { $remaining } more approvals neede
 mail-quorum-one-heading = 1 more approval needed
 mail-quorum-many-heading = { $remaining } more approvals needed
 mail-quorum-body = { $name } approved this Customer Lockbox request. Your organization requires the approval of more than one person: access starts only when enough people approve. You have not approved it yet.
+quorum-save = Save approvals required

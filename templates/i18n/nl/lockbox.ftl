@@ -591,3 +591,4 @@ mail-quorum-many-subject = Customer Lockbox: nog { $remaining } goedkeuringen no
 mail-quorum-one-heading = Nog 1 goedkeuring nodig
 mail-quorum-many-heading = Nog { $remaining } goedkeuringen nodig
 mail-quorum-body = { $name } heeft dit Customer Lockbox-verzoek goedgekeurd. Uw organisatie vereist de goedkeuring van meer dan één persoon: de toegang begint pas als genoeg personen goedkeuren. U hebt het nog niet goedgekeurd.
+quorum-save = Vereiste goedkeuringen opslaan
