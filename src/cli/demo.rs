@@ -1,6 +1,8 @@
 //! `lockbox demo`: a small world to click through. Contoso requires customer
-//! approval, Fabrikam does not; each has a global administrator, an approver
-//! and a plain user; the provider has two engineers and a manager.
+//! approval, Fabrikam does not; each has a global administrator, two
+//! approvers (so a tenant can require two approvals per request, issue 19,
+//! and the journey needs both) and a plain user; the provider has two
+//! engineers and a manager.
 //!
 //! The demo password lives here and only here: no other code path knows it.
 //! It is printed for everyone to read, so the demo seeds only a database
@@ -38,6 +40,7 @@ const TENANTS: &[(&str, bool, &str)] = &[
 const TENANT_PEOPLE: &[(&str, &str, Role)] = &[
     ("admin", "Global Admin", Role::GlobalAdmin),
     ("approver", "Lockbox Approver", Role::Approver),
+    ("approver2", "Second Approver", Role::Approver),
     ("user", "Plain User", Role::User),
 ];
 

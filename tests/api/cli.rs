@@ -409,6 +409,18 @@ fn demo_on_the_embedded_default_seeds_serves_and_reuses_its_cluster() {
         .get_result(&mut superuser)
         .expect("tickets");
         assert_eq!(open.name, "Contoso,Fabrikam");
+        // Issue 19: Contoso has two approvers besides its global
+        // administrator, so it can require two approvals.
+        let approvers: Name = diesel::sql_query(
+            "SELECT string_agg(u.email, ',' ORDER BY u.email) AS name FROM tenant_users u \
+             JOIN tenants t ON t.id = u.tenant_id WHERE t.name = 'Contoso' AND u.role = 'approver'",
+        )
+        .get_result(&mut superuser)
+        .expect("approvers");
+        assert_eq!(
+            approvers.name,
+            "approver2@contoso.example,approver@contoso.example"
+        );
     }
     assert!(terminate(&mut first).success());
     let mut printed = String::new();

@@ -694,6 +694,7 @@ const FIELD_KEYS: &[&str] = &[
     "path",
     "owner",
     "require_approval",
+    "approvals_required",
     "confirm",
     "role",
     "display_name",
@@ -856,7 +857,13 @@ fn refused_post(
         fields(rng, ids, &[poison], &[])
     };
     match portal {
-        Portal::Admin => match rng.below(11) {
+        Portal::Admin => match rng.below(12) {
+            // A quorum out of bounds (issue 19): refused, kept, unchanged.
+            11 => {
+                let bad = rng.pick(&["0", "6", "-1", "2.5", "x", "", "99999999999"]);
+                let body = fields(rng, ids, &[("approvals_required", bad.to_string())], &[]);
+                ("/settings/org/lockbox/approvals".into(), body)
+            }
             // No half-signed-in session, or no authenticator: refused.
             7 => (
                 rng.pick(&[
