@@ -461,3 +461,97 @@ async fn the_api_decision_follows_the_quorum() {
     assert_eq!(body["DecidedBy"], "Contoso admin");
     assert!(body["DecidedAt"].is_string());
 }
+
+#[tokio::test]
+async fn the_evidence_pack_lists_every_approval_and_both_verifiers_accept_it() {
+    use crate::checkpoints::checkpoint_now;
+    let Three { w, id, people } = three().await;
+    w.app.seal_audit();
+    checkpoint_now(&w.app);
+    for (_, client) in &people {
+        let resp = w.app.customer_decide(client, id, "approve", "").await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    }
+    let resp = w.app.customer_decide(&people[0].1, id, "revoke", "").await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    w.app.seal_audit();
+    w.app.clock.advance(Duration::hours(1));
+    checkpoint_now(&w.app);
+
+    let client = w.app.admin_client(&people[1].0).await;
+    let resp = w
+        .app
+        .get_admin(&client, &format!("{LIST}/{id}/evidence.json"))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = resp.bytes().await.expect("body");
+    let pack: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(pack["request"]["approvals_required"], 3);
+    let approvers: Vec<&str> = pack["request"]["approvals"]
+        .as_array()
+        .expect("approvals")
+        .iter()
+        .filter_map(|a| a["approver_name"].as_str())
+        .collect();
+    assert_eq!(
+        approvers,
+        vec!["Contoso approver", "Contoso admin", "Contoso approver3"]
+    );
+    let decisions: Vec<&str> = pack["receipts"]
+        .as_array()
+        .expect("receipts")
+        .iter()
+        .filter_map(|r| r["decision"].as_str())
+        .collect();
+    assert_eq!(decisions, vec!["Approve", "Approve", "Approve", "Revoke"]);
+
+    let dir = tempfile::tempdir().expect("dir");
+    let key = dir.path().join("key.pem");
+    let pem = w.app.get_admin(&client, "/audit/signing-key.pem").await;
+    std::fs::write(&key, pem.bytes().await.expect("pem")).expect("write");
+    let file = dir.path().join("evidence.json");
+    std::fs::write(&file, &bytes).expect("write");
+    let rust = std::process::Command::new(env!("CARGO_BIN_EXE_lockbox"))
+        .args(["audit", "verify-file"])
+        .arg(&file)
+        .arg("--public-key")
+        .arg(&key)
+        .env_remove("DATABASE_URL")
+        .env("LOCKBOX_LOG", "warn")
+        .output()
+        .expect("lockbox runs");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/verify-export.py");
+    let python = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&file)
+        .arg("--public-key")
+        .arg(&key)
+        .output()
+        .expect("python3 runs");
+    for out in [rust, python] {
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{said} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(said.contains("4 signed receipts match"), "{said}");
+    }
+}
+
+#[tokio::test]
+async fn the_reminder_goes_only_to_those_who_have_not_approved() {
+    let Three { w, id, people } = three().await;
+    w.app.customer_decide(&people[0].1, id, "approve", "").await;
+    w.app.clock.advance(Duration::hours(11));
+    lockbox::requests::reminders::send_due(
+        &mut w.app.conn(),
+        w.app.clock_now(),
+        Duration::hours(2),
+        10,
+    )
+    .expect("reminders");
+    let mut not_yet = vec![people[1].0.email.clone(), people[2].0.email.clone()];
+    not_yet.sort();
+    assert_eq!(mailed(&w.app, id, "reminder"), not_yet);
+}
