@@ -306,6 +306,15 @@ def check_pack(pack, hi, signed_to):
     for record in signed:
         if not any(a["id"] == record["id"] for a in pack["operator_actions"]):
             raise fail("operator actions", f"the signed record {record['id']} ({record['activity']}) is left out")
+    if "approvals" in req:  # issue 19; absent in older packs
+        approved = [r for r in records if r["request_id"] and uid(r["request_id"]) == rid
+                    and r["activity"] == "Set-AccessToCustomerDataRequest"
+                    and struct(r["parameters"], "parameters").get("ApprovalDecision") == "Approve"]
+        if len(req["approvals"]) != len(approved):
+            raise fail("approvals", f"it lists {len(req['approvals'])} approvals, the signed records hold {len(approved)}")
+        for a, r in zip(req["approvals"], approved):
+            if (uid(a["approver"]), a["approver_name"], when(a["at"])) != (uid(r["actor_id"]), r["actor_name"], when(r["occurred_at"])):
+                raise fail("approvals", f"the approval of record {r['id']} differs from its signed record")
 
 
 def main():

@@ -156,8 +156,11 @@ impl Decision {
 /// Applies `decision` to the request under a row lock. `now` is read from
 /// `clock` only once the lock is held, so time spent waiting for a
 /// connection or for the lock can never let a decision land after its
-/// deadline. For a manager's approval the tenant's Lockbox switch is read
-/// inside the same transaction: its value at this moment decides. A refusal
+/// deadline. For a manager's approval the tenant's Lockbox switch and
+/// quorum are read inside the same transaction: their values at this moment
+/// decide, and a request that goes to its customer keeps that quorum. For a
+/// customer's approval the approvals so far are counted under the lock, and
+/// the machine decides whether this one completes the quorum. A refusal
 /// caused by time also records that time-decided state, so history shows
 /// it.
 pub fn decide(

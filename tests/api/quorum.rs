@@ -509,33 +509,52 @@ async fn the_evidence_pack_lists_every_approval_and_both_verifiers_accept_it() {
     let key = dir.path().join("key.pem");
     let pem = w.app.get_admin(&client, "/audit/signing-key.pem").await;
     std::fs::write(&key, pem.bytes().await.expect("pem")).expect("write");
-    let file = dir.path().join("evidence.json");
-    std::fs::write(&file, &bytes).expect("write");
-    let rust = std::process::Command::new(env!("CARGO_BIN_EXE_lockbox"))
-        .args(["audit", "verify-file"])
-        .arg(&file)
-        .arg("--public-key")
-        .arg(&key)
-        .env_remove("DATABASE_URL")
-        .env("LOCKBOX_LOG", "warn")
-        .output()
-        .expect("lockbox runs");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/verify-export.py");
-    let python = std::process::Command::new("python3")
-        .arg(script)
-        .arg(&file)
-        .arg("--public-key")
-        .arg(&key)
-        .output()
-        .expect("python3 runs");
-    for out in [rust, python] {
-        let said = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "{said} {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    let verify = |name: &str, bytes: &[u8]| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, bytes).expect("write");
+        let rust = std::process::Command::new(env!("CARGO_BIN_EXE_lockbox"))
+            .args(["audit", "verify-file"])
+            .arg(&file)
+            .arg("--public-key")
+            .arg(&key)
+            .env_remove("DATABASE_URL")
+            .env("LOCKBOX_LOG", "warn")
+            .output()
+            .expect("lockbox runs");
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/verify-export.py");
+        let python = std::process::Command::new("python3")
+            .arg(script)
+            .arg(&file)
+            .arg("--public-key")
+            .arg(&key)
+            .output()
+            .expect("python3 runs");
+        [rust, python].map(|out| {
+            let said = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            (out.status.success(), said)
+        })
+    };
+    for (ok, said) in verify("evidence.json", &bytes) {
+        assert!(ok, "{said}");
         assert!(said.contains("4 signed receipts match"), "{said}");
+    }
+    // The readable approvals are checked against the signed records: one
+    // left out, or another name, and both verifiers refuse the pack.
+    let mut fewer = pack.clone();
+    fewer["request"]["approvals"]
+        .as_array_mut()
+        .expect("approvals")
+        .pop();
+    let mut renamed = pack.clone();
+    renamed["request"]["approvals"][0]["approver_name"] = "Someone else".into();
+    for (name, edited) in [("fewer.json", fewer), ("renamed.json", renamed)] {
+        let text = serde_json::to_vec(&edited).expect("json");
+        for (ok, said) in verify(name, &text) {
+            assert!(!ok, "{name}: {said}");
+            assert!(said.contains("approvals"), "{name}: {said}");
+        }
     }
 }
 

@@ -13,7 +13,11 @@
 //!   every receipt names that request and fingerprint;
 //! * `operator_actions` are exactly the request's records whose activity
 //!   does not name the request itself (`…AccessToCustomerDataRequest…`:
-//!   its transitions), each the same as its signed record.
+//!   its transitions), each the same as its signed record;
+//! * `request.approvals` (issue 19; absent in older packs) are exactly the
+//!   request's signed approvals (`Set-AccessToCustomerDataRequest` with
+//!   `ApprovalDecision` `Approve`), in order, each with its record's actor
+//!   id, actor name and time.
 
 use serde::Deserialize;
 
@@ -36,6 +40,15 @@ struct Request {
     duration_minutes: i32,
     justification: String,
     fingerprint: String,
+    approvals: Option<Vec<Approval>>,
+}
+
+/// One approval as an evidence pack's request lists it.
+#[derive(Deserialize)]
+struct Approval {
+    at: chrono::DateTime<chrono::Utc>,
+    approver: String,
+    approver_name: String,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +96,7 @@ pub(super) fn verify(text: &str, mut verifier: Verifier) -> Result<Summary, Prob
     }
     check_request(&pack)?;
     check_operator_actions(&pack)?;
+    check_approvals(&pack)?;
     Ok(summary)
 }
 
@@ -162,6 +176,42 @@ fn check_operator_actions(pack: &Pack) -> Result<(), Problem> {
             "the signed record {} ({}) is left out",
             missing.id, missing.activity
         )));
+    }
+    Ok(())
+}
+
+fn check_approvals(pack: &Pack) -> Result<(), Problem> {
+    let Some(listed) = &pack.request.approvals else {
+        return Ok(());
+    };
+    let problem = |reason: String| Problem::Pack {
+        part: "approvals",
+        reason,
+    };
+    let signed: Vec<&FileRecord> = pack
+        .records
+        .iter()
+        .filter(|x| x.request_id == Some(pack.request.id))
+        .filter(|x| x.activity == crate::audit::activity::SET_REQUEST)
+        .filter(|x| x.parameters["ApprovalDecision"] == "Approve")
+        .collect();
+    if listed.len() != signed.len() {
+        return Err(problem(format!(
+            "it lists {} approvals, the signed records hold {}",
+            listed.len(),
+            signed.len()
+        )));
+    }
+    for (approval, record) in listed.iter().zip(signed) {
+        if approval.approver != record.actor_id
+            || approval.approver_name != record.actor_name
+            || approval.at != record.occurred_at
+        {
+            return Err(problem(format!(
+                "the approval of record {} differs from its signed record",
+                record.id
+            )));
+        }
     }
     Ok(())
 }
