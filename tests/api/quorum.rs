@@ -267,6 +267,10 @@ async fn partial_approvals_show_in_list_and_detail_and_the_last_one_opens_access
         texts(&html, "#approvals"),
         vec!["1 of 3 approvals Approved by Contoso approver"]
     );
+    // Approve is offered to those who have not approved, not again to them.
+    assert!(!html.contains(&format!("{detail}/approve")));
+    let theirs = w.app.admin_page(&people[1].1, &detail).await;
+    assert!(theirs.contains(&format!("{detail}/approve")));
     let list = w.app.admin_page(&people[1].1, LIST).await;
     assert_eq!(texts(&list, ".approvals"), vec!["1 of 3 approvals"]);
     assert!(list.contains("Approved by Contoso approver"));

@@ -202,6 +202,29 @@ async fn configuration_changes_in_the_admin_center_ask_for_a_fresh_code() {
     assert_eq!(location(&resp), "/settings/org/lockbox");
     assert!(!tenant_flag("lockbox"));
 
+    // The customer quorum (issue 19).
+    let quorum = || -> i16 {
+        use lockbox::schema::tenants as t;
+        t::table
+            .filter(t::id.eq(w.contoso))
+            .select(t::approvals_required)
+            .first(&mut app.conn())
+            .expect("tenant")
+    };
+    let resp = needs_a_fresh_code(
+        app,
+        Portal::Admin,
+        &admin,
+        &key,
+        "/settings/org/lockbox",
+        "/settings/org/lockbox/approvals",
+        &[("approvals_required", "2")],
+        || quorum() == 1,
+    )
+    .await;
+    assert_eq!(location(&resp), "/settings/org/lockbox");
+    assert_eq!(quorum(), 2);
+
     // The two-factor rule.
     needs_a_fresh_code(
         app,
