@@ -212,7 +212,7 @@ fn audit_of(
         (Event::CustomerApprove(tally), _) => {
             let (activity, mut parameters) = customer("Approve");
             // Issue 19: which approval of the quorum this one is.
-            parameters["ApprovalsGiven"] = json!(tally.given + 1);
+            parameters["ApprovalsGiven"] = json!(tally.given.saturating_add(1));
             parameters["ApprovalsRequired"] = json!(tally.required);
             (activity, parameters)
         }

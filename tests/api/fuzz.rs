@@ -1177,7 +1177,9 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                         rng.pick(&["requests", "support/lockbox/requests"]),
                         id_segment(&mut rng, &real_requests)
                     ),
-                    (Portal::Admin, 2) => "/settings/org/lockbox".to_owned(),
+                    (Portal::Admin, 2) => rng
+                        .pick(&["/settings/org/lockbox", "/settings/org/lockbox/approvals"])
+                        .to_string(),
                     (Portal::Admin, 3) => "/roles/users".to_owned(),
                     (Portal::Admin, 4) => {
                         format!("/roles/users/{}", id_segment(&mut rng, &real_users))
