@@ -421,6 +421,19 @@ async fn the_api_decision_follows_the_quorum() {
         .app
         .create_user("Contoso", "admin2@contoso.example", Role::GlobalAdmin);
     let approver = customer_token(&w.app, &second, TokenScope::Decide);
+    let read = customer_token(&w.app, &second, TokenScope::Read);
+    let org: serde_json::Value = call(
+        reqwest::Method::GET,
+        format!("{}/api/v1/organization", w.app.admin_url),
+        &read,
+    )
+    .send()
+    .await
+    .expect("call")
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(org["ApprovalsRequired"], 2);
     let resp = decide(&approver).await.expect("call");
     assert_eq!(resp.status(), StatusCode::OK);
     let body: serde_json::Value = resp.json().await.expect("json");

@@ -318,6 +318,9 @@ struct OrganizationJson {
     name: String,
     /// Whether requests need the customer's approval.
     customer_lock_box_enabled: bool,
+    /// How many people of the organization must approve a request (issue
+    /// 19; changed in the admin center, Settings › Org settings).
+    approvals_required: u8,
 }
 
 /// `Get-OrganizationConfig`.
@@ -333,8 +336,11 @@ async fn get_organization(
 ) -> Result<HttpResponse, ApiError> {
     me.require(TokenScope::Read)?;
     let tenant = me.user.tenant_id;
-    let enabled = blocking(&state, move |conn| {
-        Ok(tenants::lockbox_enabled(conn, tenant)?)
+    let (enabled, approvals_required) = blocking(&state, move |conn| {
+        Ok((
+            tenants::lockbox_enabled(conn, tenant)?,
+            tenants::approvals_required(conn, tenant)?,
+        ))
     })
     .await?;
     Ok(json(
@@ -342,6 +348,7 @@ async fn get_organization(
         &OrganizationJson {
             name: me.user.tenant_name.clone(),
             customer_lock_box_enabled: enabled,
+            approvals_required,
         },
     ))
 }
@@ -375,12 +382,13 @@ async fn set_organization(
     let now = state.clock.now();
     let actor = audit::Actor::customer(me.user.id, &me.user.display_name, &me.ip);
     let user = me.user.clone();
-    let enabled = patch.customer_lock_box_enabled;
-    blocking(&state, move |conn| {
+    let (enabled, tenant) = (patch.customer_lock_box_enabled, me.user.tenant_id);
+    let approvals_required = blocking(&state, move |conn| {
         tenants::set_lockbox_as(conn, &user, enabled, now, &actor).map_err(|e| match e {
             TenantError::NotAllowed => ApiError::Role,
             other => ApiError::Internal(other.to_string()),
-        })
+        })?;
+        Ok(tenants::approvals_required(conn, tenant)?)
     })
     .await?;
     Ok(json(
@@ -388,6 +396,7 @@ async fn set_organization(
         &OrganizationJson {
             name: me.user.tenant_name.clone(),
             customer_lock_box_enabled: enabled,
+            approvals_required,
         },
     ))
 }
