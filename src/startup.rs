@@ -394,7 +394,9 @@ async fn checkpointer(state: AppState, every: chrono::Duration) {
         };
         let result = db::blocking(&state.pool, move |conn| {
             // One tenant's failure must not hold the others' digests back.
-            let written = crate::audit::checkpoint::write_due(conn, &signer, now, every);
+            let hook: &crate::audit::checkpoint::OnWritten = &crate::webhooks::checkpoint_created;
+            let written =
+                crate::audit::checkpoint::write_due_then(conn, &signer, now, every, hook);
             let digests = crate::notify::checkpoint_digest::send_due(conn, now)?;
             Ok::<_, db::DbError>((written?, digests))
         })
