@@ -412,12 +412,12 @@ impl Settings {
     }
 }
 
-mod parse;
 mod metrics;
+mod parse;
 mod webhooks;
 
-use parse::*;
 pub use metrics::{MetricsAccess, MetricsPeers};
+use parse::*;
 pub use webhooks::WebhookSettings;
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use super::{
 use crate::webhooks::{self, WebhookEvent};
 
 fn time(at: Option<DateTime<Utc>>) -> Value {
-    at.map_or(Value::Null, |t| json!(t.to_rfc3339_opts(SecondsFormat::Secs, true)))
+    at.map_or(Value::Null, |t| {
+        json!(t.to_rfc3339_opts(SecondsFormat::Secs, true))
+    })
 }
 
 /// Who caused it, by kind only (no names, no ids of people).

@@ -353,37 +353,36 @@ pub async fn metrics(
                 ));
         }
     }
-    let (outbox, requests) = db::blocking(&state.pool, |conn| {
+    let (outbox, webhooks, requests) = db::blocking(&state.pool, |conn| {
         let outbox = crate::notify::outbox::counts(conn)?;
+        let webhooks = crate::webhooks::counts(conn)?;
         let requests = crate::requests::queries::counts_by_status(conn)?;
-        Ok::<_, DbError>((outbox, requests))
+        Ok::<_, DbError>((outbox, webhooks, requests))
     })
     .await?;
-    let mut body = String::from(
-        "# HELP lockbox_outbox_messages Mail in the outbox by status.\n# TYPE lockbox_outbox_messages gauge\n",
+    let mut body = String::new();
+    let (mail, hooks) = (
+        ["pending", "sent", "failed"],
+        ["pending", "delivered", "failed"],
     );
-    for status in ["pending", "sent", "failed"] {
-        let n = outbox
-            .iter()
-            .find(|(s, _)| s == status)
-            .map_or(0, |(_, n)| *n);
-        body.push_str(&format!(
-            "lockbox_outbox_messages{{status=\"{status}\"}} {n}\n"
-        ));
-    }
-    body.push_str(
-        "# HELP lockbox_requests Access requests by stored state.\n# TYPE lockbox_requests gauge\n",
+    gauge(
+        &mut body,
+        "lockbox_outbox_messages",
+        "Mail in the outbox by status.",
+        &mail,
+        &outbox,
     );
-    for status in crate::requests::Status::ALL {
-        let n = requests
-            .iter()
-            .find(|(s, _)| s == status.as_db())
-            .map_or(0, |(_, n)| *n);
-        body.push_str(&format!(
-            "lockbox_requests{{state=\"{}\"}} {n}\n",
-            status.as_db()
-        ));
-    }
+    let help = "Webhook deliveries by status (failed: their endpoint was disabled).";
+    gauge(
+        &mut body,
+        "lockbox_webhook_deliveries",
+        help,
+        &hooks,
+        &webhooks,
+    );
+    let states = crate::requests::Status::ALL.map(|s| s.as_db());
+    let help = "Access requests by stored state.";
+    gauge(&mut body, "lockbox_requests", help, &states, &requests);
     body.push_str(&format!(
         "# HELP lockbox_audit_exports_running Audit exports this process is streaming.\n\
          # TYPE lockbox_audit_exports_running gauge\nlockbox_audit_exports_running {}\n",
@@ -392,6 +391,21 @@ pub async fn metrics(
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body))
+}
+
+/// One gauge family: a line per value of its label (`state` for requests,
+/// `status` otherwise), zero when `counts` lacks it.
+fn gauge(body: &mut String, name: &str, help: &str, values: &[&str], counts: &[(String, i64)]) {
+    let label = if name == "lockbox_requests" {
+        "state"
+    } else {
+        "status"
+    };
+    body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+    for v in values {
+        let n = counts.iter().find(|(s, _)| s == v).map_or(0, |(_, n)| *n);
+        body.push_str(&format!("{name}{{{label}=\"{v}\"}} {n}\n"));
+    }
 }
 
 /// A path on this site: starts with one `/`, and nothing a browser might

@@ -111,10 +111,7 @@ pub enum Outcome {
     /// A 2xx answer.
     Delivered(u16),
     /// Any other answer, a refused target, a timeout, a connection error.
-    Failed {
-        status: Option<u16>,
-        error: String,
-    },
+    Failed { status: Option<u16>, error: String },
 }
 
 /// Sends one delivery: checks and pins the target ([`guard::resolve`]),
@@ -165,7 +162,9 @@ pub async fn post(c: &Claimed, d: Delivery, now: DateTime<Utc>) -> Outcome {
             status: Some(resp.status().as_u16()),
             error: format!("answered {}", resp.status()),
         },
-        Err(e) if e.is_timeout() => failed(format!("no answer within {} s", d.timeout.as_secs_f32())),
+        Err(e) if e.is_timeout() => {
+            failed(format!("no answer within {} s", d.timeout.as_secs_f32()))
+        }
         Err(e) => failed(format!("could not deliver: {e}")),
     }
 }
@@ -229,14 +228,17 @@ pub fn mark(
 
 /// Notes that the endpoint fails; disables it once it failed for the
 /// whole failure period.
-fn failing(conn: &mut PgConnection, e: &Endpoint, d: Delivery, now: DateTime<Utc>) -> QueryResult<Marked> {
+fn failing(
+    conn: &mut PgConnection,
+    e: &Endpoint,
+    d: Delivery,
+    now: DateTime<Utc>,
+) -> QueryResult<Marked> {
     diesel::update(we::table.find(e.id).filter(we::failing_since.is_null()))
         .set(we::failing_since.eq(now))
         .execute(conn)?;
-    let since: Option<DateTime<Utc>> = we::table
-        .find(e.id)
-        .select(we::failing_since)
-        .first(conn)?;
+    let since: Option<DateTime<Utc>> =
+        we::table.find(e.id).select(we::failing_since).first(conn)?;
     let Some(since) = since else {
         return Ok(Marked::Retrying);
     };
@@ -268,7 +270,8 @@ pub async fn deliver_due(
     batch: i64,
 ) -> Result<Round, DbError> {
     // The lease outlives the attempt: the timeout and some slack.
-    let lease = Duration::from_std(d.timeout).unwrap_or(Duration::seconds(10)) + Duration::seconds(30);
+    let lease =
+        Duration::from_std(d.timeout).unwrap_or(Duration::seconds(10)) + Duration::seconds(30);
     let claimed = db::blocking(pool, move |conn| {
         claim(conn, now, lease, batch).map_err(DbError::from)
     })

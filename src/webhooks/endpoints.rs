@@ -150,7 +150,14 @@ pub fn add_for_tenant(
             return Err(EndpointError::TooMany);
         }
         let (endpoint, secret) = insert(conn, Some(tenant), &url, events, now)?;
-        record(conn, tenant, audit::activity::NEW_WEBHOOK_ENDPOINT, &endpoint, now, actor)?;
+        record(
+            conn,
+            tenant,
+            audit::activity::NEW_WEBHOOK_ENDPOINT,
+            &endpoint,
+            now,
+            actor,
+        )?;
         Ok((endpoint, secret))
     })
 }
@@ -215,7 +222,14 @@ pub fn remove_for_tenant(
         let endpoint = find_for_tenant(conn, tenant, id)?;
         diesel::delete(wd::table.filter(wd::endpoint_id.eq(id))).execute(conn)?;
         diesel::delete(we::table.find(id)).execute(conn)?;
-        record(conn, tenant, audit::activity::REMOVE_WEBHOOK_ENDPOINT, &endpoint, now, actor)?;
+        record(
+            conn,
+            tenant,
+            audit::activity::REMOVE_WEBHOOK_ENDPOINT,
+            &endpoint,
+            now,
+            actor,
+        )?;
         Ok(endpoint)
     })
 }
@@ -240,7 +254,11 @@ pub fn remove_for_provider(conn: &mut PgConnection, id: Uuid) -> Result<Endpoint
 /// pending deliveries fail with it) and, for a tenant's, records it as the
 /// system's doing. Returns whether this call disabled it (once, however
 /// many workers notice).
-pub(super) fn disable(conn: &mut PgConnection, e: &Endpoint, now: DateTime<Utc>) -> QueryResult<bool> {
+pub(super) fn disable(
+    conn: &mut PgConnection,
+    e: &Endpoint,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
     let changed = diesel::update(we::table.find(e.id).filter(we::enabled.eq(true)))
         .set((we::enabled.eq(false), we::disabled_at.eq(now)))
         .execute(conn)?;
@@ -255,7 +273,14 @@ pub(super) fn disable(conn: &mut PgConnection, e: &Endpoint, now: DateTime<Utc>)
     .set(wd::status.eq("failed"))
     .execute(conn)?;
     if let Some(tenant) = e.tenant_id {
-        record(conn, TenantId(tenant), audit::activity::DISABLE_WEBHOOK_ENDPOINT, e, now, &audit::Actor::system())?;
+        record(
+            conn,
+            TenantId(tenant),
+            audit::activity::DISABLE_WEBHOOK_ENDPOINT,
+            e,
+            now,
+            &audit::Actor::system(),
+        )?;
     }
     Ok(true)
 }

@@ -188,10 +188,19 @@ mod tests {
 
     #[test]
     fn customer_urls_must_be_https_without_credentials() {
-        assert_eq!(check_saved("http://example.com/x", CUSTOMER), Err(Refused::NotHttps));
-        assert_eq!(check_saved("ftp://example.com/x", CUSTOMER), Err(Refused::NotHttps));
+        assert_eq!(
+            check_saved("http://example.com/x", CUSTOMER),
+            Err(Refused::NotHttps)
+        );
+        assert_eq!(
+            check_saved("ftp://example.com/x", CUSTOMER),
+            Err(Refused::NotHttps)
+        );
         assert_eq!(check_saved("not a url", CUSTOMER), Err(Refused::BadUrl));
-        assert_eq!(check_saved("https://u:p@example.com/", CUSTOMER), Err(Refused::Credentials));
+        assert_eq!(
+            check_saved("https://u:p@example.com/", CUSTOMER),
+            Err(Refused::Credentials)
+        );
         assert!(check_saved("https://example.com/hook", CUSTOMER).is_ok());
         assert!(matches!(
             check_saved("https://[::1]:9000/", CUSTOMER),
@@ -202,7 +211,14 @@ mod tests {
             allow_http_loopback: true,
         };
         assert!(check_saved("http://127.0.0.1:9000/", dev).is_ok());
-        assert_eq!(check_saved("http://10.0.0.1/", dev), Err(Refused::NotPublic("10.0.0.1".parse().expect("ip"))));
-        assert_eq!(check_saved("http://example.com/", dev).map(|_| ()), Ok(()), "a host name is checked at delivery");
+        assert_eq!(
+            check_saved("http://10.0.0.1/", dev),
+            Err(Refused::NotPublic("10.0.0.1".parse().expect("ip")))
+        );
+        assert_eq!(
+            check_saved("http://example.com/", dev).map(|_| ()),
+            Ok(()),
+            "a host name is checked at delivery"
+        );
     }
 }

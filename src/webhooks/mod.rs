@@ -129,7 +129,11 @@ pub fn new_message_id() -> String {
 /// Writes `event` to the webhook outbox for every enabled endpoint that
 /// subscribes to its group: the tenant's own and the provider's (call
 /// inside the change's transaction). Returns how many deliveries it queued.
-pub fn enqueue(conn: &mut PgConnection, event: WebhookEvent, now: DateTime<Utc>) -> QueryResult<usize> {
+pub fn enqueue(
+    conn: &mut PgConnection,
+    event: WebhookEvent,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
     let Some(group) = EventGroup::of(event.event_type) else {
         return Ok(0);
     };
@@ -148,7 +152,14 @@ pub fn enqueue(conn: &mut PgConnection, event: WebhookEvent, now: DateTime<Utc>)
         .into_iter()
         .map(|endpoint| {
             let id = new_message_id();
-            queued(id, endpoint, Some(event.tenant_id), event.event_type, &payload, now)
+            queued(
+                id,
+                endpoint,
+                Some(event.tenant_id),
+                event.event_type,
+                &payload,
+                now,
+            )
         })
         .collect();
     if rows.is_empty() {
@@ -196,9 +207,21 @@ pub fn enqueue_test(
     tenant: TenantId,
     now: DateTime<Utc>,
 ) -> QueryResult<String> {
-    let payload = body("webhook.test", tenant, now, json!({"endpoint_id": endpoint}));
+    let payload = body(
+        "webhook.test",
+        tenant,
+        now,
+        json!({"endpoint_id": endpoint}),
+    );
     let message_id = new_message_id();
-    let row = queued(message_id.clone(), endpoint, Some(tenant), "webhook.test", &payload, now);
+    let row = queued(
+        message_id.clone(),
+        endpoint,
+        Some(tenant),
+        "webhook.test",
+        &payload,
+        now,
+    );
     diesel::insert_into(wd::table).values(row).execute(conn)?;
     Ok(message_id)
 }

@@ -64,7 +64,10 @@ pub fn verify(
     body: &[u8],
     now: i64,
 ) -> Result<(), VerifyError> {
-    let ts: i64 = timestamp.trim().parse().map_err(|_| VerifyError::BadTimestamp)?;
+    let ts: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| VerifyError::BadTimestamp)?;
     if (now - ts).abs() > TOLERANCE_SECONDS {
         return Err(VerifyError::Stale);
     }
@@ -73,7 +76,11 @@ pub fn verify(
             .and_then(|b64| STANDARD.decode(b64).ok())
             .is_some_and(|tag| mac(key, id, ts, body).verify_slice(&tag).is_ok())
     });
-    if matches { Ok(()) } else { Err(VerifyError::NoMatch) }
+    if matches {
+        Ok(())
+    } else {
+        Err(VerifyError::NoMatch)
+    }
 }
 
 #[cfg(test)]
@@ -93,7 +100,10 @@ mod tests {
     fn signs_the_published_test_vector() {
         let key = key_of(SECRET).expect("a whsec secret");
         assert_eq!(signature(&key, ID, TS, BODY), EXPECTED);
-        assert_eq!(verify(&key, ID, "1614265330", EXPECTED, BODY, TS + 10), Ok(()));
+        assert_eq!(
+            verify(&key, ID, "1614265330", EXPECTED, BODY, TS + 10),
+            Ok(())
+        );
     }
 
     #[test]

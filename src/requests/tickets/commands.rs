@@ -196,7 +196,14 @@ pub fn add_message(
             outbox::enqueue(conn, queued, None, now)?;
         }
         let facts = json!({"author": side(caller), "status": "open"});
-        hook(conn, ticket.tenant_id, "ticket.message_added", &ticket.number, facts, now)?;
+        hook(
+            conn,
+            ticket.tenant_id,
+            "ticket.message_added",
+            &ticket.number,
+            facts,
+            now,
+        )?;
         Ok(ticket)
     })
 }
