@@ -47,4 +47,4 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at DESC);
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON webhook_endpoints TO lockbox_app;
-GRANT SELECT, INSERT, UPDATE ON webhook_deliveries TO lockbox_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON webhook_deliveries TO lockbox_app;

@@ -31,3 +31,4 @@ mod tickets;
 mod time_after_lock;
 mod trust;
 mod two_factor;
+mod webhooks;
