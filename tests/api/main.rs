@@ -32,3 +32,4 @@ mod time_after_lock;
 mod trust;
 mod two_factor;
 mod webhooks;
+mod webhooks_cli;
