@@ -623,3 +623,24 @@ mail-webhook-disabled-next = To receive events again, sign in to your admin cent
 mail-fact-webhook-endpoint = Endpoint ID
 mail-fact-failing-since = Failing since
 mail-fact-disabled-at = Disabled at
+
+# Service request and more-information mails (issue 18)
+mail-fact-title = Title
+mail-fact-opened-by = Opened by
+mail-fact-opened-at = Opened at
+mail-fact-severity = Severity
+mail-sign-in-support = Sign in to your admin center yourself, the way you always do, and open Support, then Service requests.
+mail-sign-in-engineer = Sign in to the engineer portal the way you always do.
+mail-ticket-reply-subject = Service request { $number }: a reply from provider support
+mail-ticket-reply-heading = Provider support replied to your service request
+mail-ticket-critical-subject = Critical service request { $number } ({ $tenant })
+mail-ticket-critical-heading = A critical service request was opened
+mail-ticket-cancelled-subject = Customer Lockbox: access request { $sr } cancelled (service request closed)
+mail-ticket-cancelled-heading = Your access request was cancelled: its service request was closed
+mail-ticket-cancelled-body = Service request { $number } (“{ $title }”) was closed, so the access request that cites it was cancelled.
+mail-question-subject = Customer Lockbox: more information needed for access request { $sr }
+mail-question-heading = The customer asks for more information about your access request
+mail-question-body = An approver of the customer asks the question below. The request stays pending and its deadline is unchanged; answer it on the request's page.
+mail-answer-subject = Customer Lockbox: an answer about access request { $sr } ({ $tenant })
+mail-answer-heading = The engineer answered your question about an access request
+mail-answer-body = The request still waits for your organization's decision.

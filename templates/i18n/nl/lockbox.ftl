@@ -623,3 +623,24 @@ mail-webhook-disabled-next = Wilt u weer gebeurtenissen ontvangen, meld u dan ze
 mail-fact-webhook-endpoint = Eindpunt-ID
 mail-fact-failing-since = Mislukt sinds
 mail-fact-disabled-at = Uitgeschakeld op
+
+# Service request and more-information mails (issue 18)
+mail-fact-title = Titel
+mail-fact-opened-by = Geopend door
+mail-fact-opened-at = Geopend op
+mail-fact-severity = Ernst
+mail-sign-in-support = Meld u zelf aan bij uw beheercentrum, zoals u dat altijd doet, en open Ondersteuning en dan Serviceverzoeken.
+mail-sign-in-engineer = Meld u aan bij het engineerportaal zoals u dat altijd doet.
+mail-ticket-reply-subject = Serviceverzoek { $number }: een antwoord van de ondersteuning van de provider
+mail-ticket-reply-heading = De ondersteuning van de provider heeft uw serviceverzoek beantwoord
+mail-ticket-critical-subject = Kritiek serviceverzoek { $number } ({ $tenant })
+mail-ticket-critical-heading = Er is een kritiek serviceverzoek geopend
+mail-ticket-cancelled-subject = Customer Lockbox: toegangsverzoek { $sr } geannuleerd (serviceverzoek gesloten)
+mail-ticket-cancelled-heading = Uw toegangsverzoek is geannuleerd: het serviceverzoek is gesloten
+mail-ticket-cancelled-body = Serviceverzoek { $number } („{ $title }”) is gesloten; daarom is het toegangsverzoek dat ernaar verwijst geannuleerd.
+mail-question-subject = Customer Lockbox: meer informatie nodig voor toegangsverzoek { $sr }
+mail-question-heading = De klant vraagt meer informatie over uw toegangsverzoek
+mail-question-body = Een goedkeurder van de klant stelt de vraag hieronder. Het verzoek blijft in afwachting en de termijn verandert niet; beantwoord de vraag op de pagina van het verzoek.
+mail-answer-subject = Customer Lockbox: een antwoord over toegangsverzoek { $sr } ({ $tenant })
+mail-answer-heading = De engineer heeft uw vraag over een toegangsverzoek beantwoord
+mail-answer-body = Het verzoek wacht nog steeds op het besluit van uw organisatie.
