@@ -212,14 +212,4 @@ impl TestApp {
             .load(&mut self.owner_conn())
             .expect("deliveries")
     }
-
-    /// Every stored delivery: (status, attempts, last error).
-    pub fn deliveries_of_all(&self) -> Vec<(String, i32, Option<String>)> {
-        use diesel::{QueryDsl, RunQueryDsl};
-        use lockbox::schema::webhook_deliveries as wd;
-        wd::table
-            .select((wd::status, wd::attempts, wd::last_error))
-            .load(&mut self.owner_conn())
-            .expect("deliveries")
-    }
 }
