@@ -361,7 +361,7 @@ diesel::table! {
         tenant_id -> Nullable<Uuid>,
         url -> Text,
         events -> Array<Text>,
-        secret -> Text,
+        secret -> Bytea,
         enabled -> Bool,
         failing_since -> Nullable<Timestamptz>,
         disabled_at -> Nullable<Timestamptz>,

@@ -7,8 +7,9 @@ CREATE TABLE webhook_endpoints (
     url text NOT NULL,
     -- The event groups sent (see `webhooks::EventGroup`).
     events text[] NOT NULL,
-    -- `whsec_<base64>`: the endpoint's signing key.
-    secret text NOT NULL,
+    -- The endpoint's `whsec_<base64>` signing secret, sealed like the
+    -- authenticator secrets (XChaCha20-Poly1305, bound to the endpoint id).
+    secret bytea NOT NULL,
     enabled boolean NOT NULL DEFAULT true,
     -- Since when every delivery failed (NULL: the last one succeeded);
     -- three days of it disable the endpoint.

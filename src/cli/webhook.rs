@@ -66,7 +66,12 @@ pub async fn run(
         WebhookCommand::Add { url, events } => {
             let groups = parse_events(&events)?;
             let (endpoint, secret) = db::blocking(pool, move |conn| {
-                Ok::<_, DbError>(endpoints::add_for_provider(conn, &url, &groups, now))
+                // Sealed with the servers' key (shared through the database).
+                let key = db::shared_secret(conn, "second_factor_key")?;
+                let sealer = crate::auth::totp::Sealer::new(&key);
+                Ok::<_, DbError>(endpoints::add_for_provider(
+                    conn, &sealer, &url, &groups, now,
+                ))
             })
             .await??;
             println!("added {} {}", endpoint.id, endpoint.url);

@@ -128,7 +128,9 @@ pub(super) async fn webhook_worker(state: AppState, every: std::time::Duration) 
     loop {
         tick.tick().await;
         let now = state.clock.now();
-        match crate::webhooks::deliver::deliver_due(&state.pool, delivery, now, 20).await {
+        match crate::webhooks::deliver::deliver_due(&state.pool, &state.sealer, delivery, now, 20)
+            .await
+        {
             Ok(round) if round.disabled > 0 => {
                 tracing::warn!(disabled = round.disabled, "webhook endpoints disabled")
             }

@@ -17,8 +17,12 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::{endpoints::Endpoint, guard, sign};
+use super::{
+    endpoints::{self, Endpoint},
+    guard, sign,
+};
 use crate::{
+    auth::totp::Sealer,
     db::{self, DbError, PgPool},
     notify::outbox::{self as mail_outbox, backoff},
     schema::{webhook_deliveries as wd, webhook_endpoints as we},
@@ -45,13 +49,15 @@ pub struct Claimed {
     /// This attempt's number (the lease's token).
     pub attempt: i32,
     pub endpoint: Endpoint,
-    pub secret: String,
+    /// The opened `whsec_` secret (`None`: it did not open).
+    pub secret: Option<String>,
 }
 
 /// Leases up to `batch` due deliveries of enabled endpoints for one
 /// attempt each (see the module doc). Safe with several workers.
 pub fn claim(
     conn: &mut PgConnection,
+    sealer: &Sealer,
     now: DateTime<Utc>,
     lease: Duration,
     batch: i64,
@@ -75,7 +81,7 @@ pub fn claim(
             ))
             .load(conn)?;
         let ids: Vec<Uuid> = due.iter().map(|d| d.1).collect();
-        let endpoints: Vec<(Endpoint, String)> = we::table
+        let endpoints: Vec<(Endpoint, Vec<u8>)> = we::table
             .filter(we::id.eq_any(ids))
             .select((Endpoint::as_select(), we::secret))
             .load(conn)?;
@@ -98,7 +104,7 @@ pub fn claim(
                 payload,
                 attempt: attempts + 1,
                 endpoint: endpoint.clone(),
-                secret: secret.clone(),
+                secret: endpoints::open(sealer, endpoint.id, secret),
             });
         }
         Ok(claimed)
@@ -130,7 +136,7 @@ pub async fn post(c: &Claimed, d: Delivery, now: DateTime<Utc>) -> Outcome {
         Ok(target) => target,
         Err(refused) => return failed(format!("refused: {refused}")),
     };
-    let Some(key) = sign::key_of(&c.secret) else {
+    let Some(key) = c.secret.as_deref().and_then(sign::key_of) else {
         return failed("the endpoint's secret is unusable".into());
     };
     let client = reqwest::Client::builder()
@@ -265,6 +271,7 @@ pub struct Round {
 /// mark each. Safe to run in several processes at once.
 pub async fn deliver_due(
     pool: &PgPool,
+    sealer: &Sealer,
     d: Delivery,
     now: DateTime<Utc>,
     batch: i64,
@@ -272,8 +279,9 @@ pub async fn deliver_due(
     // The lease outlives the attempt: the timeout and some slack.
     let lease =
         Duration::from_std(d.timeout).unwrap_or(Duration::seconds(10)) + Duration::seconds(30);
+    let sealer = sealer.clone();
     let claimed = db::blocking(pool, move |conn| {
-        claim(conn, now, lease, batch).map_err(DbError::from)
+        claim(conn, &sealer, now, lease, batch).map_err(DbError::from)
     })
     .await?;
     let outcomes = futures_util::future::join_all(claimed.iter().map(|c| post(c, d, now))).await;

@@ -3,9 +3,9 @@
 //! recorded in the tenant's audit log) and the provider's (`lockbox
 //! webhook add`, `tenant_id` NULL, receiving every tenant's events).
 //!
-//! The secret is stored as it was issued, because signing needs it in the
-//! clear; it is shown once, when the endpoint is added, and never again
-//! (see README "Webhooks" for the trade-off).
+//! The secret is shown once, when the endpoint is added, and stored only
+//! sealed ([`seal`], the authenticator secrets' AEAD and key, bound to the
+//! endpoint's id); the worker opens it to sign ([`open`]).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     audit,
+    auth::totp::Sealer,
     identity::TenantId,
     schema::{webhook_deliveries as wd, webhook_endpoints as we},
 };
@@ -80,21 +81,36 @@ pub fn check(url: &str, events: &[EventGroup], rules: Rules) -> Result<String, E
     Ok(parsed.to_string())
 }
 
+fn binding(id: Uuid) -> Vec<u8> {
+    format!("lockbox webhook secret v1|{id}").into_bytes()
+}
+
+/// The endpoint's secret, sealed for storage.
+pub fn seal(sealer: &Sealer, id: Uuid, secret: &str) -> Vec<u8> {
+    sealer.seal_bound(&binding(id), secret.as_bytes())
+}
+
+/// The endpoint's secret from storage (`None`: it does not open).
+pub fn open(sealer: &Sealer, id: Uuid, sealed: &[u8]) -> Option<String> {
+    String::from_utf8(sealer.open_bound(&binding(id), sealed)?).ok()
+}
+
 fn insert(
     conn: &mut PgConnection,
+    sealer: &Sealer,
     tenant: Option<TenantId>,
     url: &str,
     events: &[EventGroup],
     now: DateTime<Utc>,
 ) -> QueryResult<(Endpoint, String)> {
-    let secret = sign::new_secret();
+    let (id, secret) = (Uuid::new_v4(), sign::new_secret());
     let endpoint = diesel::insert_into(we::table)
         .values((
-            we::id.eq(Uuid::new_v4()),
+            we::id.eq(id),
             we::tenant_id.eq(tenant.map(|t| t.0)),
             we::url.eq(url),
             we::events.eq(events.iter().map(|e| e.as_db()).collect::<Vec<_>>()),
-            we::secret.eq(&secret),
+            we::secret.eq(seal(sealer, id, &secret)),
             we::created_at.eq(now),
         ))
         .returning(Endpoint::as_returning())
@@ -125,13 +141,20 @@ fn record(
     Ok(())
 }
 
+/// What a global administrator typed: the URL and the event groups.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEndpoint<'a> {
+    pub url: &'a str,
+    pub events: &'a [EventGroup],
+}
+
 /// Registers a tenant's endpoint (checked as [`check`]) and records it;
 /// returns it with its secret, shown once.
 pub fn add_for_tenant(
     conn: &mut PgConnection,
+    sealer: &Sealer,
     tenant: TenantId,
-    url: &str,
-    events: &[EventGroup],
+    NewEndpoint { url, events }: NewEndpoint<'_>,
     allow_http_loopback: bool,
     now: DateTime<Utc>,
     actor: &audit::Actor,
@@ -149,7 +172,7 @@ pub fn add_for_tenant(
         if count >= MAX_PER_TENANT {
             return Err(EndpointError::TooMany);
         }
-        let (endpoint, secret) = insert(conn, Some(tenant), &url, events, now)?;
+        let (endpoint, secret) = insert(conn, sealer, Some(tenant), &url, events, now)?;
         record(
             conn,
             tenant,
@@ -165,6 +188,7 @@ pub fn add_for_tenant(
 /// Registers a provider endpoint (trusted: any http or https URL).
 pub fn add_for_provider(
     conn: &mut PgConnection,
+    sealer: &Sealer,
     url: &str,
     events: &[EventGroup],
     now: DateTime<Utc>,
@@ -174,7 +198,7 @@ pub fn add_for_provider(
         allow_http_loopback: false,
     };
     let url = check(url, events, rules)?;
-    Ok(insert(conn, None, &url, events, now)?)
+    Ok(insert(conn, sealer, None, &url, events, now)?)
 }
 
 /// The tenant's endpoints, oldest first.

@@ -478,3 +478,30 @@ async fn the_settings_page_tests_shows_deliveries_and_removes_after_confirming()
             .contains("/settings/webhooks")
     );
 }
+
+#[tokio::test]
+async fn the_secret_is_stored_sealed_and_bound_to_its_endpoint() {
+    let w = loopback_world().await;
+    let c = w.customers();
+    let admin = w.app.admin_client(&c.admin).await;
+    let (_, html, _) = add_on_page(&w, &admin, "https://hooks.example.com/a").await;
+    let secret = secret_on(&html).expect("secret");
+    let rows: Vec<(uuid::Uuid, Vec<u8>)> = we::table
+        .select((we::id, we::secret))
+        .load(&mut w.app.conn())
+        .expect("endpoints");
+    let (id, sealed) = &rows[0];
+    let raw = String::from_utf8_lossy(sealed);
+    assert!(
+        !raw.contains(&secret) && !raw.contains("whsec_"),
+        "not in the clear"
+    );
+    let sealer = w.app.sealer();
+    use lockbox::webhooks::endpoints::open;
+    assert_eq!(open(&sealer, *id, sealed).as_deref(), Some(secret.as_str()));
+    assert_eq!(
+        open(&sealer, uuid::Uuid::new_v4(), sealed),
+        None,
+        "bound to its endpoint"
+    );
+}

@@ -177,10 +177,19 @@ async fn add(
         user.tenant_id,
     );
     let allow = state.settings.webhooks.allow_http_loopback;
-    let (typed, chosen) = (url.clone(), groups.clone());
+    let (typed, chosen, sealer) = (url.clone(), groups.clone(), state.sealer.clone());
     let added = db::blocking(&state.pool, move |conn| {
         Ok::<_, DbError>(endpoints::add_for_tenant(
-            conn, tenant, &typed, &chosen, allow, now, &actor,
+            conn,
+            &sealer,
+            tenant,
+            endpoints::NewEndpoint {
+                url: &typed,
+                events: &chosen,
+            },
+            allow,
+            now,
+            &actor,
         ))
     })
     .await?;

@@ -166,9 +166,17 @@ impl TestApp {
         }
     }
 
+    /// The servers' sealer (its key is shared through the database).
+    pub fn sealer(&self) -> lockbox::auth::totp::Sealer {
+        let key = lockbox::db::shared_secret(&mut self.owner_conn(), "second_factor_key")
+            .expect("the shared key");
+        lockbox::auth::totp::Sealer::new(&key)
+    }
+
     /// One pass of the webhook worker at the clock's time.
     pub async fn deliver_webhooks(&self) -> deliver::Round {
-        deliver::deliver_due(&self.pool, self.webhook_delivery(), self.clock_now(), 100)
+        let (delivery, now) = (self.webhook_delivery(), self.clock_now());
+        deliver::deliver_due(&self.pool, &self.sealer(), delivery, now, 100)
             .await
             .expect("a delivery pass")
     }
@@ -187,7 +195,11 @@ impl TestApp {
                 we::tenant_id.eq(tenant.map(|t| t.0)),
                 we::url.eq(url),
                 we::events.eq(all),
-                we::secret.eq(&secret),
+                we::secret.eq(lockbox::webhooks::endpoints::seal(
+                    &self.sealer(),
+                    id,
+                    &secret,
+                )),
                 we::created_at.eq(self.clock_now()),
             ))
             .execute(&mut self.owner_conn())
