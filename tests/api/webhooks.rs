@@ -505,3 +505,60 @@ async fn the_secret_is_stored_sealed_and_bound_to_its_endpoint() {
         "bound to its endpoint"
     );
 }
+
+#[tokio::test]
+async fn operator_actions_tickets_and_checkpoints_are_told_without_content() {
+    let w = loopback_world().await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = w.app.store_endpoint(Some(w.fabrikam), &receiver.url());
+    w.app.seed_content(w.fabrikam, "fabrikam.example");
+    let id = w
+        .app
+        .approved_request(w.fabrikam, &w.engineer, &w.manager, "exchange");
+    let engineer = w.app.engineer_client(&w.engineer).await;
+    let fields = [("operation", "Search-Mailbox"), ("words", "invoice")];
+    let resp = w.app.run_operation(&engineer, id, &fields).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let opener = w.app.create_user(
+        "Fabrikam",
+        "user@fabrikam.example",
+        lockbox::tenants::Role::User,
+    );
+    let number = w.app.arrange_ticket(&opener, "Secret project mailbox");
+    w.app.seal_audit();
+    let signer = crate::checkpoints::signer(&w.app);
+    let written = lockbox::audit::checkpoint::write_due_then(
+        &mut w.app.app_conn(),
+        &signer,
+        w.app.clock_now(),
+        Span::minutes(60),
+        &lockbox::webhooks::checkpoint_created,
+    )
+    .expect("checkpoints");
+    assert!(written >= 1);
+    w.app.deliver_webhooks().await;
+
+    let got = receiver.received();
+    let of = |t: &str| {
+        got.iter()
+            .find(|r| r.event_type() == t)
+            .unwrap_or_else(|| panic!("{t} in {got:?}"))
+            .json()
+    };
+    let action = of("request.operator_action");
+    assert_eq!(action["data"]["request_id"], id.0.to_string());
+    assert_eq!(action["data"]["operation"], "Search-Mailbox");
+    assert_eq!(action["data"]["outcome"], "executed");
+    assert_eq!(of("ticket.opened")["data"]["service_request"], number);
+    assert_eq!(
+        of("checkpoint.created")["data"]["tenant_id"],
+        w.fabrikam.0.to_string()
+    );
+    for r in &got {
+        assert_signed(r, &secret);
+        assert_eq!(r.json()["data"]["tenant_id"], w.fabrikam.0.to_string());
+        for content in ["invoice", "Secret project", "Investigating"] {
+            assert!(!r.body.contains(content), "{content} in {}", r.body);
+        }
+    }
+}
