@@ -155,6 +155,22 @@ async fn an_approval_in_the_admin_center_arrives_signed_at_the_receiver() {
     // Delivered once: nothing more to send.
     assert_eq!(w.app.deliver_webhooks().await.delivered, 0);
     assert_eq!(receiver.received().len(), 2);
+    let metrics = crate::helpers::client()
+        .get(format!("{}/metrics", w.app.engineer_url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        metrics.contains("lockbox_webhook_deliveries{status=\"delivered\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lockbox_webhook_deliveries{status=\"pending\"} 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
