@@ -9,7 +9,7 @@
 //! | 2 | `web` |
 //! | 3 | `content` |
 //! | 4 | `requests` |
-//! | 5 | `auth`, `staff`, `notify` |
+//! | 5 | `auth`, `staff`, `notify`, `webhooks` |
 //! | 6 | `tenants` |
 //! | 7 | `audit` |
 //! | 8 | `db` |
@@ -25,6 +25,7 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("auth", 5),
     ("staff", 5),
     ("notify", 5),
+    ("webhooks", 5),
     ("tenants", 6),
     ("audit", 7),
     ("db", 8),

@@ -12,8 +12,9 @@
 //! 3. [`content`]: the customer content and its one enforcement point;
 //! 4. [`requests`]: the access-request domain: the state machine, the
 //!    `Caller` and the use cases every interface calls;
-//! 5. [`auth`], [`staff`], [`notify`]: sign-in and sessions, provider staff,
-//!    mail infrastructure (which knows no domain);
+//! 5. [`auth`], [`staff`], [`notify`], [`webhooks`]: sign-in and sessions,
+//!    provider staff, mail infrastructure (which knows no domain), signed
+//!    webhook events and their delivery;
 //! 6. [`tenants`]: customer organisations and their users;
 //! 7. [`audit`]: the append-only, chained audit log;
 //! 8. [`db`]: the pool, migrations and the embedded PostgreSQL default;
@@ -43,3 +44,4 @@ pub mod staff;
 pub mod startup;
 pub mod tenants;
 pub mod web;
+pub mod webhooks;

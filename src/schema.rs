@@ -357,6 +357,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        tenant_id -> Nullable<Uuid>,
+        url -> Text,
+        events -> Array<Text>,
+        secret -> Bytea,
+        enabled -> Bool,
+        failing_since -> Nullable<Timestamptz>,
+        disabled_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        message_id -> Text,
+        endpoint_id -> Uuid,
+        tenant_id -> Nullable<Uuid>,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_attempt_at -> Nullable<Timestamptz>,
+        last_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(access_request_events -> access_requests (request_id));
 diesel::joinable!(api_tokens -> provider_staff (staff_id));
 diesel::joinable!(checkpoint_digests -> tenants (tenant_id));
@@ -406,6 +440,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_lockouts,
     sites,
     tenant_users,
+    webhook_deliveries,
+    webhook_endpoints,
     tenants,
     web_sessions,
 );

@@ -165,6 +165,22 @@ pub fn write_due(
     now: DateTime<Utc>,
     every: chrono::Duration,
 ) -> QueryResult<u64> {
+    write_due_then(conn, signer, now, every, &|_, _| Ok(()))
+}
+
+/// What a written checkpoint also causes, in its transaction (the server
+/// queues its webhook event; this layer knows nothing of webhooks).
+pub type OnWritten = dyn Fn(&mut PgConnection, &Checkpoint) -> QueryResult<()>;
+
+/// [`write_due`], calling `on_written` inside each checkpoint's
+/// transaction.
+pub fn write_due_then(
+    conn: &mut PgConnection,
+    signer: &Signer,
+    now: DateTime<Utc>,
+    every: chrono::Duration,
+    on_written: &OnWritten,
+) -> QueryResult<u64> {
     // Per tenant two index probes: its newest seal, its newest checkpoint.
     let due: Vec<DueTenant> = diesel::sql_query(
         "SELECT t.id FROM tenants t \
@@ -178,7 +194,7 @@ pub fn write_due(
     .load(conn)?;
     let (mut written, mut failed) = (0, None);
     for tenant in due {
-        match write_for(conn, signer, tenant.id, now, every) {
+        match write_for(conn, signer, tenant.id, now, every, on_written) {
             Ok(true) => written += 1,
             Ok(false) => {}
             Err(e) => {
@@ -197,6 +213,7 @@ fn write_for(
     tenant_id: TenantId,
     now: DateTime<Utc>,
     every: chrono::Duration,
+    on_written: &OnWritten,
 ) -> QueryResult<bool> {
     conn.transaction(|conn| {
         diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 2209184533))")
@@ -221,6 +238,9 @@ fn write_for(
             .values(&checkpoint)
             .on_conflict_do_nothing()
             .execute(conn)?;
+        if n == 1 {
+            on_written(conn, &checkpoint)?;
+        }
         Ok(n == 1)
     })
 }

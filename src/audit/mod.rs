@@ -85,6 +85,11 @@ pub mod activity {
     /// An approver's question on a pending request, the engineer's answer.
     pub const REQUEST_INFORMATION: &str = "Request-AccessToCustomerDataRequestInformation";
     pub const SUBMIT_INFORMATION: &str = "Submit-AccessToCustomerDataRequestInformation";
+    /// Webhook endpoints: added, removed by a global administrator,
+    /// disabled by the system after failing for three days.
+    pub const NEW_WEBHOOK_ENDPOINT: &str = "New-WebhookEndpoint";
+    pub const REMOVE_WEBHOOK_ENDPOINT: &str = "Remove-WebhookEndpoint";
+    pub const DISABLE_WEBHOOK_ENDPOINT: &str = "Disable-WebhookEndpoint";
 
     /// Every activity lockbox records, for the search page's picker.
     pub const ALL: &[&str] = &[
@@ -111,6 +116,9 @@ pub mod activity {
         CLOSE_SERVICE_REQUEST,
         REQUEST_INFORMATION,
         SUBMIT_INFORMATION,
+        NEW_WEBHOOK_ENDPOINT,
+        REMOVE_WEBHOOK_ENDPOINT,
+        DISABLE_WEBHOOK_ENDPOINT,
         NEW_AUTHENTICATOR,
         REMOVE_AUTHENTICATOR,
         RESET_AUTHENTICATOR,

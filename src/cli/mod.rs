@@ -1,13 +1,15 @@
 //! The `lockbox` command line, the top of the layers: serve the portals,
 //! migrate, seed a demo ([`demo`]), create accounts ([`accounts`]), verify
 //! and export the audit log ([`audit`]), list and retry failed mail
-//! ([`outbox`]), and measure ([`bench`](mod@bench)).
+//! ([`outbox`]), manage the provider's webhook endpoints and receive
+//! webhooks ([`webhook`]), and measure ([`bench`](mod@bench)).
 
 pub mod accounts;
 pub mod audit;
 pub mod bench;
 pub mod demo;
 pub mod outbox;
+pub mod webhook;
 
 use std::{process::ExitCode, sync::Arc};
 
@@ -67,6 +69,12 @@ enum Command {
     Outbox {
         #[command(subcommand)]
         command: outbox::OutboxCommand,
+    },
+    /// The provider's webhook endpoints; `listen`: a receiver that prints
+    /// verified events.
+    Webhook {
+        #[command(subcommand)]
+        command: webhook::WebhookCommand,
     },
     /// Measure performance.
     Bench {
@@ -203,6 +211,12 @@ async fn run(command: Command) -> Result<(), CliError> {
             .await
             .map_err(CliError::from);
     }
+    if let Command::Webhook {
+        command: webhook::WebhookCommand::Listen { port, secret },
+    } = &command
+    {
+        return webhook::listen(*port, secret).await;
+    }
     let clock: SharedClock = Arc::new(SystemClock);
     let database = open_database(&settings)?;
     // The server's role; the operator's commands below act as the owner.
@@ -228,6 +242,7 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::Staff { command } => accounts::staff(command, &database.owner()?, clock).await,
         Command::Audit { command } => audit::run(command, &pool, &settings).await,
         Command::Outbox { command } => outbox::run(command, &pool).await,
+        Command::Webhook { command } => webhook::run(command, &pool, clock.now()).await,
     }
 }
 

@@ -209,6 +209,7 @@ pub struct Settings {
     /// `LOCKBOX_STAFF_MFA` (`required`, the default, or `optional`): provider
     /// staff must sign in with a second factor (and are sent to enrol it).
     pub staff_mfa_required: bool,
+    pub webhooks: WebhookSettings,
 }
 
 /// Bounds that keep one client (or a few) from taking the database from
@@ -242,36 +243,6 @@ impl Default for Limits {
             exports_max: 4,
             exports_per_user: 1,
             export_time_limit: std::time::Duration::from_secs(10 * 60),
-        }
-    }
-}
-
-/// Who may read `/metrics` (engineer listener only).
-#[derive(Debug, Clone, Default)]
-pub struct MetricsAccess {
-    /// `LOCKBOX_METRICS_ALLOW`: the client addresses that may read it
-    /// without a token — `loopback` (the default), `none`, or a
-    /// comma-separated list of IP addresses.
-    pub allow: MetricsPeers,
-    /// `LOCKBOX_METRICS_TOKEN` (at least 16 characters): a bearer token that
-    /// opens it from anywhere.
-    pub token: Option<Secret>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum MetricsPeers {
-    #[default]
-    Loopback,
-    None,
-    Only(Vec<IpAddr>),
-}
-
-impl MetricsPeers {
-    pub fn admits(&self, ip: IpAddr) -> bool {
-        match self {
-            MetricsPeers::Loopback => ip.is_loopback() || ip.to_canonical().is_loopback(),
-            MetricsPeers::None => false,
-            MetricsPeers::Only(list) => list.contains(&ip) || list.contains(&ip.to_canonical()),
         }
     }
 }
@@ -392,6 +363,7 @@ impl Settings {
                 token: parse_metrics_token(get("LOCKBOX_METRICS_TOKEN"))?,
             },
             staff_mfa_required: parse_staff_mfa(get("LOCKBOX_STAFF_MFA"))?,
+            webhooks: webhooks::parse_webhooks(&get)?,
         })
     }
 
@@ -432,13 +404,21 @@ impl Settings {
             limits: Limits::default(),
             metrics: MetricsAccess::default(),
             staff_mfa_required: true,
+            webhooks: WebhookSettings {
+                poll: None,
+                ..WebhookSettings::defaults()
+            },
         }
     }
 }
 
+mod metrics;
 mod parse;
+mod webhooks;
 
+pub use metrics::{MetricsAccess, MetricsPeers};
 use parse::*;
+pub use webhooks::WebhookSettings;
 
 #[cfg(test)]
 mod tests;

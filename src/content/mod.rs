@@ -24,6 +24,7 @@ use crate::{
     identity::{RequestId, StaffId, TenantId},
     requests::{FieldErrors, Status, Workload, queries},
     schema::access_requests as ar,
+    webhooks,
 };
 use store::{ContentError, ContentStores, Table, TraceQuery};
 
@@ -428,6 +429,9 @@ pub fn run(
                 request_id,
             },
         )?;
+        let executed = matches!(outcome, Outcome::Executed { .. });
+        let workload = op.workload().name();
+        webhooks::operator_action(conn, tenant, request_id, op.name(), workload, executed, now)?;
         Ok(outcome)
     })
 }

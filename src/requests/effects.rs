@@ -1,7 +1,7 @@
 //! What a transition writes besides the request's new state, inside the
 //! transaction that holds its row lock: the timeline entry, the audit
-//! record, and the mails in the outbox. This is the one place a new side
-//! effect of a transition (e.g. a webhook event) joins.
+//! record, the mails in the outbox and the webhook event in the webhook
+//! outbox. This is the one place a new side effect of a transition joins.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -12,6 +12,7 @@ use super::{
     machine::{Actor, Event, Status, Transition},
     mails,
     model::AccessRequest,
+    webhook_events,
 };
 use crate::{
     audit,
@@ -125,6 +126,7 @@ pub fn apply(
         };
         audit::receipt::issue(conn, signer, &statement)?;
     }
+    webhook_events::transition(conn, req, event, t, by.actor)?;
     notify_transition(conn, req, event, t, by)
 }
 

@@ -12,7 +12,8 @@
 //! - [`caller`] and [`use_cases`]: who acts, and the functions every
 //!   interface calls;
 //! - [`tickets`]: the service requests (support tickets) a request cites;
-//! - [`information`]: an approver's questions and the engineer's answers.
+//! - [`information`]: an approver's questions and the engineer's answers;
+//! - [`webhook_events`]: the lifecycle's webhook events.
 
 pub mod caller;
 pub mod commands;
@@ -27,6 +28,7 @@ pub mod queries;
 pub mod reminders;
 pub mod tickets;
 pub mod use_cases;
+pub mod webhook_events;
 
 pub use caller::{Action, Caller, Via};
 pub use input::*;

@@ -10,6 +10,7 @@ pub mod engineer;
 pub mod error;
 pub mod export;
 pub mod forms;
+pub mod metrics;
 pub mod rate_limit;
 pub mod receipts;
 pub mod request_pages;
@@ -326,72 +327,6 @@ pub fn metrics_access(req: &HttpRequest, settings: &Settings) -> MetricsAccess {
     } else {
         MetricsAccess::Refused
     }
-}
-
-/// `GET /metrics` (engineer listener only): Prometheus text exposition of what an operator watches:
-/// the outbox by status (failed mail needs a human) and requests by state.
-/// Only for those [`metrics_access`] allows.
-pub async fn metrics(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    match metrics_access(&req, &state.settings) {
-        MetricsAccess::Allowed => {}
-        MetricsAccess::WrongToken => {
-            return Ok(HttpResponse::Unauthorized()
-                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
-                .content_type("text/plain; charset=utf-8")
-                .body("The metrics token is not valid.\n"));
-        }
-        MetricsAccess::Refused => {
-            tracing::info!(peer = ?req.peer_addr(), "metrics refused");
-            return Ok(HttpResponse::Forbidden()
-                .content_type("text/plain; charset=utf-8")
-                .body(
-                    "Metrics are served to the configured addresses (LOCKBOX_METRICS_ALLOW) \
-                     or with the bearer token (LOCKBOX_METRICS_TOKEN).\n",
-                ));
-        }
-    }
-    let (outbox, requests) = db::blocking(&state.pool, |conn| {
-        let outbox = crate::notify::outbox::counts(conn)?;
-        let requests = crate::requests::queries::counts_by_status(conn)?;
-        Ok::<_, DbError>((outbox, requests))
-    })
-    .await?;
-    let mut body = String::from(
-        "# HELP lockbox_outbox_messages Mail in the outbox by status.\n# TYPE lockbox_outbox_messages gauge\n",
-    );
-    for status in ["pending", "sent", "failed"] {
-        let n = outbox
-            .iter()
-            .find(|(s, _)| s == status)
-            .map_or(0, |(_, n)| *n);
-        body.push_str(&format!(
-            "lockbox_outbox_messages{{status=\"{status}\"}} {n}\n"
-        ));
-    }
-    body.push_str(
-        "# HELP lockbox_requests Access requests by stored state.\n# TYPE lockbox_requests gauge\n",
-    );
-    for status in crate::requests::Status::ALL {
-        let n = requests
-            .iter()
-            .find(|(s, _)| s == status.as_db())
-            .map_or(0, |(_, n)| *n);
-        body.push_str(&format!(
-            "lockbox_requests{{state=\"{}\"}} {n}\n",
-            status.as_db()
-        ));
-    }
-    body.push_str(&format!(
-        "# HELP lockbox_audit_exports_running Audit exports this process is streaming.\n\
-         # TYPE lockbox_audit_exports_running gauge\nlockbox_audit_exports_running {}\n",
-        state.exports.in_use()
-    ));
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(body))
 }
 
 /// A path on this site: starts with one `/`, and nothing a browser might

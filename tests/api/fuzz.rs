@@ -857,12 +857,30 @@ fn refused_post(
         fields(rng, ids, &[poison], &[])
     };
     match portal {
-        Portal::Admin => match rng.below(12) {
+        Portal::Admin => match rng.below(13) {
             // A quorum out of bounds (issue 19): refused, kept, unchanged.
             11 => {
                 let bad = rng.pick(&["0", "6", "-1", "2.5", "x", "", "99999999999"]);
                 let body = fields(rng, ids, &[("approvals_required", bad.to_string())], &[]);
                 ("/settings/org/lockbox/approvals".into(), body)
+            }
+            // A webhook endpoint that is not https (or not a URL at all),
+            // or one that is not the tenant's: refused.
+            12 => {
+                if rng.chance(50) {
+                    let url = format!("http://{}", short_nasty(rng, 40));
+                    let body = fields(
+                        rng,
+                        ids,
+                        &[("url", url), ("event_decided", "on".into())],
+                        &[],
+                    );
+                    ("/settings/webhooks".into(), body)
+                } else {
+                    let action = rng.pick(&["test", "remove"]);
+                    let path = format!("/settings/webhooks/{}/{action}", no_token(rng));
+                    (path, fields(rng, ids, &[], &[]))
+                }
             }
             // No half-signed-in session, or no authenticator: refused.
             7 => (
@@ -1020,7 +1038,16 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
             let post = rng.chance(50);
             if !post {
                 let path = match portal {
-                    Portal::Admin => match rng.below(31) {
+                    Portal::Admin => match rng.below(32) {
+                        31 => {
+                            let id = id_segment(&mut rng, &real_tokens);
+                            let tail = rng.pick(&["", "/remove"]);
+                            if rng.chance(30) {
+                                "/settings/webhooks".into()
+                            } else {
+                                format!("/settings/webhooks/{id}{tail}")
+                            }
+                        }
                         24 => "/settings/security".into(),
                         25 => rng
                             .pick(&["/account/two-factor", "/account/two-factor/enrol"])
@@ -1151,7 +1178,9 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                     (Portal::Engineer, 10) => "/signin/code".to_owned(),
                     (_, 0) => "/signin".to_owned(),
                     (_, 1) => "/signout".to_owned(),
-                    (Portal::Admin, 7) => "/settings/api-tokens".to_owned(),
+                    (Portal::Admin, 7) => rng
+                        .pick(&["/settings/api-tokens", "/settings/webhooks"])
+                        .to_string(),
                     (Portal::Admin, 8) => format!(
                         "/settings/api-tokens/{}/revoke",
                         id_segment(&mut rng, &real_tokens)
@@ -1409,10 +1438,13 @@ fn database_state(app: &TestApp, tenants: &[TenantId]) -> BTreeMap<String, Strin
         digest: String,
     }
     let mut conn = app.conn();
+    // `/lang` records a signed-in person's mail language by design (a GET
+    // a browser makes): that table may change.
     let tables: Vec<Name> = diesel::sql_query(
         "SELECT table_name::text AS name FROM information_schema.tables \
          WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
-           AND table_name NOT IN ('web_sessions', 'sign_in_failures', 'sign_in_lockouts') \
+           AND table_name NOT IN ('web_sessions', 'sign_in_failures', 'sign_in_lockouts', \
+                                  'language_preferences') \
          ORDER BY 1",
     )
     .load(&mut conn)

@@ -348,3 +348,102 @@ async fn the_fingerprint_is_in_the_mail_the_lists_the_detail_and_the_confirmatio
     let mine = w.app.engineer_page(&engineer, "/requests").await;
     assert_eq!(texts(&mine, "tbody .fingerprint"), vec![fingerprint]);
 }
+
+/// Records `lang` as `who`'s mail language (after they signed in: a
+/// sign-in records the portal's language).
+fn prefer(w: &World, realm: &str, who: &crate::helpers::TestUser, lang: lockbox::i18n::Lang) {
+    lockbox::notify::language::set(&mut w.app.conn(), realm, who.id, lang, w.app.clock.now())
+        .expect("language");
+}
+
+#[tokio::test]
+async fn question_answer_and_ticket_mails_are_in_each_recipients_language() {
+    use lockbox::{i18n::Lang, notify::language};
+    let (w, smtp) = strict_world_with_smtp().await;
+    let c = w.customers();
+    let id = pending_for_customer(&w, &c.user).await;
+    let page = format!("/support/lockbox/requests/{id}");
+    let approver = w.app.admin_client(&c.approver).await;
+    let engineer = w.app.engineer_client(&w.engineer).await;
+    prefer(&w, language::ENGINEER, &w.engineer, Lang::Nl);
+    prefer(&w, language::ADMIN, &c.approver, Lang::Nl);
+    prefer(&w, language::ADMIN, &c.user, Lang::Nl);
+    w.app.deliver_mail().await;
+    let already = smtp.messages().len();
+
+    let ask = format!("{page}/information");
+    let resp = w
+        .app
+        .admin_post(&approver, &page, &ask, &[("text", "Welke mailbox?")])
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    w.app.deliver_mail().await;
+    let question = &smtp.messages()[already];
+    assert!(
+        question
+            .subject()
+            .starts_with("Customer Lockbox: meer informatie nodig"),
+        "{}",
+        question.subject()
+    );
+    assert!(question.bodies().contains("Een goedkeurder van de klant"));
+    assert!(question.bodies().contains("Welke mailbox?"));
+    no_links(question);
+
+    let resp = w
+        .app
+        .engineer_post(
+            &engineer,
+            &format!("/requests/{id}"),
+            &format!("/requests/{id}/information"),
+            &[("text", "De gedeelde mailbox.")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    w.app.deliver_mail().await;
+    let answers: Vec<Received> = smtp.messages().into_iter().skip(already + 1).collect();
+    let subject_to = |email: &str| {
+        answers
+            .iter()
+            .find(|m| m.to == vec![email.to_owned()])
+            .map(Received::subject)
+            .expect("mailed")
+    };
+    assert!(subject_to(&c.approver.email).contains("een antwoord over toegangsverzoek"));
+    assert!(
+        subject_to(&c.admin.email).contains("an answer about access request"),
+        "English by default"
+    );
+
+    // A staff reply on a ticket reaches its Dutch-preferring opener in Dutch.
+    let number = w.app.arrange_ticket(&c.user, "Printer offline");
+    let staff = w.app.engineer_client(&w.manager).await;
+    let ticket = format!("/support/{}/{number}", w.contoso);
+    let resp = w
+        .app
+        .engineer_post(
+            &staff,
+            &ticket,
+            &format!("{ticket}/messages"),
+            &[("body", "Opgelost.")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let before = smtp.messages().len();
+    w.app.deliver_mail().await;
+    let reply = smtp
+        .messages()
+        .into_iter()
+        .skip(before)
+        .find(|m| m.to == vec![c.user.email.clone()])
+        .expect("the opener is mailed");
+    assert!(
+        reply
+            .subject()
+            .contains("een antwoord van de ondersteuning"),
+        "{}",
+        reply.subject()
+    );
+    assert!(reply.bodies().contains("Opgelost.") && reply.bodies().contains("Geopend door"));
+    no_links(&reply);
+}

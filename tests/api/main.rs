@@ -33,3 +33,5 @@ mod tickets;
 mod time_after_lock;
 mod trust;
 mod two_factor;
+mod webhooks;
+mod webhooks_cli;

@@ -202,6 +202,8 @@ async fn the_runtime_role_holds_exactly_the_privileges_the_server_needs() {
         ("tenant_users", "SELECT,INSERT,UPDATE"),
         ("tenants", "SELECT,UPDATE"),
         ("web_sessions", "SELECT,INSERT,UPDATE,DELETE"),
+        ("webhook_deliveries", "SELECT,INSERT,UPDATE,DELETE"),
+        ("webhook_endpoints", "SELECT,INSERT,UPDATE,DELETE"),
     ]
     .map(|(name, privileges)| Named {
         name: name.into(),

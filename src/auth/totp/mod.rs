@@ -121,18 +121,21 @@ impl Sealer {
 
     /// Nonce (24 bytes) followed by the ciphertext and its tag.
     pub fn seal(&self, realm: Realm, id: Uuid, plain: &[u8]) -> Vec<u8> {
+        self.seal_bound(&binding(realm, id), plain)
+    }
+
+    pub fn open(&self, realm: Realm, id: Uuid, sealed: &[u8]) -> Option<Vec<u8>> {
+        self.open_bound(&binding(realm, id), sealed)
+    }
+
+    /// Seals `plain` bound to `aad` (what it belongs to: a sealed value
+    /// copied elsewhere does not open). Also used for webhook secrets.
+    pub fn seal_bound(&self, aad: &[u8], plain: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; 24];
         rand::fill(&mut nonce[..]);
-        let aad = binding(realm, id);
         let sealed = self
             .0
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plain,
-                    aad: &aad,
-                },
-            )
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad })
             // Encryption fails only for messages of gigabytes.
             .unwrap_or_default();
         let mut out = nonce.to_vec();
@@ -140,20 +143,13 @@ impl Sealer {
         out
     }
 
-    pub fn open(&self, realm: Realm, id: Uuid, sealed: &[u8]) -> Option<Vec<u8>> {
+    pub fn open_bound(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
         if sealed.len() < 24 {
             return None;
         }
         let (nonce, body) = sealed.split_at(24);
-        let aad = binding(realm, id);
         self.0
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: body,
-                    aad: &aad,
-                },
-            )
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad })
             .ok()
     }
 }

@@ -36,15 +36,43 @@ fn request() -> AccessRequest {
     }
 }
 
-/// Every mail this module writes, in `lang`: subject, text, HTML.
+fn ticket() -> crate::requests::tickets::Ticket {
+    let req = request();
+    crate::requests::tickets::Ticket {
+        id: uuid::Uuid::from_u128(9),
+        tenant_id: req.tenant_id,
+        tenant_name: req.tenant_name,
+        number: "SR-20261129-1".into(),
+        title: "Mail lost".into(),
+        description: "Nothing arrives".into(),
+        workload: Workload::Exchange,
+        severity: crate::requests::tickets::Severity::A,
+        open: true,
+        opened_by: crate::identity::UserId(uuid::Uuid::from_u128(3)),
+        opener_name: "Ada".into(),
+        opened_at: req.created_at,
+        closed_at: None,
+        closed_by_name: None,
+    }
+}
+
+/// Every mail of requests (this module's and the service requests' and
+/// more-information ones, `tickets::mails`), in `lang`: subject, text,
+/// HTML.
 fn every_mail(lang: Lang) -> Vec<(String, String, String)> {
-    let (tr, req) = (Tr::new(lang), request());
+    use crate::requests::tickets::mails as t;
+    let (tr, req, ticket) = (Tr::new(lang), request(), ticket());
     let mut notices = vec![
         waiting_notice(&tr, &req, &None, false),
         waiting_notice(&tr, &req, &Some(("Mail lost".into(), "Ada".into())), true),
         manager_notice(&tr, &req),
         tenant_notice(&tr, &req, TenantNews::Cancelled, "Ada", req.created_at),
         tenant_notice(&tr, &req, TenantNews::Revoked, "Ada", req.created_at),
+        t::reply_notice(&tr, &ticket, "We fixed it."),
+        t::critical_notice(&tr, &ticket),
+        t::cancelled_notice(&tr, &req, &ticket),
+        t::question_notice(&tr, &req, "Why?"),
+        t::answer_notice(&tr, &req, "Because."),
     ];
     for required in [2, 3] {
         let tally = crate::requests::Tally {

@@ -34,6 +34,34 @@ fn audit_actor(caller: &Caller, ip: &str) -> audit::Actor {
     }
 }
 
+/// Queues a ticket's webhook event (`ticket.opened`, `.message_added`,
+/// `.closed`): its number and states, never its title or messages.
+fn hook(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    event_type: &'static str,
+    number: &str,
+    mut data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    data["service_request"] = json!(number);
+    data["occurred_at"] = json!(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let event = crate::webhooks::WebhookEvent {
+        event_type,
+        tenant_id: tenant,
+        data,
+    };
+    crate::webhooks::enqueue(conn, event, now)?;
+    Ok(())
+}
+
+fn side(caller: &Caller) -> &'static str {
+    match caller {
+        Caller::Customer { .. } => "customer",
+        Caller::Staff { .. } => "provider",
+    }
+}
+
 /// Opens a ticket for a customer caller; returns its number.
 pub fn open(
     conn: &mut PgConnection,
@@ -96,6 +124,8 @@ pub fn open(
             let queued = mails::critical(conn, &ticket)?;
             outbox::enqueue(conn, queued, None, now)?;
         }
+        let facts = json!({"workload": new.workload.name(), "severity": new.severity.as_db(), "status": "open"});
+        hook(conn, *tenant, "ticket.opened", number.as_str(), facts, now)?;
         Ok(number)
     })
 }
@@ -165,6 +195,15 @@ pub fn add_message(
             let queued = mails::reply(conn, &ticket, body.as_str())?;
             outbox::enqueue(conn, queued, None, now)?;
         }
+        let facts = json!({"author": side(caller), "status": "open"});
+        hook(
+            conn,
+            ticket.tenant_id,
+            "ticket.message_added",
+            &ticket.number,
+            facts,
+            now,
+        )?;
         Ok(ticket)
     })
 }
@@ -246,6 +285,12 @@ pub fn close(
                 request_id: None,
             },
         )?;
+        let facts = json!({
+            "closed_by": side(caller),
+            "status": "closed",
+            "cancelled_requests": cancelled.iter().map(|r| r.0).collect::<Vec<_>>(),
+        });
+        hook(conn, ticket.tenant_id, "ticket.closed", &ticket.number, facts, now)?;
         Ok(cancelled)
     })
 }

@@ -36,6 +36,7 @@ pub mod security;
 pub mod settings;
 pub mod tickets;
 pub mod two_factor_reset;
+pub mod webhooks;
 
 /// The left navigation of global administrators and approvers.
 const NAV: &[(&str, &str)] = &[
@@ -47,6 +48,8 @@ const NAV: &[(&str, &str)] = &[
     ("/roles", "nav-roles"),
     ("/settings/api-tokens", "nav-api-tokens"),
     ("/audit", "nav-audit"),
+    // Last: only global administrators see it (see `chrome`).
+    ("/settings/webhooks", "nav-webhooks"),
 ];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -55,6 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(settings::routes)
         .configure(roles::routes)
         .configure(api_tokens::routes)
+        .configure(webhooks::routes)
         .configure(tickets::routes)
         .configure(security::routes)
         .configure(two_factor::routes::<TenantUser>)
@@ -119,8 +123,10 @@ impl FromRequest for LockboxUser {
 /// The frame of a page for a signed-in tenant user; plain users see only
 /// their service requests, since every other page is closed to them.
 fn chrome(req: &HttpRequest, user: &TenantUser) -> Result<Chrome, AppError> {
-    let nav = if user.role.can_use_lockbox() {
+    let nav = if user.role.may_configure() {
         NAV
+    } else if user.role.can_use_lockbox() {
+        &NAV[..NAV.len() - 1]
     } else {
         &[("/support/tickets", "nav-tickets")]
     };

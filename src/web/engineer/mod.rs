@@ -59,7 +59,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signout", web::post().to(signin::sign_out))
         // Counts across tenants: for the provider's operators, never on the
         // customer-facing listener.
-        .route("/metrics", web::get().to(crate::web::metrics));
+        .route("/metrics", web::get().to(crate::web::metrics::metrics));
 }
 
 /// A signed-in engineer or manager.

@@ -10,7 +10,8 @@
 //! - [`mail`]: the SMTP side;
 //! - [`content`]: access sessions and content;
 //! - [`tickets`]: service requests;
-//! - [`two_factor`]: authenticators, codes and the second step.
+//! - [`two_factor`]: authenticators, codes and the second step;
+//! - [`webhooks`]: a webhook receiver and the worker's delivery pass.
 
 pub mod api;
 pub mod app;
@@ -21,6 +22,7 @@ pub mod mail;
 pub mod requests;
 pub mod tickets;
 pub mod two_factor;
+pub mod webhooks;
 
 pub use api::*;
 pub use app::*;

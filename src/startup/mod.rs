@@ -22,7 +22,6 @@ use crate::{
     clock::SharedClock,
     config::Settings,
     db::{self, PgPool},
-    requests::commands as requests,
     web::error::AppError,
     web::{self as portal, AppState, MAX_BODY_BYTES, rate_limit::RateLimit},
 };
@@ -178,7 +177,16 @@ impl Application {
             .mail
             .poll
             .map(|every| tokio::spawn(mail_worker(self.state.clone(), every)));
+        let hooks = self
+            .state
+            .settings
+            .webhooks
+            .poll
+            .map(|every| tokio::spawn(webhook_worker(self.state.clone(), every)));
         let result = tokio::try_join!(self.admin, self.engineer).map(|_| ());
+        if let Some(hooks) = hooks {
+            hooks.abort();
+        }
         housekeeping.abort();
         sweeper.abort();
         if let Some(sealer) = sealer {
@@ -331,111 +339,6 @@ async fn housekeeping(state: AppState, limits: [RateLimit; 2]) {
     }
 }
 
-/// Records expiries and ends of access windows soon after time decides
-/// them (every page already shows the effective state; this writes it into
-/// history). Safe with several lockbox processes: see [`requests::sweep`].
-async fn sweeper(state: AppState) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
-    loop {
-        tick.tick().await;
-        let (now, policy) = (state.clock.now(), state.policy());
-        let before = state.settings.mail.reminder_before;
-        let result = db::blocking(&state.pool, move |conn| {
-            let swept = requests::sweep(conn, now, &policy, 500)?;
-            crate::requests::reminders::send_due(conn, now, before, 500)?;
-            Ok::<_, db::DbError>(swept)
-        })
-        .await;
-        match result {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(recorded = n, "sweeper recorded expired or ended requests"),
-            Err(e) => tracing::warn!(error = %e, "sweeper failed"),
-        }
-    }
-}
+mod workers;
 
-/// Chains new audit records into their tenants' chains within a moment of
-/// their commit (see [`crate::audit::seal`]). Safe with several lockbox
-/// processes; an idle round costs one small query.
-async fn sealer(state: AppState, every: std::time::Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let result = db::blocking(&state.pool, |conn| {
-            crate::audit::seal::seal_pending(conn).map_err(db::DbError::from)
-        })
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "audit sealer failed");
-        }
-    }
-}
-
-/// Once a minute, signs a checkpoint for each tenant whose audit chain
-/// moved since its last one, once that is `every` old (see
-/// [`crate::audit::checkpoint`]), then queues the day's digest of each
-/// tenant's newest checkpoint ([`crate::notify::checkpoint_digest`]). Safe
-/// with several lockbox processes; an idle round costs two small queries.
-async fn checkpointer(state: AppState, every: chrono::Duration) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let now = state.clock.now();
-        // Read again when the key file changed: a rotation takes effect
-        // without a restart.
-        let signer = match state.keys.current() {
-            Ok(signer) => signer,
-            Err(e) => {
-                tracing::error!(error = %e, "no audit checkpoints: the signing key is unusable");
-                continue;
-            }
-        };
-        let result = db::blocking(&state.pool, move |conn| {
-            // One tenant's failure must not hold the others' digests back.
-            let written = crate::audit::checkpoint::write_due(conn, &signer, now, every);
-            let digests = crate::notify::checkpoint_digest::send_due(conn, now)?;
-            Ok::<_, db::DbError>((written?, digests))
-        })
-        .await;
-        match result {
-            Ok((0, 0)) => {}
-            Ok((written, digests)) => {
-                tracing::info!(written, digests, "signed audit checkpoints")
-            }
-            Err(e) => tracing::warn!(error = %e, "audit checkpoints failed"),
-        }
-    }
-}
-
-/// Delivers due mail from the outbox every `every`. Safe with several
-/// lockbox processes: see [`crate::notify::outbox::deliver_due`].
-async fn mail_worker(state: AppState, every: std::time::Duration) {
-    let mailer: std::sync::Arc<dyn crate::notify::mailer::Mailer> =
-        match crate::notify::mailer::from_settings(&state.settings.mail.transport) {
-            Ok(m) => std::sync::Arc::from(m),
-            Err(e) => {
-                tracing::error!(error = %e, "mail is not configured correctly; nothing will be sent");
-                return;
-            }
-        };
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tick.tick().await;
-        let (mailer, now) = (mailer.clone(), state.clock.now());
-        let from = state.settings.mail.from.clone();
-        let retry = crate::notify::outbox::Retry {
-            max_attempts: state.settings.mail.max_attempts,
-            at_least: state.settings.mail_retry_for(),
-        };
-        let result = db::blocking(&state.pool, move |conn| {
-            crate::notify::outbox::deliver_due(conn, mailer.as_ref(), &from, retry, now, 50)
-                .map_err(db::DbError::from)
-        })
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "mail worker failed");
-        }
-    }
-}
+use workers::{checkpointer, mail_worker, sealer, sweeper, webhook_worker};

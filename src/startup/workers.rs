@@ -1,0 +1,141 @@
+//! The background work of a lockbox process: each safe with several
+//! processes running at once.
+
+use crate::{db, requests::commands as requests, web::AppState};
+
+/// Records expiries and ends of access windows soon after time decides
+/// them (every page already shows the effective state; this writes it into
+/// history). Safe with several lockbox processes: see [`requests::sweep`].
+pub(super) async fn sweeper(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+    loop {
+        tick.tick().await;
+        let (now, policy) = (state.clock.now(), state.policy());
+        let before = state.settings.mail.reminder_before;
+        let result = db::blocking(&state.pool, move |conn| {
+            let swept = requests::sweep(conn, now, &policy, 500)?;
+            crate::requests::reminders::send_due(conn, now, before, 500)?;
+            Ok::<_, db::DbError>(swept)
+        })
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(recorded = n, "sweeper recorded expired or ended requests"),
+            Err(e) => tracing::warn!(error = %e, "sweeper failed"),
+        }
+    }
+}
+
+/// Chains new audit records into their tenants' chains within a moment of
+/// their commit (see [`crate::audit::seal`]). Safe with several lockbox
+/// processes; an idle round costs one small query.
+pub(super) async fn sealer(state: AppState, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let result = db::blocking(&state.pool, |conn| {
+            crate::audit::seal::seal_pending(conn).map_err(db::DbError::from)
+        })
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "audit sealer failed");
+        }
+    }
+}
+
+/// Once a minute, signs a checkpoint for each tenant whose audit chain
+/// moved since its last one, once that is `every` old (see
+/// [`crate::audit::checkpoint`]), then queues the day's digest of each
+/// tenant's newest checkpoint ([`crate::notify::checkpoint_digest`]). Safe
+/// with several lockbox processes; an idle round costs two small queries.
+pub(super) async fn checkpointer(state: AppState, every: chrono::Duration) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        // Read again when the key file changed: a rotation takes effect
+        // without a restart.
+        let signer = match state.keys.current() {
+            Ok(signer) => signer,
+            Err(e) => {
+                tracing::error!(error = %e, "no audit checkpoints: the signing key is unusable");
+                continue;
+            }
+        };
+        let result = db::blocking(&state.pool, move |conn| {
+            // One tenant's failure must not hold the others' digests back.
+            let hook: &crate::audit::checkpoint::OnWritten = &crate::webhooks::checkpoint_created;
+            let written = crate::audit::checkpoint::write_due_then(conn, &signer, now, every, hook);
+            let digests = crate::notify::checkpoint_digest::send_due(conn, now)?;
+            Ok::<_, db::DbError>((written?, digests))
+        })
+        .await;
+        match result {
+            Ok((0, 0)) => {}
+            Ok((written, digests)) => {
+                tracing::info!(written, digests, "signed audit checkpoints")
+            }
+            Err(e) => tracing::warn!(error = %e, "audit checkpoints failed"),
+        }
+    }
+}
+
+/// Delivers due mail from the outbox every `every`. Safe with several
+/// lockbox processes: see [`crate::notify::outbox::deliver_due`].
+pub(super) async fn mail_worker(state: AppState, every: std::time::Duration) {
+    let mailer: std::sync::Arc<dyn crate::notify::mailer::Mailer> =
+        match crate::notify::mailer::from_settings(&state.settings.mail.transport) {
+            Ok(m) => std::sync::Arc::from(m),
+            Err(e) => {
+                tracing::error!(error = %e, "mail is not configured correctly; nothing will be sent");
+                return;
+            }
+        };
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let (mailer, now) = (mailer.clone(), state.clock.now());
+        let from = state.settings.mail.from.clone();
+        let retry = crate::notify::outbox::Retry {
+            max_attempts: state.settings.mail.max_attempts,
+            at_least: state.settings.mail_retry_for(),
+        };
+        let result = db::blocking(&state.pool, move |conn| {
+            crate::notify::outbox::deliver_due(conn, mailer.as_ref(), &from, retry, now, 50)
+                .map_err(db::DbError::from)
+        })
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "mail worker failed");
+        }
+    }
+}
+
+/// Delivers due webhooks every `every` (see [`crate::webhooks::deliver`]):
+/// claim with a lease, post concurrently outside any transaction, mark.
+/// Safe with several lockbox processes.
+pub(super) async fn webhook_worker(state: AppState, every: std::time::Duration) {
+    let s = &state.settings.webhooks;
+    let delivery = crate::webhooks::deliver::Delivery {
+        timeout: s.timeout,
+        allow_http_loopback: s.allow_http_loopback,
+        disable_after: s.disable_after,
+    };
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        match crate::webhooks::deliver::deliver_due(&state.pool, &state.sealer, delivery, now, 20)
+            .await
+        {
+            Ok(round) if round.disabled > 0 => {
+                tracing::warn!(disabled = round.disabled, "webhook endpoints disabled")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "webhook worker failed"),
+        }
+    }
+}
