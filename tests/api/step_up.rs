@@ -309,6 +309,28 @@ async fn configuration_changes_in_the_admin_center_ask_for_a_fresh_code() {
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(tokens(), 1);
+
+    // A webhook endpoint (issue 18): the tenant's events go somewhere new.
+    let endpoints = || -> i64 {
+        use lockbox::schema::webhook_endpoints as e;
+        e::table.count().get_result(&mut app.conn()).expect("count")
+    };
+    let resp = needs_a_fresh_code(
+        app,
+        Portal::Admin,
+        &admin,
+        &key,
+        "/settings/webhooks",
+        "/settings/webhooks",
+        &[
+            ("url", "https://hooks.example.com/lockbox"),
+            ("event_decided", "on"),
+        ],
+        || endpoints() == 0,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(endpoints(), 1);
 }
 
 #[tokio::test]

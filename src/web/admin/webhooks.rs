@@ -22,6 +22,7 @@ use crate::{
         forms::{CsrfForm, PortalSession},
         render, render_status, see_other,
         tokens::secret_page,
+        two_factor::step_up::{self, StepUp},
     },
     webhooks::{
         self, EventGroup,
@@ -95,6 +96,10 @@ struct ListPage {
     error: Option<String>,
     /// The endpoint just added and its secret: shown once, here only.
     secret: Option<(String, String)>,
+    /// The code field: adding an endpoint sends the tenant's events
+    /// somewhere new, so it is confirmed with a second factor like the
+    /// other configuration changes (an API token, the Lockbox switch).
+    step_up: StepUp,
 }
 
 impl ListPage {
@@ -123,6 +128,7 @@ async fn page(
         chosen: EventGroup::ALL.iter().map(|g| g.as_db()).collect(),
         error: None,
         secret: None,
+        step_up: step_up::ask(req, state, user).await?,
         tr,
     })
 }
@@ -171,6 +177,14 @@ async fn add(
         .into_iter()
         .filter(|g| form.contains_key(&format!("event_{}", g.as_db())))
         .collect();
+    let code = form.get(step_up::FIELD).map_or("", String::as_str);
+    if let Err((step_up, status)) = step_up::confirm(&req, &tr, &state, &user, code).await? {
+        let mut again = page(&req, tr, &state, &user).await?;
+        again.url = url;
+        again.chosen = groups.iter().map(|g| g.as_db()).collect();
+        again.step_up = step_up;
+        return render_status(status, &again);
+    }
     let (now, actor, tenant) = (
         state.clock.now(),
         audit_actor(&req, &state, &user),
