@@ -143,6 +143,12 @@ impl Application {
         &self.state.hasher
     }
 
+    /// What the handlers share (a benchmark serves its reference page
+    /// with it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     pub fn admin_port(&self) -> u16 {
         self.admin_port
     }
@@ -245,13 +251,18 @@ fn serve(
     let [sign_in_limit, api_address_limit] = limits.clone();
     let server = HttpServer::new(move || {
         let settings = &state.settings;
+        let loader = match realm {
+            Realm::Admin => portal::forms::principal_loader::<crate::tenants::TenantUser>(),
+            Realm::Engineer => portal::forms::principal_loader::<crate::staff::StaffMember>(),
+        };
         let store = PgSessionStore::new(
             state.pool.clone(),
             state.clock.clone(),
             realm,
             settings.session_idle,
             settings.session_absolute,
-        );
+        )
+        .with_principal(loader);
         let sessions = SessionMiddleware::builder(store, key.clone())
             .cookie_name(cookie_name(realm, settings.tls))
             .cookie_secure(settings.tls)
@@ -264,16 +275,27 @@ fn serve(
                     .state_ttl(actix_web::cookie::time::Duration::seconds(
                         settings.session_absolute.num_seconds(),
                     ))
-                    .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                    // The store moves the idle deadline as it reads (at
+                    // most once a minute); an unchanged session writes
+                    // nothing after the response.
+                    .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
             )
             .build();
         let (routes, api): (Routes, Routes) = match realm {
             Realm::Admin => (portal::admin::routes, portal::api::customer_api),
             Realm::Engineer => (portal::engineer::routes, portal::api::provider_api),
         };
+        // The health check and the stylesheet never touch a session: no
+        // session read for them, and they never extend one.
+        let pages = web::scope("")
+            .wrap(sessions)
+            .configure(portal::session_routes)
+            // Before the pages: `/api/…` is never a page.
+            .configure(api)
+            .configure(routes)
+            .default_service(web::to(portal::not_found));
         App::new()
             .wrap(from_fn(portal::same_origin))
-            .wrap(sessions)
             // Outside the sessions: a refused request costs no database work.
             .wrap(sign_in_limit.clone())
             .wrap(api_address_limit.clone())
@@ -289,11 +311,8 @@ fn serve(
                 web::QueryConfig::default()
                     .error_handler(|e, _| AppError::BadRequest(e.to_string()).into()),
             )
-            .configure(portal::common_routes)
-            // Before the pages: `/api/…` is never a page.
-            .configure(api)
-            .configure(routes)
-            .default_service(web::to(portal::not_found))
+            .configure(portal::sessionless_routes)
+            .service(pages)
     })
     .listen(listener)
     .map_err(|source| StartupError::Bind {

@@ -22,8 +22,11 @@ use uuid::Uuid;
 
 pub mod api;
 mod audit_parts;
+mod load;
 mod seed;
 pub mod verify_file;
+pub mod web;
+mod world;
 
 use audit_parts::{deep_cursor, export_rss, measure_appends, time_search};
 
@@ -83,6 +86,12 @@ pub enum BenchCommand {
         #[arg(long)]
         keep: bool,
     },
+    /// Serve the application on loopback ports over a scratch database (a
+    /// tenant with requests and a large audit log, more tenants with
+    /// requests waiting for decisions) and measure its pages over HTTP
+    /// with concurrent keep-alive connections beside a reference page,
+    /// decisions per second, and memory around a burst of sign-ins.
+    Web(web::WebArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
