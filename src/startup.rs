@@ -4,21 +4,11 @@
 
 use std::net::TcpListener;
 
-use actix_session::{
-    SessionMiddleware,
-    config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy},
-};
-use actix_web::{
-    App, HttpServer,
-    cookie::{Key, SameSite},
-    dev::Server,
-    middleware::from_fn,
-    web,
-};
+use actix_web::{App, HttpServer, cookie::Key, dev::Server, middleware::from_fn, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::{
-    auth::{self, Realm, password::Hasher, session_store::PgSessionStore, throttle},
+    auth::{self, Realm, password::Hasher, throttle},
     clock::SharedClock,
     config::Settings,
     db::{self, PgPool},
@@ -26,6 +16,8 @@ use crate::{
     web::error::AppError,
     web::{self as portal, AppState, MAX_BODY_BYTES, rate_limit::RateLimit},
 };
+
+mod sessions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -48,20 +40,6 @@ pub struct Application {
     state: AppState,
     /// The per-address limits: the sign-in forms', the API's.
     limits: [RateLimit; 2],
-}
-
-/// The session cookie's name: `__Host-` prefixed when served over TLS, so
-/// the browser pins it to this host and to HTTPS.
-fn cookie_name(realm: Realm, tls: bool) -> String {
-    let base = match realm {
-        Realm::Admin => "lockbox_admin",
-        Realm::Engineer => "lockbox_engineer",
-    };
-    if tls {
-        format!("__Host-{base}")
-    } else {
-        base.to_owned()
-    }
 }
 
 impl Application {
@@ -251,36 +229,7 @@ fn serve(
     let [sign_in_limit, api_address_limit] = limits.clone();
     let server = HttpServer::new(move || {
         let settings = &state.settings;
-        let loader = match realm {
-            Realm::Admin => portal::forms::principal_loader::<crate::tenants::TenantUser>(),
-            Realm::Engineer => portal::forms::principal_loader::<crate::staff::StaffMember>(),
-        };
-        let store = PgSessionStore::new(
-            state.pool.clone(),
-            state.clock.clone(),
-            realm,
-            settings.session_idle,
-            settings.session_absolute,
-        )
-        .with_principal(loader);
-        let sessions = SessionMiddleware::builder(store, key.clone())
-            .cookie_name(cookie_name(realm, settings.tls))
-            .cookie_secure(settings.tls)
-            .cookie_http_only(true)
-            .cookie_same_site(SameSite::Strict)
-            .cookie_path("/".into())
-            .cookie_content_security(CookieContentSecurity::Signed)
-            .session_lifecycle(
-                BrowserSession::default()
-                    .state_ttl(actix_web::cookie::time::Duration::seconds(
-                        settings.session_absolute.num_seconds(),
-                    ))
-                    // The store moves the idle deadline as it reads (at
-                    // most once a minute); an unchanged session writes
-                    // nothing after the response.
-                    .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
-            )
-            .build();
+        let sessions = sessions::middleware(&state, realm, &key);
         let (routes, api): (Routes, Routes) = match realm {
             Realm::Admin => (portal::admin::routes, portal::api::customer_api),
             Realm::Engineer => (portal::engineer::routes, portal::api::provider_api),

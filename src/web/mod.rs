@@ -405,8 +405,7 @@ fn is_local_path(path: &str) -> bool {
             .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
 }
 
-/// Routes both portals share that never read a session (served outside
-/// the session middleware: no session read, no deadline moved).
+/// Shared routes served outside the session middleware (no session read).
 pub fn sessionless_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/static/app.css", web::get().to(stylesheet));
