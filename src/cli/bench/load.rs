@@ -192,10 +192,22 @@ pub(super) struct Account<'a> {
 }
 
 /// Signs in through the admin center's form (its CSRF token, its session
-/// cookie) and answers the signed-in session's `Cookie` header.
-pub(super) async fn sign_in(base: &str, account: &Account<'_>) -> Result<String, BenchError> {
+/// cookie) from the loopback address `from`, and answers the signed-in
+/// session's `Cookie` header. Each sign-in of a burst comes from an
+/// address of its own (any 127.x.y.z reaches the server): sign-in
+/// throttling counts every attempt per account and network, and a burst
+/// from one address would be throttled, not measured.
+pub(super) async fn sign_in(
+    base: &str,
+    account: &Account<'_>,
+    from: std::net::Ipv4Addr,
+) -> Result<String, BenchError> {
     const COOKIE: &str = "lockbox_admin";
-    let client = client()?;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::V4(from))
+        .build()
+        .map_err(BenchError::from)?;
     let form = client
         .get(format!("{base}/signin"))
         .send()

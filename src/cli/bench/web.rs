@@ -316,7 +316,7 @@ async fn drive(
         password: PASSWORD,
     };
     let idle = load::rss_mb();
-    let cookie = Some(load::sign_in(base, &account).await?);
+    let cookie = Some(load::sign_in(base, &account, std::net::Ipv4Addr::LOCALHOST).await?);
     let page = |url: String| Target {
         url,
         cookie: cookie.clone(),
@@ -399,7 +399,8 @@ async fn drive(
     );
 
     let signing_in: Vec<_> = (0..bench.sign_ins)
-        .map(|_| {
+        .map(|i| {
+            let from = std::net::Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250 + 1) as u8);
             let base = base.to_owned();
             tokio::spawn(async move {
                 let account = Account {
@@ -407,7 +408,7 @@ async fn drive(
                     email: ADMIN,
                     password: PASSWORD,
                 };
-                load::sign_in(&base, &account).await
+                load::sign_in(&base, &account, from).await
             })
         })
         .collect();
