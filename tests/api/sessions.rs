@@ -236,3 +236,31 @@ async fn a_session_ends_when_its_account_is_deleted() {
         .expect("deleted");
     assert_eq!(location(&app.get_admin(&client, "/").await), "/signin");
 }
+
+#[tokio::test]
+async fn housekeeping_deletes_expired_sessions_in_batches_and_keeps_live_ones() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    let now = app.clock_now();
+    let mut conn = app.conn();
+    // 2,500 sessions past their deadline (three batches) and one live.
+    diesel::sql_query(
+        "INSERT INTO web_sessions (key_hash, realm, state, created_at, expires_at) \
+         SELECT sha256(i::text::bytea), 'admin', '{}'::jsonb, $1 - interval '1 hour', \
+                $1 - interval '1 minute' FROM generate_series(1, 2500) AS i \
+         UNION ALL SELECT sha256('live'::bytea), 'admin', '{}'::jsonb, $1, \
+                $1 + interval '30 minutes'",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .execute(&mut conn)
+    .expect("sessions");
+    let deleted = lockbox::auth::session_store::prune(&mut conn, now).expect("prune");
+    assert_eq!(deleted, 2_500, "all of them, over three batches of 1,000");
+    assert_eq!(lockbox::auth::session_store::PRUNE_BATCH, 1_000);
+    use diesel::QueryDsl;
+    let left: i64 = lockbox::schema::web_sessions::table
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(left, 1, "the live session stays");
+}
