@@ -10,7 +10,7 @@ use crate::{
     tenants::lower,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StaffRole {
     Engineer,
     Manager,
@@ -50,7 +50,7 @@ struct StaffRow {
     role: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StaffMember {
     pub id: StaffId,
     pub email: String,

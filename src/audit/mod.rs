@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::schema::{audit_chain as ac, audit_records as ar};
+use crate::schema::audit_chain as ac;
 use view::audit_log as log;
 
 /// The `audit_log` view (migration 000006): every record with its seal once
@@ -300,34 +300,42 @@ pub(crate) fn last_seal(
         .optional()
 }
 
-/// The head, count and pending count read on one snapshot.
+/// The head, count and pending count, from one statement: the newest
+/// seal and the count of the records after it. Seals are appended in
+/// record id order, so the records after the newest seal's are exactly the
+/// ones waiting for theirs. One statement reads one snapshot (even at READ
+/// COMMITTED), so the seal and the count agree without a REPEATABLE READ
+/// transaction around them; and the count only runs over the tail of
+/// unsealed records (the primary key range after the seal's record).
 pub fn head(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<Head> {
-    crate::db::snapshot(conn, |conn| read_head(conn, tenant_id))
-}
-
-fn read_head(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<Head> {
-    let top = last_seal(conn, tenant_id)?;
-    // Seals are appended in record id order, so the records after the
-    // newest seal's are exactly the ones waiting for theirs.
-    let sealed_through = top.as_ref().map_or(i64::MIN, |(_, record, _)| *record);
-    let pending = ar::table
-        .filter(ar::tenant_id.eq(tenant_id))
-        .filter(ar::id.gt(sealed_through))
-        .count()
-        .get_result(conn)?;
+    use diesel::sql_types::{BigInt, Bytea, Nullable, Uuid as SqlUuid};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Nullable<BigInt>)]
+        seq: Option<i64>,
+        #[diesel(sql_type = Nullable<Bytea>)]
+        hash: Option<Vec<u8>>,
+        #[diesel(sql_type = BigInt)]
+        pending: i64,
+    }
+    let row: Row = crate::db::prepared(
+        diesel::sql_query(
+            "SELECT s.seq, s.hash, \
+                (SELECT count(*) FROM audit_records r WHERE r.tenant_id = $1 \
+                   AND r.id > COALESCE(s.record_id, -9223372036854775808)) AS pending \
+             FROM (SELECT 1) AS one LEFT JOIN LATERAL \
+               (SELECT seq, record_id, hash FROM audit_chain WHERE tenant_id = $1 \
+                ORDER BY seq DESC LIMIT 1) AS s ON true",
+        )
+        .bind::<SqlUuid, _>(tenant_id),
+    )
+    .get_result(conn)?;
     // seq numbers a tenant's chain from 1 without gaps (verified), so the
     // newest seq is the count.
-    Ok(match top {
-        Some((seq, _, hash)) => Head {
-            count: seq,
-            hash: Some(crate::digest::hex(&hash)),
-            pending,
-        },
-        None => Head {
-            count: 0,
-            hash: None,
-            pending,
-        },
+    Ok(Head {
+        count: row.seq.unwrap_or(0),
+        hash: row.hash.map(|h| crate::digest::hex(&h)),
+        pending: row.pending,
     })
 }
 

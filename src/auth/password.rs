@@ -1,11 +1,15 @@
 //! Password hashing with argon2id at the argon2 crate's defaults (OWASP's
 //! recommended parameters). Hashing is deliberately expensive, so it runs on
-//! the blocking pool behind a semaphore sized to the cores: a flood of
-//! sign-ins queues up instead of starving the server.
+//! a fixed set of threads, as many as cores, behind a semaphore of the same
+//! size: a flood of sign-ins queues up instead of starving the server. Not
+//! on the general blocking pool: each hash takes a 19 MiB block, and every
+//! one of that pool's (up to 512) threads would keep its own allocator
+//! arena of them — hundreds of megabytes after a burst of sign-ins.
 
 use std::sync::{
-    Arc,
+    Arc, Mutex,
     atomic::{AtomicU64, Ordering},
+    mpsc,
 };
 
 use argon2::{
@@ -37,10 +41,59 @@ pub fn verify_blocking(candidate: &str, stored: &str) -> bool {
     })
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads, started once; they end when the last [`Hasher`]
+/// clone is dropped (their queue closes).
+#[derive(Clone)]
+struct Threads {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Threads {
+    fn start(count: usize) -> Result<Self, HashError> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..count {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("lockbox-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|e| HashError(e.to_string()))?;
+        }
+        Ok(Self { jobs })
+    }
+
+    /// Runs `f` on one of the threads; `None` if it panicked.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            if let Ok(value) = outcome {
+                let _ = done.send(value);
+            }
+        });
+        self.jobs.send(job).ok()?;
+        result.await.ok()
+    }
+}
+
 /// The shared hasher: bounded concurrency plus a dummy hash so that an
 /// unknown account costs as much time as a known one.
 #[derive(Clone)]
 pub struct Hasher {
+    threads: Threads,
     permits: Arc<Semaphore>,
     dummy: Arc<String>,
     verifications: Arc<AtomicU64>,
@@ -53,6 +106,7 @@ impl Hasher {
             &NewPassword::parse("lockbox-dummy-password").map_err(|e| HashError(e.into()))?,
         )?;
         Ok(Self {
+            threads: Threads::start(cores)?,
             permits: Arc::new(Semaphore::new(cores)),
             dummy: Arc::new(dummy),
             verifications: Arc::new(AtomicU64::new(0)),
@@ -68,7 +122,9 @@ impl Hasher {
         self.verifications.fetch_add(1, Ordering::Relaxed);
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy.as_str().to_owned());
-        let ok = actix_web::rt::task::spawn_blocking(move || verify_blocking(&candidate, &hash))
+        let ok = self
+            .threads
+            .run(move || verify_blocking(&candidate, &hash))
             .await
             .unwrap_or(false);
         ok && known
@@ -86,9 +142,10 @@ impl Hasher {
             .acquire()
             .await
             .map_err(|e| HashError(e.to_string()))?;
-        actix_web::rt::task::spawn_blocking(move || hash_blocking(&password))
+        self.threads
+            .run(move || hash_blocking(&password))
             .await
-            .map_err(|e| HashError(e.to_string()))?
+            .ok_or_else(|| HashError("the hashing thread failed".into()))?
     }
 }
 

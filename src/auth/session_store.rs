@@ -12,6 +12,17 @@
 //! cookie, so loading the sign-in page writes no row however often it is
 //! asked for. The form's check is unchanged — the token must match the
 //! session's — and signing in renews the session into a stored one.
+//!
+//! Reading a page writes nothing. The idle deadline is moved on by a
+//! request only when it would move by a minute or more, in the same pool
+//! checkout as the read: a busy session costs one small UPDATE a minute,
+//! not one per page view. So the idle timeout is exact to that minute: a
+//! session ends between `idle − 1 min` and `idle` after its last request.
+//!
+//! The signed-in principal comes in the same checkout: the portal gives
+//! the store a [`PrincipalLoader`], and [`SessionStore::load`] hands the
+//! principal's row to the request in the state under [`LOADED`] (never
+//! stored: `save` and `update` drop it).
 
 use std::collections::HashMap;
 
@@ -28,6 +39,22 @@ use crate::{clock::SharedClock, db::PgPool, schema::web_sessions as ws};
 
 type State = HashMap<String, String>;
 
+/// The state key under which [`PgSessionStore::load`] hands over the
+/// principal it loaded: a JSON pair of the id it was loaded for and the
+/// row (`null` when the account is gone).
+pub const LOADED: &str = "\u{1}loaded";
+
+/// How a portal loads its signed-in principal: the state key that holds
+/// the principal's id, and the function that reads its row as JSON.
+#[derive(Clone, Copy)]
+pub struct PrincipalLoader {
+    pub key: &'static str,
+    pub load: fn(&mut PgConnection, uuid::Uuid) -> QueryResult<Option<serde_json::Value>>,
+}
+
+/// A request moves the idle deadline only when it would move by this much.
+pub const EXTEND_EVERY: Duration = Duration::minutes(1);
+
 #[derive(Clone)]
 pub struct PgSessionStore {
     pool: PgPool,
@@ -35,7 +62,11 @@ pub struct PgSessionStore {
     realm: Realm,
     idle: Duration,
     absolute: Duration,
+    principal: Option<PrincipalLoader>,
 }
+
+/// A stored session as read: its state, creation and deadline.
+type Stored = (serde_json::Value, DateTime<Utc>, DateTime<Utc>);
 
 impl PgSessionStore {
     pub fn new(
@@ -51,7 +82,14 @@ impl PgSessionStore {
             realm,
             idle,
             absolute,
+            principal: None,
         }
+    }
+
+    /// Loads the signed-in principal with the session (see [`LOADED`]).
+    pub fn with_principal(mut self, loader: PrincipalLoader) -> Self {
+        self.principal = Some(loader);
+        self
     }
 
     async fn run<T, F>(&self, f: F) -> anyhow::Result<T>
@@ -69,34 +107,93 @@ impl PgSessionStore {
     }
 
     /// Records activity: optionally new state, and a deadline of the idle
-    /// timeout from now, never past the absolute lifetime. A session deleted
-    /// meanwhile (sign-out in another tab) stays deleted: nothing is written
-    /// and the cookie keeps pointing at nothing.
+    /// timeout from now (see [`extend`]).
     async fn touch(
         &self,
         key: &SessionKey,
         state: Option<serde_json::Value>,
     ) -> anyhow::Result<()> {
         let (hash, realm) = (key_hash(key), self.realm.as_db());
-        let (idle, absolute) = (self.idle, self.absolute.num_seconds() as f64);
-        self.run(move |conn, now| {
-            diesel::sql_query(
-                "UPDATE web_sessions \
-                 SET state = COALESCE($1, state), \
-                     expires_at = LEAST($2, created_at + make_interval(secs => $3)) \
-                 WHERE key_hash = $4 AND realm = $5 AND expires_at > $6",
-            )
-            .bind::<Nullable<Jsonb>, _>(state)
-            .bind::<Timestamptz, _>(now + idle)
-            .bind::<Double, _>(absolute)
-            .bind::<Bytea, _>(hash)
-            .bind::<Text, _>(realm)
-            .bind::<Timestamptz, _>(now)
-            .execute(conn)
-        })
-        .await?;
+        let (idle, absolute) = (self.idle, self.absolute);
+        self.run(move |conn, now| extend(conn, &hash, realm, state, now, idle, absolute))
+            .await?;
         Ok(())
     }
+
+    /// The session's state with the principal's row added, moving the idle
+    /// deadline when it is a minute or more behind; `None` when there is no
+    /// live session under `hash`.
+    fn read(
+        &self,
+        conn: &mut PgConnection,
+        hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> QueryResult<Option<serde_json::Value>> {
+        let realm = self.realm.as_db();
+        let found: Option<Stored> = ws::table
+            .filter(ws::key_hash.eq(hash))
+            .filter(ws::realm.eq(realm))
+            .filter(ws::expires_at.gt(now))
+            .select((ws::state, ws::created_at, ws::expires_at))
+            .first(conn)
+            .optional()?;
+        let Some((mut state, created, expires)) = found else {
+            return Ok(None);
+        };
+        let due = (now + self.idle).min(created + self.absolute);
+        if due - expires >= EXTEND_EVERY {
+            extend(conn, hash, realm, None, now, self.idle, self.absolute)?;
+        }
+        if let Some(loader) = self.principal
+            && let Some(id) = state
+                .get(loader.key)
+                .and_then(serde_json::Value::as_str)
+                .and_then(|raw| serde_json::from_str::<uuid::Uuid>(raw).ok())
+        {
+            let row = (loader.load)(conn, id)?;
+            let pair = serde_json::json!([id, row]).to_string();
+            if let Some(map) = state.as_object_mut() {
+                map.insert(LOADED.to_owned(), serde_json::Value::String(pair));
+            }
+        }
+        Ok(Some(state))
+    }
+}
+
+/// Moves the deadline to the idle timeout from now, never past the
+/// absolute lifetime, optionally with new state. A session deleted
+/// meanwhile (sign-out in another tab) stays deleted: nothing is written
+/// and the cookie keeps pointing at nothing.
+fn extend(
+    conn: &mut PgConnection,
+    hash: &[u8],
+    realm: &str,
+    state: Option<serde_json::Value>,
+    now: DateTime<Utc>,
+    idle: Duration,
+    absolute: Duration,
+) -> QueryResult<usize> {
+    crate::db::prepared(
+        diesel::sql_query(
+            "UPDATE web_sessions \
+             SET state = COALESCE($1, state), \
+                 expires_at = LEAST($2, created_at + make_interval(secs => $3)) \
+             WHERE key_hash = $4 AND realm = $5 AND expires_at > $6",
+        )
+        .bind::<Nullable<Jsonb>, _>(state)
+        .bind::<Timestamptz, _>(now + idle)
+        .bind::<Double, _>(absolute.num_seconds() as f64)
+        .bind::<Bytea, _>(hash)
+        .bind::<Text, _>(realm)
+        .bind::<Timestamptz, _>(now),
+    )
+    .execute(conn)
+}
+
+/// `state` without what [`PgSessionStore::load`] added to it.
+fn without_loaded(mut state: State) -> State {
+    state.remove(LOADED);
+    state
 }
 
 fn key_hash(key: &SessionKey) -> Vec<u8> {
@@ -150,17 +247,10 @@ impl SessionStore for PgSessionStore {
         if let Some(state) = anonymous_state(session_key, self.clock.now(), self.absolute) {
             return Ok(state);
         }
-        let (hash, realm) = (key_hash(session_key), self.realm.as_db());
-        let state: Option<serde_json::Value> = self
-            .run(move |conn, now| {
-                ws::table
-                    .filter(ws::key_hash.eq(hash))
-                    .filter(ws::realm.eq(realm))
-                    .filter(ws::expires_at.gt(now))
-                    .select(ws::state)
-                    .first(conn)
-                    .optional()
-            })
+        let hash = key_hash(session_key);
+        let store = self.clone();
+        let state = self
+            .run(move |conn, now| store.read(conn, &hash, now))
             .await
             .map_err(LoadError::Other)?;
         state
@@ -169,6 +259,7 @@ impl SessionStore for PgSessionStore {
     }
 
     async fn save(&self, state: State, _ttl: &CookieDuration) -> Result<SessionKey, SaveError> {
+        let state = without_loaded(state);
         if let Some(key) = anonymous_key(&state, self.clock.now()) {
             return Ok(key);
         }
@@ -207,8 +298,8 @@ impl SessionStore for PgSessionStore {
                 SaveError::Other(e) => UpdateError::Other(e),
             });
         }
-        let state =
-            serde_json::to_value(state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let state = serde_json::to_value(without_loaded(state))
+            .map_err(|e| UpdateError::Serialization(e.into()))?;
         self.touch(&session_key, Some(state))
             .await
             .map_err(UpdateError::Other)?;
@@ -244,10 +335,32 @@ impl SessionStore for PgSessionStore {
     }
 }
 
+/// Sessions [`prune`] deletes per statement.
+pub const PRUNE_BATCH: i64 = 1_000;
+
 /// Removes sessions whose deadline has passed (they are already refused on
-/// read; this only reclaims space).
+/// read; this only reclaims space), [`PRUNE_BATCH`] at a time, each batch
+/// its own short statement, so no long lock or huge transaction builds up
+/// and the table's space is reused instead of bloating. Signed-out
+/// sessions are deleted at sign-out already.
 pub fn prune(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
-    diesel::delete(ws::table.filter(ws::expires_at.le(now))).execute(conn)
+    use diesel::sql_types::BigInt;
+    let mut total = 0;
+    loop {
+        let deleted = crate::db::prepared(
+            diesel::sql_query(
+                "DELETE FROM web_sessions WHERE key_hash IN \
+                 (SELECT key_hash FROM web_sessions WHERE expires_at <= $1 LIMIT $2)",
+            )
+            .bind::<Timestamptz, _>(now)
+            .bind::<BigInt, _>(PRUNE_BATCH),
+        )
+        .execute(conn)?;
+        total += deleted;
+        if (deleted as i64) < PRUNE_BATCH {
+            return Ok(total);
+        }
+    }
 }
 
 #[cfg(test)]

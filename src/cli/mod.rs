@@ -217,6 +217,14 @@ async fn run(command: Command) -> Result<(), CliError> {
     {
         return webhook::listen(*port, secret).await;
     }
+    if let Command::Bench {
+        command: BenchCommand::Web(args),
+    } = command
+    {
+        return bench::web::run(&settings, args.bench())
+            .await
+            .map_err(CliError::from);
+    }
     let clock: SharedClock = Arc::new(SystemClock);
     let database = open_database(&settings)?;
     // The server's role; the operator's commands below act as the owner.

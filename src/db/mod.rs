@@ -90,8 +90,12 @@ pub fn build_pool_with(
     statement_timeout: Option<Duration>,
 ) -> Result<PgPool, DbError> {
     let manager = ConnectionManager::<PgConnection>::new(url);
+    // No `SELECT 1` before every checkout (r2d2's default): a round trip
+    // per page for nothing. A connection that broke is found by its next
+    // query failing, which r2d2 then discards (`has_broken`).
     let builder = Pool::builder()
         .max_size(max_size)
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10));
     let builder = match statement_timeout {
         Some(t) => builder.connection_customizer(Box::new(StatementTimeout(t))),
@@ -134,13 +138,26 @@ pub fn run_migrations(pool: &PgPool) -> Result<(), DbError> {
         .and_then(|_| {
             let migrated = conn
                 .run_pending_migrations(MIGRATIONS)
-                .map(|_| ())
-                .map_err(|e| DbError::Migration(e.to_string()));
+                .map(|applied| applied.len())
+                .map_err(|e| DbError::Migration(e.to_string()))
+                .and_then(|applied| analyze_after(&mut conn, applied));
             diesel::sql_query("SELECT pg_advisory_unlock(7346205001)").execute(&mut conn)?;
             migrated
         });
     set_statement_timeout(&mut conn, &limit, false)?;
     result
+}
+
+/// Statistics for the planner once migrations changed the schema: a
+/// freshly migrated (or restored) database otherwise has none until
+/// autovacuum gets to it, and plans by guesswork meanwhile. Tables the
+/// role does not own are skipped by PostgreSQL with a notice.
+fn analyze_after(conn: &mut PgConnection, applied: usize) -> Result<(), DbError> {
+    use diesel::RunQueryDsl;
+    if applied > 0 {
+        diesel::sql_query("ANALYZE").execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The versions of the embedded migrations the database has not applied,
@@ -285,6 +302,45 @@ pub fn snapshot<T>(
         other => other,
     }
 }
+
+/// A query whose SQL text is fixed (written out in the source, not
+/// assembled from input), kept in the connection's prepared statement
+/// cache under its text. Diesel never caches `sql_query` or `sql` literal
+/// queries (it cannot know their text is bounded), so without this a hot
+/// raw query is parsed and planned on every call.
+#[derive(Debug, Clone)]
+pub struct Prepared<Q>(Q);
+
+/// Wraps `query` (whose SQL text must be a constant) as [`Prepared`].
+pub fn prepared<Q>(query: Q) -> Prepared<Q> {
+    Prepared(query)
+}
+
+impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
+    diesel::query_builder::QueryFragment<diesel::pg::Pg> for Prepared<Q>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        pass: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _: &diesel::pg::Pg) -> diesel::QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for Prepared<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, C> diesel::RunQueryDsl<C> for Prepared<Q> {}
 
 /// Runs `f` with a pooled connection on the blocking thread pool: `pool.get()`
 /// and every diesel call block, and must not stall the async workers.

@@ -176,7 +176,8 @@ pub fn list_for_tenant(
     limit: i64,
 ) -> QueryResult<(Vec<AccessRequest>, Option<Cursor>)> {
     use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-    let rows: Vec<RankedRow> = diesel::sql_query(
+    // Prepared once per connection: the text is constant.
+    let rows: Vec<RankedRow> = crate::db::prepared(diesel::sql_query(
         "WITH r AS ( \
             SELECT a.*, request_effective_status(a.status, a.expires_at, a.ends_at, $2) \
                 AS effective \
@@ -209,7 +210,7 @@ pub fn list_for_tenant(
     .bind::<Nullable<Timestamptz>, _>(after.map(|c| c.created_at))
     .bind::<Nullable<SqlUuid>, _>(after.map(|c| c.id))
     .bind::<BigInt, _>(limit + 1)
-    .bind::<Nullable<SqlUuid>, _>(filter.request)
+    .bind::<Nullable<SqlUuid>, _>(filter.request))
     .load(conn)?;
     let more = rows.len() as i64 > limit;
     let page: Vec<(AccessRequest, i32)> = rows

@@ -4,27 +4,19 @@
 
 use std::net::TcpListener;
 
-use actix_session::{
-    SessionMiddleware,
-    config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy},
-};
-use actix_web::{
-    App, HttpServer,
-    cookie::{Key, SameSite},
-    dev::Server,
-    middleware::from_fn,
-    web,
-};
+use actix_web::{App, HttpServer, cookie::Key, dev::Server, middleware::from_fn, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::{
-    auth::{self, Realm, password::Hasher, session_store::PgSessionStore, throttle},
+    auth::{self, Realm, password::Hasher, throttle},
     clock::SharedClock,
     config::Settings,
     db::{self, PgPool},
     web::error::AppError,
     web::{self as portal, AppState, MAX_BODY_BYTES, rate_limit::RateLimit},
 };
+
+mod sessions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -47,20 +39,6 @@ pub struct Application {
     state: AppState,
     /// The per-address limits: the sign-in forms', the API's.
     limits: [RateLimit; 2],
-}
-
-/// The session cookie's name: `__Host-` prefixed when served over TLS, so
-/// the browser pins it to this host and to HTTPS.
-fn cookie_name(realm: Realm, tls: bool) -> String {
-    let base = match realm {
-        Realm::Admin => "lockbox_admin",
-        Realm::Engineer => "lockbox_engineer",
-    };
-    if tls {
-        format!("__Host-{base}")
-    } else {
-        base.to_owned()
-    }
 }
 
 impl Application {
@@ -140,6 +118,12 @@ impl Application {
     /// [`Hasher::verifications`] tell what sign-in traffic costs.
     pub fn hasher(&self) -> &Hasher {
         &self.state.hasher
+    }
+
+    /// What the handlers share (a benchmark serves its reference page
+    /// with it).
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     pub fn admin_port(&self) -> u16 {
@@ -253,35 +237,22 @@ fn serve(
     let [sign_in_limit, api_address_limit] = limits.clone();
     let server = HttpServer::new(move || {
         let settings = &state.settings;
-        let store = PgSessionStore::new(
-            state.pool.clone(),
-            state.clock.clone(),
-            realm,
-            settings.session_idle,
-            settings.session_absolute,
-        );
-        let sessions = SessionMiddleware::builder(store, key.clone())
-            .cookie_name(cookie_name(realm, settings.tls))
-            .cookie_secure(settings.tls)
-            .cookie_http_only(true)
-            .cookie_same_site(SameSite::Strict)
-            .cookie_path("/".into())
-            .cookie_content_security(CookieContentSecurity::Signed)
-            .session_lifecycle(
-                BrowserSession::default()
-                    .state_ttl(actix_web::cookie::time::Duration::seconds(
-                        settings.session_absolute.num_seconds(),
-                    ))
-                    .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
-            )
-            .build();
+        let sessions = sessions::middleware(&state, realm, &key);
         let (routes, api): (Routes, Routes) = match realm {
             Realm::Admin => (portal::admin::routes, portal::api::customer_api),
             Realm::Engineer => (portal::engineer::routes, portal::api::provider_api),
         };
+        // The health check and the stylesheet never touch a session: no
+        // session read for them, and they never extend one.
+        let pages = web::scope("")
+            .wrap(sessions)
+            .configure(portal::session_routes)
+            // Before the pages: `/api/…` is never a page.
+            .configure(api)
+            .configure(routes)
+            .default_service(web::to(portal::not_found));
         App::new()
             .wrap(from_fn(portal::same_origin))
-            .wrap(sessions)
             // Outside the sessions: a refused request costs no database work.
             .wrap(sign_in_limit.clone())
             .wrap(api_address_limit.clone())
@@ -297,11 +268,8 @@ fn serve(
                 web::QueryConfig::default()
                     .error_handler(|e, _| AppError::BadRequest(e.to_string()).into()),
             )
-            .configure(portal::common_routes)
-            // Before the pages: `/api/…` is never a page.
-            .configure(api)
-            .configure(routes)
-            .default_service(web::to(portal::not_found))
+            .configure(portal::sessionless_routes)
+            .service(pages)
     })
     .listen(listener)
     .map_err(|source| StartupError::Bind {

@@ -194,11 +194,12 @@ fn insert_user(
         })
 }
 
-fn to_user(row: TenantUserRow, tenant_name: String) -> TenantUser {
+fn to_user(row: TenantUserRow, (tenant_name, lockbox_enabled): (String, bool)) -> TenantUser {
     TenantUser {
         id: row.id,
         tenant_id: row.tenant_id,
         tenant_name,
+        lockbox_enabled,
         email: row.email,
         display_name: row.display_name,
         // The column's CHECK constraint admits only known roles; anything
@@ -213,11 +214,14 @@ pub fn find_user_for_sign_in(
     tenant_name: &str,
     email: &str,
 ) -> QueryResult<Option<(TenantUser, String)>> {
-    let found: Option<(TenantUserRow, String)> = tenant_users::table
+    let found: Option<(TenantUserRow, (String, bool))> = tenant_users::table
         .inner_join(tenants::table)
         .filter(lower(tenants::name).eq(tenant_name.trim().to_lowercase()))
         .filter(lower(tenant_users::email).eq(email.trim().to_lowercase()))
-        .select((TenantUserRow::as_select(), tenants::name))
+        .select((
+            TenantUserRow::as_select(),
+            (tenants::name, tenants::lockbox_enabled),
+        ))
         .first(conn)
         .optional()?;
     Ok(found.map(|(row, tenant)| {
@@ -227,10 +231,13 @@ pub fn find_user_for_sign_in(
 }
 
 pub fn find_user(conn: &mut PgConnection, id: UserId) -> QueryResult<Option<TenantUser>> {
-    let found: Option<(TenantUserRow, String)> = tenant_users::table
+    let found: Option<(TenantUserRow, (String, bool))> = tenant_users::table
         .inner_join(tenants::table)
         .filter(tenant_users::id.eq(id))
-        .select((TenantUserRow::as_select(), tenants::name))
+        .select((
+            TenantUserRow::as_select(),
+            (tenants::name, tenants::lockbox_enabled),
+        ))
         .first(conn)
         .optional()?;
     Ok(found.map(|(row, tenant)| to_user(row, tenant)))
@@ -315,11 +322,11 @@ pub fn list_users(
         );
     }
     // The sort key as the database lower-cases it, for the cursor.
-    let mut rows: Vec<(TenantUserRow, String, String)> = query
+    let mut rows: Vec<(TenantUserRow, (String, bool), String)> = query
         .order((lower(tenant_users::display_name), tenant_users::email))
         .select((
             TenantUserRow::as_select(),
-            tenants::name,
+            (tenants::name, tenants::lockbox_enabled),
             lower(tenant_users::display_name),
         ))
         .limit(limit + 1)
@@ -418,12 +425,15 @@ pub fn lockbox_people(
     conn: &mut PgConnection,
     tenant_id: TenantId,
 ) -> QueryResult<Vec<TenantUser>> {
-    let rows: Vec<(TenantUserRow, String)> = tenant_users::table
+    let rows: Vec<(TenantUserRow, (String, bool))> = tenant_users::table
         .inner_join(tenants::table)
         .filter(tenant_users::tenant_id.eq(tenant_id))
         .filter(tenant_users::role.eq_any([Role::GlobalAdmin.as_db(), Role::Approver.as_db()]))
         .order((lower(tenant_users::display_name), tenant_users::email))
-        .select((TenantUserRow::as_select(), tenants::name))
+        .select((
+            TenantUserRow::as_select(),
+            (tenants::name, tenants::lockbox_enabled),
+        ))
         .load(conn)?;
     Ok(rows.into_iter().map(|(r, t)| to_user(r, t)).collect())
 }

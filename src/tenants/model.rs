@@ -40,7 +40,7 @@ pub struct Tenant {
 }
 
 /// What a tenant user may do in the admin center.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Role {
     GlobalAdmin,
     Approver,
@@ -119,12 +119,16 @@ pub struct TenantUserRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// A tenant user as the rest of the code sees them (no password hash).
-#[derive(Debug, Clone)]
+/// A tenant user as the rest of the code sees them (no password hash),
+/// with their tenant's name and Lockbox switch as read with them.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TenantUser {
     pub id: UserId,
     pub tenant_id: TenantId,
     pub tenant_name: String,
+    /// Whether the tenant requires approval, as read with the user (the
+    /// request list shows it without a query of its own).
+    pub lockbox_enabled: bool,
     pub email: String,
     pub display_name: String,
     pub role: Role,

@@ -37,6 +37,14 @@ impl PortalSession {
         Ok(self.0.get::<Uuid>(Self::PRINCIPAL)?)
     }
 
+    /// The principal the session store loaded with the session, if it
+    /// loaded the one `id` names (`Some(None)`: that account is gone).
+    fn loaded<P: Principal>(&self, id: Uuid) -> Option<Option<P>> {
+        use crate::auth::session_store::LOADED;
+        let (loaded_id, row) = self.0.get::<(Uuid, Option<P>)>(LOADED).ok().flatten()?;
+        (loaded_id == id).then_some(row)
+    }
+
     /// Starts a signed-in session under a fresh session id (no fixation) with
     /// a fresh CSRF token.
     pub fn sign_in(&self, id: Uuid) -> Result<(), AppError> {
@@ -175,9 +183,33 @@ impl FromRequest for PortalSession {
 /// An account that can be signed in to a portal, loaded fresh from the
 /// database on every request (so a deleted account or a changed role takes
 /// effect at once). The session stores the bare id; each portal's principal
-/// gives it its type.
-pub trait Principal: Sized + Send + 'static {
+/// gives it its type. The session store loads it in the same pool checkout
+/// as the session ([`principal_loader`]); it travels to the extractor as
+/// JSON.
+pub trait Principal: Sized + Send + serde::Serialize + DeserializeOwned + 'static {
     fn load(conn: &mut diesel::PgConnection, id: Uuid) -> diesel::QueryResult<Option<Self>>;
+}
+
+/// `P::load` as the session store calls it (see
+/// [`crate::auth::session_store::PrincipalLoader`]).
+fn load_json<P: Principal>(
+    conn: &mut diesel::PgConnection,
+    id: Uuid,
+) -> diesel::QueryResult<Option<serde_json::Value>> {
+    P::load(conn, id)?
+        .map(|p| {
+            serde_json::to_value(p)
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+        })
+        .transpose()
+}
+
+/// The loader of a portal's principal for its session store.
+pub fn principal_loader<P: Principal>() -> crate::auth::session_store::PrincipalLoader {
+    crate::auth::session_store::PrincipalLoader {
+        key: PortalSession::PRINCIPAL,
+        load: load_json::<P>,
+    }
 }
 
 /// The signed-in account of the portal: a tenant user in the admin center,
@@ -193,13 +225,18 @@ impl<P: Principal> FromRequest for SignedIn<P> {
         Box::pin(async move {
             let session = PortalSession::from_request(&req);
             let id = session.principal()?.ok_or(AppError::SignInRequired)?;
-            let state = req
-                .app_data::<web::Data<super::AppState>>()
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
-            let found = crate::db::blocking(&state.pool, move |conn| {
-                P::load(conn, id).map_err(crate::db::DbError::from)
-            })
-            .await?;
+            let found = match session.loaded::<P>(id) {
+                Some(found) => found,
+                None => {
+                    let state = req
+                        .app_data::<web::Data<super::AppState>>()
+                        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+                    crate::db::blocking(&state.pool, move |conn| {
+                        P::load(conn, id).map_err(crate::db::DbError::from)
+                    })
+                    .await?
+                }
+            };
             match found {
                 Some(account) => Ok(SignedIn(account)),
                 None => {

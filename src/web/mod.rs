@@ -340,11 +340,15 @@ fn is_local_path(path: &str) -> bool {
             .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
 }
 
-/// Routes both portals share.
-pub fn common_routes(cfg: &mut web::ServiceConfig) {
+/// Shared routes served outside the session middleware (no session read).
+pub fn sessionless_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route("/static/app.css", web::get().to(stylesheet))
-        .route("/lang", web::get().to(switch_language));
+        .route("/static/app.css", web::get().to(stylesheet));
+}
+
+/// The routes both portals share that use the session.
+pub fn session_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/lang", web::get().to(switch_language));
 }
 
 /// A `303 See Other` to `location`, the answer to every successful POST.

@@ -791,3 +791,89 @@ fn bench_api_measures_the_api_and_leaves_no_database_behind() {
     .n;
     assert_eq!(left, 0, "{name} is dropped");
 }
+
+/// `lockbox bench web`, small: it seeds, serves the real application and
+/// its reference page, prints every page's figures with its ratio to the
+/// reference at each connection count, the decisions per second across
+/// the tenants and the memory figures, and drops the scratch database.
+#[test]
+fn bench_web_prints_every_page_beside_the_reference_and_the_memory() {
+    let server = crate::helpers::server_url();
+    let out = Command::new(env!("CARGO_BIN_EXE_lockbox"))
+        .args([
+            "bench",
+            "web",
+            "--requests",
+            "20",
+            "--records",
+            "2000",
+            "--decision-tenants",
+            "2",
+            "--decision-requests",
+            "5",
+            "--connections",
+            "1,2",
+            "--seconds",
+            "1",
+            "--sign-ins",
+            "3",
+            "--settle-seconds",
+            "0",
+        ])
+        .env("DATABASE_URL", &server)
+        .env_remove("LOCKBOX_MIGRATE_DATABASE_URL")
+        .env("LOCKBOX_LOG", "error")
+        .output()
+        .expect("lockbox runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
+    assert!(
+        stdout.contains("seeded 20 requests and 2000 audit records in the measured tenant, 10 decisions waiting in 2 tenants"),
+        "{stdout}"
+    );
+    for page in [
+        "reference (list SQL + template)",
+        "request list",
+        "request detail",
+        "audit search, first page",
+        "audit search, deep keyset page",
+        "API list (GET /api/v1/requests)",
+    ] {
+        for conns in ["   1 conns", "   2 conns"] {
+            assert!(
+                stdout
+                    .lines()
+                    .any(|l| l.contains(page) && l.contains(conns) && l.contains(" req/s ")),
+                "{page} at {conns}: {stdout}"
+            );
+        }
+    }
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains("× reference")).count(),
+        10,
+        "five pages, two connection counts, each with its ratio: {stdout}"
+    );
+    assert!(
+        stdout.contains("Approve; 2 tenants)") && stdout.contains("(10 decisions)"),
+        "every decision taken: {stdout}"
+    );
+    assert!(
+        stdout.contains("after 3 concurrent sign-ins") && stdout.contains(" MB; 0 s later "),
+        "{stdout}"
+    );
+    let name = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("scratch database: "))
+        .expect("the scratch database is named")
+        .trim()
+        .to_owned();
+    use diesel::Connection;
+    let mut conn = diesel::PgConnection::establish(&server).expect("connect");
+    let left = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'"
+    ))
+    .get_result::<Count>(&mut conn)
+    .expect("count")
+    .n;
+    assert_eq!(left, 0, "{name} is dropped");
+}

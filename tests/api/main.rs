@@ -17,6 +17,7 @@ mod mail_outcomes;
 mod offline_verify;
 mod openapi;
 mod paging;
+mod plans;
 mod quorum;
 mod quorum_races;
 mod readme;

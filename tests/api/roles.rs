@@ -164,6 +164,10 @@ async fn the_runtime_role_holds_exactly_the_privileges_the_server_needs() {
         ("audit_chain", "SELECT,INSERT"),
         ("audit_checkpoints", "SELECT,INSERT"),
         ("audit_log", "SELECT"),
+        (
+            "audit_page(uuid,timestamp with time zone,bigint,bigint)",
+            "EXECUTE",
+        ),
         ("audit_records", "SELECT,INSERT"),
         ("audit_records_append_only()", ""),
         ("audit_records_id_seq", "USAGE"),

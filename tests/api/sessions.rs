@@ -98,6 +98,74 @@ async fn an_idle_session_ends_after_thirty_minutes() {
     assert_eq!(location(&resp), "/signin", "30 idle minutes end it");
 }
 
+/// The engineer portal's session deadline as stored.
+fn engineer_deadline(app: &crate::helpers::TestApp) -> chrono::DateTime<chrono::Utc> {
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    use lockbox::schema::web_sessions as ws;
+    ws::table
+        .filter(ws::realm.eq("engineer"))
+        .select(ws::expires_at)
+        .first(&mut app.conn())
+        .expect("one stored session")
+}
+
+#[tokio::test]
+async fn reading_pages_moves_the_idle_deadline_at_most_once_a_minute() {
+    let app = spawn_app().await;
+    let engineer = app.create_staff("eng@provider.example", StaffRole::Engineer);
+    let client = client();
+    app.engineer_sign_in(&client, &engineer).await;
+    let signed_in = engineer_deadline(&app);
+
+    app.clock.advance(Duration::seconds(59));
+    for path in ["/", "/healthz", "/static/app.css", "/"] {
+        assert_eq!(
+            app.get_engineer(&client, path).await.status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        engineer_deadline(&app),
+        signed_in,
+        "pages within the minute write nothing"
+    );
+
+    app.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        app.get_engineer(&client, "/healthz").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        engineer_deadline(&app),
+        signed_in,
+        "the health check never moves it"
+    );
+    assert_eq!(
+        app.get_engineer(&client, "/").await.status(),
+        StatusCode::OK
+    );
+    let moved = engineer_deadline(&app);
+    assert_eq!(
+        moved,
+        signed_in + Duration::minutes(1),
+        "a minute on: moved"
+    );
+
+    // Exact to the minute: a request 59 s after the move leaves the
+    // deadline where it is, so the session ends 30 minutes after the move
+    // (29 min 1 s after that last request).
+    app.clock.advance(Duration::seconds(59));
+    assert_eq!(
+        app.get_engineer(&client, "/").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(engineer_deadline(&app), moved);
+    app.clock
+        .advance(Duration::minutes(30) - Duration::seconds(59));
+    let resp = app.get_engineer(&client, "/").await;
+    assert_eq!(location(&resp), "/signin", "ended at the stored deadline");
+}
+
 #[tokio::test]
 async fn a_busy_session_still_ends_after_twelve_hours() {
     let app = spawn_app().await;
@@ -167,4 +235,32 @@ async fn a_session_ends_when_its_account_is_deleted() {
         .execute(&mut app.conn())
         .expect("deleted");
     assert_eq!(location(&app.get_admin(&client, "/").await), "/signin");
+}
+
+#[tokio::test]
+async fn housekeeping_deletes_expired_sessions_in_batches_and_keeps_live_ones() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    let now = app.clock_now();
+    let mut conn = app.conn();
+    // 2,500 sessions past their deadline (three batches) and one live.
+    diesel::sql_query(
+        "INSERT INTO web_sessions (key_hash, realm, state, created_at, expires_at) \
+         SELECT sha256(i::text::bytea), 'admin', '{}'::jsonb, $1 - interval '1 hour', \
+                $1 - interval '1 minute' FROM generate_series(1, 2500) AS i \
+         UNION ALL SELECT sha256('live'::bytea), 'admin', '{}'::jsonb, $1, \
+                $1 + interval '30 minutes'",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .execute(&mut conn)
+    .expect("sessions");
+    let deleted = lockbox::auth::session_store::prune(&mut conn, now).expect("prune");
+    assert_eq!(deleted, 2_500, "all of them, over three batches of 1,000");
+    assert_eq!(lockbox::auth::session_store::PRUNE_BATCH, 1_000);
+    use diesel::QueryDsl;
+    let left: i64 = lockbox::schema::web_sessions::table
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(left, 1, "the live session stays");
 }

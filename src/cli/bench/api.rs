@@ -14,21 +14,14 @@ use std::{
     time::{Duration as StdDuration, Instant},
 };
 
-use chrono::Duration;
-use diesel::PgConnection;
-
-use super::{BenchError, Scratch, percentile};
+use super::{BenchError, Scratch, percentile, world};
 use crate::{
-    audit::Actor,
-    auth::api_tokens::{self, NewToken, TokenScope},
     clock::{Clock, SharedClock, SystemClock},
     config::{ApiRate, Settings},
     db::{self, PgPool},
-    identity::{DisplayName, Email, RequestId, StaffId, TenantId},
-    requests::{Action, Caller, Comment, NewRequestInput, Policy, use_cases},
-    staff::{self, StaffRole},
+    identity::{RequestId, TenantId},
+    requests::Policy,
     startup::Application,
-    tenants::{self, NewTenantUser, Role, TenantName},
 };
 
 /// What `bench api` does, and how much of it.
@@ -49,11 +42,6 @@ pub struct ApiBench {
 
 /// Connections the served application's pool keeps (as `lockbox serve`).
 const APP_POOL_SIZE: u32 = 16;
-/// Threads filing and approving the seed.
-const SEEDERS: u32 = 4;
-/// Engineers the seeded requests are spread over (each filing checks the
-/// engineer's own open windows).
-const ENGINEERS: u32 = 20;
 
 pub async fn run(settings: &Settings, bench: ApiBench) -> Result<(), BenchError> {
     let scratch = Scratch::create(settings)?;
@@ -71,7 +59,7 @@ struct World {
 }
 
 async fn measure(settings: &Settings, url: &str, bench: ApiBench) -> Result<(), BenchError> {
-    let owner = db::build_pool_with(url, SEEDERS + 1, None).map_err(BenchError::from)?;
+    let owner = db::build_pool_with(url, world::SEEDERS + 1, None).map_err(BenchError::from)?;
     db::run_migrations(&owner).map_err(BenchError::from)?;
     let clock: SharedClock = Arc::new(SystemClock);
     let policy = Policy {
@@ -273,10 +261,8 @@ async fn time_lists(
     Ok(samples)
 }
 
-/// A tenant with Customer Lockbox on, its global administrator and a
-/// decide token of theirs, engineers and a manager, and `count` requests
-/// filed by the engineers and approved by the manager (through the use
-/// cases, as the portals do), so they wait for the customer.
+/// The API bench's world: one tenant whose `count` requests wait for the
+/// customer, seeded by [`world`].
 fn seed(
     pool: &PgPool,
     clock: &dyn Clock,
@@ -284,161 +270,21 @@ fn seed(
     count: u32,
     bench: ApiBench,
 ) -> Result<World, BenchError> {
-    let mut conn = pool.get().map_err(BenchError::from)?;
     let now = clock.now();
-    let operator = Actor::command_line();
-    let parse = |raw: &str| Email::parse(raw).map_err(BenchError::from);
-    let name = |raw: &str| DisplayName::parse(raw).map_err(BenchError::from);
-    let tenant = tenants::create_tenant(
-        &mut conn,
-        &TenantName::parse("Bench Tenant").map_err(BenchError::from)?,
-        true,
-        now,
-        &operator,
-    )
-    .map_err(BenchError::from)?;
-    // Nobody signs in: no hash a password could match.
-    let no_password = "$argon2id$bench-accounts-never-sign-in";
-    let admin = tenants::create_user(
-        &mut conn,
-        NewTenantUser {
-            tenant_id: tenant.id,
-            email: &parse("admin@bench.example")?,
-            display_name: &name("Bench Admin")?,
-            password_hash: no_password,
-            role: Role::GlobalAdmin,
-        },
-        now,
-        &operator,
-    )
-    .map_err(BenchError::from)?;
-    let admin = tenants::find_user(&mut conn, admin)
-        .map_err(BenchError::from)?
-        .ok_or_else(|| BenchError("the bench admin vanished".into()))?;
-    let (_, token) = api_tokens::create_customer_token(
-        &mut conn,
-        &admin,
-        &NewToken {
-            name: "bench".into(),
-            scope: TokenScope::Decide,
-            valid_for: Duration::days(1),
-        },
-        now,
-        &operator,
-    )
-    .map_err(BenchError::from)?;
-    let staff_member = |conn: &mut PgConnection, email: &str, role| {
-        staff::create_staff(conn, &parse(email)?, &name(email)?, no_password, role, now)
-            .map_err(BenchError::from)
-    };
-    let engineers = (0..ENGINEERS)
-        .map(|i| {
-            staff_member(
-                &mut conn,
-                &format!("engineer{i}@bench.example"),
-                StaffRole::Engineer,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let manager = staff_member(&mut conn, "manager@bench.example", StaffRole::Manager)?;
-    // Every request cites the tenant's one open service request.
-    let ticket = crate::requests::tickets::NewTicketInput {
-        title: "Mailbox does not sync".into(),
-        description: "Bench".into(),
-        workload: "exchange".into(),
-        severity: "B".into(),
-    };
-    let new = ticket.parse().map_err(|e| BenchError(format!("{e:?}")))?;
-    let caller = Caller::customer(&admin);
-    let ticket = crate::requests::tickets::commands::open(&mut conn, &caller, "", &new, now)
-        .map_err(|e| BenchError(e.to_string()))?;
-    drop(conn);
-
-    let deadline = Instant::now() + bench.phase_limit;
-    let seeders: Vec<_> = (0..SEEDERS)
-        .map(|part| {
-            let (pool, policy, ticket) = (pool.clone(), *policy, ticket.clone());
-            let mine = count / SEEDERS + u32::from(part < count % SEEDERS);
-            let engineers: Vec<StaffId> = engineers
-                .iter()
-                .skip(part as usize)
-                .step_by(SEEDERS as usize)
-                .copied()
-                .collect();
-            std::thread::spawn(move || {
-                let seed = (tenant.id, ticket.as_str());
-                file_and_approve(&pool, seed, &engineers, manager, &policy, mine, deadline)
-            })
-        })
-        .collect();
-    let mut requests = Vec::with_capacity(count as usize);
-    for s in seeders {
-        requests.extend(
-            s.join()
-                .map_err(|_| BenchError("a seeding thread panicked".into()))??,
-        );
-    }
-    Ok(World {
-        tenant: tenant.id,
-        token,
-        requests,
-    })
-}
-
-fn file_and_approve(
-    pool: &PgPool,
-    (tenant, ticket): (TenantId, &str),
-    engineers: &[StaffId],
-    manager: StaffId,
-    policy: &Policy,
-    count: u32,
-    deadline: Instant,
-) -> Result<Vec<RequestId>, BenchError> {
     let mut conn = pool.get().map_err(BenchError::from)?;
-    let member = |conn: &mut PgConnection, id| {
-        staff::find(conn, id)
-            .map_err(BenchError::from)?
-            .ok_or_else(|| BenchError("a bench staff member vanished".into()))
+    let staff = world::Staff::create(&mut conn, now)?;
+    drop(conn);
+    let deadline = Instant::now() + bench.phase_limit;
+    let spec = world::TenantSpec {
+        name: "Bench Tenant",
+        admin_email: "admin@bench.example",
+        password_hash: world::NO_PASSWORD,
+        requests: count,
     };
-    let engineers = engineers
-        .iter()
-        .map(|id| member(&mut conn, *id).map(|m| Caller::staff(&m)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let manager = Caller::staff(&member(&mut conn, manager)?);
-    let clock = SystemClock;
-    let mut filed = Vec::with_capacity(count as usize);
-    for i in 0..count {
-        if Instant::now() >= deadline {
-            break;
-        }
-        let new = NewRequestInput {
-            tenant: tenant.to_string(),
-            service_request: ticket.to_owned(),
-            workload: "exchange".into(),
-            duration: "60".into(),
-            justification: "Bench: mailbox does not sync.".into(),
-        }
-        .parse(policy)
-        .map_err(|e| BenchError(format!("{e:?}")))?;
-        let engineer = engineers
-            .get(i as usize % engineers.len().max(1))
-            .ok_or_else(|| BenchError("no engineers to file with".into()))?;
-        let id = use_cases::file_as(&mut conn, engineer, &new, "127.0.0.1", clock.now(), true)
-            .map_err(BenchError::from)?;
-        use_cases::decide_as(
-            &mut conn,
-            &manager,
-            id,
-            Action::Approve,
-            Comment::default(),
-            "127.0.0.1",
-            &clock,
-            policy,
-            // Managers' approvals sign no receipt.
-            None,
-        )
-        .map_err(BenchError::from)?;
-        filed.push(id);
-    }
-    Ok(filed)
+    let seeded = world::seed(pool, policy, &staff, &spec, now, deadline)?;
+    Ok(World {
+        tenant: seeded.admin.tenant_id,
+        token: seeded.token,
+        requests: seeded.requests,
+    })
 }

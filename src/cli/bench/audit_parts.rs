@@ -196,3 +196,27 @@ pub(super) fn export_rss(url: &str, tenant: &str) -> Result<(), BenchError> {
     );
     Ok(())
 }
+
+/// The cost of a checkpoint round: every tenant due (one signature each),
+/// then an idle round (none due), as the servers run it once a minute.
+pub(super) fn measure_checkpoints(
+    conn: &mut PgConnection,
+    tenants: usize,
+) -> Result<(), BenchError> {
+    let signer = crate::signing::Signer::generate();
+    let now = Utc::now();
+    let every = Duration::minutes(60);
+    let timed = Instant::now();
+    let written =
+        audit::checkpoint::write_due(conn, &signer, now, every).map_err(BenchError::from)?;
+    let due = timed.elapsed().as_secs_f64() * 1000.0;
+    let timed = Instant::now();
+    audit::checkpoint::write_due(conn, &signer, now, every).map_err(BenchError::from)?;
+    let idle = timed.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "checkpoints: {written} of {tenants} tenants signed in {due:.1} ms ({:.2} ms per tenant); \
+         an idle round {idle:.1} ms",
+        due / written.max(1) as f64
+    );
+    Ok(())
+}

@@ -22,10 +22,13 @@ use uuid::Uuid;
 
 pub mod api;
 mod audit_parts;
+mod load;
 mod seed;
 pub mod verify_file;
+pub mod web;
+mod world;
 
-use audit_parts::{deep_cursor, export_rss, measure_appends, time_search};
+use audit_parts::{deep_cursor, export_rss, measure_appends, measure_checkpoints, time_search};
 
 use seed::seed_tenant;
 
@@ -83,6 +86,12 @@ pub enum BenchCommand {
         #[arg(long)]
         keep: bool,
     },
+    /// Serve the application on loopback ports over a scratch database (a
+    /// tenant with requests and a large audit log, more tenants with
+    /// requests waiting for decisions) and measure its pages over HTTP
+    /// with concurrent keep-alive connections beside a reference page,
+    /// decisions per second, and memory around a burst of sign-ins.
+    Web(web::WebArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,27 +190,6 @@ fn redacted(url: &str) -> String {
         out.push_str(rest);
         out
     }
-}
-
-/// The cost of a checkpoint round: every tenant due (one signature each),
-/// then an idle round (none due), as the servers run it once a minute.
-fn measure_checkpoints(conn: &mut PgConnection, tenants: usize) -> Result<(), BenchError> {
-    let signer = crate::signing::Signer::generate();
-    let now = Utc::now();
-    let every = Duration::minutes(60);
-    let timed = Instant::now();
-    let written =
-        audit::checkpoint::write_due(conn, &signer, now, every).map_err(BenchError::from)?;
-    let due = timed.elapsed().as_secs_f64() * 1000.0;
-    let timed = Instant::now();
-    audit::checkpoint::write_due(conn, &signer, now, every).map_err(BenchError::from)?;
-    let idle = timed.elapsed().as_secs_f64() * 1000.0;
-    println!(
-        "checkpoints: {written} of {tenants} tenants signed in {due:.1} ms ({:.2} ms per tenant); \
-         an idle round {idle:.1} ms",
-        due / written.max(1) as f64
-    );
-    Ok(())
 }
 
 /// The percentile `p` (0–100) of sorted samples, in milliseconds.

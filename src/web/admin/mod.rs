@@ -228,18 +228,14 @@ struct NoAccessPage {
 async fn home(
     req: HttpRequest,
     tr: Tr,
-    state: web::Data<AppState>,
     SignedIn(user): SignedInUser,
 ) -> Result<HttpResponse, AppError> {
     if !user.role.can_use_lockbox() {
         let chrome = chrome(&req, &user)?;
         return render_status(StatusCode::FORBIDDEN, &NoAccessPage { tr, chrome });
     }
-    let tenant_id = user.tenant_id;
-    let lockbox_enabled = db::blocking(&state.pool, move |conn| {
-        tenants::lockbox_enabled(conn, tenant_id).map_err(DbError::from)
-    })
-    .await?;
+    // The Lockbox switch came with the user.
+    let lockbox_enabled = user.lockbox_enabled;
     render(&HomePage {
         tr,
         chrome: chrome(&req, &user)?,

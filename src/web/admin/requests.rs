@@ -11,8 +11,8 @@ use super::{LockboxUser, chrome};
 use crate::{
     db,
     i18n::Tr,
-    requests::{Caller, Cursor, RequestError, Status, TenantFilter, use_cases},
-    tenants::{self, TenantUser},
+    requests::{Caller, Cursor, Status, TenantFilter, use_cases},
+    tenants::TenantUser,
     web::{
         AppState,
         chrome::Chrome,
@@ -66,7 +66,7 @@ const COLUMNS: [Column; 7] = [
 ];
 
 #[derive(Debug, Default, Clone, serde::Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     #[serde(default)]
     state: String,
     #[serde(default)]
@@ -153,24 +153,48 @@ async fn list(
     LockboxUser(user): LockboxUser,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let (tenant, caller) = (user.tenant_id, Caller::customer(&user));
+    list_page(&req, tr, &state, user, query.into_inner()).await
+}
+
+/// The reference page of `lockbox bench web`: the list's query and
+/// template for `user`, with no session, no sign-in and no CSRF — what the
+/// page costs without them. Only the benchmark's own listener serves it;
+/// the portals never route it.
+pub(crate) async fn reference(
+    req: HttpRequest,
+    tr: Tr,
+    state: web::Data<AppState>,
+    user: web::Data<TenantUser>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let user = user.get_ref().clone();
+    list_page(&req, tr, &state, user, query.into_inner()).await
+}
+
+async fn list_page(
+    req: &HttpRequest,
+    tr: Tr,
+    state: &AppState,
+    user: TenantUser,
+    query: ListQuery,
+) -> Result<HttpResponse, AppError> {
+    let caller = Caller::customer(&user);
     let now = state.clock.now();
     let parsed = query.parse();
     let valid = parsed.is_ok();
     let (filter, after) = parsed.clone().unwrap_or_default();
-    let (rows, next, lockbox_enabled) = db::blocking(&state.pool, move |conn| {
-        let enabled = tenants::lockbox_enabled(conn, tenant)?;
-        let (rows, next) = if valid {
-            use_cases::list_for_tenant(conn, &caller, &filter, after, now, PAGE_SIZE)?
-        } else {
-            (Vec::new(), None)
-        };
-        Ok::<_, RequestError>((rows, next, enabled))
-    })
-    .await?;
+    // The Lockbox switch came with the user (one query less per page).
+    let lockbox_enabled = user.lockbox_enabled;
+    let (rows, next) = if valid {
+        db::blocking(&state.pool, move |conn| {
+            use_cases::list_for_tenant(conn, &caller, &filter, after, now, PAGE_SIZE)
+        })
+        .await?
+    } else {
+        (Vec::new(), None)
+    };
     let page = ListPage {
-        chrome: chrome(&req, &user)?,
+        chrome: chrome(req, &user)?,
         filtered: !(query.state.is_empty() && query.from.is_empty() && query.until.is_empty()),
         next: next.map(|c| query.next_page(c)),
         filter_error: parsed.err().map(|k| tr.t(k)),

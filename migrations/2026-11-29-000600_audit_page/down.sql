@@ -1,0 +1,1 @@
+DROP FUNCTION audit_page(uuid, timestamptz, bigint, bigint);

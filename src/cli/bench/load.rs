@@ -1,0 +1,284 @@
+//! The load generator of `lockbox bench web`: N concurrent keep-alive
+//! connections (one HTTP client each, one request at a time, as N busy
+//! browsers or automations) for a fixed time; signing in through the real
+//! form; the process's resident memory.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    time::{Duration as StdDuration, Instant},
+};
+
+use reqwest::{StatusCode, header};
+
+use super::{BenchError, percentile};
+
+/// One page (or API call) to measure, and how to be let in.
+#[derive(Clone)]
+pub(super) struct Target {
+    pub url: String,
+    /// A `Cookie` header (a signed-in session).
+    pub cookie: Option<String>,
+    /// A bearer token (the API).
+    pub bearer: Option<String>,
+}
+
+/// What a timed run measured.
+pub(super) struct Figures {
+    pub per_second: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub count: usize,
+}
+
+impl Figures {
+    fn of(mut samples: Vec<StdDuration>, secs: f64) -> Self {
+        samples.sort();
+        Self {
+            per_second: samples.len() as f64 / secs.max(1e-9),
+            p50: percentile(&samples, 50.0),
+            p99: percentile(&samples, 99.0),
+            count: samples.len(),
+        }
+    }
+}
+
+/// A client that keeps its one connection alive and follows no redirect
+/// (a redirect is an answer to check, not to follow).
+fn client() -> Result<reqwest::Client, BenchError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(1)
+        .build()
+        .map_err(BenchError::from)
+}
+
+fn request(client: &reqwest::Client, target: &Target) -> reqwest::RequestBuilder {
+    let mut req = client.get(&target.url);
+    if let Some(cookie) = &target.cookie {
+        req = req.header(header::COOKIE, cookie);
+    }
+    if let Some(token) = &target.bearer {
+        req = req.bearer_auth(token);
+    }
+    req
+}
+
+/// One GET, which must answer 200.
+async fn fetch(client: &reqwest::Client, target: &Target) -> Result<(), BenchError> {
+    let resp = request(client, target)
+        .send()
+        .await
+        .map_err(BenchError::from)?;
+    let status = resp.status();
+    resp.bytes().await.map_err(BenchError::from)?;
+    if status == StatusCode::OK {
+        Ok(())
+    } else {
+        Err(BenchError(format!("{} answered {status}", target.url)))
+    }
+}
+
+/// `connections` clients GET `target` back to back for `duration` (after
+/// one untimed request each, which opens the connection).
+pub(super) async fn drive(
+    target: &Target,
+    connections: u32,
+    duration: StdDuration,
+) -> Result<Figures, BenchError> {
+    let mut clients = Vec::new();
+    for _ in 0..connections.max(1) {
+        let client = client()?;
+        fetch(&client, target).await?;
+        clients.push(client);
+    }
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers: Vec<_> = clients
+        .into_iter()
+        .map(|client| {
+            let target = target.clone();
+            tokio::spawn(async move {
+                let mut samples = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    fetch(&client, &target).await?;
+                    samples.push(t.elapsed());
+                }
+                Ok::<_, BenchError>(samples)
+            })
+        })
+        .collect();
+    let mut samples = Vec::new();
+    for w in workers {
+        samples.extend(w.await.map_err(BenchError::from)??);
+    }
+    Ok(Figures::of(samples, started.elapsed().as_secs_f64()))
+}
+
+/// One decision to take: the URL and the token of the tenant's admin.
+pub(super) struct Decision {
+    pub url: String,
+    pub token: Arc<str>,
+}
+
+/// `connections` clients POST the decisions (Approve) until they run out
+/// or `duration` ends. Each must answer 200.
+pub(super) async fn decide(
+    decisions: Vec<Decision>,
+    connections: u32,
+    duration: StdDuration,
+) -> Result<Figures, BenchError> {
+    let decisions = Arc::new(decisions);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers: Vec<_> = (0..connections.max(1))
+        .map(|_| {
+            let (decisions, next) = (decisions.clone(), next.clone());
+            tokio::spawn(async move {
+                let client = client()?;
+                let mut samples = Vec::new();
+                while Instant::now() < deadline {
+                    let Some(d) = decisions.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let t = Instant::now();
+                    let resp = client
+                        .post(&d.url)
+                        .bearer_auth(&*d.token)
+                        .json(
+                            &serde_json::json!({"ApprovalDecision": "Approve", "Comment": "bench"}),
+                        )
+                        .send()
+                        .await
+                        .map_err(BenchError::from)?;
+                    let status = resp.status();
+                    resp.bytes().await.map_err(BenchError::from)?;
+                    if status != StatusCode::OK {
+                        return Err(BenchError(format!("{} answered {status}", d.url)));
+                    }
+                    samples.push(t.elapsed());
+                }
+                Ok::<_, BenchError>(samples)
+            })
+        })
+        .collect();
+    let mut samples = Vec::new();
+    for w in workers {
+        samples.extend(w.await.map_err(BenchError::from)??);
+    }
+    Ok(Figures::of(samples, started.elapsed().as_secs_f64()))
+}
+
+/// The `name=value` of the session cookie `name` a response sets.
+fn session_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|pair| pair.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// An account to sign in to the admin center with.
+pub(super) struct Account<'a> {
+    pub organization: &'a str,
+    pub email: &'a str,
+    pub password: &'a str,
+}
+
+/// Signs in through the admin center's form (its CSRF token, its session
+/// cookie) from the loopback address `from`, and answers the signed-in
+/// session's `Cookie` header. Each sign-in of a burst comes from an
+/// address of its own (any 127.x.y.z reaches the server): sign-in
+/// throttling counts every attempt per account and network, and a burst
+/// from one address would be throttled, not measured.
+pub(super) async fn sign_in(
+    base: &str,
+    account: &Account<'_>,
+    from: std::net::Ipv4Addr,
+) -> Result<String, BenchError> {
+    const COOKIE: &str = "lockbox_admin";
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::V4(from))
+        .build()
+        .map_err(BenchError::from)?;
+    let form = client
+        .get(format!("{base}/signin"))
+        .send()
+        .await
+        .map_err(BenchError::from)?;
+    let anonymous = session_cookie(&form, COOKIE)
+        .ok_or_else(|| BenchError("the sign-in form set no session cookie".into()))?;
+    let html = form.text().await.map_err(BenchError::from)?;
+    let marker = "name=\"csrf_token\" value=\"";
+    let csrf = html
+        .split_once(marker)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(token, _)| token.to_owned())
+        .ok_or_else(|| BenchError("the sign-in form has no CSRF token".into()))?;
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("organization", account.organization)
+        .append_pair("email", account.email)
+        .append_pair("password", account.password)
+        .append_pair("csrf_token", &csrf)
+        .finish();
+    let resp = client
+        .post(format!("{base}/signin"))
+        .header(header::COOKIE, anonymous)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .map_err(BenchError::from)?;
+    let status = resp.status();
+    match (status, session_cookie(&resp, COOKIE)) {
+        (StatusCode::SEE_OTHER, Some(cookie)) => Ok(cookie),
+        _ => Err(BenchError(format!("signing in answered {status}"))),
+    }
+}
+
+/// This process's resident memory in MB (Linux), 0 where unknown.
+pub(super) fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The highest resident memory seen while it runs (sampled every 100 ms).
+pub(super) struct PeakRss {
+    peak_kb: Arc<AtomicU64>,
+    sampler: tokio::task::JoinHandle<()>,
+}
+
+impl PeakRss {
+    pub(super) fn start() -> Self {
+        let peak_kb = Arc::new(AtomicU64::new(0));
+        let peak = peak_kb.clone();
+        let sampler = tokio::spawn(async move {
+            loop {
+                peak.fetch_max((rss_mb() * 1024.0) as u64, Ordering::Relaxed);
+                tokio::time::sleep(StdDuration::from_millis(100)).await;
+            }
+        });
+        Self { peak_kb, sampler }
+    }
+
+    pub(super) fn stop(self) -> f64 {
+        self.sampler.abort();
+        self.peak_kb
+            .load(Ordering::Relaxed)
+            .max((rss_mb() * 1024.0) as u64) as f64
+            / 1024.0
+    }
+}

@@ -1,0 +1,190 @@
+//! Plans that do not depend on luck: on a freshly migrated database that
+//! was filled in bulk and never analysed (as after a restore or an import,
+//! before autovacuum gets to it), the hot queries still use their indexes.
+//! Each query is the product's own: the test runs it through the library,
+//! then asks PostgreSQL to EXPLAIN the very statement the library
+//! prepared (found in `pg_prepared_statements`). The audit page's query
+//! runs inside a function (`audit_page`), where EXPLAIN cannot see: for it
+//! the table's own counters tell how many rows a page read.
+
+use chrono::Utc;
+use diesel::{Connection, PgConnection, RunQueryDsl, sql_types::Text};
+use lockbox::{
+    audit::{Actor, search},
+    identity::{DisplayName, Email, TenantId},
+    requests::{model::Scope, queries},
+    staff::{self, StaffRole},
+    tenants::{self, TenantName},
+};
+
+use crate::helpers::TestDatabase;
+
+#[derive(diesel::QueryableByName)]
+struct Line {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// The plan of the statement the library prepared whose text matches
+/// `pattern` (SQL LIKE), executed with `args` (SQL literals).
+fn plan_of(conn: &mut PgConnection, pattern: &str, args: &str) -> String {
+    let found: Vec<Name> = diesel::sql_query(
+        "SELECT name::text AS name FROM pg_prepared_statements WHERE statement LIKE $1",
+    )
+    .bind::<Text, _>(pattern)
+    .load(conn)
+    .expect("prepared statements");
+    assert_eq!(found.len(), 1, "one prepared statement matches {pattern}");
+    let lines: Vec<Line> = diesel::sql_query(format!("EXPLAIN EXECUTE {}({args})", found[0].name))
+        .load(conn)
+        .expect("explain");
+    lines
+        .into_iter()
+        .map(|l| l.line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[derive(diesel::QueryableByName)]
+struct Reads {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    fetched: i64,
+}
+
+/// How often `audit_records` was scanned in full, and how many rows index
+/// scans fetched from it, so far (this session's counters flushed first).
+fn reads(conn: &mut PgConnection) -> Reads {
+    diesel::sql_query("SELECT pg_stat_force_next_flush()")
+        .execute(conn)
+        .expect("flush");
+    diesel::sql_query(
+        "SELECT coalesce(seq_scan, 0) AS seq, coalesce(idx_tup_fetch, 0) AS fetched \
+         FROM pg_stat_user_tables WHERE relname = 'audit_records'",
+    )
+    .get_result(conn)
+    .expect("counters")
+}
+
+fn fill(conn: &mut PgConnection) -> TenantId {
+    let now = Utc::now();
+    let tenant = tenants::create_tenant(
+        conn,
+        &TenantName::parse("Plans").expect("name"),
+        true,
+        now,
+        &Actor::command_line(),
+    )
+    .expect("tenant")
+    .id;
+    let engineer = staff::create_staff(
+        conn,
+        &Email::parse("eng@provider.example").expect("email"),
+        &DisplayName::parse("Eng").expect("name"),
+        "$argon2id$never-signs-in",
+        StaffRole::Engineer,
+        now,
+    )
+    .expect("staff");
+    // No ANALYZE, manual or automatic, from here on.
+    for sql in [
+        "ALTER TABLE access_requests SET (autovacuum_enabled = false)",
+        "ALTER TABLE audit_records SET (autovacuum_enabled = false)",
+        "ALTER TABLE audit_chain SET (autovacuum_enabled = false)",
+    ] {
+        diesel::sql_query(sql).execute(conn).expect("no autovacuum");
+    }
+    diesel::sql_query(format!(
+        "INSERT INTO access_requests (id, tenant_id, engineer_id, service_request, workload, \
+            duration_minutes, justification, status, created_at, expires_at) \
+         SELECT gen_random_uuid(), '{}', '{}', 'SR-' || i, 'exchange', 60, 'Plans', \
+            'pending_customer', now() - i * interval '1 minute', now() + interval '1 day' \
+         FROM generate_series(1, 10000) AS i",
+        tenant.0, engineer.0
+    ))
+    .execute(conn)
+    .expect("requests");
+    diesel::sql_query(format!(
+        "INSERT INTO audit_records (tenant_id, occurred_at, actor_id, actor_name, ip, activity, \
+            item, parameters) \
+         SELECT '{}', now() - i * interval '1 minute', 'a' || (i % 20), 'Approver ' || (i % 20), \
+            '10.0.0.1', 'Set-AccessRequest', i::text, '{{}}'::jsonb \
+         FROM generate_series(1, 10000) AS i",
+        tenant.0
+    ))
+    .execute(conn)
+    .expect("audit records");
+    lockbox::audit::seal::seal_pending(conn).expect("sealed");
+    tenant
+}
+
+#[test]
+fn the_request_list_the_audit_search_and_the_decision_lookup_use_their_indexes_unanalysed() {
+    let db = TestDatabase::new();
+    let mut conn = PgConnection::establish(&db.url).expect("connect");
+    let tenant = fill(&mut conn);
+    #[derive(diesel::QueryableByName)]
+    struct Stats {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let analysed = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stats \
+         WHERE tablename IN ('access_requests', 'audit_records', 'audit_chain')",
+    )
+    .get_result::<Stats>(&mut conn)
+    .expect("stats")
+    .n;
+    assert_eq!(analysed, 0, "nothing was analysed");
+
+    let now = Utc::now();
+    let (page, _) = queries::list_for_tenant(&mut conn, tenant, &Default::default(), None, now, 25)
+        .expect("list");
+    assert_eq!(page.len(), 25);
+    let before = reads(&mut conn);
+    let (records, next) =
+        search::search(&mut conn, tenant, &Default::default(), None, 50).expect("search");
+    assert_eq!(records.len(), 50);
+    let (deeper, _) =
+        search::search(&mut conn, tenant, &Default::default(), next, 50).expect("search");
+    assert_eq!(deeper.len(), 50);
+    let after = reads(&mut conn);
+    assert_eq!(after.seq, before.seq, "no audit page scans the table");
+    assert!(
+        after.fetched - before.fetched <= 2 * 52,
+        "two pages read about two pages of rows from the index, not the tenant's 10,000: {}",
+        after.fetched - before.fetched
+    );
+    let id = page[0].id;
+    queries::find(&mut conn, id, Scope::Tenant(tenant))
+        .expect("find")
+        .expect("found");
+
+    let t = tenant.0;
+    let list = plan_of(
+        &mut conn,
+        "WITH r AS%",
+        &format!("'{t}', now(), NULL, NULL, NULL, NULL, NULL, NULL, 26, NULL"),
+    );
+    assert!(
+        list.contains("access_requests_tenant_idx")
+            && !list.contains("Seq Scan on access_requests"),
+        "the request list reads the tenant's index:\n{list}"
+    );
+    let lookup = plan_of(
+        &mut conn,
+        "%\"access_requests\".\"id\" = $1%",
+        &format!("'{}', '{t}', 1", id.0),
+    );
+    assert!(
+        lookup.contains("access_requests_pkey") && !lookup.contains("Seq Scan on access_requests"),
+        "the decision's lookup reads the primary key:\n{lookup}"
+    );
+}
