@@ -312,7 +312,11 @@ def check_pack(pack, hi, signed_to):
                     and struct(r["parameters"], "parameters").get("ApprovalDecision") == "Approve"]
         if len(req["approvals"]) != len(approved):
             raise fail("approvals", f"it lists {len(req['approvals'])} approvals, the signed records hold {len(approved)}")
-        for a, r in zip(req["approvals"], approved):
+        for n, (a, r) in enumerate(zip(req["approvals"], approved), start=1):
+            counted = struct(r["parameters"], "parameters")
+            if ("ApprovalsGiven" in counted and counted["ApprovalsGiven"] != n) or (
+                    "approvals_required" in req and counted.get("ApprovalsRequired") != req["approvals_required"]):
+                raise fail("approvals", f"the approval of record {r['id']} was counted as another of the quorum than the pack says")
             if (uid(a["approver"]), a["approver_name"], when(a["at"])) != (uid(r["actor_id"]), r["actor_name"], when(r["occurred_at"])):
                 raise fail("approvals", f"the approval of record {r['id']} differs from its signed record")
 

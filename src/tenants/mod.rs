@@ -385,7 +385,7 @@ pub fn set_role(
         // Issue 19: the tenant keeps enough people to reach its quorum.
         if old.can_use_lockbox() && !role.can_use_lockbox() {
             let people = quorum::people_who_approve(conn, tenant_id)?;
-            let required = quorum::approvals_required(conn, tenant_id)?;
+            let required = quorum::approvals_still_needed(conn, tenant_id)?;
             if people - 1 < i64::from(required) {
                 return Err(TenantError::BelowQuorum { required });
             }

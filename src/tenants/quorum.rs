@@ -49,6 +49,24 @@ pub fn approvals_required(conn: &mut PgConnection, tenant_id: TenantId) -> Query
     Ok(u8::try_from(n).unwrap_or(MIN))
 }
 
+/// The most approvals any of the tenant's requests still waiting for it
+/// needs: the quorum they were created under (a lowered setting does not
+/// lower theirs), or the setting, whichever is larger. A role change must
+/// leave at least this many people who can approve, or such a request
+/// could only expire.
+pub fn approvals_still_needed(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<u8> {
+    use crate::schema::access_requests as ar;
+    let waiting: Option<i16> = ar::table
+        .filter(ar::tenant_id.eq(tenant_id))
+        .filter(ar::status.eq("pending_customer"))
+        .select(diesel::dsl::max(ar::approvals_required))
+        .first(conn)?;
+    let setting = approvals_required(conn, tenant_id)?;
+    Ok(waiting
+        .and_then(|n| u8::try_from(n).ok())
+        .map_or(setting, |n| n.max(setting)))
+}
+
 /// How many of the tenant's people can approve: its global administrators
 /// and approvers.
 pub fn people_who_approve(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<i64> {

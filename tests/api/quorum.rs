@@ -202,7 +202,7 @@ async fn no_role_change_leaves_fewer_people_than_the_quorum() {
 #[tokio::test]
 async fn a_request_keeps_the_quorum_it_reached_the_customer_under() {
     let w = world().await;
-    let _c = w.customers();
+    let c = w.customers();
     set_quorum(&w.app, w.contoso, 2);
     let waiting_for_manager = w.app.arrange_request(w.contoso, &w.engineer, None);
     let under_two = w
@@ -220,6 +220,20 @@ async fn a_request_keeps_the_quorum_it_reached_the_customer_under() {
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(request_quorum(&w.app, waiting_for_manager), Some(1));
+
+    // The setting is 1 now, but a request still waits under 2: the
+    // tenant must keep two people who can approve, or it could only expire.
+    let admin = w.app.admin_client(&c.admin).await;
+    let resp = w
+        .app
+        .admin_post(
+            &admin,
+            "/roles",
+            &format!("/roles/users/{}", c.approver.id),
+            &[("role", "user")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
 }
 
 /// Contoso with quorum 3 and three people who can approve, a request
@@ -558,7 +572,8 @@ async fn the_evidence_pack_lists_every_approval_and_both_verifiers_accept_it() {
         assert!(said.contains("4 signed receipts match"), "{said}");
     }
     // The readable approvals are checked against the signed records: one
-    // left out, or another name, and both verifiers refuse the pack.
+    // left out, another name, or another quorum, and both verifiers refuse
+    // the pack.
     let mut fewer = pack.clone();
     fewer["request"]["approvals"]
         .as_array_mut()
@@ -566,7 +581,15 @@ async fn the_evidence_pack_lists_every_approval_and_both_verifiers_accept_it() {
         .pop();
     let mut renamed = pack.clone();
     renamed["request"]["approvals"][0]["approver_name"] = "Someone else".into();
-    for (name, edited) in [("fewer.json", fewer), ("renamed.json", renamed)] {
+    // A pack claiming a smaller quorum than its approvals were counted
+    // against is refused too.
+    let mut smaller = pack.clone();
+    smaller["request"]["approvals_required"] = 1.into();
+    for (name, edited) in [
+        ("fewer.json", fewer),
+        ("renamed.json", renamed),
+        ("smaller.json", smaller),
+    ] {
         let text = serde_json::to_vec(&edited).expect("json");
         for (ok, said) in verify(name, &text) {
             assert!(!ok, "{name}: {said}");

@@ -17,7 +17,10 @@
 //! * `request.approvals` (issue 19; absent in older packs) are exactly the
 //!   request's signed approvals (`Set-AccessToCustomerDataRequest` with
 //!   `ApprovalDecision` `Approve`), in order, each with its record's actor
-//!   id, actor name and time.
+//!   id, actor name and time; the n-th names `ApprovalsGiven` n, and each
+//!   names `ApprovalsRequired` equal to `request.approvals_required` (so a
+//!   pack cannot claim a smaller quorum than the one its approvals were
+//!   counted against).
 
 use serde::Deserialize;
 
@@ -41,6 +44,7 @@ struct Request {
     justification: String,
     fingerprint: String,
     approvals: Option<Vec<Approval>>,
+    approvals_required: Option<u64>,
 }
 
 /// One approval as an evidence pack's request lists it.
@@ -202,7 +206,17 @@ fn check_approvals(pack: &Pack) -> Result<(), Problem> {
             signed.len()
         )));
     }
-    for (approval, record) in listed.iter().zip(signed) {
+    let required = pack.request.approvals_required;
+    for (n, (approval, record)) in (1u64..).zip(listed.iter().zip(signed)) {
+        let counted = &record.parameters;
+        if counted["ApprovalsGiven"].as_u64().is_some_and(|g| g != n)
+            || required.is_some_and(|q| counted["ApprovalsRequired"].as_u64() != Some(q))
+        {
+            return Err(problem(format!(
+                "the approval of record {} was counted as another of the quorum than the pack says",
+                record.id
+            )));
+        }
         if approval.approver != record.actor_id
             || approval.approver_name != record.actor_name
             || approval.at != record.occurred_at
