@@ -166,6 +166,7 @@ diesel::table! {
         account_id -> Uuid,
         lang -> Text,
         updated_at -> Timestamptz,
+        chosen -> Bool,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod engineer;
 pub mod error;
 pub mod export;
 pub mod forms;
+pub mod mail_language;
 pub mod metrics;
 pub mod rate_limit;
 pub mod receipts;

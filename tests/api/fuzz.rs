@@ -1050,7 +1050,11 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                         }
                         24 => "/settings/security".into(),
                         25 => rng
-                            .pick(&["/account/two-factor", "/account/two-factor/enrol"])
+                            .pick(&[
+                                "/account/two-factor",
+                                "/account/two-factor/enrol",
+                                "/account/mail-language",
+                            ])
                             .to_string(),
                         26 | 27 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
                         28 => "/support/tickets".into(),
@@ -1103,7 +1107,9 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                         _ => format!("/{}", id_segment(&mut rng, &real_requests)),
                     },
                     Portal::Engineer => match rng.below(21) {
-                        16 => "/account/two-factor".into(),
+                        16 => rng
+                            .pick(&["/account/two-factor", "/account/mail-language"])
+                            .to_string(),
                         17 => "/account/two-factor/enrol".into(),
                         18 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
                         19 => "/support".into(),
@@ -1163,6 +1169,7 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                             "/account/two-factor/enrol",
                             "/account/two-factor/replace",
                             "/account/two-factor/remove",
+                            "/account/mail-language",
                         ])
                         .to_string(),
                     (Portal::Admin, 10) => {

@@ -13,6 +13,7 @@ mod helpers;
 mod information;
 mod json_api;
 mod mail;
+mod mail_language;
 mod mail_outcomes;
 mod offline_verify;
 mod openapi;

@@ -55,7 +55,8 @@ pub fn routes<P: TwoFactorPortal>(cfg: &mut web::ServiceConfig) {
         .route("/signin/code", web::post().to(code_submit::<P>))
         .route("/signin/enrol", web::get().to(enrol::half_form::<P>))
         .route("/signin/enrol", web::post().to(enrol::half_submit::<P>))
-        .configure(account::routes::<P>);
+        .configure(account::routes::<P>)
+        .configure(super::mail_language::routes::<P>);
 }
 
 /// Where `holder` stands, on a pooled connection.

@@ -667,3 +667,15 @@ mail-question-body = An approver of the customer asks the question below. The re
 mail-answer-subject = Customer Lockbox: an answer about access request { $sr } ({ $tenant })
 mail-answer-heading = The engineer answered your question about an access request
 mail-answer-body = The request still waits for your organization's decision.
+
+# Mail language on the account page (issue 18)
+nav-mail-language = Mail language
+mail-language-title = Mail language
+mail-language-intro = Lockbox mails you about requests, decisions and service requests. By default your mail is in the language you use this portal in; you can choose one here instead.
+mail-language-legend = Write my mail in
+mail-language-follow = The language I use this portal in
+mail-language-en = English
+mail-language-nl = Nederlands (Dutch)
+mail-language-save = Save mail language
+mail-language-saved = Your mail language is saved.
+mail-language-invalid = Choose one of the options.

@@ -667,3 +667,15 @@ mail-question-body = Een goedkeurder van de klant stelt de vraag hieronder. Het 
 mail-answer-subject = Customer Lockbox: een antwoord over toegangsverzoek { $sr } ({ $tenant })
 mail-answer-heading = De engineer heeft uw vraag over een toegangsverzoek beantwoord
 mail-answer-body = Het verzoek wacht nog steeds op het besluit van uw organisatie.
+
+# Mail language on the account page (issue 18)
+nav-mail-language = E-mailtaal
+mail-language-title = E-mailtaal
+mail-language-intro = Lockbox mailt u over verzoeken, besluiten en serviceverzoeken. Standaard is uw e-mail in de taal waarin u dit portaal gebruikt; u kunt hier in plaats daarvan een taal kiezen.
+mail-language-legend = Schrijf mijn e-mail in
+mail-language-follow = De taal waarin ik dit portaal gebruik
+mail-language-en = English (Engels)
+mail-language-nl = Nederlands
+mail-language-save = E-mailtaal opslaan
+mail-language-saved = Uw e-mailtaal is opgeslagen.
+mail-language-invalid = Kies een van de opties.

@@ -1,0 +1,1 @@
+ALTER TABLE language_preferences DROP COLUMN chosen;
