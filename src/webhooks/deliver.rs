@@ -319,3 +319,34 @@ pub async fn deliver_due(
     }
     Ok(round)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claimed_delivery_prints_no_secret() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let claimed = Claimed {
+            id: Uuid::nil(),
+            message_id: "msg_1".into(),
+            payload: "{}".into(),
+            attempt: 1,
+            endpoint: Endpoint {
+                id: Uuid::nil(),
+                tenant_id: None,
+                url: "https://hooks.example.com/".into(),
+                events: vec![],
+                enabled: true,
+                failing_since: None,
+                disabled_at: None,
+                created_at: DateTime::<Utc>::UNIX_EPOCH,
+            },
+            secret: Secret::new(Some(secret.into())),
+        };
+        let printed = format!("{claimed:?}");
+        assert!(!printed.contains("MfKQ9r8"), "{printed}");
+        assert!(printed.contains("[redacted]"), "{printed}");
+        assert_eq!(claimed.secret.reveal(), Some(secret));
+    }
+}
