@@ -37,8 +37,9 @@ pub enum WebhookCommand {
     Listen {
         #[arg(long, default_value_t = 9000)]
         port: u16,
-        /// The endpoint's `whsec_…` secret.
-        #[arg(long, env = "LOCKBOX_WEBHOOK_SECRET")]
+        /// The endpoint's `whsec_…` secret. Prefer the environment variable
+        /// LOCKBOX_WEBHOOK_SECRET: a `--secret` shows in the process list.
+        #[arg(long, env = "LOCKBOX_WEBHOOK_SECRET", hide_env_values = true)]
         secret: String,
     },
 }
@@ -101,14 +102,26 @@ pub async fn run(
     }
 }
 
+/// The webhook ids `listen` verified: delivery is at least once, so a
+/// receiver de-duplicates by `webhook-id`, and so does `listen` (within
+/// its process).
+type Seen = std::sync::Mutex<std::collections::HashSet<String>>;
+
 /// `lockbox webhook listen`: answers 204 to a verified event (and prints
-/// its id and body), 401 to anything else (and says why on stderr).
+/// its id and body, or `duplicate` and its id for a replay of one already
+/// printed), 401 to anything else (and says why on stderr).
 pub async fn listen(port: u16, secret: &str) -> Result<(), CliError> {
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
     let key = sign::key_of(secret)
         .ok_or_else(|| CliError("the secret must be a whsec_… secret".into()))?;
     let key = web::Data::new(key);
-    async fn receive(req: HttpRequest, body: web::Bytes, key: web::Data<Vec<u8>>) -> HttpResponse {
+    let seen = web::Data::new(Seen::default());
+    async fn receive(
+        req: HttpRequest,
+        body: web::Bytes,
+        key: web::Data<Vec<u8>>,
+        seen: web::Data<Seen>,
+    ) -> HttpResponse {
         let header = |name: &str| {
             req.headers()
                 .get(name)
@@ -127,7 +140,12 @@ pub async fn listen(port: u16, secret: &str) -> Result<(), CliError> {
             now,
         ) {
             Ok(()) => {
-                println!("verified {id} {}", String::from_utf8_lossy(&body));
+                let first = seen.lock().map_or(true, |mut s| s.insert(id.clone()));
+                if first {
+                    println!("verified {id} {}", String::from_utf8_lossy(&body));
+                } else {
+                    println!("duplicate {id}");
+                }
                 HttpResponse::NoContent().finish()
             }
             Err(e) => {
@@ -139,6 +157,7 @@ pub async fn listen(port: u16, secret: &str) -> Result<(), CliError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(key.clone())
+            .app_data(seen.clone())
             .default_service(web::post().to(receive))
     })
     .workers(1)

@@ -123,6 +123,14 @@ pub(super) async fn webhook_worker(state: AppState, every: std::time::Duration) 
         allow_http_loopback: s.allow_http_loopback,
         disable_after: s.disable_after,
     };
+    if s.allow_http_loopback {
+        // A development setting: in production it lets any tenant point
+        // webhooks at this machine's own services.
+        tracing::warn!(
+            "LOCKBOX_WEBHOOK_ALLOW_HTTP_LOOPBACK is on: tenants' webhooks may reach loopback \
+             addresses over plain HTTP. NEVER use this in production."
+        );
+    }
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

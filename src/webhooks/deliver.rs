@@ -17,16 +17,35 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::{
-    endpoints::{self, Endpoint},
-    guard, sign,
-};
+use super::endpoints::{self, Endpoint};
+pub use super::post::{Outcome, post};
 use crate::{
     auth::totp::Sealer,
     db::{self, DbError, PgPool},
     notify::outbox::{self as mail_outbox, backoff},
     schema::{webhook_deliveries as wd, webhook_endpoints as we},
 };
+
+/// An opened `whsec_` secret: never printed, not even by `Debug`.
+#[derive(Clone, Default)]
+pub struct Secret(Option<String>);
+
+impl Secret {
+    pub fn new(secret: Option<String>) -> Self {
+        Self(secret)
+    }
+
+    /// The secret (`None`: it did not open).
+    pub fn reveal(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
 
 /// How the worker delivers (from the deployment's settings).
 #[derive(Debug, Clone, Copy)]
@@ -49,12 +68,40 @@ pub struct Claimed {
     /// This attempt's number (the lease's token).
     pub attempt: i32,
     pub endpoint: Endpoint,
-    /// The opened `whsec_` secret (`None`: it did not open).
-    pub secret: Option<String>,
+    /// The opened `whsec_` secret.
+    pub secret: Secret,
 }
 
-/// Leases up to `batch` due deliveries of enabled endpoints for one
-/// attempt each (see the module doc). Safe with several workers.
+/// A due delivery, the oldest of its endpoint.
+#[derive(QueryableByName)]
+struct Due {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    endpoint_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    message_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    payload: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
+}
+
+/// At most one due delivery per enabled endpoint, the oldest first: a
+/// slow endpoint with many due deliveries takes one place in a round, not
+/// the whole batch. (PostgreSQL refuses `FOR UPDATE` with `DISTINCT ON`,
+/// so each endpoint's oldest is locked in a lateral subquery.)
+const DUE: &str = "SELECT d.id, d.endpoint_id, d.message_id, d.payload, d.attempts \
+    FROM webhook_endpoints e CROSS JOIN LATERAL ( \
+      SELECT id, endpoint_id, message_id, payload, attempts, next_attempt_at \
+      FROM webhook_deliveries \
+      WHERE endpoint_id = e.id AND status = 'pending' AND next_attempt_at <= $1 \
+      ORDER BY next_attempt_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED) d \
+    WHERE e.enabled ORDER BY d.next_attempt_at LIMIT $2";
+
+/// Leases up to `batch` due deliveries of enabled endpoints, at most one
+/// per endpoint, for one attempt each (see the module doc). Safe with
+/// several workers.
 pub fn claim(
     conn: &mut PgConnection,
     sealer: &Sealer,
@@ -62,117 +109,41 @@ pub fn claim(
     lease: Duration,
     batch: i64,
 ) -> QueryResult<Vec<Claimed>> {
+    use diesel::sql_types::{BigInt, Timestamptz};
     conn.transaction(|conn| {
-        let enabled = we::table.filter(we::enabled.eq(true)).select(we::id);
-        let due: Vec<(Uuid, Uuid, String, String, i32)> = wd::table
-            .filter(wd::status.eq("pending"))
-            .filter(wd::next_attempt_at.le(now))
-            .filter(wd::endpoint_id.eq_any(enabled))
-            .order(wd::next_attempt_at.asc())
-            .limit(batch)
-            .for_update()
-            .skip_locked()
-            .select((
-                wd::id,
-                wd::endpoint_id,
-                wd::message_id,
-                wd::payload,
-                wd::attempts,
-            ))
+        let due: Vec<Due> = diesel::sql_query(DUE)
+            .bind::<Timestamptz, _>(now)
+            .bind::<BigInt, _>(batch)
             .load(conn)?;
-        let ids: Vec<Uuid> = due.iter().map(|d| d.1).collect();
+        let ids: Vec<Uuid> = due.iter().map(|d| d.endpoint_id).collect();
         let endpoints: Vec<(Endpoint, Vec<u8>)> = we::table
             .filter(we::id.eq_any(ids))
             .select((Endpoint::as_select(), we::secret))
             .load(conn)?;
         let mut claimed = Vec::with_capacity(due.len());
-        for (id, endpoint_id, message_id, payload, attempts) in due {
-            let Some((endpoint, secret)) = endpoints.iter().find(|(e, _)| e.id == endpoint_id)
+        for d in due {
+            let Some((endpoint, secret)) = endpoints.iter().find(|(e, _)| e.id == d.endpoint_id)
             else {
                 continue;
             };
-            diesel::update(wd::table.find(id))
+            diesel::update(wd::table.find(d.id))
                 .set((
-                    wd::attempts.eq(attempts + 1),
+                    wd::attempts.eq(d.attempts + 1),
                     wd::next_attempt_at.eq(now + lease),
                     wd::last_attempt_at.eq(now),
                 ))
                 .execute(conn)?;
             claimed.push(Claimed {
-                id,
-                message_id,
-                payload,
-                attempt: attempts + 1,
+                id: d.id,
+                message_id: d.message_id,
+                payload: d.payload,
+                attempt: d.attempts + 1,
                 endpoint: endpoint.clone(),
-                secret: endpoints::open(sealer, endpoint.id, secret),
+                secret: Secret::new(endpoints::open(sealer, endpoint.id, secret)),
             });
         }
         Ok(claimed)
     })
-}
-
-/// The result of one attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// A 2xx answer.
-    Delivered(u16),
-    /// Any other answer, a refused target, a timeout, a connection error.
-    Failed { status: Option<u16>, error: String },
-}
-
-/// Sends one delivery: checks and pins the target ([`guard::resolve`]),
-/// signs the body at this attempt's time, posts with the timeout and no
-/// redirects.
-pub async fn post(c: &Claimed, d: Delivery, now: DateTime<Utc>) -> Outcome {
-    let failed = |error: String| Outcome::Failed {
-        status: None,
-        error,
-    };
-    let rules = c.endpoint.rules(d.allow_http_loopback);
-    let Ok(url) = reqwest::Url::parse(&c.endpoint.url) else {
-        return failed("not a valid URL".into());
-    };
-    let (host, address) = match guard::resolve(&url, rules).await {
-        Ok(target) => target,
-        Err(refused) => return failed(format!("refused: {refused}")),
-    };
-    let Some(key) = c.secret.as_deref().and_then(sign::key_of) else {
-        return failed("the endpoint's secret is unusable".into());
-    };
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(d.timeout)
-        .connect_timeout(d.timeout)
-        .no_proxy()
-        .resolve(&host, address)
-        .user_agent("lockbox-webhooks")
-        .build();
-    let client = match client {
-        Ok(client) => client,
-        Err(e) => return failed(format!("client: {e}")),
-    };
-    let timestamp = now.timestamp();
-    let signature = sign::signature(&key, &c.message_id, timestamp, c.payload.as_bytes());
-    let sent = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("webhook-id", &c.message_id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(c.payload.clone())
-        .send()
-        .await;
-    match sent {
-        Ok(resp) if resp.status().is_success() => Outcome::Delivered(resp.status().as_u16()),
-        Ok(resp) => Outcome::Failed {
-            status: Some(resp.status().as_u16()),
-            error: format!("answered {}", resp.status()),
-        },
-        Err(e) if e.is_timeout() => {
-            failed(format!("no answer within {} s", d.timeout.as_secs_f32()))
-        }
-        Err(e) => failed(format!("could not deliver: {e}")),
-    }
 }
 
 /// What [`mark`] recorded.
@@ -214,7 +185,11 @@ pub fn mark(
                     .execute(conn)?;
                 Ok(if n == 1 { Marked::Delivered } else { Marked::Stale })
             }
-            Outcome::Failed { status, error } => {
+            Outcome::Failed {
+                status,
+                error,
+                detail,
+            } => {
                 let n = diesel::update(mine)
                     .set((
                         wd::next_attempt_at.eq(now + backoff(c.attempt)),
@@ -225,7 +200,7 @@ pub fn mark(
                 if n == 0 {
                     return Ok(Marked::Stale);
                 }
-                tracing::warn!(webhook_id = %c.message_id, endpoint = %c.endpoint.id, attempt = c.attempt, %error, "webhook delivery failed; will retry");
+                tracing::warn!(webhook_id = %c.message_id, endpoint = %c.endpoint.id, host = %endpoints::origin(&c.endpoint.url), attempt = c.attempt, %detail, "webhook delivery failed; will retry");
                 failing(conn, &c.endpoint, d, now)
             }
         }
@@ -265,10 +240,47 @@ pub struct Round {
     pub delivered: usize,
     pub retrying: usize,
     pub disabled: usize,
+    /// Old finished deliveries deleted ([`sweep`]).
+    pub swept: usize,
 }
 
-/// One round: claim up to `batch` due deliveries, post them concurrently,
-/// mark each. Safe to run in several processes at once.
+impl Round {
+    fn add(&mut self, m: Marked) {
+        match m {
+            Marked::Delivered => self.delivered += 1,
+            Marked::Retrying => self.retrying += 1,
+            Marked::Disabled => {
+                self.retrying += 1;
+                self.disabled += 1;
+            }
+            Marked::Stale => {}
+        }
+    }
+}
+
+/// How long delivered and failed deliveries are kept (the endpoint's page
+/// shows the recent ones; older ones only take space).
+pub const KEEP: Duration = Duration::days(30);
+/// Deliveries one sweep deletes at most (one short statement).
+const SWEEP_BATCH: i64 = 1000;
+
+/// Deletes up to a batch of delivered and failed deliveries older than
+/// [`KEEP`]; pending ones stay whatever their age.
+pub fn sweep(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    diesel::sql_query(
+        "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries \
+         WHERE status IN ('delivered', 'failed') AND created_at < $1 LIMIT $2)",
+    )
+    .bind::<Timestamptz, _>(now - KEEP)
+    .bind::<BigInt, _>(SWEEP_BATCH)
+    .execute(conn)
+}
+
+/// One round: sweep old deliveries, claim up to `batch` due ones (one per
+/// endpoint), post them concurrently and mark each as soon as its post
+/// finishes, so a slow endpoint delays no other. Safe to run in several
+/// processes at once.
 pub async fn deliver_due(
     pool: &PgPool,
     sealer: &Sealer,
@@ -276,35 +288,65 @@ pub async fn deliver_due(
     now: DateTime<Utc>,
     batch: i64,
 ) -> Result<Round, DbError> {
+    use futures_util::StreamExt;
     // The lease outlives the attempt: the timeout and some slack.
     let lease =
         Duration::from_std(d.timeout).unwrap_or(Duration::seconds(10)) + Duration::seconds(30);
     let sealer = sealer.clone();
-    let claimed = db::blocking(pool, move |conn| {
-        claim(conn, &sealer, now, lease, batch).map_err(DbError::from)
+    let (swept, claimed) = db::blocking(pool, move |conn| {
+        let swept = sweep(conn, now)?;
+        Ok::<_, DbError>((swept, claim(conn, &sealer, now, lease, batch)?))
     })
     .await?;
-    let outcomes = futures_util::future::join_all(claimed.iter().map(|c| post(c, d, now))).await;
-    let marked = db::blocking(pool, move |conn| {
-        claimed
-            .iter()
-            .zip(&outcomes)
-            .map(|(c, o)| mark(conn, c, o, d, now))
-            .collect::<QueryResult<Vec<_>>>()
-            .map_err(DbError::from)
-    })
-    .await?;
-    let mut round = Round::default();
+    let width = claimed.len().max(1);
+    let marked: Vec<Result<Marked, DbError>> = futures_util::stream::iter(claimed)
+        .map(|c| async move {
+            let outcome = post(&c, d, now).await;
+            db::blocking(pool, move |conn| {
+                mark(conn, &c, &outcome, d, now).map_err(DbError::from)
+            })
+            .await
+        })
+        .buffer_unordered(width)
+        .collect()
+        .await;
+    let mut round = Round {
+        swept,
+        ..Round::default()
+    };
     for m in marked {
-        match m {
-            Marked::Delivered => round.delivered += 1,
-            Marked::Retrying => round.retrying += 1,
-            Marked::Disabled => {
-                round.retrying += 1;
-                round.disabled += 1;
-            }
-            Marked::Stale => {}
-        }
+        round.add(m?);
     }
     Ok(round)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claimed_delivery_prints_no_secret() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let claimed = Claimed {
+            id: Uuid::nil(),
+            message_id: "msg_1".into(),
+            payload: "{}".into(),
+            attempt: 1,
+            endpoint: Endpoint {
+                id: Uuid::nil(),
+                tenant_id: None,
+                url: "https://hooks.example.com/".into(),
+                events: vec![],
+                enabled: true,
+                failing_since: None,
+                disabled_at: None,
+                created_at: DateTime::<Utc>::UNIX_EPOCH,
+            },
+            secret: Secret::new(Some(secret.into())),
+        };
+        let printed = format!("{claimed:?}");
+        assert!(!printed.contains("MfKQ9r8"), "{printed}");
+        assert!(printed.contains("[redacted]"), "{printed}");
+        assert_eq!(claimed.secret.reveal(), Some(secret));
+    }
 }

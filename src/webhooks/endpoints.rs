@@ -134,11 +134,34 @@ fn record(
             actor,
             activity,
             item: e.id.to_string(),
-            parameters: json!({"Url": e.url, "Events": e.events}),
+            parameters: json!({"Host": origin(&e.url), "UrlSha256": url_sha256(&e.url), "Events": e.events}),
             request_id: None,
         },
     )?;
     Ok(())
+}
+
+/// The URL's `scheme://host:port`: what logs and the audit log show of an
+/// endpoint. The whole URL may be a bearer secret (chat services' incoming
+/// webhooks carry their token in the path), so it is recorded only as
+/// [`url_sha256`].
+pub fn origin(url: &str) -> String {
+    reqwest::Url::parse(url).map_or_else(
+        |_| "invalid URL".to_owned(),
+        |u| {
+            let host = u.host_str().unwrap_or("");
+            match u.port_or_known_default() {
+                Some(port) => format!("{}://{host}:{port}", u.scheme()),
+                None => format!("{}://{host}", u.scheme()),
+            }
+        },
+    )
+}
+
+/// The SHA-256 of the whole URL, in hex: who knows the URL can tell it is
+/// the one recorded, nobody can read it back.
+pub fn url_sha256(url: &str) -> String {
+    crate::digest::hex(&crate::digest::sha256(url.as_bytes()))
 }
 
 /// What a global administrator typed: the URL and the event groups.
@@ -165,6 +188,13 @@ pub fn add_for_tenant(
     };
     let url = check(url, events, rules)?;
     conn.transaction(|conn| {
+        // Concurrent adds of one tenant wait for each other here, so the
+        // count below cannot be outrun.
+        crate::schema::tenants::table
+            .find(tenant.0)
+            .select(crate::schema::tenants::id)
+            .for_update()
+            .first::<Uuid>(conn)?;
         let count: i64 = we::table
             .filter(we::tenant_id.eq(tenant.0))
             .count()

@@ -39,29 +39,44 @@ pub struct Rules {
 }
 
 fn v4_public(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     !(ip.is_loopback()
         || ip.is_private()
         || ip.is_link_local()
         || ip.is_unspecified()
-        || ip.is_broadcast()
         || ip.is_multicast()
         || a == 0
-        || (a == 100 && (64..128).contains(&b)))
+        // CGNAT 100.64/10, IETF protocol assignments 192.0.0/24,
+        // benchmarking 198.18/15, reserved 240/4 (and broadcast).
+        || (a == 100 && (64..128).contains(&b))
+        || (a, b, c) == (192, 0, 0)
+        || (a == 198 && (b & 0xfe) == 18)
+        || a >= 240
+        // Documentation: TEST-NET-1, -2, -3.
+        || [(192, 0, 2), (198, 51, 100), (203, 0, 113)].contains(&(a, b, c)))
 }
 
+/// An allowlist: only global unicast (2000::/3) is public, less the ranges
+/// inside it that reach somewhere else (Teredo, documentation), and the
+/// forms that embed an IPv4 address are judged by that address.
 fn v6_public(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    // NAT64 (64:ff9b::/96) reaches the IPv4 address it embeds.
-    if ip.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [.., a, b, c, d] = ip.octets();
-        return v4_public(Ipv4Addr::new(a, b, c, d));
+    let s = ip.segments();
+    let o = ip.octets();
+    let last = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    match s {
+        // IPv4-compatible (::/96, so also :: and ::1), IPv4-mapped, NAT64.
+        [0, 0, 0, 0, 0, 0, ..] | [0, 0, 0, 0, 0, 0xffff, ..] | [0x64, 0xff9b, 0, 0, 0, 0, ..] => {
+            v4_public(last)
+        }
+        // Local-use NAT64 (64:ff9b:1::/48): where it embeds depends on the
+        // site's prefix length; refused.
+        [0x64, 0xff9b, 1, ..] => false,
+        // 6to4 (2002::/16) reaches the IPv4 address in bits 16–47.
+        [0x2002, ..] => v4_public(Ipv4Addr::new(o[2], o[3], o[4], o[5])),
+        // Teredo 2001::/32 and documentation 2001:db8::/32.
+        [0x2001, 0 | 0xdb8, ..] => false,
+        [first, ..] => (first & 0xe000) == 0x2000,
     }
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80)
 }
 
 /// Whether a webhook may connect to `ip` at all.
@@ -177,11 +192,47 @@ mod tests {
             "::ffff:169.254.169.254",
             "64:ff9b::a00:1",
             "ff02::1",
+            // IPv4: protocol assignments, benchmarking, reserved,
+            // documentation.
+            "192.0.0.8",
+            "198.18.0.1",
+            "198.19.255.1",
+            "240.0.0.1",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            // IPv6 outside global unicast: site-local, discard-only.
+            "fec0::1",
+            "100::1",
+            // Teredo and documentation.
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:db8::1",
+            // 6to4 of loopback and of a private address.
+            "2002:7f00:1::1",
+            "2002:a00:1::1",
+            // IPv4-compatible of loopback and metadata.
+            "::127.0.0.1",
+            "::169.254.169.254",
+            // NAT64 of a private address; local-use NAT64 refused.
+            "64:ff9b::c0a8:101",
+            "64:ff9b:1::5db8:d822",
         ] {
             let ip: IpAddr = bad.parse().expect("an address");
             assert!(!is_public(ip), "{bad} must not be public");
         }
-        for good in ["93.184.216.34", "2606:2800:220:1::1", "100.128.0.1"] {
+        for good in [
+            "93.184.216.34",
+            "2606:2800:220:1::1",
+            "100.128.0.1",
+            "198.20.0.1",
+            "203.0.114.1",
+            // 6to4, IPv4-compatible and NAT64 of a public address.
+            "2002:5db8:d822::1",
+            "::93.184.216.34",
+            "64:ff9b::5db8:d822",
+            "2a00:1450:4001::1",
+        ] {
             assert!(is_public(good.parse().expect("an address")), "{good}");
         }
     }

@@ -30,6 +30,7 @@ pub mod deliver;
 pub mod endpoints;
 pub mod guard;
 mod mails;
+mod post;
 pub mod sign;
 
 /// The groups of events an endpoint subscribes to.
@@ -37,7 +38,9 @@ pub mod sign;
 pub enum EventGroup {
     /// `request.pending_customer`.
     PendingCustomer,
-    /// `request.approved`, `.denied`, `.cancelled`, `.revoked`.
+    /// `request.approved`, `.rejected` (by the provider's manager),
+    /// `.denied`, `.cancelled`, `.revoked`: every decision that ends the
+    /// wait.
     Decided,
     /// `request.expired`.
     Expired,
@@ -82,9 +85,8 @@ impl EventGroup {
     pub fn of(event_type: &str) -> Option<Self> {
         Some(match event_type {
             "request.pending_customer" => EventGroup::PendingCustomer,
-            "request.approved" | "request.denied" | "request.cancelled" | "request.revoked" => {
-                EventGroup::Decided
-            }
+            "request.approved" | "request.rejected" | "request.denied" | "request.cancelled"
+            | "request.revoked" => EventGroup::Decided,
             "request.expired" => EventGroup::Expired,
             "request.ended" => EventGroup::Ended,
             "request.operator_action" => EventGroup::OperatorAction,
@@ -224,6 +226,47 @@ pub fn enqueue_test(
     );
     diesel::insert_into(wd::table).values(row).execute(conn)?;
     Ok(message_id)
+}
+
+/// Why a test event was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestRefused {
+    /// The endpoint is disabled: nothing would be sent.
+    Disabled,
+    /// A test event for it is still waiting to be delivered.
+    Pending,
+}
+
+/// The settings page's "Send test event": at most one pending test event
+/// per endpoint (the button cannot flood a receiver or the outbox), none
+/// for a disabled endpoint. The endpoint's row is locked, so two clicks at
+/// once queue one.
+pub fn send_test(
+    conn: &mut PgConnection,
+    endpoint: Uuid,
+    tenant: TenantId,
+    now: DateTime<Utc>,
+) -> QueryResult<Result<String, TestRefused>> {
+    conn.transaction(|conn| {
+        let enabled: bool = we::table
+            .find(endpoint)
+            .select(we::enabled)
+            .for_update()
+            .first(conn)?;
+        if !enabled {
+            return Ok(Err(TestRefused::Disabled));
+        }
+        let pending: i64 = wd::table
+            .filter(wd::endpoint_id.eq(endpoint))
+            .filter(wd::event_type.eq("webhook.test"))
+            .filter(wd::status.eq("pending"))
+            .count()
+            .get_result(conn)?;
+        if pending > 0 {
+            return Ok(Err(TestRefused::Pending));
+        }
+        enqueue_test(conn, endpoint, tenant, now).map(Ok)
+    })
 }
 
 /// Deliveries by status, for `/metrics`.

@@ -37,3 +37,4 @@ mod trust;
 mod two_factor;
 mod webhooks;
 mod webhooks_cli;
+mod webhooks_review;

@@ -331,6 +331,26 @@ async fn configuration_changes_in_the_admin_center_ask_for_a_fresh_code() {
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(endpoints(), 1);
+
+    // Removing it: the tenant's events stop reaching that receiver.
+    let id: uuid::Uuid = {
+        use lockbox::schema::webhook_endpoints as e;
+        e::table.select(e::id).first(&mut app.conn()).expect("id")
+    };
+    let remove = format!("/settings/webhooks/{id}/remove");
+    let resp = needs_a_fresh_code(
+        app,
+        Portal::Admin,
+        &admin,
+        &key,
+        &remove,
+        &remove,
+        &[],
+        || endpoints() == 1,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(endpoints(), 0);
 }
 
 #[tokio::test]

@@ -127,12 +127,12 @@ async fn an_approval_in_the_admin_center_arrives_signed_at_the_receiver() {
     let round = w.app.deliver_webhooks().await;
     assert_eq!(round.delivered, 2, "{round:?}");
 
-    let got = receiver.received();
-    // Deliveries run concurrently and promise no order (as in Standard
-    // Webhooks: a receiver orders by the payload's times).
-    let mut types: Vec<String> = got.iter().map(|r| r.event_type()).collect();
-    types.sort();
-    assert_eq!(types, ["request.approved", "request.pending_customer"]);
+    // One delivery per endpoint per round; events of the same instant in
+    // either order.
+    let mut got = receiver.received();
+    got.sort_by_key(|r| r.event_type() != "request.pending_customer");
+    let types: Vec<String> = got.iter().map(|r| r.event_type()).collect();
+    assert_eq!(types, ["request.pending_customer", "request.approved"]);
     for r in &got {
         assert_signed(r, &secret);
         assert_eq!(r.path, "/hook");
@@ -210,8 +210,8 @@ async fn failures_and_timeouts_are_retried_with_backoff_under_one_webhook_id() {
     );
     let (_, _, error) = w.app.deliveries_of(endpoint).remove(0);
     assert!(
-        error.unwrap_or_default().contains("no answer within"),
-        "a timeout"
+        error.as_deref() == Some("timed out"),
+        "a timeout: {error:?}"
     );
     w.app.clock.advance(Span::minutes(5));
     assert_eq!(
@@ -332,7 +332,13 @@ async fn ssrf_targets_are_refused_at_delivery_after_resolution() {
         let (status, _, error) = w.app.deliveries_of(*e).remove(0);
         assert_eq!(status, "pending", "{url}");
         let error = error.unwrap_or_default();
-        assert!(error.starts_with("refused:"), "{url}: {error}");
+        // A generic reason: nothing of what the server's resolver said.
+        let expected = if url.starts_with("http:") {
+            "only https URLs are allowed"
+        } else {
+            "the host resolves to a non-public address"
+        };
+        assert_eq!(error, expected, "{url}");
     }
     assert!(receiver.received().is_empty(), "nothing reached loopback");
 

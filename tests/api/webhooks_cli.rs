@@ -162,14 +162,9 @@ async fn webhook_listen_prints_the_events_whose_signature_it_verified() {
     let mut listener = Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .env("LOCKBOX_LOG", "warn")
         .env("DATABASE_URL", &db.app_url)
-        .args([
-            "webhook",
-            "listen",
-            "--port",
-            &port.to_string(),
-            "--secret",
-            &secret,
-        ])
+        // As the README advises: not `--secret`, seen in the process list.
+        .env("LOCKBOX_WEBHOOK_SECRET", &secret)
+        .args(["webhook", "listen", "--port", &port.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -187,6 +182,20 @@ async fn webhook_listen_prints_the_events_whose_signature_it_verified() {
         .app
         .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
     let delivered = w.app.deliver_webhooks().await.delivered;
+    // At least once: the same delivery again (a worker that died after
+    // posting) is printed as a duplicate.
+    {
+        use diesel::{ExpressionMethods, RunQueryDsl};
+        use lockbox::schema::webhook_deliveries as wd;
+        diesel::update(wd::table)
+            .set((
+                wd::status.eq("pending"),
+                wd::next_attempt_at.eq(w.app.clock_now()),
+            ))
+            .execute(&mut w.app.owner_conn())
+            .expect("due again");
+    }
+    let replayed = w.app.deliver_webhooks().await.delivered;
     // A forged event is refused.
     let forged = reqwest::Client::new()
         .post(&url)
@@ -224,7 +233,12 @@ async fn webhook_listen_prints_the_events_whose_signature_it_verified() {
         reqwest::StatusCode::UNAUTHORIZED,
         "{forged_body}"
     );
-    assert_eq!((delivered, verified.len()), (1, 1), "{out}");
+    assert_eq!((delivered, replayed, verified.len()), (1, 1, 1), "{out}");
+    let message_id = verified[0].split_whitespace().nth(1).expect("an id");
+    assert!(
+        out.lines().any(|l| l == format!("duplicate {message_id}")),
+        "{out}"
+    );
     assert!(
         verified[0].contains(&id.0.to_string()) && verified[0].contains("request.pending_customer")
     );

@@ -309,11 +309,16 @@ async fn test(
     require_global_admin(&user)?;
     let endpoint = tenant_endpoint(&state, &user, path.into_inner()).await?;
     let (id, tenant, now) = (endpoint.id, user.tenant_id, state.clock.now());
-    db::blocking(&state.pool, move |conn| {
-        webhooks::enqueue_test(conn, id, tenant, now).map_err(DbError::from)
+    let sent = db::blocking(&state.pool, move |conn| {
+        webhooks::send_test(conn, id, tenant, now).map_err(DbError::from)
     })
     .await?;
-    PortalSession::from_request(&req).set_flash(&tr.t("flash-webhook-test-queued"))?;
+    let said = match sent {
+        Ok(_) => "flash-webhook-test-queued",
+        Err(webhooks::TestRefused::Disabled) => "flash-webhook-test-disabled",
+        Err(webhooks::TestRefused::Pending) => "flash-webhook-test-pending",
+    };
+    PortalSession::from_request(&req).set_flash(&tr.t(said))?;
     Ok(see_other(&format!("{PATH}/{id}")))
 }
 
@@ -323,6 +328,10 @@ struct RemovePage {
     tr: Tr,
     chrome: Chrome,
     endpoint: EndpointRow,
+    /// The code field: removing an endpoint stops the tenant's events
+    /// reaching a receiver (a monitoring blind spot), so it is confirmed
+    /// with a second factor like adding one.
+    step_up: StepUp,
 }
 
 async fn confirm_remove(
@@ -337,6 +346,7 @@ async fn confirm_remove(
     render(&RemovePage {
         chrome: chrome(&req, &user)?,
         endpoint: EndpointRow::new(&endpoint),
+        step_up: step_up::ask(&req, &state, &user).await?,
         tr,
     })
 }
@@ -347,10 +357,23 @@ async fn remove(
     state: web::Data<AppState>,
     LockboxUser(user): LockboxUser,
     path: web::Path<Uuid>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     require_global_admin(&user)?;
     let id = path.into_inner();
+    let code = form.get(step_up::FIELD).map_or("", String::as_str);
+    if let Err((step_up, status)) = step_up::confirm(&req, &tr, &state, &user, code).await? {
+        let endpoint = tenant_endpoint(&state, &user, id).await?;
+        return render_status(
+            status,
+            &RemovePage {
+                chrome: chrome(&req, &user)?,
+                endpoint: EndpointRow::new(&endpoint),
+                step_up,
+                tr,
+            },
+        );
+    }
     let (now, actor, tenant) = (
         state.clock.now(),
         audit_actor(&req, &state, &user),
