@@ -14,6 +14,7 @@ mod information;
 mod json_api;
 mod mail;
 mod mail_outcomes;
+mod metrics;
 mod offline_verify;
 mod openapi;
 mod paging;
