@@ -228,6 +228,39 @@ async fn api_token_use_is_counted_by_scope() {
     assert_eq!(uses("admin"), 0.0);
 }
 
+/// Password guessing: failures, then throttled attempts once the pair is
+/// locked out, each counted by portal.
+#[tokio::test]
+async fn sign_in_failures_and_throttled_attempts_are_counted() {
+    let w = world_with(|_| {}).await;
+    let guesser = client();
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let resp = w
+            .app
+            .engineer_sign_in_with(&guesser, &w.engineer.email, "a guess")
+            .await;
+        statuses.push(resp.status());
+    }
+    let count = |status| statuses.iter().filter(|s| **s == status).count() as f64;
+    assert!(count(StatusCode::TOO_MANY_REQUESTS) >= 1.0, "{statuses:?}");
+    let text = w.app.scrape().await;
+    let sign_ins = |outcome| {
+        value(
+            &text,
+            "lockbox_sign_ins_total",
+            &[("portal", "engineer"), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(
+        sign_ins("failure"),
+        count(StatusCode::UNAUTHORIZED),
+        "{text}"
+    );
+    assert_eq!(sign_ins("throttled"), count(StatusCode::TOO_MANY_REQUESTS));
+    assert_eq!(sign_ins("success"), 0.0);
+}
+
 /// Mail waits while its worker is paused (no poll in tests): its age grows
 /// with the (settable) clock, as do the unsealed audit records' with no
 /// sealer running; both fall back once the work is done.
