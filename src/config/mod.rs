@@ -361,6 +361,16 @@ impl Settings {
             metrics: MetricsAccess {
                 allow: parse_metrics_peers(get("LOCKBOX_METRICS_ALLOW"))?,
                 token: parse_metrics_token(get("LOCKBOX_METRICS_TOKEN"))?,
+                refresh_every: Some(std::time::Duration::from_secs(
+                    parse_bounded(
+                        "LOCKBOX_METRICS_REFRESH_SECONDS",
+                        get("LOCKBOX_METRICS_REFRESH_SECONDS"),
+                        15,
+                        1..=3600,
+                        "a whole number of seconds from 1 to 3600",
+                    )?
+                    .unsigned_abs(),
+                )),
             },
             staff_mfa_required: parse_staff_mfa(get("LOCKBOX_STAFF_MFA"))?,
             webhooks: webhooks::parse_webhooks(&get)?,
@@ -402,7 +412,11 @@ impl Settings {
                 .join(format!("{}.pem", uuid::Uuid::new_v4())),
             checkpoint_every: None,
             limits: Limits::default(),
-            metrics: MetricsAccess::default(),
+            // Tests see database-derived gauges move within a moment.
+            metrics: MetricsAccess {
+                refresh_every: Some(std::time::Duration::from_millis(100)),
+                ..MetricsAccess::default()
+            },
             staff_mfa_required: true,
             webhooks: WebhookSettings {
                 poll: None,
@@ -416,7 +430,7 @@ mod metrics;
 mod parse;
 mod webhooks;
 
-pub use metrics::{MetricsAccess, MetricsPeers};
+pub use metrics::{DEFAULT_METRICS_REFRESH, MetricsAccess, MetricsPeers};
 use parse::*;
 pub use webhooks::WebhookSettings;
 

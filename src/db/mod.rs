@@ -4,6 +4,7 @@
 
 pub mod embedded;
 pub mod roles;
+pub mod watch;
 
 use diesel::migration::MigrationSource;
 use std::time::Duration;
@@ -96,7 +97,8 @@ pub fn build_pool_with(
     let builder = Pool::builder()
         .max_size(max_size)
         .test_on_check_out(false)
-        .connection_timeout(Duration::from_secs(10));
+        .connection_timeout(Duration::from_secs(10))
+        .event_handler(Box::new(watch::Watch));
     let builder = match statement_timeout {
         Some(t) => builder.connection_customizer(Box::new(StatementTimeout(t))),
         None => builder,

@@ -81,6 +81,8 @@ impl Application {
             keys: std::sync::Arc::new(crate::signing::Keyholder::new(
                 settings.signing_key_file.clone(),
             )),
+            metrics: portal::metrics::Metrics::new(clock.now())
+                .map_err(|e| StartupError::Other(format!("metrics: {e}")))?,
             pool,
             clock,
             settings,
@@ -145,6 +147,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.limits.clone()));
         let sweeper = tokio::spawn(sweeper(self.state.clone()));
+        let gauges = tokio::spawn(metrics_refresher(self.state.clone()));
         let sealer = self
             .state
             .settings
@@ -173,6 +176,7 @@ impl Application {
         }
         housekeeping.abort();
         sweeper.abort();
+        gauges.abort();
         if let Some(sealer) = sealer {
             sealer.abort();
         }
@@ -258,6 +262,8 @@ fn serve(
             .wrap(api_address_limit.clone())
             .wrap(portal::security_headers(settings.tls))
             .wrap(TracingLogger::default())
+            // Outermost: every answer counts, refusals included.
+            .wrap(from_fn(portal::metrics::http::observe))
             .app_data(data.clone())
             // Which portal this is (the language switch records mail language).
             .app_data(web::Data::new(realm))
@@ -309,4 +315,4 @@ async fn housekeeping(state: AppState, limits: [RateLimit; 2]) {
 
 mod workers;
 
-use workers::{checkpointer, mail_worker, sealer, sweeper, webhook_worker};
+use workers::{checkpointer, mail_worker, metrics_refresher, sealer, sweeper, webhook_worker};

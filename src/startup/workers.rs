@@ -18,6 +18,9 @@ pub(super) async fn sweeper(state: AppState) {
             Ok::<_, db::DbError>(swept)
         })
         .await;
+        if result.is_ok() {
+            state.metrics.set_marks(|m| m.sweeper_round = Some(now));
+        }
         match result {
             Ok(0) => {}
             Ok(n) => tracing::info!(recorded = n, "sweeper recorded expired or ended requests"),
@@ -38,8 +41,12 @@ pub(super) async fn sealer(state: AppState, every: std::time::Duration) {
             crate::audit::seal::seal_pending(conn).map_err(db::DbError::from)
         })
         .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "audit sealer failed");
+        match result {
+            Ok(_) => {
+                let now = state.clock.now();
+                state.metrics.set_marks(|m| m.sealer_round = Some(now));
+            }
+            Err(e) => tracing::warn!(error = %e, "audit sealer failed"),
         }
     }
 }
@@ -107,8 +114,9 @@ pub(super) async fn mail_worker(state: AppState, every: std::time::Duration) {
                 .map_err(db::DbError::from)
         })
         .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "mail worker failed");
+        match result {
+            Ok(d) => count_deliveries(&state, "mail", d.sent, d.retrying + d.failed),
+            Err(e) => tracing::warn!(error = %e, "mail worker failed"),
         }
     }
 }
@@ -139,11 +147,43 @@ pub(super) async fn webhook_worker(state: AppState, every: std::time::Duration) 
         match crate::webhooks::deliver::deliver_due(&state.pool, &state.sealer, delivery, now, 20)
             .await
         {
-            Ok(round) if round.disabled > 0 => {
-                tracing::warn!(disabled = round.disabled, "webhook endpoints disabled")
+            Ok(round) => {
+                count_deliveries(&state, "webhook", round.delivered, round.retrying);
+                if round.disabled > 0 {
+                    tracing::warn!(disabled = round.disabled, "webhook endpoints disabled")
+                }
             }
-            Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "webhook worker failed"),
+        }
+    }
+}
+
+/// Counts a round's delivery attempts by outcome.
+fn count_deliveries(state: &AppState, channel: &str, succeeded: usize, failed: usize) {
+    let m = &state.metrics;
+    let n = |x: usize| u64::try_from(x).unwrap_or(u64::MAX);
+    m.delivery_attempts
+        .with_label_values(&[channel])
+        .inc_by(n(succeeded + failed));
+    m.delivery_successes
+        .with_label_values(&[channel])
+        .inc_by(n(succeeded));
+    m.delivery_failures
+        .with_label_values(&[channel])
+        .inc_by(n(failed));
+}
+
+/// Refreshes the gauges that need the database every
+/// `LOCKBOX_METRICS_REFRESH_SECONDS` (see [`crate::web::metrics::refresh`]):
+/// a scrape itself reads no database.
+pub(super) async fn metrics_refresher(state: AppState) {
+    let mut tick = tokio::time::interval(state.settings.metrics.refresh());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let result = crate::web::metrics::refresh::refresh(&state.pool, &state.metrics).await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "metrics refresh failed");
         }
     }
 }

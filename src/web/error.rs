@@ -154,11 +154,23 @@ impl ResponseError for AppError {
             title: &title,
             message: &message,
         };
-        match page.render() {
+        let mut response = match page.render() {
             Ok(body) => HttpResponse::build(status)
                 .content_type("text/html; charset=utf-8")
                 .body(body),
             Err(_) => HttpResponse::build(status).body(message),
+        };
+        // For the metrics middleware to count (`lockbox_forgery_refusals_total`).
+        let check = match self {
+            AppError::Forbidden(Forbidden::Csrf) => Some("csrf"),
+            AppError::Forbidden(Forbidden::CrossOrigin) => Some("same_origin"),
+            _ => None,
+        };
+        if let Some(check) = check {
+            response
+                .extensions_mut()
+                .insert(super::metrics::http::ForgeryRefused(check));
         }
+        response
     }
 }

@@ -61,6 +61,8 @@ pub struct AppState {
     /// The deployment's signing key, read from its file (never from the
     /// database): it signs decision receipts.
     pub keys: std::sync::Arc<crate::signing::Keyholder>,
+    /// This application's metrics (see [`metrics`]).
+    pub metrics: std::sync::Arc<metrics::Metrics>,
 }
 
 impl AppState {

@@ -311,14 +311,13 @@ async fn mail_is_retried_for_days_then_failed_visibly_and_sent_after_outbox_retr
     w.app.clock.advance(Duration::hours(2));
     let report = w.app.deliver_mail().await;
     assert_eq!(report.failed, 4, "after the retry period: failed for good");
-    let metrics = crate::helpers::client()
-        .get(format!("{}/metrics", w.app.engineer_url))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
+    // Refreshed in the background (every 100 ms in tests), not per scrape.
+    let metrics = w
+        .app
+        .scrape_until("the failed mail counted", |t| {
+            t.contains("lockbox_outbox_messages{status=\"failed\"} 4")
+        })
+        .await;
     assert!(
         metrics.contains("lockbox_outbox_messages{status=\"failed\"} 4"),
         "{metrics}"

@@ -15,6 +15,7 @@ mod json_api;
 mod mail;
 mod mail_language;
 mod mail_outcomes;
+mod metrics;
 mod offline_verify;
 mod openapi;
 mod paging;

@@ -163,14 +163,13 @@ async fn an_approval_in_the_admin_center_arrives_signed_at_the_receiver() {
     // Delivered once: nothing more to send.
     assert_eq!(w.app.deliver_webhooks().await.delivered, 0);
     assert_eq!(receiver.received().len(), 2);
-    let metrics = crate::helpers::client()
-        .get(format!("{}/metrics", w.app.engineer_url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body");
+    // Refreshed in the background (every 100 ms in tests), not per scrape.
+    let metrics = w
+        .app
+        .scrape_until("the deliveries counted", |t| {
+            t.contains("lockbox_webhook_deliveries{status=\"delivered\"} 2")
+        })
+        .await;
     assert!(
         metrics.contains("lockbox_webhook_deliveries{status=\"delivered\"} 2"),
         "{metrics}"

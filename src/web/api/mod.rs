@@ -123,9 +123,15 @@ async fn authenticate(req: &HttpRequest) -> Result<(Bearer, AppState), ApiError>
     })
     .await?
     .ok_or(ApiError::Unauthorized)?;
-    let token_id = match &found {
-        Bearer::Customer(_, t) | Bearer::Staff(_, t) => t.id,
+    let (token_id, scope, portal) = match &found {
+        Bearer::Customer(_, t) => (t.id, t.scope.as_db(), "admin"),
+        Bearer::Staff(_, t) => (t.id, t.scope.as_db(), "engineer"),
     };
+    state
+        .metrics
+        .api_token_uses
+        .with_label_values(&[portal, scope])
+        .inc();
     state
         .api_limit
         .check(token_id)
