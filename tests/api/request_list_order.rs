@@ -119,7 +119,7 @@ async fn the_list_keeps_its_order_and_pages_across_the_pending_boundary_as_deadl
     app.arrange_request(w.fabrikam, &w.engineer, None);
 
     let by_id_desc = |mut v: Vec<RequestId>| {
-        v.sort_by(|x, y| y.0.cmp(&x.0));
+        v.sort_by_key(|y| std::cmp::Reverse(y.0));
         v
     };
     let mut conn = app.app_conn();
