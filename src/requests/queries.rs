@@ -165,6 +165,64 @@ struct RankedRow {
     rank: i32,
 }
 
+/// The admin center's list (and the API's): pending requests first, then
+/// the rest, each newest first; one page after the cursor (`$6` rank, `$7`
+/// time, `$8` id). It reads only what the page shows: the pending part by
+/// keyset on its partial index (migration 000900), the closed part by
+/// keyset on its own, and the few requests whose deadline passed before
+/// the sweeper recorded it (still stored as pending, already expired) from
+/// the tenant's deadline index; only those parts' first rows are sorted together.
+/// Each part's bound is `(created_at, id) < …` on the index itself, and a
+/// part the cursor has passed is cut off before it reads anything.
+const LIST_FOR_TENANT: &str = "SELECT /* requests list */ p.id, p.tenant_id, p.engineer_id, \
+        p.service_request, p.workload, p.duration_minutes, p.justification, p.status, \
+        p.created_at, p.manager_id, p.expires_at, p.approved_at, p.ends_at, p.closed_at, \
+        p.ticket_id, p.approvals_required, t.name AS tenant_name, \
+        s.display_name AS engineer_name, p.rank \
+     FROM ( \
+        (SELECT a.*, 0 AS rank FROM access_requests a \
+         WHERE a.tenant_id = $1 AND a.status IN ('pending_manager', 'pending_customer') \
+           AND request_effective_status(a.status, a.expires_at, a.ends_at, $2) \
+               IN ('pending_manager', 'pending_customer') \
+           AND ($6::int IS NULL OR $6::int <= 0) \
+           AND ($3::text IS NULL OR $3::text IN ('pending_manager', 'pending_customer')) \
+           AND (a.created_at, a.id) < ( \
+               CASE WHEN $6::int = 0 THEN $7::timestamptz ELSE 'infinity'::timestamptz END, \
+               CASE WHEN $6::int = 0 THEN $8::uuid \
+                    ELSE 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid END) \
+           AND ($3::text IS NULL OR request_effective_status(a.status, a.expires_at, a.ends_at, $2) = $3) \
+           AND ($4::timestamptz IS NULL OR a.created_at >= $4) \
+           AND ($5::timestamptz IS NULL OR a.created_at < $5) \
+           AND ($10::uuid IS NULL OR a.id = $10) \
+         ORDER BY a.created_at DESC, a.id DESC LIMIT $9) \
+        UNION ALL \
+        (SELECT a.*, 1 AS rank FROM access_requests a \
+         WHERE a.tenant_id = $1 AND a.status NOT IN ('pending_manager', 'pending_customer') \
+           AND ($6::int IS NULL OR $6::int <= 1) \
+           AND (a.created_at, a.id) < ( \
+               CASE WHEN $6::int = 1 THEN $7::timestamptz ELSE 'infinity'::timestamptz END, \
+               CASE WHEN $6::int = 1 THEN $8::uuid \
+                    ELSE 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid END) \
+           AND ($3::text IS NULL OR request_effective_status(a.status, a.expires_at, a.ends_at, $2) = $3) \
+           AND ($4::timestamptz IS NULL OR a.created_at >= $4) \
+           AND ($5::timestamptz IS NULL OR a.created_at < $5) \
+           AND ($10::uuid IS NULL OR a.id = $10) \
+         ORDER BY a.created_at DESC, a.id DESC LIMIT $9) \
+        UNION ALL \
+        (SELECT a.*, 1 AS rank FROM access_requests a \
+         WHERE a.tenant_id = $1 AND a.status = 'pending_customer' AND a.expires_at <= $2 \
+           AND ($6::int IS NULL OR $6::int <= 1) \
+           AND ($3::text IS NULL OR $3::text = 'expired') \
+           AND ($6::int IS NULL OR $6::int < 1 OR (a.created_at, a.id) < ($7, $8)) \
+           AND ($4::timestamptz IS NULL OR a.created_at >= $4) \
+           AND ($5::timestamptz IS NULL OR a.created_at < $5) \
+           AND ($10::uuid IS NULL OR a.id = $10)) \
+     ) p \
+     JOIN tenants t ON t.id = p.tenant_id \
+     JOIN provider_staff s ON s.id = p.engineer_id \
+     ORDER BY p.rank ASC, p.created_at DESC, p.id DESC \
+     LIMIT $9";
+
 /// One page of a tenant's requests, pending first, with the cursor of the
 /// next page if there is one.
 pub fn list_for_tenant(
@@ -177,40 +235,19 @@ pub fn list_for_tenant(
 ) -> QueryResult<(Vec<AccessRequest>, Option<Cursor>)> {
     use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
     // Prepared once per connection: the text is constant.
-    let rows: Vec<RankedRow> = crate::db::prepared(diesel::sql_query(
-        "WITH r AS ( \
-            SELECT a.*, request_effective_status(a.status, a.expires_at, a.ends_at, $2) \
-                AS effective \
-            FROM access_requests a WHERE a.tenant_id = $1), \
-         ranked AS ( \
-            SELECT r.*, CASE WHEN r.effective IN ('pending_manager', 'pending_customer') \
-                THEN 0 ELSE 1 END AS rank FROM r) \
-         SELECT ranked.id, ranked.tenant_id, ranked.engineer_id, ranked.service_request, \
-                ranked.workload, ranked.duration_minutes, ranked.justification, ranked.status, \
-                ranked.created_at, ranked.manager_id, ranked.expires_at, ranked.approved_at, \
-                ranked.ends_at, ranked.closed_at, ranked.ticket_id, ranked.approvals_required, t.name AS tenant_name, s.display_name AS engineer_name, ranked.rank \
-         FROM ranked \
-         JOIN tenants t ON t.id = ranked.tenant_id \
-         JOIN provider_staff s ON s.id = ranked.engineer_id \
-         WHERE ($3::text IS NULL OR ranked.effective = $3) \
-           AND ($4::timestamptz IS NULL OR ranked.created_at >= $4) \
-           AND ($5::timestamptz IS NULL OR ranked.created_at < $5) \
-           AND ($6::int IS NULL OR ranked.rank > $6 \
-                OR (ranked.rank = $6 AND (ranked.created_at, ranked.id) < ($7, $8))) \
-           AND ($10::uuid IS NULL OR ranked.id = $10) \
-         ORDER BY ranked.rank ASC, ranked.created_at DESC, ranked.id DESC \
-         LIMIT $9",
+    let rows: Vec<RankedRow> = crate::db::prepared(
+        diesel::sql_query(LIST_FOR_TENANT)
+            .bind::<SqlUuid, _>(tenant_id)
+            .bind::<Timestamptz, _>(now)
+            .bind::<Nullable<Text>, _>(filter.state.map(Status::as_db))
+            .bind::<Nullable<Timestamptz>, _>(filter.from)
+            .bind::<Nullable<Timestamptz>, _>(filter.until)
+            .bind::<Nullable<Integer>, _>(after.map(|c| c.rank))
+            .bind::<Nullable<Timestamptz>, _>(after.map(|c| c.created_at))
+            .bind::<Nullable<SqlUuid>, _>(after.map(|c| c.id))
+            .bind::<BigInt, _>(limit + 1)
+            .bind::<Nullable<SqlUuid>, _>(filter.request),
     )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Timestamptz, _>(now)
-    .bind::<Nullable<Text>, _>(filter.state.map(Status::as_db))
-    .bind::<Nullable<Timestamptz>, _>(filter.from)
-    .bind::<Nullable<Timestamptz>, _>(filter.until)
-    .bind::<Nullable<Integer>, _>(after.map(|c| c.rank))
-    .bind::<Nullable<Timestamptz>, _>(after.map(|c| c.created_at))
-    .bind::<Nullable<SqlUuid>, _>(after.map(|c| c.id))
-    .bind::<BigInt, _>(limit + 1)
-    .bind::<Nullable<SqlUuid>, _>(filter.request))
     .load(conn)?;
     let more = rows.len() as i64 > limit;
     let page: Vec<(AccessRequest, i32)> = rows

@@ -23,6 +23,7 @@ mod plans;
 mod quorum;
 mod quorum_races;
 mod readme;
+mod request_list_order;
 mod requests;
 mod roles;
 mod security;

@@ -170,13 +170,15 @@ fn the_request_list_the_audit_search_and_the_decision_lookup_use_their_indexes_u
     let t = tenant.0;
     let list = plan_of(
         &mut conn,
-        "WITH r AS%",
+        "SELECT /* requests list */%",
         &format!("'{t}', now(), NULL, NULL, NULL, NULL, NULL, NULL, 26, NULL"),
     );
     assert!(
-        list.contains("access_requests_tenant_idx")
+        list.contains("Index Scan using access_requests_tenant_open_idx")
+            && list.contains("access_requests_tenant_closed_idx")
+            && list.contains("access_requests_tenant_due_idx")
             && !list.contains("Seq Scan on access_requests"),
-        "the request list reads the tenant's index:\n{list}"
+        "each part of the request list reads its own index:\n{list}"
     );
     let lookup = plan_of(
         &mut conn,

@@ -133,13 +133,18 @@ pub(super) async fn decide(
 ) -> Result<Figures, BenchError> {
     let decisions = Arc::new(decisions);
     let next = Arc::new(AtomicUsize::new(0));
+    // The clients are made before the clock starts (making one loads the
+    // system's root certificates: not the server's time to count).
+    let clients = (0..connections.max(1))
+        .map(|_| client())
+        .collect::<Result<Vec<_>, _>>()?;
     let started = Instant::now();
     let deadline = started + duration;
-    let workers: Vec<_> = (0..connections.max(1))
-        .map(|_| {
+    let workers: Vec<_> = clients
+        .into_iter()
+        .map(|client| {
             let (decisions, next) = (decisions.clone(), next.clone());
             tokio::spawn(async move {
-                let client = client()?;
                 let mut samples = Vec::new();
                 while Instant::now() < deadline {
                     let Some(d) = decisions.get(next.fetch_add(1, Ordering::Relaxed)) else {

@@ -1,0 +1,3 @@
+DROP INDEX access_requests_tenant_due_idx;
+DROP INDEX access_requests_tenant_closed_idx;
+DROP INDEX access_requests_tenant_open_idx;
