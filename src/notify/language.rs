@@ -36,9 +36,13 @@ pub fn set(
         ))
         .on_conflict_do_nothing()
         .execute(conn)?;
-    diesel::update(lp::table.find((realm, account)).filter(lp::chosen.eq(false)))
-        .set((lp::lang.eq(lang.code()), lp::updated_at.eq(now)))
-        .execute(conn)?;
+    diesel::update(
+        lp::table
+            .find((realm, account))
+            .filter(lp::chosen.eq(false)),
+    )
+    .set((lp::lang.eq(lang.code()), lp::updated_at.eq(now)))
+    .execute(conn)?;
     Ok(())
 }
 
