@@ -14,10 +14,10 @@ use super::{
     error::AppError,
     forms::{CsrfForm, PortalSession, SignedIn},
     render_status, see_other,
+    signin::language_realm,
     two_factor::TwoFactorPortal,
 };
 use crate::{
-    auth::Realm,
     db::{self, DbError},
     i18n::{Lang, Tr},
     notify::language,
@@ -52,13 +52,6 @@ struct Choice {
     mail_language: String,
 }
 
-fn realm_name(realm: Realm) -> &'static str {
-    match realm {
-        Realm::Admin => language::ADMIN,
-        Realm::Engineer => language::ENGINEER,
-    }
-}
-
 /// The choice the form sent: `Some(None)` follows the portal language,
 /// `Some(Some(lang))` holds one; `None` is no choice offered.
 fn parse(value: &str) -> Option<Option<Lang>> {
@@ -87,7 +80,7 @@ async fn show<P: TwoFactorPortal>(
     SignedIn(me): SignedIn<P>,
 ) -> Result<HttpResponse, AppError> {
     let holder = me.holder(&state.settings);
-    let (realm, id) = (realm_name(holder.realm), holder.id);
+    let (realm, id) = (language_realm(holder.realm), holder.id);
     let chosen = db::blocking(&state.pool, move |conn| {
         language::chosen(conn, realm, id).map_err(DbError::from)
     })
@@ -109,7 +102,7 @@ async fn save<P: TwoFactorPortal>(
         return render_status(StatusCode::UNPROCESSABLE_ENTITY, &again);
     };
     let holder = me.holder(&state.settings);
-    let (realm, id, now) = (realm_name(holder.realm), holder.id, state.clock.now());
+    let (realm, id, now) = (language_realm(holder.realm), holder.id, state.clock.now());
     db::blocking(&state.pool, move |conn| {
         language::choose(conn, realm, id, choice, now).map_err(DbError::from)
     })

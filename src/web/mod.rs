@@ -254,11 +254,7 @@ pub async fn switch_language(
         .map(|r| *r.get_ref());
     if let (Some(realm), Some(id)) = (realm, forms::PortalSession::from_request(&req).principal()?)
     {
-        let realm = match realm {
-            crate::auth::Realm::Admin => crate::notify::language::ADMIN,
-            crate::auth::Realm::Engineer => crate::notify::language::ENGINEER,
-        };
-        signin::remember_language(&state, realm, id, lang).await?;
+        signin::remember_language(&state, signin::language_realm(realm), id, lang).await?;
     }
     let back = query
         .back

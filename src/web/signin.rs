@@ -151,6 +151,14 @@ pub fn realm_of<P: super::request_pages::RequestPortal>() -> &'static str {
     }
 }
 
+/// The language-preference realm of a signed-in principal's realm.
+pub fn language_realm(realm: crate::auth::Realm) -> &'static str {
+    match realm {
+        crate::auth::Realm::Admin => crate::notify::language::ADMIN,
+        crate::auth::Realm::Engineer => crate::notify::language::ENGINEER,
+    }
+}
+
 /// Records `lang` as the account's mail language.
 pub async fn remember_language(
     state: &super::AppState,
