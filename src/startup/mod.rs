@@ -16,6 +16,7 @@ use crate::{
     web::{self as portal, AppState, MAX_BODY_BYTES, rate_limit::RateLimit},
 };
 
+pub mod memory;
 mod sessions;
 
 #[derive(Debug, thiserror::Error)]

@@ -212,15 +212,19 @@ pub(super) async fn sign_in(
         .redirect(reqwest::redirect::Policy::none())
         .local_address(std::net::IpAddr::V4(from))
         .build()
-        .map_err(BenchError::from)?;
+        .map_err(|e| BenchError::with_causes(&e))?;
     let form = client
         .get(format!("{base}/signin"))
         .send()
         .await
-        .map_err(BenchError::from)?;
-    let anonymous = session_cookie(&form, COOKIE)
-        .ok_or_else(|| BenchError("the sign-in form set no session cookie".into()))?;
-    let html = form.text().await.map_err(BenchError::from)?;
+        .map_err(|e| BenchError::with_causes(&e))?;
+    let anonymous = session_cookie(&form, COOKIE).ok_or_else(|| {
+        BenchError(format!(
+            "the sign-in form (from {from}) answered {} without a session cookie",
+            form.status()
+        ))
+    })?;
+    let html = form.text().await.map_err(|e| BenchError::with_causes(&e))?;
     let marker = "name=\"csrf_token\" value=\"";
     let csrf = html
         .split_once(marker)
@@ -240,7 +244,7 @@ pub(super) async fn sign_in(
         .body(body)
         .send()
         .await
-        .map_err(BenchError::from)?;
+        .map_err(|e| BenchError::with_causes(&e))?;
     let status = resp.status();
     match (status, session_cookie(&resp, COOKIE)) {
         (StatusCode::SEE_OTHER, Some(cookie)) => Ok(cookie),

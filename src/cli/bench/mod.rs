@@ -102,6 +102,19 @@ impl BenchError {
     fn from(e: impl std::fmt::Display) -> Self {
         Self(e.to_string())
     }
+
+    /// An error with its causes: reqwest's own message ("error sending
+    /// request") does not say whether the connection was refused or reset.
+    fn with_causes(e: &(dyn std::error::Error + 'static)) -> Self {
+        let mut text = e.to_string();
+        let mut source = e.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Self(text)
+    }
 }
 
 /// `url` pointing at database `db` instead (URI or key=value form).
