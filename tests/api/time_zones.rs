@@ -427,3 +427,29 @@ async fn exports_say_their_times_are_utc_whatever_the_readers_zone() {
     assert!(page.contains("2026-03-29 03:00:00 CEST"), "{page}");
     assert_eq!(texts(&page, "#record-utc"), ["2026-03-29T01:00:00.000000Z"]);
 }
+
+#[tokio::test]
+async fn the_access_sessions_results_show_times_in_the_engineers_zone() {
+    let w = world().await;
+    w.app.clock.set(utc(3, 29, 6, 0));
+    w.app.seed_content(w.fabrikam, "fabrikam.example");
+    let id = w
+        .app
+        .approved_request(w.fabrikam, &w.engineer, &w.manager, "exchange");
+    choose(&w.app, language::ENGINEER, &w.engineer, Some(AMSTERDAM));
+    let engineer = w.app.engineer_client(&w.engineer).await;
+    let resp = w
+        .app
+        .run_operation(&engineer, id, &[("operation", "Get-MessageTrace")])
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cells = texts(&resp.text().await.expect("body"), "#results td");
+    let times: Vec<&String> = cells.iter().filter(|c| c.starts_with("2026-")).collect();
+    assert!(!times.is_empty(), "{cells:?}");
+    assert!(
+        times
+            .iter()
+            .all(|t| t.ends_with(":00 CET") || t.ends_with(":00 CEST")),
+        "{times:?}"
+    );
+}

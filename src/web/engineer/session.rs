@@ -170,7 +170,7 @@ async fn operate(
     .await?;
     match outcome {
         Outcome::Executed { table, .. } => {
-            page.result = Some(table);
+            page.result = Some(table.with_times(|at| page.tr.fmt_time(at)));
             render_status(StatusCode::OK, &page)
         }
         Outcome::Refused(denial) => {
