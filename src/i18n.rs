@@ -2,10 +2,18 @@
 //! in `templates/i18n/<lang>/lockbox.ftl`: adding a language is adding a
 //! bundle. The language comes from the `lang` cookie (the switch), else from
 //! `Accept-Language`, else English.
+//!
+//! The translator also carries the reader's time zone ([`Tr::zone`]), so
+//! every time a page or a mail shows goes through [`Tr::fmt_time`] and is
+//! in the zone of whoever reads it, with its abbreviation. The web layer
+//! fills it from the signed-in account (`web::reader`), the mails from the
+//! recipient's (`notify::time_zone`); without one it is UTC.
 
 use std::{borrow::Cow, collections::HashMap};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use actix_web::HttpRequest;
+use chrono::{DateTime, Utc};
+pub use chrono_tz::Tz;
 use fluent_templates::{Loader, fluent_bundle::FluentValue, static_loader};
 use unic_langid::{LanguageIdentifier, langid};
 
@@ -86,15 +94,27 @@ impl Lang {
     }
 }
 
-/// The translator handed to every page.
+/// The translator handed to every page and mail: the reader's language
+/// and time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tr {
     pub lang: Lang,
+    /// The reader's time zone: every time shown is in it.
+    pub zone: Tz,
 }
 
 impl Tr {
+    /// A translator for `lang`, with times in UTC (until [`Tr::in_zone`]).
     pub fn new(lang: Lang) -> Self {
-        Self { lang }
+        Self {
+            lang,
+            zone: Tz::UTC,
+        }
+    }
+
+    /// The same translator with times in `zone`.
+    pub fn in_zone(self, zone: Tz) -> Self {
+        Self { zone, ..self }
     }
 
     /// The message `key` in this language (falling back to English).
@@ -115,20 +135,92 @@ impl Tr {
     pub fn t1(&self, key: &str, name: &'static str, value: &str) -> String {
         self.t_args(key, &[(name, value)])
     }
-}
 
-impl FromRequest for Tr {
-    type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<Self, Self::Error>>;
+    /// `at` in the reader's time zone, to the second, with the zone's
+    /// abbreviation ("2026-03-29 03:30:00 CEST"): the one way a page or a
+    /// mail shows a time.
+    pub fn fmt_time(&self, at: impl std::borrow::Borrow<DateTime<Utc>>) -> String {
+        fmt_time_in(self.zone, *at.borrow())
+    }
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(Ok(Tr::new(Lang::from_request(req))))
+    /// The reader's zone's IANA name ("Europe/Amsterdam"), e.g. next to a
+    /// field whose time is read in it.
+    pub fn zone_name(&self) -> &'static str {
+        self.zone.name()
     }
 }
 
-/// Times are shown in UTC, to the second, with the zone spelled out.
-pub fn fmt_time(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+/// `at` in `zone`, to the second, with the zone's abbreviation (what
+/// the tz database calls it then: "CET", "CEST", "UTC", or "+03" where it
+/// names none).
+pub fn fmt_time_in(zone: Tz, at: DateTime<Utc>) -> String {
+    at.with_timezone(&zone)
+        .format("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
+}
+
+/// A time in UTC, for readers who have no zone: the JSON API's messages
+/// and the command line.
+pub fn fmt_utc(at: DateTime<Utc>) -> String {
+    fmt_time_in(Tz::UTC, at)
+}
+
+/// The zones a person can choose: UTC and the tz database's
+/// `Region/City` names (no legacy aliases such as `US/Eastern` or
+/// `Etc/GMT+5`, whose signs read backwards), by name.
+pub fn offered_zones() -> impl Iterator<Item = Tz> {
+    const REGIONS: [&str; 10] = [
+        "Africa/",
+        "America/",
+        "Antarctica/",
+        "Arctic/",
+        "Asia/",
+        "Atlantic/",
+        "Australia/",
+        "Europe/",
+        "Indian/",
+        "Pacific/",
+    ];
+    std::iter::once(Tz::UTC).chain(
+        chrono_tz::TZ_VARIANTS
+            .iter()
+            .copied()
+            .filter(|z| REGIONS.iter().any(|r| z.name().starts_with(r))),
+    )
+}
+
+/// The offered zone named exactly `name`; `None` for anything else.
+pub fn parse_zone(name: &str) -> Option<Tz> {
+    let zone: Tz = name.parse().ok()?;
+    (zone.name() == name && offered_zones().any(|z| z == zone)).then_some(zone)
+}
+
+/// The reader's zone: their own choice, else their organisation's default,
+/// else UTC (one rule for pages and mails). A stored name that no longer
+/// parses is skipped.
+pub fn reader_zone(chosen: Option<&str>, default: Option<&str>) -> Tz {
+    chosen
+        .and_then(|n| n.parse().ok())
+        .or_else(|| default.and_then(|n| n.parse().ok()))
+        .unwrap_or(Tz::UTC)
+}
+
+/// The moment the clock in `zone` reads `local`: of two (the hour the clock
+/// is set back) the earlier, or the `later`; a time the clock skips (set
+/// forward) is read with the offset before the jump, so it falls just
+/// after it.
+pub fn local_to_utc(zone: Tz, local: chrono::NaiveDateTime, later: bool) -> chrono::DateTime<Utc> {
+    use chrono::{LocalResult, Offset, TimeZone};
+    match zone.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(early, late) => if later { late } else { early }.with_timezone(&Utc),
+        LocalResult::None => {
+            let before = zone
+                .offset_from_utc_datetime(&(local - chrono::Duration::days(1)))
+                .fix();
+            (local - chrono::Duration::seconds(i64::from(before.local_minus_utc()))).and_utc()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +239,57 @@ mod tests {
         );
         assert_eq!(Lang::from_accept_language("de, fr"), None);
         assert_eq!(Lang::from_accept_language("en;q=0"), None);
+    }
+
+    #[test]
+    fn times_are_in_the_readers_zone_across_both_dst_switches() {
+        use chrono::TimeZone;
+        let tr = Tr::new(Lang::En).in_zone(chrono_tz::Europe::Amsterdam);
+        let at = |h, m| Utc.with_ymd_and_hms(2026, 3, 29, h, m, 0).unwrap();
+        assert_eq!(tr.fmt_time(at(0, 59)), "2026-03-29 01:59:00 CET");
+        assert_eq!(tr.fmt_time(at(1, 0)), "2026-03-29 03:00:00 CEST");
+        let at = |h, m| Utc.with_ymd_and_hms(2026, 10, 25, h, m, 0).unwrap();
+        assert_eq!(tr.fmt_time(at(0, 30)), "2026-10-25 02:30:00 CEST");
+        assert_eq!(tr.fmt_time(at(1, 30)), "2026-10-25 02:30:00 CET");
+        assert_eq!(
+            Tr::new(Lang::Nl).fmt_time(at(1, 30)),
+            "2026-10-25 01:30:00 UTC"
+        );
+    }
+
+    #[test]
+    fn only_offered_zone_names_parse() {
+        assert_eq!(
+            parse_zone("Europe/Amsterdam"),
+            Some(chrono_tz::Europe::Amsterdam)
+        );
+        assert_eq!(parse_zone("UTC"), Some(Tz::UTC));
+        for bad in [
+            "",
+            "europe/amsterdam",
+            "US/Eastern",
+            "Etc/GMT+5",
+            "Mars/Olympus",
+            " UTC",
+        ] {
+            assert_eq!(parse_zone(bad), None, "{bad:?}");
+        }
+        assert!(offered_zones().count() > 300);
+    }
+
+    #[test]
+    fn the_readers_zone_is_theirs_else_the_default_else_utc() {
+        use chrono_tz::{America, Europe};
+        assert_eq!(
+            reader_zone(Some("America/Denver"), Some("Europe/Amsterdam")),
+            America::Denver
+        );
+        assert_eq!(
+            reader_zone(None, Some("Europe/Amsterdam")),
+            Europe::Amsterdam
+        );
+        assert_eq!(reader_zone(None, None), Tz::UTC);
+        assert_eq!(reader_zone(Some("nowhere"), Some("also nowhere")), Tz::UTC);
     }
 
     #[test]

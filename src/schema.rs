@@ -319,6 +319,16 @@ diesel::table! {
         created_at -> Timestamptz,
         require_two_factor -> Bool,
         approvals_required -> Int2,
+        time_zone -> Text,
+    }
+}
+
+diesel::table! {
+    time_zone_preferences (realm, account_id) {
+        realm -> Text,
+        account_id -> Uuid,
+        zone -> Nullable<Text>,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -444,5 +454,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_endpoints,
     tenants,
+    time_zone_preferences,
     web_sessions,
 );

@@ -8,6 +8,10 @@
 //! in front (OWASP's advice on CSV injection), so opening an export never
 //! runs what someone typed as their name. JSON Lines are data for
 //! programs and are written as they are.
+//!
+//! Times are UTC in both, as recorded (RFC 3339, ending in `Z`), whatever
+//! zone the person exporting sees times in on the pages; the CSV's header
+//! says so (`occurred_at_utc`), for whoever opens it in a spreadsheet.
 
 use std::{
     collections::HashMap,
@@ -57,7 +61,7 @@ impl Format {
 
 const CSV_HEADER: [&str; 13] = [
     "id",
-    "occurred_at",
+    "occurred_at_utc",
     "tenant_id",
     "seq",
     "actor_id",

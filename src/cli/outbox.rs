@@ -49,7 +49,7 @@ pub async fn run(command: OutboxCommand, pool: &PgPool) -> Result<(), CliError> 
                     f.kind,
                     f.to_address,
                     f.attempts,
-                    crate::i18n::fmt_time(f.created_at),
+                    crate::i18n::fmt_utc(f.created_at),
                     f.last_error.as_deref().unwrap_or("").replace('\n', " ")
                 );
             }

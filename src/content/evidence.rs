@@ -6,7 +6,9 @@
 //! `lockbox audit verify-file` (or any verifier written from README)
 //! checks it offline as it checks an export.
 //!
-//! Fields: `format` (`lockbox-evidence-v1`), `generated_at`, `request`
+//! Fields: `format` (`lockbox-evidence-v1`), `times` (`UTC`: every time
+//! in the pack is UTC, RFC 3339 ending in `Z`, whatever zone its reader
+//! sees times in on the pages), `generated_at`, `request`
 //! (with its `fingerprint`, `approvals_required` and every approval in
 //! `approvals`), `timeline`, `operator_actions` (audit records,
 //! newest first), `receipts` and `checkpoints` (as downloaded one by one),
@@ -44,6 +46,9 @@ pub enum EvidenceError {
 #[derive(Debug, Serialize)]
 pub struct Pack {
     pub format: &'static str,
+    /// Every time in the pack is UTC (issue 22: pages show the reader's
+    /// zone; what is handed on stays as recorded).
+    pub times: &'static str,
     pub generated_at: DateTime<Utc>,
     pub request: RequestFacts,
     pub timeline: Vec<TimelineFact>,
@@ -128,6 +133,7 @@ pub fn pack(
     }
     Ok(Pack {
         format: EVIDENCE_FORMAT,
+        times: "UTC",
         generated_at: now,
         request: facts(&request, status.name()),
         timeline: timeline

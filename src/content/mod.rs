@@ -11,6 +11,7 @@ pub mod evidence;
 pub use evidence::operator_actions;
 pub mod seed;
 pub mod store;
+pub mod times;
 
 use std::collections::HashMap;
 

@@ -11,6 +11,7 @@ use diesel::{
     sql_types::{BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
 
+use super::times::time;
 use crate::identity::TenantId;
 
 /// Rows any one operation returns at most.
@@ -129,10 +130,6 @@ pub struct PgContent;
 
 fn kb(bytes: i64) -> String {
     format!("{:.1}", bytes as f64 / 1024.0)
-}
-
-fn time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// `%words%` for ILIKE, wildcards escaped.

@@ -25,7 +25,7 @@ use crate::{
 struct Fields {
     tenant: String,
     seq: i64,
-    time: String,
+    at: DateTime<Utc>,
     key_id: String,
     json: String,
 }
@@ -109,19 +109,16 @@ fn mails(conn: &mut PgConnection, tenant: TenantId, c: &Checkpoint) -> QueryResu
     let f = Fields {
         tenant: defang(&first.tenant_name),
         seq: c.seq,
-        time: c.time(),
+        at: c.created_at,
         key_id: c.key_id.clone(),
         json: serde_json::to_string_pretty(&c.published()).unwrap_or_default(),
     };
-    // Each administrator in their own language (`super::language`).
+    // Each administrator in their own language and time zone
+    // (`super::reader`); the checkpoint itself keeps its UTC time.
     admins
         .into_iter()
         .map(|admin| {
-            let tr = Tr::new(super::language::of(
-                conn,
-                super::language::ADMIN,
-                admin.id.0,
-            )?);
+            let tr = super::reader(conn, super::language::ADMIN, admin.id.0)?;
             let seq = f.seq.to_string();
             Ok(Mail {
                 kind: "checkpoint_digest",

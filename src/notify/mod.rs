@@ -13,6 +13,7 @@ pub mod language;
 pub mod mailer;
 pub mod notice;
 pub mod outbox;
+pub mod time_zone;
 
 /// Text that cannot become a link: no scheme, no dotted host names, no
 /// addresses ("www.x.example" becomes "w-w-w[.]x[.]example").
@@ -53,6 +54,17 @@ pub fn defang(text: &str) -> String {
         i += 1;
     }
     out
+}
+
+/// The translator of a mail to the account `account` of `realm`: in its
+/// mail language ([`language`]) with times in its zone ([`time_zone`]).
+pub fn reader(
+    conn: &mut diesel::PgConnection,
+    realm: &str,
+    account: uuid::Uuid,
+) -> diesel::QueryResult<crate::i18n::Tr> {
+    let lang = language::of(conn, realm, account)?;
+    Ok(crate::i18n::Tr::new(lang).in_zone(time_zone::of(conn, realm, account)?))
 }
 
 /// Renders a mail template; a failure aborts the change's transaction

@@ -5,7 +5,8 @@
 //! of the tenant cancels or revokes it; the provider's managers when a new
 //! request waits in their queue (one mail per new request); the engineer at
 //! every transition of their request; the approvers who have not yet
-//! approved when a request needs more approvals ([`quorum`]). Rendered
+//! approved when a request needs more approvals ([`quorum`]). Every time
+//! in them is in the recipient's time zone (`notify::time_zone`). Rendered
 //! here, queued by [`super::effects`].
 
 use chrono::{DateTime, Utc};
@@ -13,9 +14,9 @@ use diesel::prelude::*;
 
 use super::{format_minutes, model::AccessRequest};
 use crate::{
-    i18n::{Lang, Tr, fmt_time},
+    i18n::Tr,
     identity::UserId,
-    notify::{Mail, defang, language, notice::Notice},
+    notify::{self, Mail, defang, language, notice::Notice},
     staff, tenants,
 };
 
@@ -86,10 +87,10 @@ pub enum TenantNews {
     Revoked,
 }
 
-/// One recipient: where, and in which language.
+/// One recipient: where, and their language and time zone.
 struct To {
     email: String,
-    lang: Lang,
+    tr: Tr,
 }
 
 /// The facts every mail about a request names.
@@ -125,7 +126,7 @@ pub fn waiting_notice(
     ticket: &Ticket,
     reminder: bool,
 ) -> (String, Notice) {
-    let expires = req.expires_at.map(fmt_time).unwrap_or_default();
+    let expires = req.expires_at.map(|at| tr.fmt_time(at)).unwrap_or_default();
     let mut f = facts(tr, req);
     f.insert(
         3,
@@ -210,9 +211,9 @@ pub fn engineer_notice(
         EngineerNews::Expired | EngineerNews::Ended => "mail-fact-time",
         _ => "mail-fact-decided",
     };
-    f.push((tr.t(when), fmt_time(at)));
+    f.push((tr.t(when), tr.fmt_time(at)));
     if let Some(end) = access_ends_at {
-        f.push((tr.t("mail-fact-access-ends"), fmt_time(end)));
+        f.push((tr.t("mail-fact-access-ends"), tr.fmt_time(end)));
     }
     let notice = Notice {
         lang: tr.lang.code(),
@@ -240,7 +241,7 @@ pub fn tenant_notice(
     };
     let by = defang(by);
     let mut f = facts(tr, req);
-    f.push((tr.t("mail-fact-decided"), fmt_time(at)));
+    f.push((tr.t("mail-fact-decided"), tr.fmt_time(at)));
     let notice = Notice {
         lang: tr.lang.code(),
         heading: tr.t("mail-tenant-heading"),
@@ -269,19 +270,14 @@ fn mail(kind: &'static str, to: &To, (subject, notice): (String, Notice)) -> Que
     })
 }
 
-/// The tenant's global administrators and approvers, with their languages.
+/// The tenant's global administrators and approvers, with their languages
+/// and zones.
 fn deciders(conn: &mut PgConnection, req: &AccessRequest) -> QueryResult<Vec<(UserId, To)>> {
     tenants::lockbox_people(conn, req.tenant_id)?
         .into_iter()
         .map(|p| {
-            let lang = language::of(conn, language::ADMIN, p.id.0)?;
-            Ok((
-                p.id,
-                To {
-                    email: p.email,
-                    lang,
-                },
-            ))
+            let tr = notify::reader(conn, language::ADMIN, p.id.0)?;
+            Ok((p.id, To { email: p.email, tr }))
         })
         .collect()
 }
@@ -308,7 +304,7 @@ pub fn pending_customer(
         .iter()
         .filter(|(id, _)| !req.approvals.iter().any(|a| a.user_id == *id))
         .map(|(_, to)| {
-            let notice = waiting_notice(&Tr::new(to.lang), req, &ticket, reminder);
+            let notice = waiting_notice(&to.tr, req, &ticket, reminder);
             mail(kind, to, notice)
         })
         .collect()
@@ -320,14 +316,10 @@ pub fn awaiting_manager(conn: &mut PgConnection, req: &AccessRequest) -> QueryRe
         .into_iter()
         .map(|m| {
             let to = To {
-                lang: language::of(conn, language::ENGINEER, m.id.0)?,
+                tr: notify::reader(conn, language::ENGINEER, m.id.0)?,
                 email: m.email,
             };
-            mail(
-                "awaiting_manager",
-                &to,
-                manager_notice(&Tr::new(to.lang), req),
-            )
+            mail("awaiting_manager", &to, manager_notice(&to.tr, req))
         })
         .collect()
 }
@@ -344,10 +336,10 @@ pub fn to_engineer(
         return Ok(None);
     };
     let to = To {
-        lang: language::of(conn, language::ENGINEER, engineer.id.0)?,
+        tr: notify::reader(conn, language::ENGINEER, engineer.id.0)?,
         email: engineer.email,
     };
-    let notice = engineer_notice(&Tr::new(to.lang), req, news, at, access_ends_at);
+    let notice = engineer_notice(&to.tr, req, news, at, access_ends_at);
     mail("decision", &to, notice).map(Some)
 }
 
@@ -364,7 +356,7 @@ pub fn to_tenant_others(
         .iter()
         .filter(|(id, _)| *id != by)
         .map(|(_, to)| {
-            let notice = tenant_notice(&Tr::new(to.lang), req, news, by_name, at);
+            let notice = tenant_notice(&to.tr, req, news, by_name, at);
             mail("tenant_decision", to, notice)
         })
         .collect()

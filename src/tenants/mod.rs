@@ -11,6 +11,7 @@ mod model;
 pub mod quorum;
 pub mod security;
 mod switches;
+pub mod time_zone;
 
 use crate::{
     audit,

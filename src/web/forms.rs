@@ -41,8 +41,30 @@ impl PortalSession {
     /// loaded the one `id` names (`Some(None)`: that account is gone).
     fn loaded<P: Principal>(&self, id: Uuid) -> Option<Option<P>> {
         use crate::auth::session_store::LOADED;
-        let (loaded_id, row) = self.0.get::<(Uuid, Option<P>)>(LOADED).ok().flatten()?;
-        (loaded_id == id).then_some(row)
+        let (loaded_id, row) = self
+            .0
+            .get::<(Uuid, Option<Loaded<P>>)>(LOADED)
+            .ok()
+            .flatten()?;
+        (loaded_id == id).then_some(row.map(|l| l.principal))
+    }
+
+    /// The time zone of the signed-in account, as the session store loaded
+    /// it with the session; `None` when nobody is signed in.
+    pub fn loaded_zone(&self) -> Option<crate::i18n::Tz> {
+        use crate::auth::session_store::LOADED;
+        #[derive(Deserialize)]
+        struct ZoneOnly {
+            time_zone: String,
+        }
+        let id = self.principal().ok().flatten()?;
+        let (loaded_id, row) = self
+            .0
+            .get::<(Uuid, Option<ZoneOnly>)>(LOADED)
+            .ok()
+            .flatten()?;
+        let row = row.filter(|_| loaded_id == id)?;
+        Some(crate::i18n::reader_zone(Some(&row.time_zone), None))
     }
 
     /// Starts a signed-in session under a fresh session id (no fixation) with
@@ -187,21 +209,38 @@ impl FromRequest for PortalSession {
 /// as the session ([`principal_loader`]); it travels to the extractor as
 /// JSON.
 pub trait Principal: Sized + Send + serde::Serialize + DeserializeOwned + 'static {
+    /// The realm its preferences (mail language, time zone) are kept under.
+    const REALM: &'static str;
+
     fn load(conn: &mut diesel::PgConnection, id: Uuid) -> diesel::QueryResult<Option<Self>>;
 }
 
-/// `P::load` as the session store calls it (see
+/// What the session store hands a request for its signed-in account: the
+/// account, and the time zone it reads times in (picked up by the `Tr`
+/// extractor, [`super::reader`], so every page shows times in it).
+#[derive(serde::Serialize, Deserialize)]
+struct Loaded<P> {
+    principal: P,
+    time_zone: String,
+}
+
+/// `P::load` and the account's zone, as the session store calls it (see
 /// [`crate::auth::session_store::PrincipalLoader`]).
 fn load_json<P: Principal>(
     conn: &mut diesel::PgConnection,
     id: Uuid,
 ) -> diesel::QueryResult<Option<serde_json::Value>> {
-    P::load(conn, id)?
-        .map(|p| {
-            serde_json::to_value(p)
-                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
-        })
-        .transpose()
+    let Some(principal) = P::load(conn, id)? else {
+        return Ok(None);
+    };
+    let zone = crate::notify::time_zone::of(conn, P::REALM, id)?;
+    let loaded = Loaded {
+        principal,
+        time_zone: zone.name().to_owned(),
+    };
+    serde_json::to_value(loaded)
+        .map(Some)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
 }
 
 /// The loader of a portal's principal for its session store.

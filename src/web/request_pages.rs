@@ -24,7 +24,7 @@ use super::{
 use crate::{
     audit,
     db::{self, DbError},
-    i18n::{Tr, fmt_time},
+    i18n::Tr,
     identity::RequestId,
     requests::{self, AccessRequest, Action, Caller, Comment, Offers, RequestError, use_cases},
 };
@@ -170,8 +170,8 @@ pub(super) async fn detail_page<P: RequestPortal>(
     let offers = use_cases::offers(&me.caller(), request, now, &state.policy());
     let information =
         information::InformationBox::new::<P>(&me.caller(), request, now, &offers, &questions);
-    let mut view = RequestView::new(request, now, P::VIEWER);
-    view.ticket = ticket.map(|t| super::view::TicketFacts::new(&t, P::VIEWER));
+    let mut view = RequestView::new(&tr, request, now, P::VIEWER);
+    view.ticket = ticket.map(|t| super::view::TicketFacts::new(&tr, &t, P::VIEWER));
     Ok(DetailPage {
         information,
         timeline: timeline_view(&tr, &entries, &request.tenant_name, P::VIEWER),
@@ -190,7 +190,7 @@ pub(super) async fn detail_page<P: RequestPortal>(
             records
                 .iter()
                 .map(|r| OperatorAction {
-                    at: fmt_time(r.occurred_at),
+                    at: tr.fmt_time(r.occurred_at),
                     activity: r.activity.clone(),
                     staff: format!("{} ({})", r.actor_name, r.actor_id),
                     ip: r.ip.clone(),
@@ -205,7 +205,7 @@ pub(super) async fn detail_page<P: RequestPortal>(
                 record: r.audit_record,
                 decision: r.decision.clone(),
                 by: r.approver_name.clone(),
-                at: fmt_time(r.decided_at),
+                at: tr.fmt_time(r.decided_at),
                 key_id: r.key_id.clone(),
             })
             .collect(),
@@ -264,7 +264,7 @@ fn confirm_page<P: RequestPortal>(
     Ok(ConfirmPage::new(
         tr,
         me.chrome(req)?,
-        RequestView::new(request, state.clock.now(), P::VIEWER),
+        RequestView::new(&tr, request, state.clock.now(), P::VIEWER),
         format!("{}-{}", P::VIEWER.confirm_prefix(), action.slug()),
         format!("{}/{}", P::BASE, request.id),
         action.slug(),
@@ -349,7 +349,10 @@ async fn decide<P: TwoFactorPortal>(
     .await?;
     match result {
         Ok(updated) => {
-            let ends = updated.ends_at.map(fmt_time).unwrap_or_default();
+            let ends = updated
+                .ends_at
+                .map(|at| tr.fmt_time(at))
+                .unwrap_or_default();
             let message = tr.t_args(
                 &P::VIEWER.flash_key(action, updated.status),
                 &[("id", &id.to_string()), ("at", &ends)],

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{error::AppError, render};
 use crate::{
     auth::api_tokens::{self, ApiToken},
-    i18n::{Tr, fmt_time},
+    i18n::Tr,
 };
 
 /// A token as the list shows it.
@@ -27,14 +27,14 @@ pub struct TokenRow {
 }
 
 impl TokenRow {
-    pub fn new(t: &ApiToken, now: chrono::DateTime<chrono::Utc>) -> Self {
+    pub fn new(tr: &Tr, t: &ApiToken, now: chrono::DateTime<chrono::Utc>) -> Self {
         Self {
             id: t.id,
             name: t.name.clone(),
             scope_key: t.scope().label_key(),
-            created_at: fmt_time(t.created_at),
-            expires_at: fmt_time(t.expires_at),
-            last_used_at: t.last_used_at.map(fmt_time),
+            created_at: tr.fmt_time(t.created_at),
+            expires_at: tr.fmt_time(t.expires_at),
+            last_used_at: t.last_used_at.map(|at| tr.fmt_time(at)),
             state: t.state(now),
         }
     }

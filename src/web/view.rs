@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    i18n::{Tr, fmt_time},
+    i18n::Tr,
     requests::{AccessRequest, Action, Refusal, Refused, Status, TimelineEntry, format_minutes},
 };
 
@@ -99,12 +99,12 @@ pub struct TicketFacts {
 }
 
 impl TicketFacts {
-    pub fn new(t: &crate::requests::tickets::Ticket, viewer: Viewer) -> Self {
+    pub fn new(tr: &Tr, t: &crate::requests::tickets::Ticket, viewer: Viewer) -> Self {
         Self {
             number: t.number.clone(),
             title: t.title.clone(),
             opener: t.opener_name.clone(),
-            opened_at: fmt_time(t.opened_at),
+            opened_at: tr.fmt_time(t.opened_at),
             href: match viewer {
                 Viewer::Customer => format!("/support/tickets/{}", t.number),
                 Viewer::Provider => format!("/support/{}/{}", t.tenant_id, t.number),
@@ -114,19 +114,19 @@ impl TicketFacts {
 }
 
 impl RequestView {
-    pub fn new(req: &AccessRequest, now: DateTime<Utc>, viewer: Viewer) -> Self {
+    pub fn new(tr: &Tr, req: &AccessRequest, now: DateTime<Utc>, viewer: Viewer) -> Self {
         let status = req.effective(now);
         let deadline = match status {
-            Status::PendingCustomer | Status::Expired => {
-                req.expires_at.map(|at| ("field-expires-at", fmt_time(at)))
-            }
-            Status::Approved | Status::Ended => {
-                req.ends_at.map(|at| ("field-access-ends-at", fmt_time(at)))
-            }
+            Status::PendingCustomer | Status::Expired => req
+                .expires_at
+                .map(|at| ("field-expires-at", tr.fmt_time(at))),
+            Status::Approved | Status::Ended => req
+                .ends_at
+                .map(|at| ("field-access-ends-at", tr.fmt_time(at))),
             // Revoked early: when access really ended, not when it would have.
             Status::Revoked => req
                 .closed_at
-                .map(|at| ("field-access-revoked-at", fmt_time(at))),
+                .map(|at| ("field-access-revoked-at", tr.fmt_time(at))),
             _ => None,
         };
         Self {
@@ -143,7 +143,7 @@ impl RequestView {
             status,
             status_key: status.label_key(),
             badge: badge_class(status),
-            created_at: fmt_time(req.created_at),
+            created_at: tr.fmt_time(req.created_at),
             deadline,
             fingerprint: req.short_fingerprint(),
             no_ticket: req.ticket_id.is_none(),
@@ -265,7 +265,7 @@ pub fn timeline_view(
     entries
         .iter()
         .map(|e| TimelineView {
-            at: fmt_time(e.at),
+            at: tr.fmt_time(e.at),
             event_key: format!("event-{}", e.event.replace('_', "-")),
             actor: actor_label(tr, e, tenant, viewer),
             comment: e.comment.clone(),
@@ -277,14 +277,14 @@ pub fn timeline_view(
 pub fn refusal_message(tr: &Tr, refused: &Refused, viewer: Viewer) -> String {
     let (last, tenant) = (refused.last.as_ref(), refused.request.tenant_name.as_str());
     match refused.refusal {
-        Refusal::Expired { at } => tr.t1("refusal-expired", "at", &fmt_time(at)),
-        Refusal::WindowEnded { at } => tr.t1("refusal-window-ended", "at", &fmt_time(at)),
+        Refusal::Expired { at } => tr.t1("refusal-expired", "at", &tr.fmt_time(at)),
+        Refusal::WindowEnded { at } => tr.t1("refusal-window-ended", "at", &tr.fmt_time(at)),
         Refusal::AlreadyDecided { status } | Refusal::NotInThisState { status } => match last {
             Some(e) if e.status() == Some(Status::Expired) => {
-                tr.t1("refusal-expired", "at", &fmt_time(e.at))
+                tr.t1("refusal-expired", "at", &tr.fmt_time(e.at))
             }
             Some(e) if e.status() == Some(Status::Ended) => {
-                tr.t1("refusal-window-ended", "at", &fmt_time(e.at))
+                tr.t1("refusal-window-ended", "at", &tr.fmt_time(e.at))
             }
             Some(e) => tr.t_args(
                 "refusal-already",
@@ -294,7 +294,7 @@ pub fn refusal_message(tr: &Tr, refused: &Refused, viewer: Viewer) -> String {
                         &tr.t(&format!("state-word-{}", status.as_db().replace('_', "-"))),
                     ),
                     ("who", &actor_label(tr, e, tenant, viewer)),
-                    ("at", &fmt_time(e.at)),
+                    ("at", &tr.fmt_time(e.at)),
                 ],
             ),
             None => tr.t(status.label_key()),
@@ -367,16 +367,19 @@ impl TicketView {
             severity_key: t.severity.label_key(),
             open: t.open,
             opener: t.opener_name.clone(),
-            opened_at: fmt_time(t.opened_at),
-            closed: t
-                .closed_at
-                .map(|at| (fmt_time(at), t.closed_by_name.clone().unwrap_or_default())),
+            opened_at: tr.fmt_time(t.opened_at),
+            closed: t.closed_at.map(|at| {
+                (
+                    tr.fmt_time(at),
+                    t.closed_by_name.clone().unwrap_or_default(),
+                )
+            }),
             messages: messages
                 .iter()
                 .map(|m| {
                     let staff = m.author_kind == "staff";
                     MessageView {
-                        at: fmt_time(m.at),
+                        at: tr.fmt_time(m.at),
                         author: match (staff, viewer) {
                             (true, Viewer::Customer) => tr.t("ticket-author-staff"),
                             (false, Viewer::Provider) => {

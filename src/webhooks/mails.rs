@@ -7,9 +7,9 @@ use diesel::prelude::*;
 
 use super::endpoints::Endpoint;
 use crate::{
-    i18n::{Tr, fmt_time},
+    i18n::Tr,
     identity::TenantId,
-    notify::{Mail, defang, language, notice::Notice},
+    notify::{self, Mail, defang, language, notice::Notice},
     tenants::{self, Role},
 };
 
@@ -28,7 +28,7 @@ pub(super) fn disabled(
     admins
         .into_iter()
         .map(|admin| {
-            let tr = Tr::new(language::of(conn, language::ADMIN, admin.id.0)?);
+            let tr: Tr = notify::reader(conn, language::ADMIN, admin.id.0)?;
             let org = defang(&admin.tenant_name);
             let notice = Notice {
                 lang: tr.lang.code(),
@@ -37,8 +37,8 @@ pub(super) fn disabled(
                 facts: vec![
                     (tr.t("mail-fact-organization"), org.clone()),
                     (tr.t("mail-fact-webhook-endpoint"), e.id.to_string()),
-                    (tr.t("mail-fact-failing-since"), fmt_time(since)),
-                    (tr.t("mail-fact-disabled-at"), fmt_time(now)),
+                    (tr.t("mail-fact-failing-since"), tr.fmt_time(since)),
+                    (tr.t("mail-fact-disabled-at"), tr.fmt_time(now)),
                 ],
                 warning: None,
                 after: vec![tr.t("mail-webhook-disabled-next"), tr.t("mail-no-links")],

@@ -1054,6 +1054,7 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                                 "/account/two-factor",
                                 "/account/two-factor/enrol",
                                 "/account/mail-language",
+                                "/account/time-zone",
                             ])
                             .to_string(),
                         26 | 27 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
@@ -1108,7 +1109,11 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                     },
                     Portal::Engineer => match rng.below(21) {
                         16 => rng
-                            .pick(&["/account/two-factor", "/account/mail-language"])
+                            .pick(&[
+                                "/account/two-factor",
+                                "/account/mail-language",
+                                "/account/time-zone",
+                            ])
                             .to_string(),
                         17 => "/account/two-factor/enrol".into(),
                         18 => rng.pick(&["/signin/code", "/signin/enrol"]).to_string(),
@@ -1170,6 +1175,7 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                             "/account/two-factor/replace",
                             "/account/two-factor/remove",
                             "/account/mail-language",
+                            "/account/time-zone",
                         ])
                         .to_string(),
                     (Portal::Admin, 10) => {
@@ -1214,7 +1220,11 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                         id_segment(&mut rng, &real_requests)
                     ),
                     (Portal::Admin, 2) => rng
-                        .pick(&["/settings/org/lockbox", "/settings/org/lockbox/approvals"])
+                        .pick(&[
+                            "/settings/org/lockbox",
+                            "/settings/org/lockbox/approvals",
+                            "/settings/org/time-zone",
+                        ])
                         .to_string(),
                     (Portal::Admin, 3) => "/roles/users".to_owned(),
                     (Portal::Admin, 4) => {

@@ -35,6 +35,7 @@ mod step_up;
 mod throttling;
 mod tickets;
 mod time_after_lock;
+mod time_zones;
 mod trust;
 mod two_factor;
 mod webhooks;

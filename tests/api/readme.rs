@@ -461,6 +461,6 @@ async fn the_readme_api_examples_work_as_written() {
         reqwest::Method::GET,
         "/api/v1/audit/export?format=csv&Activities=Set-AccessToCustomerDataRequest",
     );
-    assert!(export.answer.starts_with("id,occurred_at,"));
+    assert!(export.answer.starts_with("id,occurred_at_utc,"));
     assert!(export.answer.contains(&id.to_string()), "{}", export.answer);
 }

@@ -205,6 +205,7 @@ async fn the_runtime_role_holds_exactly_the_privileges_the_server_needs() {
         ("sites", "SELECT"),
         ("tenant_users", "SELECT,INSERT,UPDATE"),
         ("tenants", "SELECT,UPDATE"),
+        ("time_zone_preferences", "SELECT,INSERT,UPDATE"),
         ("web_sessions", "SELECT,INSERT,UPDATE,DELETE"),
         ("webhook_deliveries", "SELECT,INSERT,UPDATE,DELETE"),
         ("webhook_endpoints", "SELECT,INSERT,UPDATE,DELETE"),

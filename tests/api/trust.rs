@@ -264,6 +264,7 @@ async fn the_evidence_pack_of_a_closed_request_holds_its_operator_actions_and_ve
     let bytes = download(&w.app, &client, &pack_path).await;
     let pack: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
     assert_eq!(pack["format"], "lockbox-evidence-v1");
+    assert_eq!(pack["times"], "UTC", "the pack says its times are UTC");
     assert_eq!(pack["request"]["id"], id.to_string());
     assert_eq!(pack["request"]["status"], "Revoked");
     let actions = pack["operator_actions"].as_array().expect("actions");

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::{Mail, To, deciders, facts, mail, subject};
 use crate::{
-    i18n::{Tr, fmt_time},
+    i18n::Tr,
     identity::UserId,
     notify::{defang, notice::Notice},
     requests::{Actor, Tally, effects::By, format_minutes, model::AccessRequest},
@@ -45,7 +45,7 @@ pub fn more_needed_notice(
     ));
     f.push((
         tr.t("mail-fact-expires"),
-        req.expires_at.map(fmt_time).unwrap_or_default(),
+        req.expires_at.map(|at| tr.fmt_time(at)).unwrap_or_default(),
     ));
     f.push((tr.t("mail-fact-fingerprint"), req.short_fingerprint()));
     let key = if remaining == "1" { "one" } else { "many" };
@@ -89,11 +89,7 @@ pub fn more_needed(
         .iter()
         .filter(|(id, _)| Some(*id) != approver && !req.approvals.iter().any(|a| a.user_id == *id))
         .map(|(_, to): &(UserId, To)| {
-            mail(
-                KIND,
-                to,
-                more_needed_notice(&Tr::new(to.lang), req, by.name, tally),
-            )
+            mail(KIND, to, more_needed_notice(&to.tr, req, by.name, tally))
         })
         .collect()
 }

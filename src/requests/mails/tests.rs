@@ -4,6 +4,7 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 use crate::{
+    i18n::Lang,
     identity::{RequestId, StaffId, TenantId},
     requests::{Status, Workload},
 };

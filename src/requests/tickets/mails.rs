@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::Ticket;
 use crate::{
-    i18n::{Lang, Tr, fmt_time},
-    notify::{Mail, defang, language, notice::Notice},
+    i18n::Tr,
+    notify::{self, Mail, defang, language, notice::Notice},
     requests::model::AccessRequest,
     schema::{provider_staff, tenant_users},
     staff, tenants,
@@ -41,7 +41,7 @@ fn ticket_facts(tr: &Tr, t: &Ticket) -> Vec<(String, String)> {
         (tr.t("mail-fact-ticket"), t.number.clone()),
         (tr.t("mail-fact-title"), defang(&t.title)),
         (tr.t("mail-fact-opened-by"), defang(&t.opener_name)),
-        (tr.t("mail-fact-opened-at"), fmt_time(t.opened_at)),
+        (tr.t("mail-fact-opened-at"), tr.fmt_time(t.opened_at)),
         (tr.t("mail-fact-workload"), t.workload.name().to_owned()),
         (tr.t("mail-fact-severity"), t.severity.as_db().to_owned()),
     ]
@@ -138,15 +138,15 @@ pub fn answer_notice(tr: &Tr, req: &AccessRequest, text: &str) -> (String, Notic
     )
 }
 
-/// One mail per recipient, each rendered in their language.
+/// One mail per recipient, each rendered in their language and zone.
 fn mails(
     kind: &'static str,
-    to: Vec<(String, Lang)>,
+    to: Vec<(String, Tr)>,
     build: impl Fn(&Tr) -> (String, Notice),
 ) -> QueryResult<Vec<Mail>> {
     to.into_iter()
-        .map(|(to, lang)| {
-            let (subject, n) = build(&Tr::new(lang));
+        .map(|(to, tr)| {
+            let (subject, n) = build(&tr);
             let (text, html) = n.render()?;
             Ok(Mail {
                 kind,
@@ -159,15 +159,15 @@ fn mails(
         .collect()
 }
 
-/// Addresses with their mail language in `realm`.
+/// Addresses with their mail language and time zone in `realm`.
 fn with_language(
     conn: &mut PgConnection,
     realm: &str,
     people: Vec<(Uuid, String)>,
-) -> QueryResult<Vec<(String, Lang)>> {
+) -> QueryResult<Vec<(String, Tr)>> {
     people
         .into_iter()
-        .map(|(id, email)| Ok((email, language::of(conn, realm, id)?)))
+        .map(|(id, email)| Ok((email, notify::reader(conn, realm, id)?)))
         .collect()
 }
 
@@ -226,7 +226,7 @@ pub fn answer(conn: &mut PgConnection, req: &AccessRequest, text: &str) -> Query
     mails("information_answer", to, |tr| answer_notice(tr, req, text))
 }
 
-fn engineer(conn: &mut PgConnection, req: &AccessRequest) -> QueryResult<Vec<(String, Lang)>> {
+fn engineer(conn: &mut PgConnection, req: &AccessRequest) -> QueryResult<Vec<(String, Tr)>> {
     let found: Vec<(Uuid, String)> = staff::find(conn, req.engineer_id)?
         .map(|s| (s.id.0, s.email))
         .into_iter()

@@ -76,7 +76,7 @@ async fn page(
     let now = state.clock.now();
     Ok(TokensPage {
         chrome: chrome(req, user)?,
-        tokens: tokens.iter().map(|t| TokenRow::new(t, now)).collect(),
+        tokens: tokens.iter().map(|t| TokenRow::new(&tr, t, now)).collect(),
         scopes: TokenScope::ALL,
         can_change: user.role.may_configure(),
         flash: PortalSession::from_request(req).take_flash(),
@@ -186,7 +186,7 @@ async fn confirm_revoke(
     let token = tenant_token(&state, &user, path.into_inner()).await?;
     render(&RevokePage {
         chrome: chrome(&req, &user)?,
-        token: TokenRow::new(&token, state.clock.now()),
+        token: TokenRow::new(&tr, &token, state.clock.now()),
         tr,
     })
 }

@@ -72,6 +72,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub type SignedInUser = SignedIn<TenantUser>;
 
 impl Principal for TenantUser {
+    const REALM: &'static str = crate::notify::language::ADMIN;
+
     fn load(conn: &mut diesel::PgConnection, id: uuid::Uuid) -> diesel::QueryResult<Option<Self>> {
         tenants::find_user(conn, UserId(id))
     }

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use super::{LockboxUser, chrome};
 use crate::{
     db,
-    i18n::Tr,
+    i18n::{Tr, Tz},
     requests::{Caller, Cursor, Status, TenantFilter, use_cases},
     tenants::TenantUser,
     web::{
@@ -78,8 +78,9 @@ pub(crate) struct ListQuery {
 }
 
 impl ListQuery {
-    /// The filter, or the translation key of what is wrong with it.
-    fn parse(&self) -> Result<(TenantFilter, Option<Cursor>), &'static str> {
+    /// The filter, with its days read as days in `zone` (the reader's), or
+    /// the translation key of what is wrong with it.
+    fn parse(&self, zone: Tz) -> Result<(TenantFilter, Option<Cursor>), &'static str> {
         let state = match self.state.trim() {
             "" => None,
             s => Some(Status::from_db(s).ok_or("error-filter-state")?),
@@ -95,7 +96,10 @@ impl ListQuery {
                     .ok_or("error-filter-date"),
             }
         };
-        let start_of = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        let start_of = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .map(|t| crate::i18n::local_to_utc(zone, t, false))
+        };
         let from = day(&self.from)?;
         let until = day(&self.until)?;
         if let (Some(f), Some(u)) = (from, until)
@@ -180,7 +184,7 @@ async fn list_page(
 ) -> Result<HttpResponse, AppError> {
     let caller = Caller::customer(&user);
     let now = state.clock.now();
-    let parsed = query.parse();
+    let parsed = query.parse(tr.zone);
     let valid = parsed.is_ok();
     let (filter, after) = parsed.clone().unwrap_or_default();
     // The Lockbox switch came with the user (one query less per page).
@@ -201,7 +205,7 @@ async fn list_page(
         rows: rows
             .iter()
             .map(|r| TableRow {
-                r: RequestView::new(r, now, Viewer::Customer),
+                r: RequestView::new(&tr, r, now, Viewer::Customer),
                 own: false,
                 actions: Vec::new(),
             })

@@ -1,6 +1,7 @@
 //! Settings › Org settings › Security & privacy › Customer Lockbox: the
 //! switch "Require approval for all data access requests" and the number
-//! of approvals a request needs (issue 19, [`quorum`]). Global
+//! of approvals a request needs (issue 19, [`quorum`]), and the
+//! organisation's time zone (issue 22, [`time_zone`]). Global
 //! administrators change them; approvers see them read-only.
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,13 +23,15 @@ use crate::{
 };
 
 mod quorum;
+mod time_zone;
 
 const PATH: &str = "/settings/org/lockbox";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(PATH, web::get().to(show))
         .route(PATH, web::post().to(change))
-        .route(quorum::PATH, web::post().to(quorum::change));
+        .route(quorum::PATH, web::post().to(quorum::change))
+        .route(time_zone::PATH, web::post().to(time_zone::change));
 }
 
 #[derive(Template)]
@@ -48,6 +51,8 @@ struct SettingsPage {
     key: Option<crate::signing::PublicKeyEntry>,
     /// The number of approvals a request needs, and its form.
     quorum: quorum::QuorumForm,
+    /// The organisation's time zone, and its form.
+    time_zone: time_zone::ZoneForm,
 }
 
 async fn show(
@@ -76,6 +81,7 @@ async fn show(
         step_up,
         key,
         quorum,
+        time_zone: time_zone::ZoneForm::load(&state, &user).await?,
         tr,
     })
 }
@@ -120,6 +126,7 @@ async fn change(
             step_up,
             key: None,
             quorum: quorum::QuorumForm::load(&state, &user, StepUp::default()).await?,
+            time_zone: time_zone::ZoneForm::load(&state, &user).await?,
             tr,
         };
         return render_status(status, &page);
@@ -134,6 +141,7 @@ async fn change(
             step_up: StepUp::default(),
             key: None,
             quorum: quorum::QuorumForm::load(&state, &user, StepUp::default()).await?,
+            time_zone: time_zone::ZoneForm::load(&state, &user).await?,
             tr,
         });
     }

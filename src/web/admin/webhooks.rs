@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{LockboxUser, audit_actor, chrome, require_global_admin};
 use crate::{
     db::{self, DbError},
-    i18n::{Tr, fmt_time},
+    i18n::Tr,
     tenants::TenantUser,
     web::{
         AppState,
@@ -61,7 +61,7 @@ impl EndpointRow {
         format!("webhook-state-{}", self.state)
     }
 
-    fn new(e: &Endpoint) -> Self {
+    fn new(tr: &Tr, e: &Endpoint) -> Self {
         let state = match (e.enabled, e.failing_since) {
             (false, _) => "disabled",
             (true, Some(_)) => "failing",
@@ -77,7 +77,7 @@ impl EndpointRow {
                 .map(EventGroup::label_key)
                 .collect(),
             state,
-            created_at: fmt_time(e.created_at),
+            created_at: tr.fmt_time(e.created_at),
         }
     }
 }
@@ -121,7 +121,7 @@ async fn page(
     .await?;
     Ok(ListPage {
         chrome: chrome(req, user)?,
-        endpoints: list.iter().map(EndpointRow::new).collect(),
+        endpoints: list.iter().map(|e| EndpointRow::new(&tr, e)).collect(),
         groups: EventGroup::ALL,
         flash: PortalSession::from_request(req).take_flash(),
         url: String::new(),
@@ -248,7 +248,7 @@ pub struct DeliveryView {
 }
 
 impl DeliveryView {
-    fn new(d: DeliveryRow) -> Self {
+    fn new(tr: &Tr, d: DeliveryRow) -> Self {
         let answer = match (d.last_status, d.last_error) {
             (_, Some(error)) => error,
             (Some(status), None) => status.to_string(),
@@ -260,7 +260,7 @@ impl DeliveryView {
             status: d.status,
             attempts: d.attempts,
             answer,
-            at: fmt_time(d.last_attempt_at.unwrap_or(d.created_at)),
+            at: tr.fmt_time(d.last_attempt_at.unwrap_or(d.created_at)),
         }
     }
 }
@@ -291,8 +291,11 @@ async fn detail(
     .await?;
     render(&DetailPage {
         chrome: chrome(&req, &user)?,
-        endpoint: EndpointRow::new(&endpoint),
-        deliveries: deliveries.into_iter().map(DeliveryView::new).collect(),
+        endpoint: EndpointRow::new(&tr, &endpoint),
+        deliveries: deliveries
+            .into_iter()
+            .map(|d| DeliveryView::new(&tr, d))
+            .collect(),
         flash: PortalSession::from_request(&req).take_flash(),
         tr,
     })
@@ -345,7 +348,7 @@ async fn confirm_remove(
     let endpoint = tenant_endpoint(&state, &user, path.into_inner()).await?;
     render(&RemovePage {
         chrome: chrome(&req, &user)?,
-        endpoint: EndpointRow::new(&endpoint),
+        endpoint: EndpointRow::new(&tr, &endpoint),
         step_up: step_up::ask(&req, &state, &user).await?,
         tr,
     })
@@ -368,7 +371,7 @@ async fn remove(
             status,
             &RemovePage {
                 chrome: chrome(&req, &user)?,
-                endpoint: EndpointRow::new(&endpoint),
+                endpoint: EndpointRow::new(&tr, &endpoint),
                 step_up,
                 tr,
             },

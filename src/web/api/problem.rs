@@ -278,7 +278,7 @@ impl From<RequestError> for ApiError {
                 detail: Tr::new(Lang::En).t1(
                     "error-duplicate-window",
                     "at",
-                    &crate::i18n::fmt_time(ends_at),
+                    &crate::i18n::fmt_utc(ends_at),
                 ),
                 state: None,
                 decided_by: None,

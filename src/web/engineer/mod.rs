@@ -66,6 +66,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub type SignedInStaff = SignedIn<StaffMember>;
 
 impl Principal for StaffMember {
+    const REALM: &'static str = crate::notify::language::ENGINEER;
+
     fn load(conn: &mut diesel::PgConnection, id: uuid::Uuid) -> diesel::QueryResult<Option<Self>> {
         staff::find(conn, StaffId(id))
     }

@@ -10,7 +10,7 @@ use askama::Template;
 use super::{SignedInStaff, chrome};
 use crate::{
     db::{self, DbError},
-    i18n::{Tr, fmt_time},
+    i18n::Tr,
     requests::{
         AccessRequest, Action, Caller, Cursor, FieldErrors, NewRequestInput, RequestError,
         Workload, tickets, use_cases,
@@ -55,11 +55,16 @@ impl RequestPortal for StaffMember {
 
 /// The rows of a list as `me` sees them at `now`, with the decisions the
 /// state machine would accept from them.
-fn table_rows(state: &AppState, me: &StaffMember, list: &[AccessRequest]) -> Vec<TableRow> {
+fn table_rows(
+    tr: &Tr,
+    state: &AppState,
+    me: &StaffMember,
+    list: &[AccessRequest],
+) -> Vec<TableRow> {
     let (caller, now, policy) = (Caller::staff(me), state.clock.now(), state.policy());
     list.iter()
         .map(|r| TableRow {
-            r: RequestView::new(r, now, Viewer::Provider),
+            r: RequestView::new(tr, r, now, Viewer::Provider),
             own: r.engineer_id == me.id,
             actions: use_cases::offers(&caller, r, now, &policy)
                 .actions
@@ -173,7 +178,7 @@ async fn list_page(
     render(&ListPage {
         chrome: chrome(&req, me)?,
         list,
-        rows: table_rows(state, me, &page),
+        rows: table_rows(&tr, state, me, &page),
         next: next.map(|c| c.encode()),
         tr,
     })
@@ -352,7 +357,7 @@ async fn file_request(
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(RequestError::DuplicateWindow { ends_at }) => {
-            let message = tr.t1("error-duplicate-window", "at", &fmt_time(ends_at));
+            let message = tr.t1("error-duplicate-window", "at", &tr.fmt_time(ends_at));
             let page = new_request_page(
                 &req,
                 tr,

@@ -12,7 +12,7 @@ use super::{SignedInStaff, chrome};
 use crate::{
     content::{self, Operation, OperationSpec, Operator, Outcome, store::Table},
     db,
-    i18n::{Tr, fmt_time},
+    i18n::Tr,
     identity::{RequestId, TenantId},
     requests::{Caller, FieldErrors, Status, use_cases},
     staff::StaffMember,
@@ -89,7 +89,7 @@ async fn page(
     let caller = Caller::staff(me);
     let request = db::blocking(&state.pool, move |conn| use_cases::own(conn, &caller, id)).await?;
     let now = state.clock.now();
-    let view = RequestView::new(&request, now, Viewer::Provider);
+    let view = RequestView::new(&tr, &request, now, Viewer::Provider);
     let open = view.status == Status::Approved;
     let refusal = (!open).then(|| tr.t1("session-closed", "state", &tr.t(view.status_key)));
     Ok(SessionPage {
@@ -101,7 +101,7 @@ async fn page(
         } else {
             Vec::new()
         },
-        ends_at: request.ends_at.filter(|_| open).map(fmt_time),
+        ends_at: request.ends_at.filter(|_| open).map(|at| tr.fmt_time(at)),
         remaining: request
             .ends_at
             .filter(|_| open)
@@ -170,7 +170,7 @@ async fn operate(
     .await?;
     match outcome {
         Outcome::Executed { table, .. } => {
-            page.result = Some(table);
+            page.result = Some(table.with_times(|at| page.tr.fmt_time(at)));
             render_status(StatusCode::OK, &page)
         }
         Outcome::Refused(denial) => {
@@ -183,7 +183,7 @@ async fn operate(
                     "denied-latest",
                     &[
                         ("state", &page.tr.t(status.label_key())),
-                        ("at", &at.map(fmt_time).unwrap_or_default()),
+                        ("at", &at.map(|t| page.tr.fmt_time(t)).unwrap_or_default()),
                     ],
                 ),
             });

@@ -98,7 +98,7 @@ async fn page(
     let now = state.clock.now();
     Ok(TokensPage {
         chrome: chrome(req, me)?,
-        tokens: tokens.iter().map(|t| TokenRow::new(t, now)).collect(),
+        tokens: tokens.iter().map(|t| TokenRow::new(&tr, t, now)).collect(),
         flash: PortalSession::from_request(req).take_flash(),
         form: StaffTokenForm {
             name: String::new(),
@@ -184,7 +184,7 @@ async fn confirm_revoke(
         .ok_or(AppError::NotFound)?;
     render(&RevokePage {
         chrome: chrome(&req, &me)?,
-        token: TokenRow::new(&token, state.clock.now()),
+        token: TokenRow::new(&tr, &token, state.clock.now()),
         tr,
     })
 }

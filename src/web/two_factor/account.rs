@@ -15,7 +15,7 @@ use crate::{
         store::{self, Checked, During},
     },
     db::{self, DbError},
-    i18n::{Tr, fmt_time},
+    i18n::Tr,
     web::{
         AppState,
         chrome::Chrome,
@@ -62,7 +62,10 @@ fn page<P: TwoFactorPortal>(
 ) -> Result<AccountPage, AppError> {
     Ok(AccountPage {
         chrome: me.chrome(req)?,
-        enrolled_at: standing.enrolled_at.map(fmt_time).unwrap_or_default(),
+        enrolled_at: standing
+            .enrolled_at
+            .map(|at| tr.fmt_time(at))
+            .unwrap_or_default(),
         pending: PortalSession::from_request(req).enrolling()?.is_some(),
         standing,
         flash: PortalSession::from_request(req).take_flash(),

@@ -56,7 +56,8 @@ pub fn routes<P: TwoFactorPortal>(cfg: &mut web::ServiceConfig) {
         .route("/signin/enrol", web::get().to(enrol::half_form::<P>))
         .route("/signin/enrol", web::post().to(enrol::half_submit::<P>))
         .configure(account::routes::<P>)
-        .configure(super::mail_language::routes::<P>);
+        .configure(super::mail_language::routes::<P>)
+        .configure(super::time_zone::routes::<P>);
 }
 
 /// Where `holder` stands, on a pooled connection.

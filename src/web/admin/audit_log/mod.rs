@@ -2,10 +2,15 @@
 //! box over the shown results, a "More information" page per record, export
 //! of the whole result as CSV or JSON Lines (streamed), and the chain head a
 //! customer can note to prove later that nothing was rewritten.
+//!
+//! Times are the reader's: the results show them in the signed-in
+//! person's time zone, and the start and end they type are read in it
+//! (the page says which zone). The records themselves, the record page's
+//! exact time and the exports stay UTC.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
-use chrono::{Datelike, NaiveDateTime, Utc};
+use chrono::{Datelike, NaiveDateTime};
 
 use super::{LockboxUser, chrome};
 use crate::{
@@ -15,7 +20,7 @@ use crate::{
         search::{self, Cursor, Filter},
     },
     db::{self, DbError},
-    i18n::{Tr, fmt_time},
+    i18n::{Tr, Tz},
     web::error::AppError,
     web::{
         AppState,
@@ -73,46 +78,60 @@ impl SearchForm {
         form
     }
 
-    /// The filter, or the translation key of what is wrong.
-    fn parse(&self) -> Result<(Filter, Option<Cursor>), &'static str> {
+    /// The filter, with start and end read as times in `zone`, or the
+    /// translation key of what is wrong.
+    fn parse(&self, zone: Tz) -> Result<(Filter, Option<Cursor>), &'static str> {
         // A time and how much it stands for: a minute, a second or a day.
-        let when =
-            |raw: &str| -> Result<Option<(chrono::DateTime<Utc>, chrono::Duration)>, &'static str> {
-                let raw = raw.trim();
-                if raw.is_empty() {
-                    return Ok(None);
-                }
-                let minute = chrono::Duration::minutes(1);
-                [
-                    ("%Y-%m-%dT%H:%M", minute),
-                    ("%Y-%m-%d %H:%M", minute),
-                    ("%Y-%m-%dT%H:%M:%S", chrono::Duration::seconds(1)),
-                ]
-                .iter()
-                .find_map(|(f, span)| {
-                    NaiveDateTime::parse_from_str(raw, f)
-                        .ok()
-                        .map(|t| (t, *span))
-                })
-                .or_else(|| {
-                    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                        .ok()
-                        .and_then(|d| d.and_hms_opt(0, 0, 0))
-                        .map(|t| (t, chrono::Duration::days(1)))
-                })
-                // Years PostgreSQL can store (and arithmetic cannot overflow).
-                .filter(|(t, _)| (1..=9999).contains(&t.year()))
-                .map(|(t, span)| Some((t.and_utc(), span)))
-                .ok_or("error-audit-date")
-            };
-        let start = when(&self.start)?.map(|(t, _)| t);
-        // The end is inclusive of the whole minute (or day) it names.
+        let when = |raw: &str| -> Result<Option<(NaiveDateTime, chrono::Duration)>, &'static str> {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                return Ok(None);
+            }
+            let minute = chrono::Duration::minutes(1);
+            [
+                ("%Y-%m-%dT%H:%M", minute),
+                ("%Y-%m-%d %H:%M", minute),
+                ("%Y-%m-%dT%H:%M:%S", chrono::Duration::seconds(1)),
+            ]
+            .iter()
+            .find_map(|(f, span)| {
+                NaiveDateTime::parse_from_str(raw, f)
+                    .ok()
+                    .map(|t| (t, *span))
+            })
+            .or_else(|| {
+                chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|t| (t, chrono::Duration::days(1)))
+            })
+            // Years PostgreSQL can store (and arithmetic cannot overflow).
+            .filter(|(t, _)| (1..=9999).contains(&t.year()))
+            .map(|(t, span)| Some((t, span)))
+            .ok_or("error-audit-date")
+        };
+        let start = when(&self.start)?.map(|(t, _)| crate::i18n::local_to_utc(zone, t, false));
+        // The end is inclusive of the whole minute (or day) it names: up to
+        // just before the next one begins (the later of two such moments
+        // when the clock is set back).
         let end = when(&self.end)?
             .map(|(t, span)| {
-                t.checked_add_signed(span - chrono::Duration::microseconds(1))
+                t.checked_add_signed(span)
+                    .map(|next| {
+                        crate::i18n::local_to_utc(zone, next, true)
+                            - chrono::Duration::microseconds(1)
+                    })
                     .ok_or("error-audit-date")
             })
             .transpose()?;
+        // Read in a zone, the first or last day may leave those years.
+        if [start, end]
+            .iter()
+            .flatten()
+            .any(|t| !(1..=9999).contains(&t.year()))
+        {
+            return Err("error-audit-date");
+        }
         if let (Some(s), Some(e)) = (start, end)
             && e < s
         {
@@ -188,11 +207,11 @@ struct RecordRow {
     summary: String,
 }
 
-impl From<&Record> for RecordRow {
-    fn from(r: &Record) -> Self {
+impl RecordRow {
+    fn new(tr: &Tr, r: &Record) -> Self {
         Self {
             id: r.id,
-            at: fmt_time(r.occurred_at),
+            at: tr.fmt_time(r.occurred_at),
             actor: r.actor_name.clone(),
             ip: r.ip.clone(),
             activity: r.activity.clone(),
@@ -235,7 +254,8 @@ struct SearchPage {
     head: audit::Head,
     query: String,
     key: Option<crate::signing::PublicKeyEntry>,
-    checkpoints: Vec<audit::checkpoint::Published>,
+    /// Each listed checkpoint, with its time in the reader's zone.
+    checkpoints: Vec<(audit::checkpoint::Published, String)>,
 }
 
 impl SearchPage {
@@ -264,7 +284,7 @@ async fn show_search(
     form: SearchForm,
     refusal: Option<(StatusCode, &'static str)>,
 ) -> Result<HttpResponse, AppError> {
-    let parsed = form.parse();
+    let parsed = form.parse(tr.zone);
     let tenant = user.tenant_id;
     let (filter, after) = parsed.clone().unwrap_or_default();
     let valid = parsed.is_ok() && refusal.is_none();
@@ -290,7 +310,7 @@ async fn show_search(
     let page = SearchPage {
         chrome: chrome(req, user)?,
         activities: activity::ALL,
-        rows: rows.iter().map(RecordRow::from).collect(),
+        rows: rows.iter().map(|r| RecordRow::new(&tr, r)).collect(),
         next: next.map(|c| {
             let sep = if query.is_empty() { "" } else { "&" };
             format!("{query}{sep}after={}", c.encode())
@@ -300,7 +320,10 @@ async fn show_search(
         query,
         form,
         key,
-        checkpoints: checkpoints.iter().map(|c| c.published()).collect(),
+        checkpoints: checkpoints
+            .iter()
+            .map(|c| (c.published(), tr.fmt_time(c.created_at)))
+            .collect(),
         tr,
     };
     render_status(status, &page)
@@ -312,6 +335,8 @@ struct DetailPage {
     tr: Tr,
     chrome: Chrome,
     record: Record,
+    /// The record's time in the reader's zone, and exactly as recorded (UTC).
+    local_at: String,
     at: String,
     parameters: String,
     /// The seal, once the sealer has chained the record (see audit::seal).
@@ -337,6 +362,7 @@ async fn detail(
         StatusCode::OK,
         &DetailPage {
             chrome: chrome(&req, &user)?,
+            local_at: tr.fmt_time(record.occurred_at),
             at: record
                 .occurred_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
@@ -363,7 +389,7 @@ async fn export_file(
     let format = Format::parse(&path.into_inner()).ok_or(AppError::NotFound)?;
     let form = SearchForm::from_query(req.query_string());
     let (filter, _) = form
-        .parse()
+        .parse(tr.zone)
         .map_err(|k| AppError::BadRequest(k.to_owned()))?;
     let job = ExportJob {
         user: user.id,

@@ -1,5 +1,6 @@
 //! The search form's parser, fuzzed: it never panics and accepts only
 //! what it should.
+use chrono::Utc;
 use proptest::prelude::*;
 
 use super::*;
@@ -90,7 +91,7 @@ proptest! {
         let form = SearchForm::from_query(&q);
         // What is kept is echoed back into the form: still a query.
         let _ = SearchForm::from_query(&form.query_string());
-        if let Ok((filter, after)) = form.parse() {
+        if let Ok((filter, after)) = form.parse(Tz::UTC) {
             prop_assert!(filter.activities.iter().all(|a| activity::ALL.contains(&a.as_str())));
             if let (Some(s), Some(e)) = (filter.start, filter.end) {
                 prop_assert!(s <= e);
@@ -110,7 +111,7 @@ proptest! {
     #[test]
     fn any_date_and_time_the_form_accepts_can_be_stored(raw in nasty_string(30)) {
         let form = SearchForm { start: raw.clone(), end: raw, ..SearchForm::default() };
-        if let Ok((filter, _)) = form.parse() {
+        if let Ok((filter, _)) = form.parse(Tz::UTC) {
             prop_assert!(filter.start.is_none_or(storable));
             prop_assert!(filter.end.is_none_or(storable));
         }
@@ -130,14 +131,57 @@ fn the_years_postgresql_cannot_store_are_refused_not_passed_on() {
             end: raw.into(),
             ..SearchForm::default()
         };
-        assert_eq!(form.parse().err(), Some("error-audit-date"), "{raw}");
+        assert_eq!(form.parse(Tz::UTC).err(), Some("error-audit-date"), "{raw}");
     }
     let form = SearchForm {
         start: "2026-03-02".into(),
         end: "9999-12-31T23:59".into(),
         ..SearchForm::default()
     };
-    assert!(form.parse().is_ok());
+    assert!(form.parse(Tz::UTC).is_ok());
+}
+
+#[test]
+fn start_and_end_are_read_in_the_readers_zone_across_dst() {
+    use chrono::TimeZone;
+    let amsterdam = chrono_tz::Europe::Amsterdam;
+    let utc = |m, d, h, min| Utc.with_ymd_and_hms(2026, m, d, h, min, 0).unwrap();
+    let us = chrono::Duration::microseconds(1);
+    let parse = |start: &str, end: &str| {
+        let form = SearchForm {
+            start: start.into(),
+            end: end.into(),
+            ..SearchForm::default()
+        };
+        let (f, _) = form.parse(amsterdam).expect("parses");
+        (f.start, f.end)
+    };
+    // Summer time starts: 02:00 CET becomes 03:00 CEST (01:00 UTC).
+    assert_eq!(
+        parse("2026-03-29T01:30", "2026-03-29T03:00"),
+        (Some(utc(3, 29, 0, 30)), Some(utc(3, 29, 1, 1) - us))
+    );
+    // A time the clock skips is read just after the jump.
+    assert_eq!(parse("2026-03-29T02:30", "").0, Some(utc(3, 29, 1, 30)));
+    // Winter time: 02:30 happens twice; start at the first, end after the second.
+    assert_eq!(
+        parse("2026-10-25T02:30", "2026-10-25T02:30"),
+        (Some(utc(10, 25, 0, 30)), Some(utc(10, 25, 1, 31) - us))
+    );
+    // A whole day is the local day (25 hours on 25 October).
+    assert_eq!(
+        parse("2026-10-25", "2026-10-25"),
+        (Some(utc(10, 24, 22, 0)), Some(utc(10, 25, 23, 0) - us))
+    );
+    // Read in a zone west of UTC, the last minute of 9999 is in 10000.
+    let form = SearchForm {
+        end: "9999-12-31T23:59".into(),
+        ..SearchForm::default()
+    };
+    assert_eq!(
+        form.parse(chrono_tz::America::Denver).err(),
+        Some("error-audit-date")
+    );
 }
 
 #[test]
@@ -148,5 +192,5 @@ fn huge_queries_are_parsed_without_trouble() {
         "9".repeat(100_000)
     );
     let form = SearchForm::from_query(&huge);
-    assert_eq!(form.parse().err(), Some("error-filter-page"));
+    assert_eq!(form.parse(Tz::UTC).err(), Some("error-filter-page"));
 }

@@ -91,6 +91,7 @@ async fn refused(
         step_up: StepUp::default(),
         key: None,
         quorum,
+        time_zone: super::time_zone::ZoneForm::load(state, user).await?,
         tr,
     };
     render_status(status, &page)
