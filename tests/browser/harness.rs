@@ -349,7 +349,7 @@ impl Browser {
                     problems.push('server error page');
                 for (const el of document.querySelectorAll('input, select, textarea')) {
                     if (el.type === 'hidden') continue;
-                    const labelled = (el.id && document.querySelector('label[for="' + el.id + '"]')) || el.getAttribute('aria-label');
+                    const labelled = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label');
                     if (!labelled) problems.push('unlabelled ' + el.tagName + ' ' + (el.name || el.id));
                 }
                 for (const b of document.querySelectorAll('button')) {

@@ -17,6 +17,7 @@ mod harness;
 mod keyboard;
 mod phone;
 mod quorum;
+mod tour;
 mod two_factor;
 
 use chrono::Duration;
