@@ -1,8 +1,8 @@
 //! axe-core, the accessibility checker the industry runs, on the page the
 //! browser shows. The script is vendored under `vendor/` (version, source
 //! and licence in `vendor/README.md`) and compiled into the test binary, so
-//! nothing is fetched at run time; WebDriver injects it into the page under
-//! test only (the product itself carries no script).
+//! nothing is fetched at run time; the test browser evaluates it in each
+//! page it loads (the product itself carries no script).
 
 use fantoccini::Client;
 use serde_json::{Value, json};
@@ -24,6 +24,30 @@ axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['viola
       v.nodes.map(n => '    ' + n.target.join(' ') + ' :: ' + n.failureSummary.replace(/\n/g, ' ')).join('\n'))))
   .catch(e => done(['axe failed: ' + e]));
 "#;
+
+/// Has Chromium evaluate axe in every document it loads from now on (the
+/// DevTools command chromedriver relays), so that checking a page does not
+/// send the 650 kB script over WebDriver each time. `violations` still
+/// injects it where it is missing.
+pub async fn preload(client: &Client, driver_port: u16) {
+    let session = client
+        .session_id()
+        .await
+        .expect("session id")
+        .expect("a session");
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{driver_port}/session/{session}/goog/cdp/execute"
+        ))
+        .json(&json!({
+            "cmd": "Page.addScriptToEvaluateOnNewDocument",
+            "params": { "source": AXE_SOURCE },
+        }))
+        .send()
+        .await
+        .expect("chromedriver answers");
+    assert!(answer.status().is_success(), "preload axe: {answer:?}");
+}
 
 /// The WCAG 2.1 A/AA violations axe finds on the current page; empty when
 /// there are none.

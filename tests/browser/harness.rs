@@ -92,6 +92,7 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a Chromium session");
+        axe::preload(&client, port).await;
         let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&shots).expect("screenshot dir");
         Self {
