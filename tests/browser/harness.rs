@@ -10,8 +10,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{
+    Client, ClientBuilder, Locator,
+    actions::{InputSource, KeyAction, KeyActions},
+    key::Key,
+};
 use serde_json::json;
+
+use super::axe;
 
 /// Whether to skip: only when explicitly asked.
 pub fn skip() -> bool {
@@ -43,6 +49,8 @@ pub struct Browser {
     shots: PathBuf,
     journey: String,
     shot: usize,
+    /// The page's width in CSS pixels (the window starts 1280 wide).
+    width: u32,
 }
 
 impl Browser {
@@ -84,6 +92,7 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a Chromium session");
+        axe::preload(&client, port).await;
         let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&shots).expect("screenshot dir");
         Self {
@@ -94,11 +103,99 @@ impl Browser {
             shots,
             journey: journey.to_owned(),
             shot: 0,
+            width: 1280,
         }
     }
 
     pub async fn goto(&mut self, url: &str) {
         self.client.goto(url).await.expect("navigate");
+        self.check_page().await;
+    }
+
+    /// Makes the page `width` CSS pixels wide (360 is a phone) and checks
+    /// the page shown (if any) again at that width.
+    pub async fn set_width(&mut self, width: u32) {
+        let (outer, height) = self.client.get_window_size().await.expect("window size");
+        let inner = self.inner_width().await;
+        let frame = u32::try_from(outer).expect("width") - inner;
+        let height = u32::try_from(height).expect("height");
+        self.client
+            .set_window_size(width + frame, height)
+            .await
+            .expect("resize the window");
+        assert_eq!(self.inner_width().await, width, "the page's width");
+        self.width = width;
+        let url = self.client.current_url().await.expect("url");
+        if url.scheme().starts_with("http") {
+            self.check_page().await;
+        }
+    }
+
+    async fn inner_width(&self) -> u32 {
+        let w = self
+            .client
+            .execute("return window.innerWidth;", vec![])
+            .await
+            .expect("innerWidth");
+        w.as_u64()
+            .and_then(|w| u32::try_from(w).ok())
+            .expect("a width")
+    }
+
+    /// Presses Tab once and describes the element that has the focus then:
+    /// its text or label, and whether a focus outline is visible on it.
+    pub async fn tab(&mut self) -> Focused {
+        self.press(Key::Tab).await;
+        let focused = self
+            .client
+            .execute(
+                r#"
+                const el = document.activeElement;
+                const style = getComputedStyle(el);
+                const name = (el.labels && el.labels[0] ? el.labels[0].textContent : '')
+                    || el.textContent || el.getAttribute('aria-label') || el.name || '';
+                return {
+                    name: name.replace(/\s+/g, ' ').trim(),
+                    tag: el.tagName.toLowerCase(),
+                    index: Array.prototype.indexOf.call(document.querySelectorAll('*'), el),
+                    outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+                };
+                "#,
+                vec![],
+            )
+            .await
+            .expect("the focused element");
+        serde_json::from_value(focused).expect("a description")
+    }
+
+    /// Presses and releases one key, as a keyboard does, on whatever has
+    /// the focus.
+    async fn press(&self, key: Key) {
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: key.into() })
+            .then(KeyAction::Up { value: key.into() });
+        self.client
+            .perform_actions(keys)
+            .await
+            .unwrap_or_else(|e| panic!("press {key:?}: {e}"));
+    }
+
+    /// Presses Tab until the element named `name` has the focus.
+    pub async fn tab_to(&mut self, name: &str) {
+        for _ in 0..200 {
+            if self.tab().await.name == name {
+                return;
+            }
+        }
+        panic!("Tab never reaches {name:?}");
+    }
+
+    /// Presses Enter on the focused element (a link or button) and checks
+    /// the page it loads.
+    pub async fn press_enter(&mut self) {
+        let old_page = self.client.find(Locator::Css("html")).await.expect("page");
+        self.press(Key::Enter).await;
+        self.wait_for_navigation(old_page).await;
         self.check_page().await;
     }
 
@@ -207,8 +304,39 @@ impl Browser {
         std::fs::write(&path, png).expect("write screenshot");
     }
 
+    /// A PNG of the whole page, top to bottom, not just the window: the
+    /// window grows to the page's height for the picture.
+    pub async fn full_page_screenshot(&mut self, name: &str) {
+        let (outer_w, outer_h) = self.client.get_window_size().await.expect("window size");
+        let (outer_w, outer_h) = (
+            u32::try_from(outer_w).expect("width"),
+            u32::try_from(outer_h).expect("height"),
+        );
+        let sizes = self
+            .client
+            .execute(
+                "return [window.innerHeight, document.documentElement.scrollHeight];",
+                vec![],
+            )
+            .await
+            .expect("heights");
+        let [inner_h, page_h]: [u32; 2] = serde_json::from_value(sizes).expect("two heights");
+        self.client
+            .set_window_size(outer_w, outer_h - inner_h + page_h.max(inner_h))
+            .await
+            .expect("a taller window");
+        self.screenshot(name).await;
+        self.client
+            .set_window_size(outer_w, outer_h)
+            .await
+            .expect("the window as it was");
+    }
+
     /// Every page: no server error, one h1, a lang attribute, a label for
-    /// every form control, text on every button.
+    /// every form control, text on every button, no sideways scrolling at
+    /// the window's width, and no WCAG 2.1 A/AA violation axe-core finds.
+    /// `goto` and `click` call it after every page load, so every page a
+    /// journey visits is checked without the journey asking.
     pub async fn check_page(&mut self) {
         let report = self
             .client
@@ -222,26 +350,36 @@ impl Browser {
                     problems.push('server error page');
                 for (const el of document.querySelectorAll('input, select, textarea')) {
                     if (el.type === 'hidden') continue;
-                    const labelled = (el.id && document.querySelector('label[for="' + el.id + '"]')) || el.getAttribute('aria-label');
+                    const labelled = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label');
                     if (!labelled) problems.push('unlabelled ' + el.tagName + ' ' + (el.name || el.id));
                 }
                 for (const b of document.querySelectorAll('button')) {
                     if (!b.textContent.trim()) problems.push('a button without text');
                 }
+                const root = document.documentElement;
+                if (root.scrollWidth > root.clientWidth)
+                    problems.push('scrolls sideways: ' + root.scrollWidth + ' px of content in a '
+                        + root.clientWidth + ' px wide window');
                 return problems;
                 "#,
                 vec![],
             )
             .await
             .expect("page check");
-        let problems: Vec<String> = serde_json::from_value(report).unwrap_or_default();
+        let mut problems: Vec<String> = serde_json::from_value(report).unwrap_or_default();
+        problems.extend(axe::violations(&self.client).await);
         let url = self
             .client
             .current_url()
             .await
             .map(|u| u.to_string())
             .unwrap_or_default();
-        assert!(problems.is_empty(), "{url}: {problems:?}");
+        assert!(
+            problems.is_empty(),
+            "{url} (window {} px wide):\n{}",
+            self.width,
+            problems.join("\n")
+        );
     }
 
     pub async fn close(self) {
@@ -263,6 +401,18 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// The element that has the keyboard focus.
+#[derive(Debug, serde::Deserialize)]
+pub struct Focused {
+    /// Its visible text or label.
+    pub name: String,
+    pub tag: String,
+    /// Its position in the document, to tell elements with the same text apart.
+    pub index: u64,
+    /// Whether a focus outline at least 2 px wide is drawn around it.
+    pub outline: bool,
 }
 
 /// `s` as an XPath string literal, quotes and all.

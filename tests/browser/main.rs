@@ -1,7 +1,8 @@
 //! The whole journey, clicked through in a real headless Chromium by the
 //! labels a person sees. Screenshots of the key pages land in
-//! target/screenshots/; every page is checked for server errors and basic
-//! accessibility (one h1, a lang attribute, labelled controls, button text).
+//! target/screenshots/; every page is checked for server errors, basic
+//! structure (one h1, a lang attribute, labelled controls, button text), no
+//! sideways scrolling, and WCAG 2.1 A/AA with axe-core (see harness.rs).
 
 #[allow(dead_code, unused_imports)]
 #[path = "../api/helpers/mod.rs"]
@@ -10,8 +11,13 @@ mod helpers;
 #[path = "../api/smtp.rs"]
 mod smtp;
 
+mod axe;
+mod checker;
 mod harness;
+mod keyboard;
+mod phone;
 mod quorum;
+mod tour;
 mod two_factor;
 
 use chrono::Duration;

@@ -7,6 +7,7 @@ greeting = Signed in as { $name }
 signout = Sign out
 nav-label = Main navigation
 nav-home = Home
+skip-to-content = Skip to main content
 
 signin-title = Sign in
 signin-intro-admin = Sign in to your organization's admin center to review Customer Lockbox requests.

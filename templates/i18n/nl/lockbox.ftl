@@ -7,6 +7,7 @@ greeting = Aangemeld als { $name }
 signout = Afmelden
 nav-label = Hoofdnavigatie
 nav-home = Start
+skip-to-content = Direct naar de inhoud
 
 signin-title = Aanmelden
 signin-intro-admin = Meld u aan bij het beheercentrum van uw organisatie om Klanten-lockbox-aanvragen te beoordelen.
