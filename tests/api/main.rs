@@ -7,6 +7,7 @@ mod checkpoints;
 mod cli;
 mod content;
 mod embedded;
+mod failover;
 mod fuzz;
 mod hardening;
 mod helpers;

@@ -13,10 +13,12 @@
 //! - [`two_factor`]: authenticators, codes and the second step;
 //! - [`webhooks`]: a webhook receiver and the worker's delivery pass;
 //! - [`scale`]: `lockbox serve` processes on one database, and a proxy
-//!   that cuts the database off.
+//!   that cuts the database off;
+//! - [`cluster`]: a private primary with a synchronous standby.
 
 pub mod api;
 pub mod app;
+pub mod cluster;
 pub mod content;
 pub mod db;
 pub mod html;

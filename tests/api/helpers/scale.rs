@@ -124,13 +124,24 @@ impl Instance {
         key_file: &std::path::Path,
         env: &[(&str, String)],
     ) -> Self {
+        let mut env = env.to_vec();
+        env.push(("LOCKBOX_MIGRATE_DATABASE_URL", db.url.clone()));
+        Self::start_on(database_url, key_file, &env)
+    }
+
+    /// [`Instance::start`] on any database (`env` may name the owner's
+    /// URL for migrations).
+    pub fn start_on(
+        database_url: &str,
+        key_file: &std::path::Path,
+        env: &[(&str, String)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("lockbox.log");
         let (admin, engineer) = (free_port(), free_port());
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockbox"));
         cmd.arg("serve")
             .env("DATABASE_URL", database_url)
-            .env("LOCKBOX_MIGRATE_DATABASE_URL", &db.url)
             .env("LOCKBOX_LOG", "warn,lockbox::startup=info")
             .env("LOCKBOX_LOG_FORMAT", "json")
             .env("LOCKBOX_SIGNING_KEY_FILE", key_file)
@@ -216,10 +227,14 @@ impl Drop for Instance {
 /// Runs `lockbox audit verify` on `db` with the keyring beside `key_file`;
 /// its exit status and output.
 pub fn audit_verify(db: &TestDatabase, key_file: &std::path::Path) -> (bool, String) {
+    audit_verify_on(&db.app_url, key_file)
+}
+
+/// [`audit_verify`] on any database.
+pub fn audit_verify_on(database_url: &str, key_file: &std::path::Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .args(["audit", "verify"])
-        .env("DATABASE_URL", &db.app_url)
-        .env("LOCKBOX_MIGRATE_DATABASE_URL", &db.url)
+        .env("DATABASE_URL", database_url)
         .env("LOCKBOX_SIGNING_KEY_FILE", key_file)
         .env("LOCKBOX_LOG", "warn")
         .output()
