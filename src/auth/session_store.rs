@@ -56,14 +56,6 @@ pub struct PrincipalLoader {
 /// database is unreachable (see [`SessionStore::load`]).
 pub const UNAVAILABLE: &str = "\u{1}unavailable";
 
-/// Whether a failure of [`PgSessionStore::run`] was the database being
-/// away: no connection, or a connection that died.
-fn is_unavailable(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<diesel::r2d2::PoolError>().is_some()
-        || e.downcast_ref::<diesel::result::Error>()
-            .is_some_and(crate::db::health::is_connection_error)
-}
-
 /// A request moves the idle deadline only when it would move by this much.
 pub const EXTEND_EVERY: Duration = Duration::minutes(1);
 
@@ -273,7 +265,7 @@ impl SessionStore for PgSessionStore {
             // The database is away: the request goes on with this marker
             // alone, and is answered 503 before any handler runs (see
             // `crate::web::unavailable`); nothing is written back.
-            Err(e) if is_unavailable(&e) => {
+            Err(e) if crate::db::health::is_unavailable_cause(&e) => {
                 return Ok(Some(State::from([(
                     UNAVAILABLE.to_owned(),
                     "true".to_owned(),

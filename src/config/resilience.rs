@@ -17,6 +17,10 @@ pub struct Resilience {
     /// SIGINT the listeners stop accepting at once and in-flight requests
     /// get this long to finish; background work finishes its round.
     pub shutdown_grace: std::time::Duration,
+    /// `LOCKBOX_DB_POOL_SIZE` (default 16, 1–200): database connections the
+    /// server keeps. N instances hold N times this many: keep the sum under
+    /// the server's `max_connections`.
+    pub db_pool_size: u32,
     /// `LOCKBOX_SWEEP_SECONDS` (default 15, 1–300): how often the sweeper
     /// records expiries and ended windows and sends due reminders.
     pub sweep_every: std::time::Duration,
@@ -30,6 +34,7 @@ impl Default for Resilience {
         Self {
             db_checkout_timeout: std::time::Duration::from_millis(1_500),
             shutdown_grace: std::time::Duration::from_secs(30),
+            db_pool_size: 16,
             sweep_every: std::time::Duration::from_secs(15),
             checkpoint_round: std::time::Duration::from_secs(60),
         }
@@ -54,6 +59,13 @@ pub(super) fn parse_resilience(
         1..=600,
         "a whole number of seconds from 1 to 600",
     )?;
+    let pool = parse_bounded(
+        "LOCKBOX_DB_POOL_SIZE",
+        get("LOCKBOX_DB_POOL_SIZE"),
+        i64::from(defaults.db_pool_size),
+        1..=200,
+        "a whole number from 1 to 200",
+    )?;
     let seconds = |name: &'static str, default: std::time::Duration, max: i64| {
         parse_bounded(
             name,
@@ -71,6 +83,7 @@ pub(super) fn parse_resilience(
     Ok(Resilience {
         db_checkout_timeout: std::time::Duration::from_millis(millis.unsigned_abs()),
         shutdown_grace: std::time::Duration::from_secs(grace.unsigned_abs()),
+        db_pool_size: u32::try_from(pool).unwrap_or(defaults.db_pool_size),
         sweep_every: seconds("LOCKBOX_SWEEP_SECONDS", defaults.sweep_every, 300)?,
         checkpoint_round: seconds(
             "LOCKBOX_CHECKPOINT_ROUND_SECONDS",

@@ -223,6 +223,7 @@ fn failing_fast_and_stopping_are_configurable_within_bounds() {
     assert_eq!(d.shutdown_grace, std::time::Duration::from_secs(30));
     assert_eq!(d.sweep_every, std::time::Duration::from_secs(15));
     assert_eq!(d.checkpoint_round, std::time::Duration::from_secs(60));
+    assert_eq!(d.db_pool_size, 16);
     let s = settings(&[
         ("LOCKBOX_DB_CHECKOUT_TIMEOUT_MS", "800"),
         ("LOCKBOX_SHUTDOWN_GRACE_SECONDS", "5"),
@@ -238,6 +239,7 @@ fn failing_fast_and_stopping_are_configurable_within_bounds() {
         ("LOCKBOX_DB_CHECKOUT_TIMEOUT_MS", "50"),
         ("LOCKBOX_SHUTDOWN_GRACE_SECONDS", "0"),
         ("LOCKBOX_SWEEP_SECONDS", "301"),
+        ("LOCKBOX_DB_POOL_SIZE", "0"),
         ("LOCKBOX_CHECKPOINT_ROUND_SECONDS", "x"),
     ] {
         let err = settings(&[(name, bad)]).expect_err(name).to_string();

@@ -253,9 +253,6 @@ pub enum OpenError {
     Db(#[from] DbError),
 }
 
-/// Connections the server's pool keeps.
-const APP_POOL_SIZE: u32 = 16;
-
 impl Database {
     /// Connects as configured (starting the embedded cluster when no
     /// `DATABASE_URL` is set) and applies pending migrations as the owner.
@@ -276,7 +273,7 @@ impl Database {
         let database = Self {
             app: build_serving_pool(
                 &app_url,
-                APP_POOL_SIZE,
+                settings.resilience.db_pool_size,
                 Some(settings.limits.statement_timeout),
                 settings.resilience.db_checkout_timeout,
             )?,

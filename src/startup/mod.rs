@@ -280,8 +280,7 @@ fn serve(
             .default_service(web::to(portal::not_found));
         App::new()
             .wrap(from_fn(portal::same_origin))
-            // A database outage answers 503, also where the session layer
-            // met it first.
+            // A 500 met while the database is unreachable answers 503.
             .wrap(from_fn(portal::unavailable::answer_503))
             // Outside the sessions: a refused request costs no database work.
             .wrap(sign_in_limit.clone())

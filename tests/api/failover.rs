@@ -25,6 +25,7 @@ fn lockbox(url: &str, key: &std::path::Path, args: &[&str], stdin: &str) -> Stri
     let mut child = Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .args(args)
         .env("DATABASE_URL", url)
+        .env("LOCKBOX_DB_POOL_SIZE", "2")
         .env("LOCKBOX_SIGNING_KEY_FILE", key)
         .env("LOCKBOX_LOG", "warn")
         .stdin(Stdio::piped())

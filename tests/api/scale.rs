@@ -270,6 +270,8 @@ async fn sigterm_finishes_answered_decisions_and_another_instance_takes_over() {
     let key = &w.app.settings.signing_key_file;
     let mut env = quick();
     env.push(("LOCKBOX_SHUTDOWN_GRACE_SECONDS", "10".into()));
+    // Eight clients at once on the first instance.
+    env.push(("LOCKBOX_DB_POOL_SIZE", "8".into()));
     let mut first = Instance::start(db, &db.app_url, key, &env);
     let mut second = Instance::start(db, &db.app_url, key, &env);
     first.ready().await;

@@ -144,6 +144,8 @@ impl Instance {
             .env("DATABASE_URL", database_url)
             .env("LOCKBOX_LOG", "warn,lockbox::startup=info")
             .env("LOCKBOX_LOG_FORMAT", "json")
+            // The test server is shared by every test running at once.
+            .env("LOCKBOX_DB_POOL_SIZE", "4")
             .env("LOCKBOX_SIGNING_KEY_FILE", key_file)
             .env("LOCKBOX_DATA_DIR", dir.path())
             .env("LOCKBOX_ADMIN_ADDR", format!("127.0.0.1:{admin}"))
@@ -235,6 +237,7 @@ pub fn audit_verify_on(database_url: &str, key_file: &std::path::Path) -> (bool,
     let out = Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .args(["audit", "verify"])
         .env("DATABASE_URL", database_url)
+        .env("LOCKBOX_DB_POOL_SIZE", "2")
         .env("LOCKBOX_SIGNING_KEY_FILE", key_file)
         .env("LOCKBOX_LOG", "warn")
         .output()
