@@ -40,6 +40,12 @@ async fn a_database_outage_answers_503_fast_logs_once_and_recovers_by_itself() {
     w.app.clock.set(lockbox::clock::SystemClock.now());
     let people = w.customers();
     let token = customer_token(&w.app, &people.admin, TokenScope::Decide);
+    let pending: Vec<lockbox::identity::RequestId> = (0..100)
+        .map(|_| {
+            w.app
+                .arrange_request(w.contoso, &w.engineer, Some(&w.manager))
+        })
+        .collect();
     let proxy = Proxy::start().await;
     let db = w.app.database();
     let mut lockbox = Instance::start(
@@ -169,6 +175,20 @@ async fn a_database_outage_answers_503_fast_logs_once_and_recovers_by_itself() {
             }
         }));
     }
+    // And customer decisions through the API, one every 120 ms.
+    let decisions = {
+        let (base, token, mut queue) = (lockbox.admin.clone(), token.clone(), pending.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut answers = Vec::new();
+            while Instant::now() < until {
+                let Some(id) = queue.pop() else { break };
+                answers.push((id, decide(&http, &base, &token, id).await));
+                tokio::time::sleep(Duration::from_millis(120)).await;
+            }
+            answers
+        })
+    };
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cut_at = start.elapsed();
     proxy.cut();
@@ -178,6 +198,7 @@ async fn a_database_outage_answers_503_fast_logs_once_and_recovers_by_itself() {
     for task in load {
         task.await.expect("load");
     }
+    let answers = decisions.await.expect("decisions");
     let seen = seen.lock().expect("lock").clone();
 
     // During the outage: never a 500 or a dropped connection, every answer
@@ -267,6 +288,22 @@ async fn a_database_outage_answers_503_fast_logs_once_and_recovers_by_itself() {
     );
     assert!(seen.iter().all(|s| s.status != 500 && s.status != 0));
 
+    // Nothing committed is lost, nothing is done twice: every decision
+    // answered 200 is recorded once; one refused with 503 is decided once
+    // when tried again (409 if it had committed after all).
+    let refused = answers.iter().filter(|(_, s)| *s == 503).count();
+    assert!(refused > 0, "decisions were refused during the outage");
+    let http = reqwest::Client::new();
+    for (id, status) in &answers {
+        assert!([200, 503].contains(status), "{id}: {status}");
+        if *status == 503 {
+            let again = decide(&http, &lockbox.admin, &token, *id).await;
+            assert!([200, 409].contains(&again), "{id} tried again: {again}");
+        }
+        assert_eq!(w.app.stored_status(*id), "approved", "{id}");
+        assert_eq!(w.app.events_to(*id, "approved"), 1, "{id} approved once");
+    }
+
     // The workers logged the outage once each, and its end.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let log = lockbox.log();
@@ -299,10 +336,28 @@ async fn a_database_outage_answers_503_fast_logs_once_and_recovers_by_itself() {
     assert!(up >= 1, "{log}");
     println!(
         "outage figures: {} answers during a {:?} outage; slowest 503 {:?}; pages 200 again \
-         {:?} after the database came back; requests lost (500 or no answer): 0",
+         {:?} after the database came back; requests lost (500 or no answer): 0; {} decisions \
+         ({refused} refused with 503 and decided once when tried again), lost: 0",
         during.len(),
         OUTAGE,
         slowest_503,
-        recovered
+        recovered,
+        answers.len()
     );
+}
+
+/// One customer approval through the API: its status (0: no answer).
+async fn decide(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: lockbox::identity::RequestId,
+) -> u16 {
+    http.post(format!("{base}/api/v1/requests/{id}/decision"))
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(15))
+        .json(&serde_json::json!({"ApprovalDecision": "Approve", "Comment": "outage"}))
+        .send()
+        .await
+        .map_or(0, |r| r.status().as_u16())
 }
