@@ -52,6 +52,10 @@ pub struct PrincipalLoader {
     pub load: fn(&mut PgConnection, uuid::Uuid) -> QueryResult<Option<serde_json::Value>>,
 }
 
+/// The state key of a session that could not be read because the
+/// database is unreachable (see [`SessionStore::load`]).
+pub const UNAVAILABLE: &str = "\u{1}unavailable";
+
 /// A request moves the idle deadline only when it would move by this much.
 pub const EXTEND_EVERY: Duration = Duration::minutes(1);
 
@@ -101,7 +105,11 @@ impl PgSessionStore {
         let now = self.clock.now();
         actix_web::rt::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
-            Ok(f(&mut conn, now)?)
+            // A session that cannot be read because the database is away
+            // is answered 503 (see `crate::web::unavailable`).
+            Ok(f(&mut conn, now).inspect_err(|e| {
+                crate::db::health::is_connection_error(e);
+            })?)
         })
         .await?
     }
@@ -249,10 +257,22 @@ impl SessionStore for PgSessionStore {
         }
         let hash = key_hash(session_key);
         let store = self.clone();
-        let state = self
+        let state = match self
             .run(move |conn, now| store.read(conn, &hash, now))
             .await
-            .map_err(LoadError::Other)?;
+        {
+            Ok(state) => state,
+            // The database is away: the request goes on with this marker
+            // alone, and is answered 503 before any handler runs (see
+            // `crate::web::unavailable`); nothing is written back.
+            Err(e) if crate::db::health::is_unavailable_cause(&e) => {
+                return Ok(Some(State::from([(
+                    UNAVAILABLE.to_owned(),
+                    "true".to_owned(),
+                )])));
+            }
+            Err(e) => return Err(LoadError::Other(e)),
+        };
         state
             .map(|v| serde_json::from_value(v).map_err(|e| LoadError::Deserialization(e.into())))
             .transpose()

@@ -210,6 +210,8 @@ pub struct Settings {
     /// staff must sign in with a second factor (and are sent to enrol it).
     pub staff_mfa_required: bool,
     pub webhooks: WebhookSettings,
+    /// Failing fast without a database, and stopping gracefully.
+    pub resilience: Resilience,
 }
 
 /// Bounds that keep one client (or a few) from taking the database from
@@ -374,6 +376,7 @@ impl Settings {
             },
             staff_mfa_required: parse_staff_mfa(get("LOCKBOX_STAFF_MFA"))?,
             webhooks: webhooks::parse_webhooks(&get)?,
+            resilience: resilience::parse_resilience(&get)?,
         })
     }
 
@@ -422,16 +425,19 @@ impl Settings {
                 poll: None,
                 ..WebhookSettings::defaults()
             },
+            resilience: Resilience::default(),
         }
     }
 }
 
 mod metrics;
 mod parse;
+mod resilience;
 mod webhooks;
 
 pub use metrics::{DEFAULT_METRICS_REFRESH, MetricsAccess, MetricsPeers};
 use parse::*;
+pub use resilience::Resilience;
 pub use webhooks::WebhookSettings;
 
 #[cfg(test)]

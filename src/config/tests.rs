@@ -212,3 +212,37 @@ fn staff_need_a_second_factor_unless_the_deployment_makes_it_optional() {
     );
     assert!(settings(&[("LOCKBOX_STAFF_MFA", "off")]).is_err());
 }
+
+#[test]
+fn failing_fast_and_stopping_are_configurable_within_bounds() {
+    let d = settings(&[]).expect("defaults").resilience;
+    assert_eq!(
+        d.db_checkout_timeout,
+        std::time::Duration::from_millis(1500)
+    );
+    assert_eq!(d.shutdown_grace, std::time::Duration::from_secs(30));
+    assert_eq!(d.sweep_every, std::time::Duration::from_secs(15));
+    assert_eq!(d.checkpoint_round, std::time::Duration::from_secs(60));
+    assert_eq!(d.db_pool_size, 16);
+    let s = settings(&[
+        ("LOCKBOX_DB_CHECKOUT_TIMEOUT_MS", "800"),
+        ("LOCKBOX_SHUTDOWN_GRACE_SECONDS", "5"),
+        ("LOCKBOX_SWEEP_SECONDS", "1"),
+        ("LOCKBOX_CHECKPOINT_ROUND_SECONDS", "1"),
+    ])
+    .expect("valid")
+    .resilience;
+    assert_eq!(s.db_checkout_timeout, std::time::Duration::from_millis(800));
+    assert_eq!(s.shutdown_grace, std::time::Duration::from_secs(5));
+    assert_eq!(s.sweep_every, std::time::Duration::from_secs(1));
+    for (name, bad) in [
+        ("LOCKBOX_DB_CHECKOUT_TIMEOUT_MS", "50"),
+        ("LOCKBOX_SHUTDOWN_GRACE_SECONDS", "0"),
+        ("LOCKBOX_SWEEP_SECONDS", "301"),
+        ("LOCKBOX_DB_POOL_SIZE", "0"),
+        ("LOCKBOX_CHECKPOINT_ROUND_SECONDS", "x"),
+    ] {
+        let err = settings(&[(name, bad)]).expect_err(name).to_string();
+        assert!(err.contains(name), "{err}");
+    }
+}

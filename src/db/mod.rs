@@ -3,6 +3,7 @@
 //! handlers use to run diesel code off the async workers.
 
 pub mod embedded;
+pub mod health;
 pub mod roles;
 pub mod watch;
 
@@ -11,15 +12,15 @@ use std::time::Duration;
 
 use diesel::{
     Connection, PgConnection,
-    r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection},
+    r2d2::{CustomizeConnection, Pool, PooledConnection},
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::{Secret, Settings};
 use embedded::{EmbeddedError, EmbeddedPostgres};
 
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
-pub type PgConn = PooledConnection<ConnectionManager<PgConnection>>;
+pub type PgPool = Pool<health::Manager>;
+pub type PgConn = PooledConnection<health::Manager>;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -33,6 +34,22 @@ pub enum DbError {
     Migration(String),
     #[error("the database task was cancelled")]
     Cancelled,
+}
+
+impl DbError {
+    /// The database could not be reached (no connection within the
+    /// checkout timeout, or the connection died): the page answers 503,
+    /// not 500. See [`health`].
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Pool(_) => {
+                health::suspect();
+                true
+            }
+            DbError::Query(e) => health::is_connection_error(e),
+            DbError::Migration(_) | DbError::Cancelled => false,
+        }
+    }
 }
 
 /// How long a statement of a pooled connection may run unless configured
@@ -90,14 +107,27 @@ pub fn build_pool_with(
     max_size: u32,
     statement_timeout: Option<Duration>,
 ) -> Result<PgPool, DbError> {
-    let manager = ConnectionManager::<PgConnection>::new(url);
-    // No `SELECT 1` before every checkout (r2d2's default): a round trip
-    // per page for nothing. A connection that broke is found by its next
-    // query failing, which r2d2 then discards (`has_broken`).
+    build_serving_pool(url, max_size, statement_timeout, Duration::from_secs(10))
+}
+
+/// [`build_pool_with`] whose checkouts give up after `checkout_timeout`:
+/// the server's pool, so that pages fail fast while the database is away
+/// (`LOCKBOX_DB_CHECKOUT_TIMEOUT_MS`).
+pub fn build_serving_pool(
+    url: &str,
+    max_size: u32,
+    statement_timeout: Option<Duration>,
+    checkout_timeout: Duration,
+) -> Result<PgPool, DbError> {
+    let manager = health::Manager::new(url);
+    // No `SELECT 1` before every checkout while the database is well (the
+    // manager pings only while it is suspect, see [`health`]): otherwise a
+    // round trip per page for nothing.
     let builder = Pool::builder()
         .max_size(max_size)
-        .test_on_check_out(false)
-        .connection_timeout(Duration::from_secs(10))
+        .test_on_check_out(true)
+        .connection_timeout(checkout_timeout)
+        .error_handler(Box::new(health::Quiet))
         .event_handler(Box::new(watch::Watch));
     let builder = match statement_timeout {
         Some(t) => builder.connection_customizer(Box::new(StatementTimeout(t))),
@@ -223,9 +253,6 @@ pub enum OpenError {
     Db(#[from] DbError),
 }
 
-/// Connections the server's pool keeps.
-const APP_POOL_SIZE: u32 = 16;
-
 impl Database {
     /// Connects as configured (starting the embedded cluster when no
     /// `DATABASE_URL` is set) and applies pending migrations as the owner.
@@ -244,10 +271,11 @@ impl Database {
             ),
         };
         let database = Self {
-            app: build_pool_with(
+            app: build_serving_pool(
                 &app_url,
-                APP_POOL_SIZE,
+                settings.resilience.db_pool_size,
                 Some(settings.limits.statement_timeout),
+                settings.resilience.db_checkout_timeout,
             )?,
             owner_url,
             embedded,

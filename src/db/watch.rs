@@ -59,6 +59,7 @@ impl HandleEvent for Watch {
     }
 
     fn handle_timeout(&self, _: TimeoutEvent) {
+        super::health::suspect();
         if let Some(c) = checkouts() {
             c.timeouts.inc();
         }

@@ -144,50 +144,71 @@ impl Application {
         [self.admin.handle(), self.engineer.handle()]
     }
 
-    /// Serves both portals until a shutdown signal; both stop gracefully.
+    /// Serves both portals until a shutdown signal (SIGTERM, SIGINT):
+    /// then both stop accepting at once, in-flight requests get
+    /// `LOCKBOX_SHUTDOWN_GRACE_SECONDS` to finish, and the background
+    /// workers finish their current round and stop, so this process holds
+    /// no lease and no half-done work that another instance would have to
+    /// wait out.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let (stop, stopping) = tokio::sync::watch::channel(false);
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.limits.clone()));
-        let sweeper = tokio::spawn(sweeper(self.state.clone()));
-        let gauges = tokio::spawn(metrics_refresher(self.state.clone()));
-        let sealer = self
-            .state
-            .settings
-            .audit_seal_every
-            .map(|every| tokio::spawn(sealer(self.state.clone(), every)));
-        let checkpointer = self
-            .state
-            .settings
-            .checkpoint_every
-            .map(|every| tokio::spawn(checkpointer(self.state.clone(), every)));
-        let mail = self
-            .state
-            .settings
-            .mail
-            .poll
-            .map(|every| tokio::spawn(mail_worker(self.state.clone(), every)));
-        let hooks = self
-            .state
-            .settings
-            .webhooks
-            .poll
-            .map(|every| tokio::spawn(webhook_worker(self.state.clone(), every)));
+        let mut workers = self.spawn_workers(&stopping);
         let result = tokio::try_join!(self.admin, self.engineer).map(|_| ());
-        if let Some(hooks) = hooks {
-            hooks.abort();
-        }
         housekeeping.abort();
-        sweeper.abort();
-        gauges.abort();
-        if let Some(sealer) = sealer {
-            sealer.abort();
+        let _ = stop.send(true);
+        let grace = self.state.settings.resilience.shutdown_grace;
+        let all = futures_util::future::join_all(workers.iter_mut());
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("background work did not finish within the grace period");
         }
-        if let Some(mail) = mail {
-            mail.abort();
-        }
-        if let Some(checkpointer) = checkpointer {
-            checkpointer.abort();
+        for worker in &workers {
+            worker.abort();
         }
         result
+    }
+
+    /// Starts the background work; each task ends after its round once
+    /// `stopping` turns true. (Housekeeping is simply aborted: it holds
+    /// nothing another instance would wait for.)
+    fn spawn_workers(
+        &self,
+        stopping: &tokio::sync::watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let (state, settings) = (&self.state, &self.state.settings);
+        let mut tasks = vec![
+            tokio::spawn(sweeper(
+                state.clone(),
+                settings.resilience.sweep_every,
+                stopping.clone(),
+            )),
+            tokio::spawn(metrics_refresher(state.clone(), stopping.clone())),
+        ];
+        if let Some(every) = settings.audit_seal_every {
+            tasks.push(tokio::spawn(sealer(state.clone(), every, stopping.clone())));
+        }
+        if let Some(every) = settings.checkpoint_every {
+            tasks.push(tokio::spawn(checkpointer(
+                state.clone(),
+                every,
+                stopping.clone(),
+            )));
+        }
+        if let Some(every) = settings.mail.poll {
+            tasks.push(tokio::spawn(mail_worker(
+                state.clone(),
+                every,
+                stopping.clone(),
+            )));
+        }
+        if let Some(every) = settings.webhooks.poll {
+            tasks.push(tokio::spawn(webhook_worker(
+                state.clone(),
+                every,
+                stopping.clone(),
+            )));
+        }
+        tasks
     }
 }
 
@@ -240,6 +261,7 @@ fn serve(
     let key = key.clone();
     let state = state.clone();
     let [sign_in_limit, api_address_limit] = limits.clone();
+    let state_grace_secs = state.settings.resilience.shutdown_grace.as_secs();
     let server = HttpServer::new(move || {
         let settings = &state.settings;
         let sessions = sessions::middleware(&state, realm, &key);
@@ -250,6 +272,7 @@ fn serve(
         // The health check and the stylesheet never touch a session: no
         // session read for them, and they never extend one.
         let pages = web::scope("")
+            .wrap(from_fn(portal::unavailable::unreadable_session))
             .wrap(sessions)
             .configure(portal::session_routes)
             // Before the pages: `/api/…` is never a page.
@@ -258,6 +281,8 @@ fn serve(
             .default_service(web::to(portal::not_found));
         App::new()
             .wrap(from_fn(portal::same_origin))
+            // A 500 met while the database is unreachable answers 503.
+            .wrap(from_fn(portal::unavailable::answer_503))
             // Outside the sessions: a refused request costs no database work.
             .wrap(sign_in_limit.clone())
             .wrap(api_address_limit.clone())
@@ -278,6 +303,7 @@ fn serve(
             .configure(portal::sessionless_routes)
             .service(pages)
     })
+    .shutdown_timeout(state_grace_secs)
     .listen(listener)
     .map_err(|source| StartupError::Bind {
         addr: format!("port {port}"),
@@ -314,6 +340,7 @@ async fn housekeeping(state: AppState, limits: [RateLimit; 2]) {
     }
 }
 
+mod rounds;
 mod workers;
 
 use workers::{checkpointer, mail_worker, metrics_refresher, sealer, sweeper, webhook_worker};

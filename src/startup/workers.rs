@@ -1,15 +1,18 @@
 //! The background work of a lockbox process: each safe with several
-//! processes running at once.
+//! processes running at once, each logging a database outage once and
+//! stopping between rounds on shutdown (see [`super::rounds`]).
 
+use std::time::Duration;
+
+use super::rounds::{Rounds, Stop};
 use crate::{db, requests::commands as requests, web::AppState};
 
 /// Records expiries and ends of access windows soon after time decides
 /// them (every page already shows the effective state; this writes it into
 /// history). Safe with several lockbox processes: see [`requests::sweep`].
-pub(super) async fn sweeper(state: AppState) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
-    loop {
-        tick.tick().await;
+pub(super) async fn sweeper(state: AppState, every: Duration, stop: Stop) {
+    let mut rounds = Rounds::new("sweeper", every, stop);
+    while rounds.next().await {
         let (now, policy) = (state.clock.now(), state.policy());
         let before = state.settings.mail.reminder_before;
         let result = db::blocking(&state.pool, move |conn| {
@@ -18,13 +21,12 @@ pub(super) async fn sweeper(state: AppState) {
             Ok::<_, db::DbError>(swept)
         })
         .await;
+        rounds.record(&result);
         if result.is_ok() {
             state.metrics.set_marks(|m| m.sweeper_round = Some(now));
         }
-        match result {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(recorded = n, "sweeper recorded expired or ended requests"),
-            Err(e) => tracing::warn!(error = %e, "sweeper failed"),
+        if let Ok(n @ 1..) = result {
+            tracing::info!(recorded = n, "sweeper recorded expired or ended requests");
         }
     }
 }
@@ -32,21 +34,17 @@ pub(super) async fn sweeper(state: AppState) {
 /// Chains new audit records into their tenants' chains within a moment of
 /// their commit (see [`crate::audit::seal`]). Safe with several lockbox
 /// processes; an idle round costs one small query.
-pub(super) async fn sealer(state: AppState, every: std::time::Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
+pub(super) async fn sealer(state: AppState, every: Duration, stop: Stop) {
+    let mut rounds = Rounds::new("sealer", every, stop);
+    while rounds.next().await {
         let result = db::blocking(&state.pool, |conn| {
             crate::audit::seal::seal_pending(conn).map_err(db::DbError::from)
         })
         .await;
-        match result {
-            Ok(_) => {
-                let now = state.clock.now();
-                state.metrics.set_marks(|m| m.sealer_round = Some(now));
-            }
-            Err(e) => tracing::warn!(error = %e, "audit sealer failed"),
+        rounds.record(&result);
+        if result.is_ok() {
+            let now = state.clock.now();
+            state.metrics.set_marks(|m| m.sealer_round = Some(now));
         }
     }
 }
@@ -56,11 +54,13 @@ pub(super) async fn sealer(state: AppState, every: std::time::Duration) {
 /// [`crate::audit::checkpoint`]), then queues the day's digest of each
 /// tenant's newest checkpoint ([`crate::notify::checkpoint_digest`]). Safe
 /// with several lockbox processes; an idle round costs two small queries.
-pub(super) async fn checkpointer(state: AppState, every: chrono::Duration) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
+pub(super) async fn checkpointer(state: AppState, every: chrono::Duration, stop: Stop) {
+    let mut rounds = Rounds::new(
+        "checkpointer",
+        state.settings.resilience.checkpoint_round,
+        stop,
+    );
+    while rounds.next().await {
         let now = state.clock.now();
         // Read again when the key file changed: a rotation takes effect
         // without a restart.
@@ -79,19 +79,18 @@ pub(super) async fn checkpointer(state: AppState, every: chrono::Duration) {
             Ok::<_, db::DbError>((written?, digests))
         })
         .await;
-        match result {
-            Ok((0, 0)) => {}
-            Ok((written, digests)) => {
-                tracing::info!(written, digests, "signed audit checkpoints")
-            }
-            Err(e) => tracing::warn!(error = %e, "audit checkpoints failed"),
+        rounds.record(&result);
+        if let Ok((written, digests)) = result
+            && (written > 0 || digests > 0)
+        {
+            tracing::info!(written, digests, "signed audit checkpoints");
         }
     }
 }
 
 /// Delivers due mail from the outbox every `every`. Safe with several
 /// lockbox processes: see [`crate::notify::outbox::deliver_due`].
-pub(super) async fn mail_worker(state: AppState, every: std::time::Duration) {
+pub(super) async fn mail_worker(state: AppState, every: Duration, stop: Stop) {
     let mailer: std::sync::Arc<dyn crate::notify::mailer::Mailer> =
         match crate::notify::mailer::from_settings(&state.settings.mail.transport) {
             Ok(m) => std::sync::Arc::from(m),
@@ -100,9 +99,8 @@ pub(super) async fn mail_worker(state: AppState, every: std::time::Duration) {
                 return;
             }
         };
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tick.tick().await;
+    let mut rounds = Rounds::new("mail", every, stop);
+    while rounds.next().await {
         let (mailer, now) = (mailer.clone(), state.clock.now());
         let from = state.settings.mail.from.clone();
         let retry = crate::notify::outbox::Retry {
@@ -114,9 +112,9 @@ pub(super) async fn mail_worker(state: AppState, every: std::time::Duration) {
                 .map_err(db::DbError::from)
         })
         .await;
-        match result {
-            Ok(d) => count_deliveries(&state, "mail", d.sent, d.retrying + d.failed),
-            Err(e) => tracing::warn!(error = %e, "mail worker failed"),
+        rounds.record(&result);
+        if let Ok(d) = result {
+            count_deliveries(&state, "mail", d.sent, d.retrying + d.failed);
         }
     }
 }
@@ -124,7 +122,7 @@ pub(super) async fn mail_worker(state: AppState, every: std::time::Duration) {
 /// Delivers due webhooks every `every` (see [`crate::webhooks::deliver`]):
 /// claim with a lease, post concurrently outside any transaction, mark.
 /// Safe with several lockbox processes.
-pub(super) async fn webhook_worker(state: AppState, every: std::time::Duration) {
+pub(super) async fn webhook_worker(state: AppState, every: Duration, stop: Stop) {
     let s = &state.settings.webhooks;
     let delivery = crate::webhooks::deliver::Delivery {
         timeout: s.timeout,
@@ -139,21 +137,18 @@ pub(super) async fn webhook_worker(state: AppState, every: std::time::Duration) 
              addresses over plain HTTP. NEVER use this in production."
         );
     }
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
+    let mut rounds = Rounds::new("webhooks", every, stop);
+    while rounds.next().await {
         let now = state.clock.now();
-        match crate::webhooks::deliver::deliver_due(&state.pool, &state.sealer, delivery, now, 20)
-            .await
-        {
-            Ok(round) => {
-                count_deliveries(&state, "webhook", round.delivered, round.retrying);
-                if round.disabled > 0 {
-                    tracing::warn!(disabled = round.disabled, "webhook endpoints disabled")
-                }
+        let result =
+            crate::webhooks::deliver::deliver_due(&state.pool, &state.sealer, delivery, now, 20)
+                .await;
+        rounds.record(&result);
+        if let Ok(round) = result {
+            count_deliveries(&state, "webhook", round.delivered, round.retrying);
+            if round.disabled > 0 {
+                tracing::warn!(disabled = round.disabled, "webhook endpoints disabled")
             }
-            Err(e) => tracing::warn!(error = %e, "webhook worker failed"),
         }
     }
 }
@@ -176,14 +171,10 @@ fn count_deliveries(state: &AppState, channel: &str, succeeded: usize, failed: u
 /// Refreshes the gauges that need the database every
 /// `LOCKBOX_METRICS_REFRESH_SECONDS` (see [`crate::web::metrics::refresh`]):
 /// a scrape itself reads no database.
-pub(super) async fn metrics_refresher(state: AppState) {
-    let mut tick = tokio::time::interval(state.settings.metrics.refresh());
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
+pub(super) async fn metrics_refresher(state: AppState, stop: Stop) {
+    let mut rounds = Rounds::new("metrics", state.settings.metrics.refresh(), stop);
+    while rounds.next().await {
         let result = crate::web::metrics::refresh::refresh(&state.pool, &state.metrics).await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "metrics refresh failed");
-        }
+        rounds.record(&result);
     }
 }

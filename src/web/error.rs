@@ -39,6 +39,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The database cannot be reached (met outside a [`DbError`]).
+    #[error("the database cannot be reached")]
+    Unavailable,
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -116,11 +119,26 @@ impl AppError {
             AppError::SignInRequired => ("error-forbidden-title", "error-signin-required"),
             AppError::BadRequest(_) => ("error-bad-request-title", "error-bad-request-message"),
             AppError::PayloadTooLarge => ("error-too-large-title", "error-too-large-message"),
+            AppError::Unavailable => ("error-unavailable-title", "error-unavailable-message"),
+            AppError::Db(e) if e.is_unavailable() => {
+                ("error-unavailable-title", "error-unavailable-message")
+            }
             AppError::Db(_) | AppError::Internal(_) => {
                 ("error-internal-title", "error-internal-message")
             }
         }
     }
+}
+
+/// What a client is told to wait before trying again while the database
+/// is away (`Retry-After`, seconds).
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// The friendly 503 page shown while the database cannot be reached, with
+/// `Retry-After` (also for a failure the session layer met first, see
+/// [`super::unavailable`]).
+pub fn unavailable_page() -> HttpResponse {
+    AppError::Unavailable.error_response()
 }
 
 impl ResponseError for AppError {
@@ -131,6 +149,8 @@ impl ResponseError for AppError {
             AppError::SignInRequired => StatusCode::SEE_OTHER,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Db(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -142,7 +162,11 @@ impl ResponseError for AppError {
                 .finish();
         }
         let status = self.status_code();
-        if status.is_server_error() {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // One line per page is too many during an outage; the
+            // workers log its start and end once.
+            tracing::debug!(error = ?self, "database unavailable");
+        } else if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }
         let tr = Tr::new(Lang::En);
@@ -154,11 +178,16 @@ impl ResponseError for AppError {
             title: &title,
             message: &message,
         };
+        let mut builder = HttpResponse::build(status);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            builder.insert_header((
+                header::RETRY_AFTER,
+                UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
+            ));
+        }
         let mut response = match page.render() {
-            Ok(body) => HttpResponse::build(status)
-                .content_type("text/html; charset=utf-8")
-                .body(body),
-            Err(_) => HttpResponse::build(status).body(message),
+            Ok(body) => builder.content_type("text/html; charset=utf-8").body(body),
+            Err(_) => builder.body(message),
         };
         // For the metrics middleware to count (`lockbox_forgery_refusals_total`).
         let check = match self {

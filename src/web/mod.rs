@@ -20,6 +20,7 @@ pub mod signin;
 pub mod time_zone;
 pub mod tokens;
 pub mod two_factor;
+pub mod unavailable;
 pub mod view;
 
 use std::net::IpAddr;
@@ -218,22 +219,43 @@ pub async fn stylesheet() -> HttpResponse {
         .body(APP_CSS)
 }
 
-/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+/// How long `/healthz` waits for the database before it says it is
+/// unreachable: a load balancer's probe must get its answer within a
+/// second.
+const HEALTH_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);
+
+/// `GET /healthz` (readiness): 200 when the database answers, 503 within
+/// a second otherwise, saying the database is unreachable. A load balancer
+/// sends no traffic to an instance that cannot serve.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let ok = db::blocking(&state.pool, |conn| {
+    let pool = state.pool.clone();
+    let probe = actix_web::rt::task::spawn_blocking(move || {
         use diesel::RunQueryDsl;
+        let mut conn = pool.get_timeout(HEALTH_BUDGET).map_err(DbError::from)?;
         diesel::sql_query("SELECT 1")
-            .execute(conn)
+            .execute(&mut *conn)
             .map_err(DbError::from)
-    })
-    .await
-    .is_ok();
+    });
+    let ok = matches!(
+        tokio::time::timeout(HEALTH_BUDGET, probe).await,
+        Ok(Ok(Ok(_)))
+    );
+    if !ok {
+        db::health::suspect();
+    }
     if ok {
         HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": "ok"}))
     } else {
         HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "unavailable", "database": "unreachable"}))
     }
+}
+
+/// `GET /livez` (liveness): 200 while the process can answer at all,
+/// whatever its database does: restarting an instance because its
+/// database is away would not bring the database back.
+pub async fn livez() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
 #[derive(Deserialize)]
@@ -344,6 +366,7 @@ fn is_local_path(path: &str) -> bool {
 /// Shared routes served outside the session middleware (no session read).
 pub fn sessionless_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .route("/livez", web::get().to(livez))
         .route("/static/app.css", web::get().to(stylesheet));
 }
 

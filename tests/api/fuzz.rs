@@ -1103,7 +1103,7 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                         11 => "/roles".into(),
                         12 => "/lang".into(),
                         13 => rng
-                            .pick(&["/healthz", "/static/app.css", "/metrics"])
+                            .pick(&["/healthz", "/livez", "/static/app.css", "/metrics"])
                             .to_string(),
                         _ => format!("/{}", id_segment(&mut rng, &real_requests)),
                     },
@@ -1145,7 +1145,9 @@ fn generate(seed: u64, count: usize, ids: &Ids) -> Vec<FuzzRequest> {
                         8 => "/queue".into(),
                         9 => "/metrics".into(),
                         10 => "/lang".into(),
-                        11 => rng.pick(&["/healthz", "/static/app.css"]).to_string(),
+                        11 => rng
+                            .pick(&["/healthz", "/livez", "/static/app.css"])
+                            .to_string(),
                         _ => format!("/{}", id_segment(&mut rng, &real_requests)),
                     },
                 };

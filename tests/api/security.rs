@@ -328,6 +328,22 @@ async fn healthz_answers_on_both_listeners() {
 }
 
 #[tokio::test]
+async fn livez_answers_on_both_listeners_without_a_session() {
+    let app = spawn_app().await;
+    for base in [&app.admin_url, &app.engineer_url] {
+        let resp = client()
+            .get(format!("{base}/livez"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(resp.headers().get("set-cookie").is_none());
+        let body: serde_json::Value = resp.json().await.expect("json");
+        assert_eq!(body["status"], "ok");
+    }
+}
+
+#[tokio::test]
 async fn an_unknown_page_answers_404_with_a_friendly_page() {
     let app = spawn_app().await;
     let resp = client()

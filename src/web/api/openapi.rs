@@ -50,7 +50,14 @@ const UNAUTHENTICATED: &[(u16, &str)] = &[
         "The token used up its allowance; `Retry-After` says when to try again.",
     ),
 ];
-const ANY: &[(u16, &str)] = &[(500, "The call failed on the server; it has been logged.")];
+const ANY: &[(u16, &str)] = &[
+    (500, "The call failed on the server; it has been logged."),
+    (
+        503,
+        "The database cannot be reached right now (`unavailable`); `Retry-After` says when to \
+         try again.",
+    ),
+];
 const WITH_BODY: &[(u16, &str)] = &[
     (400, "The body is not valid JSON (or holds a NUL)."),
     (413, "The body is larger than 64 KiB."),

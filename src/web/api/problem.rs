@@ -60,6 +60,9 @@ pub enum ApiError {
     /// No export slot is free (per person: 429; per process: 503).
     #[error("{}", busy_detail(*.0))]
     ExportBusy(crate::audit::export::Busy),
+    /// The database cannot be reached (issue 21): 503 with `Retry-After`.
+    #[error("The database cannot be reached right now; try again in a few seconds.")]
+    Unavailable,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -146,6 +149,7 @@ impl ApiError {
             ApiError::Invalid(_) => "validation-failed",
             ApiError::TooManyRequests(_) => "rate-limited",
             ApiError::ExportBusy(_) => "export-busy",
+            ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -166,6 +170,7 @@ impl ApiError {
             ApiError::Invalid(_) => "Validation failed",
             ApiError::TooManyRequests(_) => "Too many requests",
             ApiError::ExportBusy(_) => "Export busy",
+            ApiError::Unavailable => "Service unavailable",
             ApiError::Internal(_) => "Internal error",
         }
     }
@@ -187,6 +192,7 @@ impl ResponseError for ApiError {
             ApiError::ExportBusy(crate::audit::export::Busy::Process) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -240,6 +246,12 @@ impl ResponseError for ApiError {
                     crate::web::export::RETRY_AFTER_SECS.to_string(),
                 ));
             }
+            ApiError::Unavailable => {
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    crate::web::error::UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
+                ));
+            }
             _ => {}
         }
         match serde_json::to_string(&body) {
@@ -251,13 +263,17 @@ impl ResponseError for ApiError {
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        ApiError::Internal(e.to_string())
+        if e.is_unavailable() {
+            ApiError::Unavailable
+        } else {
+            ApiError::Internal(e.to_string())
+        }
     }
 }
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        ApiError::Internal(e.to_string())
+        DbError::Query(e).into()
     }
 }
 

@@ -58,6 +58,8 @@ error-too-many-requests-title = Too many requests
 error-too-many-requests-message = Too many requests came from your network. Wait { $seconds } seconds and try again.
 error-internal-title = Something went wrong
 error-internal-message = lockbox could not complete this request. Nothing was changed. Try again in a moment.
+error-unavailable-title = Briefly unavailable
+error-unavailable-message = lockbox cannot reach its database right now. Try again in a few seconds; if you were submitting a decision, open the request again to see whether it was recorded.
 
 error-email-required = Enter an email address.
 error-email-invalid = Enter a valid email address, like name@example.com.

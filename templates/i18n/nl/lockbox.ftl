@@ -58,6 +58,8 @@ error-too-many-requests-title = Te veel verzoeken
 error-too-many-requests-message = Er kwamen te veel verzoeken van uw netwerk. Wacht { $seconds } seconden en probeer het opnieuw.
 error-internal-title = Er ging iets mis
 error-internal-message = lockbox kon dit verzoek niet voltooien. Er is niets gewijzigd. Probeer het zo opnieuw.
+error-unavailable-title = Even niet beschikbaar
+error-unavailable-message = lockbox kan zijn database op dit moment niet bereiken. Probeer het over een paar seconden opnieuw; als u een besluit aan het indienen was, open het verzoek dan opnieuw om te zien of het is vastgelegd.
 
 error-email-required = Vul een e-mailadres in.
 error-email-invalid = Vul een geldig e-mailadres in, zoals naam@example.com.

@@ -11,16 +11,21 @@
 //! - [`content`]: access sessions and content;
 //! - [`tickets`]: service requests;
 //! - [`two_factor`]: authenticators, codes and the second step;
-//! - [`webhooks`]: a webhook receiver and the worker's delivery pass.
+//! - [`webhooks`]: a webhook receiver and the worker's delivery pass;
+//! - [`scale`]: `lockbox serve` processes on one database, and a proxy
+//!   that cuts the database off;
+//! - [`cluster`]: a private primary with a synchronous standby.
 
 pub mod api;
 pub mod app;
+pub mod cluster;
 pub mod content;
 pub mod db;
 pub mod html;
 pub mod mail;
 pub mod metrics;
 pub mod requests;
+pub mod scale;
 pub mod tickets;
 pub mod two_factor;
 pub mod webhooks;

@@ -1,0 +1,102 @@
+//! The rhythm of a background worker (issue 21): a round every interval;
+//! while the database is away, one log line when the outage starts and
+//! one when it ends (not one per failed round), rounds spaced out by a
+//! growing pause; and a stop signal that ends the worker between rounds,
+//! never in the middle of one, so on shutdown no work is left half done
+//! (no lease held, no transaction cut off).
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::db::DbError;
+
+/// The longest pause between rounds while the database is away: the
+/// workers resume at most this long after it is back.
+const MAX_BACKOFF: Duration = Duration::from_secs(4);
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+
+/// Tells the workers to stop after their current round.
+pub(super) type Stop = watch::Receiver<bool>;
+
+/// One worker's rounds.
+pub(super) struct Rounds {
+    worker: &'static str,
+    tick: tokio::time::Interval,
+    stop: Stop,
+    down_since: Option<Instant>,
+    backoff: Duration,
+}
+
+impl Rounds {
+    pub(super) fn new(worker: &'static str, every: Duration, stop: Stop) -> Self {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self {
+            worker,
+            tick,
+            stop,
+            down_since: None,
+            backoff: FIRST_BACKOFF,
+        }
+    }
+
+    /// Waits for the next round (while the database is away, the pause
+    /// first); `false` once the process is stopping.
+    pub(super) async fn next(&mut self) -> bool {
+        if *self.stop.borrow() {
+            return false;
+        }
+        let pause = self.down_since.map(|_| self.backoff);
+        let (tick, stop) = (&mut self.tick, &mut self.stop);
+        tokio::select! {
+            _ = async {
+                if let Some(pause) = pause {
+                    tokio::time::sleep(pause).await;
+                }
+                tick.tick().await;
+            } => true,
+            _ = stop.changed() => false,
+        }
+    }
+
+    /// A round that worked: ends an outage (logged once).
+    pub(super) fn succeeded(&mut self) {
+        if let Some(since) = self.down_since.take() {
+            tracing::info!(
+                worker = self.worker,
+                after_seconds = since.elapsed().as_secs_f64(),
+                "the database is reachable again; resuming"
+            );
+        }
+        self.backoff = FIRST_BACKOFF;
+    }
+
+    /// A round that failed. The database being away is logged once per
+    /// outage, and spaces the rounds out; any other failure is logged each
+    /// time, as before.
+    pub(super) fn failed(&mut self, e: &DbError) {
+        if !e.is_unavailable() {
+            tracing::warn!(worker = self.worker, error = %e, "background round failed");
+            return;
+        }
+        if self.down_since.is_none() {
+            self.down_since = Some(Instant::now());
+            tracing::warn!(
+                worker = self.worker,
+                error = %e,
+                "the database is unreachable; retrying with backoff (logged once until it is back)"
+            );
+        } else {
+            self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Records a round's outcome.
+    pub(super) fn record<T>(&mut self, result: &Result<T, DbError>) {
+        match result {
+            Ok(_) => self.succeeded(),
+            Err(e) => self.failed(e),
+        }
+    }
+}
