@@ -10,6 +10,7 @@ mod embedded;
 mod fuzz;
 mod hardening;
 mod helpers;
+mod home;
 mod information;
 mod json_api;
 mod mail;
