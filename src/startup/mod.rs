@@ -256,6 +256,9 @@ fn serve(
             .configure(routes)
             .default_service(web::to(portal::not_found));
         App::new()
+            // Innermost: error pages in the reader's language, before the
+            // security headers are added to them.
+            .wrap(from_fn(portal::error::in_readers_language))
             .wrap(from_fn(portal::same_origin))
             // Outside the sessions: a refused request costs no database work.
             .wrap(sign_in_limit.clone())

@@ -319,7 +319,7 @@ async fn check(
     };
     let status = resp.status();
     assert!(
-        status.is_success() || status == StatusCode::FORBIDDEN,
+        status.is_success() || status.is_client_error(),
         "{path}: {status}"
     );
     let html = resp.text().await.expect("body");
@@ -402,6 +402,12 @@ async fn every_home_card_and_a_page_of_each_kind_reads_dutch_when_dutch_is_selec
         "/audit".to_owned(),
         "/account/two-factor".to_owned(),
         "/account/mail-language".to_owned(),
+        // Error pages: no such page, and no such request.
+        "/bestaat-niet".to_owned(),
+        format!(
+            "/support/lockbox/requests/{}",
+            lockbox::identity::RequestId::new_random()
+        ),
     ] {
         check(&mut found, app, &admin, true, &path, data).await;
     }
@@ -420,6 +426,8 @@ async fn every_home_card_and_a_page_of_each_kind_reads_dutch_when_dutch_is_selec
     ] {
         check(&mut found, app, &engineer, false, &path, data).await;
     }
+    // Not the engineer's to see: the queue (403).
+    check(&mut found, app, &engineer, false, "/queue", data).await;
     let manager = dutch_client(app, Some(&w.manager), false).await;
     for path in [
         "/".to_owned(),
@@ -434,4 +442,26 @@ async fn every_home_card_and_a_page_of_each_kind_reads_dutch_when_dutch_is_selec
         "English on pages served in Dutch:\n{}",
         found.join("\n")
     );
+}
+
+#[tokio::test]
+async fn an_error_page_is_in_the_readers_language() {
+    let w = crate::helpers::world().await;
+    let engineer = dutch_client(&w.app, Some(&w.engineer), false).await;
+    let resp = w.app.get_engineer(&engineer, "/queue").await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(resp.headers().contains_key("content-security-policy"));
+    let html = resp.text().await.expect("body");
+    assert_eq!(crate::helpers::texts(&html, "h1"), vec!["Niet toegestaan"]);
+    let resp = w.app.get_engineer(&engineer, "/bestaat-niet").await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let html = resp.text().await.expect("body");
+    assert_eq!(
+        crate::helpers::texts(&html, "h1"),
+        vec!["Pagina niet gevonden"]
+    );
+    // English readers keep the English page.
+    let english = w.app.engineer_client(&w.engineer).await;
+    let html = w.app.engineer_page(&english, "/bestaat-niet").await;
+    assert_eq!(crate::helpers::texts(&html, "h1"), vec!["Page not found"]);
 }
