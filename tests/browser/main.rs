@@ -11,6 +11,7 @@ mod helpers;
 mod smtp;
 
 mod harness;
+mod home;
 mod quorum;
 mod two_factor;
 
