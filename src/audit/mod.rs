@@ -10,6 +10,7 @@ pub mod chain;
 pub mod checkpoint;
 pub mod export;
 pub mod offline;
+pub mod overview;
 pub mod receipt;
 pub mod seal;
 pub mod search;
@@ -90,6 +91,23 @@ pub mod activity {
     pub const NEW_WEBHOOK_ENDPOINT: &str = "New-WebhookEndpoint";
     pub const REMOVE_WEBHOOK_ENDPOINT: &str = "Remove-WebhookEndpoint";
     pub const DISABLE_WEBHOOK_ENDPOINT: &str = "Disable-WebhookEndpoint";
+
+    /// What a provider operator did, or tried, under a request: the
+    /// pre-approved operations (`crate::content::OPERATIONS`, whose names a
+    /// test holds to these) and the enforcement point's refusals. The
+    /// request page's list, the evidence pack and the admin center's home
+    /// read this one list.
+    pub const OPERATOR_ACTIONS: &[&str] = &[
+        "Get-MailboxStatistics",
+        "Get-MessageTrace",
+        "Search-Mailbox",
+        "Get-SiteUsage",
+        "Get-SiteDocuments",
+        "Get-DocumentVersions",
+        "Get-DriveUsage",
+        "Get-DriveFileVersions",
+        ACCESS_DENIED,
+    ];
 
     /// Every activity lockbox records, for the search page's picker.
     pub const ALL: &[&str] = &[

@@ -195,10 +195,27 @@ pub fn operator_actions(
     after: Option<audit::search::Cursor>,
     limit: i64,
 ) -> QueryResult<(Vec<audit::Record>, Option<audit::search::Cursor>)> {
-    let activities: Vec<&str> = super::OPERATIONS
-        .iter()
-        .map(|o| o.name)
-        .chain([audit::activity::ACCESS_DENIED])
-        .collect();
-    audit::for_request(conn, tenant, request, &activities, after, limit)
+    audit::for_request(
+        conn,
+        tenant,
+        request,
+        audit::activity::OPERATOR_ACTIONS,
+        after,
+        limit,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    /// The audit layer's list of operator actions names every operation
+    /// of the enforcement point, and nothing else but its refusals.
+    #[test]
+    fn the_operator_actions_are_the_operations_and_their_refusals() {
+        let mut expected: Vec<&str> = super::super::OPERATIONS.iter().map(|o| o.name).collect();
+        expected.push(crate::audit::activity::ACCESS_DENIED);
+        assert_eq!(
+            crate::audit::activity::OPERATOR_ACTIONS,
+            expected.as_slice()
+        );
+    }
 }

@@ -13,12 +13,14 @@
 //!   interface calls;
 //! - [`tickets`]: the service requests (support tickets) a request cites;
 //! - [`information`]: an approver's questions and the engineer's answers;
+//! - [`home`]: what the two portals' home pages show of requests;
 //! - [`webhook_events`]: the lifecycle's webhook events.
 
 pub mod caller;
 pub mod commands;
 pub mod effects;
 pub mod fingerprint;
+pub mod home;
 pub mod information;
 pub mod input;
 pub mod machine;

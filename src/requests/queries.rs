@@ -46,6 +46,7 @@ macro_rules! joined {
             .select((RequestRow::as_select(), tenants::name, ps::display_name))
     };
 }
+pub(super) use joined;
 
 pub fn find(
     conn: &mut PgConnection,

@@ -280,6 +280,9 @@ fn serve(
             .configure(routes)
             .default_service(web::to(portal::not_found));
         App::new()
+            // Innermost: error pages in the reader's language, before the
+            // security headers are added to them.
+            .wrap(from_fn(portal::error::in_readers_language))
             .wrap(from_fn(portal::same_origin))
             // A 500 met while the database is unreachable answers 503.
             .wrap(from_fn(portal::unavailable::answer_503))

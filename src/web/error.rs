@@ -4,7 +4,10 @@
 
 use actix_web::{
     HttpResponse, ResponseError,
+    body::{EitherBody, MessageBody},
+    dev::{ServiceRequest, ServiceResponse},
     http::{StatusCode, header},
+    middleware::Next,
 };
 use askama::Template;
 
@@ -155,6 +158,8 @@ impl ResponseError for AppError {
         }
     }
 
+    /// The page in English; [`in_readers_language`] renders it again in
+    /// the reader's language (this trait knows no request).
     fn error_response(&self) -> HttpResponse {
         if let AppError::SignInRequired = self {
             return HttpResponse::SeeOther()
@@ -169,7 +174,14 @@ impl ResponseError for AppError {
         } else if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }
-        let tr = Tr::new(Lang::En);
+        self.page(Tr::new(Lang::En))
+    }
+}
+
+impl AppError {
+    /// The error page in `tr`'s language, with what the metrics count.
+    fn page(&self, tr: Tr) -> HttpResponse {
+        let status = self.status_code();
         let (title_key, message_key) = self.keys();
         let (title, message) = (tr.t(title_key), tr.t(message_key));
         let page = ErrorPage {
@@ -202,4 +214,34 @@ impl ResponseError for AppError {
         }
         response
     }
+}
+
+/// Renders a handler's error page again in the reader's language (the
+/// `lang` cookie, else `Accept-Language`): [`ResponseError`] builds it
+/// without the request, so in English. The headers the first answer got
+/// (a session cookie, say) are kept.
+pub async fn in_readers_language<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let lang = Lang::from_request(req.request());
+    let res = next.call(req).await?;
+    let page = match res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+    {
+        Some(e) if lang != Lang::En && !matches!(e, AppError::SignInRequired) => {
+            e.page(Tr::new(lang))
+        }
+        _ => return Ok(res.map_into_left_body()),
+    };
+    let (req, old) = res.into_parts();
+    let mut page = page;
+    for (name, value) in old.headers() {
+        if !page.headers().contains_key(name) {
+            page.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok(ServiceResponse::new(req, page).map_into_right_body())
 }

@@ -203,7 +203,9 @@ pub(super) async fn detail_page<P: RequestPortal>(
             .iter()
             .map(|r| ReceiptRow {
                 record: r.audit_record,
-                decision: r.decision.clone(),
+                // The receipt signs the English word; the page says it in
+                // the reader's language.
+                decision: tr.t(&format!("receipt-decision-{}", r.decision.to_lowercase())),
                 by: r.approver_name.clone(),
                 at: tr.fmt_time(r.decided_at),
                 key_id: r.key_id.clone(),

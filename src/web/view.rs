@@ -18,6 +18,13 @@ pub fn badge_class(status: Status) -> &'static str {
     }
 }
 
+/// How long from `now` until `end`, in whole minutes ("3 h 12 min"; never
+/// below "0 min"): the time left of a deadline or an access window.
+pub fn time_left(now: DateTime<Utc>, end: DateTime<Utc>) -> String {
+    let minutes = (end - now).num_minutes().max(0);
+    format_minutes(i32::try_from(minutes).unwrap_or(i32::MAX))
+}
+
 /// Which realm is looking: names of the other side are shown differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Viewer {

@@ -11,6 +11,7 @@ mod failover;
 mod fuzz;
 mod hardening;
 mod helpers;
+mod home;
 mod information;
 mod json_api;
 mod mail;

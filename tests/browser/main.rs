@@ -14,6 +14,7 @@ mod smtp;
 mod axe;
 mod checker;
 mod harness;
+mod home;
 mod keyboard;
 mod phone;
 mod quorum;

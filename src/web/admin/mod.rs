@@ -2,7 +2,6 @@
 //! administrators and Customer Lockbox access approvers.
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web};
-use askama::Template;
 use std::{future::Future, pin::Pin};
 
 use super::{
@@ -10,7 +9,6 @@ use super::{
     chrome::Chrome,
     client_ip,
     forms::{CsrfForm, Principal, SignedIn},
-    render, render_status,
     signin::{self, SignInForm, SignInPage},
     two_factor,
 };
@@ -30,6 +28,7 @@ use crate::{
 pub mod api_tokens;
 pub mod audit_log;
 pub mod audit_trust;
+pub mod home;
 pub mod requests;
 pub mod roles;
 pub mod security;
@@ -62,7 +61,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(tickets::routes)
         .configure(security::routes)
         .configure(two_factor::routes::<TenantUser>)
-        .route("/", web::get().to(home))
+        .route("/", web::get().to(home::home))
         .route("/signin", web::get().to(signin_form))
         .route("/signin", web::post().to(signin_submit))
         .route("/signout", web::post().to(signin::sign_out));
@@ -209,39 +208,4 @@ async fn signin_submit(
         .await?;
     }
     signin::answer::<TenantUser>(&req, &state, page, &form, outcome).await
-}
-
-#[derive(Template)]
-#[template(path = "admin/home.html")]
-struct HomePage {
-    tr: Tr,
-    chrome: Chrome,
-    lockbox_enabled: bool,
-    role_key: &'static str,
-}
-
-#[derive(Template)]
-#[template(path = "admin/no_access.html")]
-struct NoAccessPage {
-    tr: Tr,
-    chrome: Chrome,
-}
-
-async fn home(
-    req: HttpRequest,
-    tr: Tr,
-    SignedIn(user): SignedInUser,
-) -> Result<HttpResponse, AppError> {
-    if !user.role.can_use_lockbox() {
-        let chrome = chrome(&req, &user)?;
-        return render_status(StatusCode::FORBIDDEN, &NoAccessPage { tr, chrome });
-    }
-    // The Lockbox switch came with the user.
-    let lockbox_enabled = user.lockbox_enabled;
-    render(&HomePage {
-        tr,
-        chrome: chrome(&req, &user)?,
-        lockbox_enabled,
-        role_key: user.role.label_key(),
-    })
 }

@@ -2,14 +2,12 @@
 //! and support managers.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
-use askama::Template;
 
 use super::{
     AppState,
     chrome::Chrome,
     client_ip,
     forms::{CsrfForm, Principal, SignedIn},
-    render,
     signin::{self, SignInForm, SignInPage},
     two_factor,
 };
@@ -24,6 +22,7 @@ use crate::{
     web::error::AppError,
 };
 
+pub mod home;
 pub mod requests;
 pub mod session;
 pub mod support;
@@ -53,7 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(tokens::routes)
         .configure(support::routes)
         .configure(two_factor::routes::<StaffMember>)
-        .route("/", web::get().to(home))
+        .route("/", web::get().to(home::home))
         .route("/signin", web::get().to(signin_form))
         .route("/signin", web::post().to(signin_submit))
         .route("/signout", web::post().to(signin::sign_out))
@@ -140,26 +139,4 @@ async fn signin_submit(
     )
     .await?;
     signin::answer::<StaffMember>(&req, &state, page, &form, outcome).await
-}
-
-#[derive(Template)]
-#[template(path = "engineer/home.html")]
-struct HomePage {
-    tr: Tr,
-    chrome: Chrome,
-    role_key: &'static str,
-    email: String,
-}
-
-async fn home(
-    req: HttpRequest,
-    tr: Tr,
-    SignedIn(member): SignedInStaff,
-) -> Result<HttpResponse, AppError> {
-    render(&HomePage {
-        tr,
-        chrome: chrome(&req, &member)?,
-        role_key: member.role.label_key(),
-        email: member.email,
-    })
 }
