@@ -68,6 +68,16 @@ pub fn is_connection_error(e: &Error) -> bool {
     };
     if gone {
         suspect();
+        // These two are also what a bug looks like (a write inside a
+        // read-only snapshot, a transaction left broken): say so where an
+        // operator looks, not only as a 503.
+        if matches!(
+            e,
+            Error::BrokenTransactionManager
+                | Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _)
+        ) {
+            tracing::warn!(error = %e, "answered 503: a read-only or broken transaction");
+        }
     }
     gone
 }

@@ -42,10 +42,11 @@ impl DbError {
     /// not 500. See [`health`].
     pub fn is_unavailable(&self) -> bool {
         match self {
-            DbError::Pool(_) => {
-                health::suspect();
-                true
-            }
+            // Not a suspicion by itself: a pool full of healthy but busy
+            // connections times out too, and pinging each then would add
+            // load (a connection that cannot be opened is suspected in
+            // `health`, a dead one when its query fails).
+            DbError::Pool(_) => true,
             DbError::Query(e) => health::is_connection_error(e),
             DbError::Migration(_) | DbError::Cancelled => false,
         }

@@ -152,14 +152,26 @@ impl Application {
     /// wait out.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopping) = tokio::sync::watch::channel(false);
+        let stop = std::sync::Arc::new(stop);
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.limits.clone()));
         let mut workers = self.spawn_workers(&stopping);
+        // The workers hear the signal when the listeners do, so both
+        // drain within one grace period (not the workers after the HTTP
+        // side: an orchestrator's grace would have to be twice as long).
+        let grace = self.state.settings.resilience.shutdown_grace;
+        let on_signal = tokio::spawn(stop_on_signal(stop.clone()));
         let result = tokio::try_join!(self.admin, self.engineer).map(|_| ());
         housekeeping.abort();
+        let signalled = if on_signal.is_finished() {
+            on_signal.await.ok().flatten()
+        } else {
+            on_signal.abort();
+            None
+        };
         let _ = stop.send(true);
-        let grace = self.state.settings.resilience.shutdown_grace;
+        let deadline = signalled.unwrap_or_else(tokio::time::Instant::now) + grace;
         let all = futures_util::future::join_all(workers.iter_mut());
-        if tokio::time::timeout(grace, all).await.is_err() {
+        if tokio::time::timeout_at(deadline, all).await.is_err() {
             tracing::warn!("background work did not finish within the grace period");
         }
         for worker in &workers {
@@ -314,6 +326,25 @@ fn serve(
     })?
     .run();
     Ok((server, port))
+}
+
+/// Waits for the shutdown signals actix-web's servers stop on (SIGINT,
+/// SIGTERM, SIGQUIT), tells the workers to stop, and returns when that
+/// was; `None` if the signals cannot be watched.
+async fn stop_on_signal(
+    stop: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+) -> Option<tokio::time::Instant> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok()?;
+    let mut int = signal(SignalKind::interrupt()).ok()?;
+    let mut quit = signal(SignalKind::quit()).ok()?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+        _ = quit.recv() => {}
+    }
+    let _ = stop.send(true);
+    Some(tokio::time::Instant::now())
 }
 
 /// Every few minutes: reports ended sign-in lock-outs to their tenants'

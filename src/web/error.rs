@@ -238,8 +238,11 @@ pub async fn in_readers_language<B: MessageBody>(
     };
     let (req, old) = res.into_parts();
     let mut page = page;
+    // Every value of each header the new page does not set itself (a
+    // header may repeat, e.g. two `Set-Cookie`s).
+    let own: Vec<_> = page.headers().keys().cloned().collect();
     for (name, value) in old.headers() {
-        if !page.headers().contains_key(name) {
+        if !own.contains(name) {
             page.headers_mut().append(name.clone(), value.clone());
         }
     }

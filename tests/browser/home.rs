@@ -23,7 +23,7 @@ async fn both_homes_with_their_cards_in_english_and_dutch() {
         .approved_request(w.contoso, &w.engineer, &w.manager, "sharepoint");
     w.app.arrange_request(w.contoso, &w.other_engineer, None);
     w.app.clock.advance(Duration::minutes(20));
-    let mut b = Browser::start("homes").await;
+    let mut b = Browser::start("home-cards").await;
 
     admin_sign_in(&mut b, &w, &c.admin).await;
     assert_eq!(b.h1().await, "Home");
