@@ -196,23 +196,34 @@ pub(super) struct Account<'a> {
     pub password: &'a str,
 }
 
+/// A client that connects from the loopback address `from`. Each sign-in
+/// of a burst comes from an address of its own (any 127.x.y.z reaches the
+/// server): sign-in throttling counts every attempt per account and
+/// network, and a burst from one address would be throttled, not measured.
+/// Made before a burst starts: making one takes CPU that would otherwise
+/// hold up the other clients' requests (the server answers a connection
+/// whose request does not come within 5 s with 408).
+pub(super) fn sign_in_client(from: std::net::Ipv4Addr) -> Result<reqwest::Client, BenchError> {
+    // Plain HTTP: no root certificates loaded. Loading them costs each
+    // client about a megabyte, which a burst of 100 left in this process's
+    // heap and the memory figure then counted as the server's.
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::V4(from))
+        .tls_certs_only(std::iter::empty())
+        .build()
+        .map_err(|e| BenchError::with_causes(&e))
+}
+
 /// Signs in through the admin center's form (its CSRF token, its session
-/// cookie) from the loopback address `from`, and answers the signed-in
-/// session's `Cookie` header. Each sign-in of a burst comes from an
-/// address of its own (any 127.x.y.z reaches the server): sign-in
-/// throttling counts every attempt per account and network, and a burst
-/// from one address would be throttled, not measured.
+/// cookie) with `client`, and answers the signed-in session's `Cookie`
+/// header.
 pub(super) async fn sign_in(
     base: &str,
     account: &Account<'_>,
-    from: std::net::Ipv4Addr,
+    client: &reqwest::Client,
 ) -> Result<String, BenchError> {
     const COOKIE: &str = "lockbox_admin";
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .local_address(std::net::IpAddr::V4(from))
-        .build()
-        .map_err(|e| BenchError::with_causes(&e))?;
     let form = client
         .get(format!("{base}/signin"))
         .send()
@@ -220,7 +231,7 @@ pub(super) async fn sign_in(
         .map_err(|e| BenchError::with_causes(&e))?;
     let anonymous = session_cookie(&form, COOKIE).ok_or_else(|| {
         BenchError(format!(
-            "the sign-in form (from {from}) answered {} without a session cookie",
+            "the sign-in form answered {} without a session cookie",
             form.status()
         ))
     })?;

@@ -316,7 +316,8 @@ async fn drive(
         password: PASSWORD,
     };
     let idle = load::rss_mb();
-    let cookie = Some(load::sign_in(base, &account, std::net::Ipv4Addr::LOCALHOST).await?);
+    let client = load::sign_in_client(std::net::Ipv4Addr::LOCALHOST)?;
+    let cookie = Some(load::sign_in(base, &account, &client).await?);
     let page = |url: String| Target {
         url,
         cookie: cookie.clone(),
@@ -398,9 +399,15 @@ async fn drive(
         bench.decision_tenants, f.per_second, f.p50, f.p99, f.count
     );
 
-    let signing_in: Vec<_> = (0..bench.sign_ins)
+    let clients = (0..bench.sign_ins)
         .map(|i| {
             let from = std::net::Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250 + 1) as u8);
+            load::sign_in_client(from)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let signing_in: Vec<_> = clients
+        .into_iter()
+        .map(|client| {
             let base = base.to_owned();
             tokio::spawn(async move {
                 let account = Account {
@@ -408,7 +415,7 @@ async fn drive(
                     email: ADMIN,
                     password: PASSWORD,
                 };
-                load::sign_in(&base, &account, from).await
+                load::sign_in(&base, &account, &client).await
             })
         })
         .collect();
