@@ -207,6 +207,14 @@ async fn a_database_outage_answers_503_fast_logs_once_and_recovers_by_itself() {
         .await
         .expect("start");
     let back_at = start.elapsed();
+    // A real stop and a clean start: no crash recovery.
+    let server_log = cluster.server.log();
+    assert!(
+        server_log.contains("received fast shutdown request")
+            && server_log.contains("database system is shut down")
+            && !server_log.contains("not properly shut down"),
+        "{server_log}"
+    );
     for task in load {
         task.await.expect("load");
     }

@@ -108,14 +108,23 @@ impl Server {
         append(&self.data.join("postgresql.conf"), &conf);
     }
 
+    /// Its server log: beside the sockets, in a directory `postgres` may
+    /// write to.
+    fn log_path(&self) -> PathBuf {
+        let name = self.data.file_name().expect("name").to_string_lossy();
+        self.data
+            .with_file_name("sockets")
+            .join(format!("{name}.log"))
+    }
+
+    /// What the server logged so far (its starts and stops, say).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
     /// Starts the server, waiting until it accepts connections.
     pub fn start(&self) {
-        // Beside the sockets: a directory `postgres` may write to.
-        let name = self.data.file_name().expect("name").to_string_lossy();
-        let log = self
-            .data
-            .with_file_name("sockets")
-            .join(format!("{name}.log"));
+        let log = self.log_path();
         run(
             "pg_ctl",
             &[
