@@ -77,12 +77,17 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on(TestDatabase::new(), configure).await
+}
+
+/// [`spawn_app_with`] on a database of the test's choosing (one on a
+/// private cluster, say: see [`super::cluster::Solo`]).
+pub async fn spawn_app_on(db: TestDatabase, configure: impl FnOnce(&mut Settings)) -> TestApp {
     // Errors the app logs show up in a failing test's output.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
         .try_init();
-    let db = TestDatabase::new();
     let mut settings = Settings::for_tests(&db.app_url);
     // Tests that are not about two-factor sign-in sign staff in with their
     // password alone (the tests of it turn it back on); see also

@@ -1,7 +1,8 @@
-//! A private PostgreSQL primary with a synchronous streaming standby on
-//! this machine (issue 21, failover): Debian's server binaries run as the
-//! `postgres` user (`runuser`), listening on loopback ports of their own.
-//! Nothing of the shared test server is touched.
+//! Private PostgreSQL clusters on this machine (issue 21): a primary with
+//! a synchronous streaming standby (the failover test), and a single
+//! server a test stops and starts again (the outage test). Debian's server
+//! binaries run as the `postgres` user (`runuser`), listening on loopback
+//! ports of their own. Nothing of the shared test server is touched.
 
 use std::{
     path::{Path, PathBuf},
@@ -68,7 +69,8 @@ fn owned_dir(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).expect("chmod");
 }
 
-/// One server of the pair.
+/// One private server.
+#[derive(Clone)]
 pub struct Server {
     pub data: PathBuf,
     pub port: u16,
@@ -79,13 +81,50 @@ impl Server {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
-    fn start(&self) {
-        // Beside the sockets: a directory `postgres` may write to.
+    /// Creates its data directory (`initdb`, trust on loopback) with
+    /// `conf` added to its configuration; `sockets` is where its unix
+    /// sockets and log go.
+    fn init(&self, sockets: &Path, conf: &str) {
+        owned_dir(&self.data);
+        run(
+            "initdb",
+            &[
+                "-D",
+                &self.data.to_string_lossy(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+        );
+        let conf = format!(
+            "\nlisten_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
+             shared_buffers = 32MB\nmax_connections = 60\n{conf}",
+            self.port,
+            sockets.display()
+        );
+        append(&self.data.join("postgresql.conf"), &conf);
+    }
+
+    /// Its server log: beside the sockets, in a directory `postgres` may
+    /// write to.
+    fn log_path(&self) -> PathBuf {
         let name = self.data.file_name().expect("name").to_string_lossy();
-        let log = self
-            .data
+        self.data
             .with_file_name("sockets")
-            .join(format!("{name}.log"));
+            .join(format!("{name}.log"))
+    }
+
+    /// What the server logged so far (its starts and stops, say).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Starts the server, waiting until it accepts connections.
+    pub fn start(&self) {
+        let log = self.log_path();
         run(
             "pg_ctl",
             &[
@@ -116,6 +155,27 @@ impl Server {
         );
     }
 
+    /// Stops the server as an operator's restart does (`-m fast`): every
+    /// session is ended with "terminating connection due to administrator
+    /// command", new ones are refused while it shuts down, and a shutdown
+    /// checkpoint is written, so it starts again without crash recovery.
+    /// Waits until it is down.
+    pub fn shut_down(&self) {
+        run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data.to_string_lossy(),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "30",
+                "stop",
+            ],
+        );
+    }
+
     /// Promotes a standby to primary, waiting until it accepts writes.
     pub fn promote(&self) {
         run(
@@ -131,6 +191,8 @@ impl Server {
         );
     }
 
+    /// Stops it for good at the end of a test, whatever its state (an
+    /// already stopped server is no error).
     fn stop(&self) {
         let _ = Command::new("runuser")
             .args(["-u", "postgres", "--"])
@@ -147,6 +209,42 @@ impl Server {
     }
 }
 
+/// A temporary directory for a private cluster's data directories, and
+/// beside them `sockets`, which `postgres` may write to.
+fn cluster_dir() -> (tempfile::TempDir, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let sockets = dir.path().join("sockets");
+    owned_dir(&sockets);
+    (dir, sockets)
+}
+
+/// A single private server, started; stopped for good when dropped.
+pub struct Solo {
+    pub server: Server,
+    _dir: tempfile::TempDir,
+}
+
+impl Solo {
+    pub fn start() -> Self {
+        let (dir, sockets) = cluster_dir();
+        let server = Server {
+            data: dir.path().join("solo"),
+            port: super::scale::free_port(),
+        };
+        server.init(&sockets, "");
+        server.start();
+        Self { server, _dir: dir }
+    }
+}
+
+impl Drop for Solo {
+    fn drop(&mut self) {
+        self.server.stop();
+    }
+}
+
 /// A primary and its synchronous standby (`standby1`), both started.
 pub struct Pair {
     pub primary: Server,
@@ -156,12 +254,7 @@ pub struct Pair {
 
 impl Pair {
     pub fn start() -> Self {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .expect("chmod");
-        let sockets = dir.path().join("sockets");
-        owned_dir(&sockets);
+        let (dir, sockets) = cluster_dir();
         let primary = Server {
             data: dir.path().join("primary"),
             port: super::scale::free_port(),
@@ -170,31 +263,12 @@ impl Pair {
             data: dir.path().join("standby"),
             port: super::scale::free_port(),
         };
-        owned_dir(&primary.data);
         owned_dir(&standby.data);
-        let data = primary.data.to_string_lossy().to_string();
-        run(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-            ],
+        primary.init(
+            &sockets,
+            "wal_level = replica\nmax_wal_senders = 4\nhot_standby = on\n\
+             synchronous_commit = on\nsynchronous_standby_names = 'standby1'\n",
         );
-        let conf = format!(
-            "\nlisten_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
-             wal_level = replica\nmax_wal_senders = 4\nhot_standby = on\n\
-             synchronous_commit = on\nsynchronous_standby_names = 'standby1'\n\
-             shared_buffers = 32MB\nmax_connections = 60\n",
-            primary.port,
-            sockets.display()
-        );
-        append(&primary.data.join("postgresql.conf"), &conf);
         primary.start();
         run(
             "pg_basebackup",

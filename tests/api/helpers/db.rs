@@ -72,7 +72,12 @@ fn ensure_app_role(admin: &mut PgConnection) {
 
 /// `server_url` with another database name.
 pub fn database_url(db: &str) -> String {
-    let base = server_url();
+    database_url_on(&server_url(), db)
+}
+
+/// The URL of database `db` on the server `server` names.
+fn database_url_on(server: &str, db: &str) -> String {
+    let base = server.to_owned();
     let (head, query) = match base.split_once('?') {
         Some((h, q)) => (h.to_owned(), format!("?{q}")),
         None => (base.clone(), String::new()),
@@ -157,6 +162,8 @@ pub struct TestDatabase {
     pub url: String,
     /// As the runtime role ([`APP_ROLE`]): what the app serves with.
     pub app_url: String,
+    /// Its server's maintenance database, where it is dropped.
+    maintenance: String,
 }
 
 impl TestDatabase {
@@ -170,24 +177,47 @@ impl TestDatabase {
         Self::create("")
     }
 
+    /// A database on another server (`server`: its superuser's URL, e.g.
+    /// a private cluster's), migrated here as the template is, with the
+    /// runtime login role made sure of on that server.
+    pub fn migrated_on(server: &str) -> Self {
+        let db = Self::create_on(&without_tls(server), "");
+        {
+            let pool = db::build_pool(&db.url, 1).expect("pool");
+            db::run_migrations(&pool).expect("migrations apply");
+        }
+        let mut admin = PgConnection::establish(&db.maintenance).expect("server reachable");
+        ensure_app_role(&mut admin);
+        db
+    }
+
     fn create(options: &str) -> Self {
         // The template made sure of the runtime role.
         let _ = template();
+        Self::create_on(&server_url(), options)
+    }
+
+    fn create_on(server: &str, options: &str) -> Self {
         let name = format!("lockbox_test_{}", Uuid::new_v4().simple());
-        let mut admin =
-            PgConnection::establish(&maintenance_url()).expect("test PostgreSQL reachable");
+        let maintenance = without_tls(server);
+        let mut admin = PgConnection::establish(&maintenance).expect("test PostgreSQL reachable");
         diesel::sql_query(format!("CREATE DATABASE {name} {options}"))
             .execute(&mut admin)
             .expect("create database");
-        let url = database_url(&name);
+        let url = database_url_on(server, &name);
         let app_url = as_user(&url, APP_ROLE, APP_ROLE_PASSWORD);
-        Self { name, url, app_url }
+        Self {
+            name,
+            url,
+            app_url,
+            maintenance,
+        }
     }
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&maintenance_url()) {
+        if let Ok(mut admin) = PgConnection::establish(&self.maintenance) {
             let _ = diesel::sql_query(format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name

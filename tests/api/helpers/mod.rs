@@ -12,9 +12,9 @@
 //! - [`tickets`]: service requests;
 //! - [`two_factor`]: authenticators, codes and the second step;
 //! - [`webhooks`]: a webhook receiver and the worker's delivery pass;
-//! - [`scale`]: `lockbox serve` processes on one database, and a proxy
-//!   that cuts the database off;
-//! - [`cluster`]: a private primary with a synchronous standby.
+//! - [`scale`]: `lockbox serve` processes on one database;
+//! - [`cluster`]: private PostgreSQL clusters (a primary with a synchronous
+//!   standby; a single server a test stops and starts).
 
 pub mod api;
 pub mod app;

@@ -10,7 +10,7 @@ use lockbox::{
 };
 use reqwest::{Client, Response};
 
-use super::{TestApp, TestUser, csrf_of, location, spawn_app_with};
+use super::{TestApp, TestDatabase, TestUser, csrf_of, location, spawn_app_on, spawn_app_with};
 
 /// The fields of a valid new request for `tenant_id`.
 pub fn request_form(tenant_id: TenantId) -> Vec<(&'static str, String)> {
@@ -124,7 +124,16 @@ pub async fn world() -> World {
 }
 
 pub async fn world_with(configure: impl FnOnce(&mut Settings)) -> World {
-    let app = spawn_app_with(configure).await;
+    world_of(spawn_app_with(configure).await)
+}
+
+/// [`world`] on a database of the test's choosing (see
+/// [`super::TestDatabase::migrated_on`]).
+pub async fn world_on(db: TestDatabase) -> World {
+    world_of(spawn_app_on(db, |_| {}).await)
+}
+
+fn world_of(app: TestApp) -> World {
     let contoso = app.create_tenant("Contoso", true);
     let fabrikam = app.create_tenant("Fabrikam", false);
     let engineer = app.create_staff("eng@provider.example", StaffRole::Engineer);

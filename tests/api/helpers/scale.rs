@@ -1,20 +1,12 @@
 //! Operating at scale (issue 21): real `lockbox serve` processes on one
-//! test database, and a TCP proxy in front of PostgreSQL that a test cuts
-//! to make the database unreachable (every connection through it is
-//! closed, new ones are closed at once — what a stopped or failed-over
-//! server looks like to a client) without stopping the shared test
-//! server.
+//! test database (the shared test server's, or a private cluster's: see
+//! [`super::cluster`]), and the operator's commands run against it.
 
 use std::{
     net::SocketAddr,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
-};
-
-use tokio::{
-    net::{TcpListener, TcpStream},
-    sync::watch,
 };
 
 use super::{TestDatabase, server_url};
@@ -34,66 +26,6 @@ pub fn database_addr() -> SocketAddr {
     format!("{host}:{port}")
         .parse()
         .expect("a numeric host:port")
-}
-
-/// `url` pointed at `127.0.0.1:port` instead of its server.
-pub fn url_via(url: &str, port: u16) -> String {
-    let (scheme, rest) = url.split_once("://").expect("a postgres:// URL");
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let user = authority.rsplit_once('@').map(|(u, _)| format!("{u}@"));
-    format!(
-        "{scheme}://{}127.0.0.1:{port}{tail}",
-        user.unwrap_or_default()
-    )
-}
-
-/// A TCP proxy to the test PostgreSQL that can be cut and restored.
-pub struct Proxy {
-    pub port: u16,
-    cut: watch::Sender<bool>,
-}
-
-impl Proxy {
-    pub async fn start() -> Self {
-        let upstream = database_addr();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let port = listener.local_addr().expect("addr").port();
-        let (cut, watching) = watch::channel(false);
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    continue;
-                };
-                let mut cut = watching.clone();
-                if *cut.borrow() {
-                    drop(inbound);
-                    continue;
-                }
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(upstream).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut.wait_for(|c| *c) => {}
-                    }
-                });
-            }
-        });
-        Self { port, cut }
-    }
-
-    /// The database becomes unreachable: open connections are closed,
-    /// new ones closed as they come.
-    pub fn cut(&self) {
-        self.cut.send_replace(true);
-    }
-
-    /// The database is back.
-    pub fn restore(&self) {
-        self.cut.send_replace(false);
-    }
 }
 
 /// A free local port (bound and released; good enough for a test).
