@@ -91,9 +91,9 @@ pub fn customer_home(
     )?;
     Ok(CustomerHome {
         lockbox_enabled: tenants::lockbox_enabled(conn, tenant)?,
-        waiting: queries::waiting_count(conn, tenant, now)?,
+        waiting: queries::count_in(conn, tenant, queries::WAITING, now)?,
         soonest: super::queries::with_approvals(conn, soonest)?,
-        open_windows: queries::open_windows_count(conn, tenant, now)?,
+        open_windows: queries::count_in(conn, tenant, queries::OPEN, now)?,
         windows: windows
             .into_iter()
             .map(|w| {

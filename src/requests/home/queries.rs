@@ -17,19 +17,21 @@ use crate::{
     schema::{access_requests as ar, provider_staff as ps, tenants},
 };
 
-const WAITING: &str = "pending_customer";
-const OPEN: &str = "approved";
+pub(super) const WAITING: &str = "pending_customer";
+pub(super) const OPEN: &str = "approved";
 
-/// How many of `tenant`'s requests wait for the customer at `now`.
-pub(super) fn waiting_count(
+/// How many of `tenant`'s requests are in `state` at `now` (stored so and
+/// not past a deadline): [`WAITING`] for the customer, [`OPEN`] windows.
+pub(super) fn count_in(
     conn: &mut PgConnection,
     tenant: TenantId,
+    state: &'static str,
     now: DateTime<Utc>,
 ) -> QueryResult<i64> {
     ar::table
         .filter(ar::tenant_id.eq(tenant))
-        .filter(ar::status.eq(WAITING))
-        .filter(effective_at(now).eq(WAITING))
+        .filter(ar::status.eq(state))
+        .filter(effective_at(now).eq(state))
         .count()
         .get_result(conn)
 }
@@ -52,20 +54,6 @@ pub(super) fn waiting_soonest(
         .into_iter()
         .map(from_row)
         .collect())
-}
-
-/// How many of `tenant`'s access windows are open at `now`.
-pub(super) fn open_windows_count(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    now: DateTime<Utc>,
-) -> QueryResult<i64> {
-    ar::table
-        .filter(ar::tenant_id.eq(tenant))
-        .filter(ar::status.eq(OPEN))
-        .filter(effective_at(now).eq(OPEN))
-        .count()
-        .get_result(conn)
 }
 
 /// The `limit` access windows of `tenant` open at `now` that end first.
