@@ -131,6 +131,28 @@ pub fn find(conn: &mut PgConnection, id: StaffId) -> QueryResult<Option<StaffMem
         .map(|r| r.map(StaffMember::from))
 }
 
+/// [`find`], with the zone the member chose under `realm` (if any): one
+/// statement, as the session store loads a signed-in member on every
+/// request.
+pub fn find_with_zone(
+    conn: &mut PgConnection,
+    id: StaffId,
+    realm: &str,
+) -> QueryResult<Option<(StaffMember, Option<String>)>> {
+    use crate::schema::time_zone_preferences as tzp;
+    let found: Option<(StaffRow, Option<String>)> = provider_staff::table
+        .left_join(
+            tzp::table.on(tzp::account_id
+                .eq(provider_staff::id)
+                .and(tzp::realm.eq(realm))),
+        )
+        .filter(provider_staff::id.eq(id))
+        .select((StaffRow::as_select(), tzp::zone.nullable()))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(row, chosen)| (StaffMember::from(row), chosen)))
+}
+
 /// Every staff member of `role` (e.g. the managers, who are told of new
 /// requests), by e-mail address.
 pub fn with_role(conn: &mut PgConnection, role: StaffRole) -> QueryResult<Vec<StaffMember>> {

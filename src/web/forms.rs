@@ -213,6 +213,13 @@ pub trait Principal: Sized + Send + serde::Serialize + DeserializeOwned + 'stati
     const REALM: &'static str;
 
     fn load(conn: &mut diesel::PgConnection, id: Uuid) -> diesel::QueryResult<Option<Self>>;
+
+    /// The account and the time zone it reads times in, in one statement:
+    /// the session store runs this on every signed-in request.
+    fn load_with_zone(
+        conn: &mut diesel::PgConnection,
+        id: Uuid,
+    ) -> diesel::QueryResult<Option<(Self, crate::i18n::Tz)>>;
 }
 
 /// What the session store hands a request for its signed-in account: the
@@ -224,16 +231,15 @@ struct Loaded<P> {
     time_zone: String,
 }
 
-/// `P::load` and the account's zone, as the session store calls it (see
+/// `P::load_with_zone`, as the session store calls it (see
 /// [`crate::auth::session_store::PrincipalLoader`]).
 fn load_json<P: Principal>(
     conn: &mut diesel::PgConnection,
     id: Uuid,
 ) -> diesel::QueryResult<Option<serde_json::Value>> {
-    let Some(principal) = P::load(conn, id)? else {
+    let Some((principal, zone)) = P::load_with_zone(conn, id)? else {
         return Ok(None);
     };
-    let zone = crate::notify::time_zone::of(conn, P::REALM, id)?;
     let loaded = Loaded {
         principal,
         time_zone: zone.name().to_owned(),

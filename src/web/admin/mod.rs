@@ -76,6 +76,20 @@ impl Principal for TenantUser {
     fn load(conn: &mut diesel::PgConnection, id: uuid::Uuid) -> diesel::QueryResult<Option<Self>> {
         tenants::find_user(conn, UserId(id))
     }
+
+    fn load_with_zone(
+        conn: &mut diesel::PgConnection,
+        id: uuid::Uuid,
+    ) -> diesel::QueryResult<Option<(Self, crate::i18n::Tz)>> {
+        Ok(
+            tenants::find_user_with_zone(conn, UserId(id), Self::REALM)?.map(
+                |(user, chosen, default)| {
+                    let zone = crate::i18n::reader_zone(chosen.as_deref(), Some(&default));
+                    (user, zone)
+                },
+            ),
+        )
+    }
 }
 
 impl two_factor::TwoFactorPortal for TenantUser {

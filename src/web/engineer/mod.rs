@@ -70,6 +70,14 @@ impl Principal for StaffMember {
     fn load(conn: &mut diesel::PgConnection, id: uuid::Uuid) -> diesel::QueryResult<Option<Self>> {
         staff::find(conn, StaffId(id))
     }
+
+    fn load_with_zone(
+        conn: &mut diesel::PgConnection,
+        id: uuid::Uuid,
+    ) -> diesel::QueryResult<Option<(Self, crate::i18n::Tz)>> {
+        Ok(staff::find_with_zone(conn, StaffId(id), Self::REALM)?
+            .map(|(member, chosen)| (member, crate::i18n::reader_zone(chosen.as_deref(), None))))
+    }
 }
 
 impl two_factor::TwoFactorPortal for StaffMember {
