@@ -253,22 +253,23 @@ pub fn find_user_with_zone(
     realm: &str,
 ) -> QueryResult<Option<(TenantUser, Option<String>, String)>> {
     use crate::schema::time_zone_preferences as tzp;
-    let found: Option<(TenantUserRow, (String, bool, String), Option<String>)> =
-        tenant_users::table
-            .inner_join(tenants::table)
-            .left_join(
-                tzp::table.on(tzp::account_id
-                    .eq(tenant_users::id)
-                    .and(tzp::realm.eq(realm))),
-            )
-            .filter(tenant_users::id.eq(id))
-            .select((
-                TenantUserRow::as_select(),
-                (tenants::name, tenants::lockbox_enabled, tenants::time_zone),
-                tzp::zone.nullable(),
-            ))
-            .first(conn)
-            .optional()?;
+    /// The user, their tenant's name, switch and zone, and their choice.
+    type Found = (TenantUserRow, (String, bool, String), Option<String>);
+    let found: Option<Found> = tenant_users::table
+        .inner_join(tenants::table)
+        .left_join(
+            tzp::table.on(tzp::account_id
+                .eq(tenant_users::id)
+                .and(tzp::realm.eq(realm))),
+        )
+        .filter(tenant_users::id.eq(id))
+        .select((
+            TenantUserRow::as_select(),
+            (tenants::name, tenants::lockbox_enabled, tenants::time_zone),
+            tzp::zone.nullable(),
+        ))
+        .first(conn)
+        .optional()?;
     Ok(found.map(|(row, (name, on, default), chosen)| (to_user(row, (name, on)), chosen, default)))
 }
 
