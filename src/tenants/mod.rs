@@ -244,35 +244,6 @@ pub fn find_user(conn: &mut PgConnection, id: UserId) -> QueryResult<Option<Tena
     Ok(found.map(|(row, tenant)| to_user(row, tenant)))
 }
 
-/// [`find_user`], with the zone the user chose under `realm` (if any) and
-/// their tenant's default zone: one statement, as the session store loads
-/// a signed-in user on every request.
-pub fn find_user_with_zone(
-    conn: &mut PgConnection,
-    id: UserId,
-    realm: &str,
-) -> QueryResult<Option<(TenantUser, Option<String>, String)>> {
-    use crate::schema::time_zone_preferences as tzp;
-    /// The user, their tenant's name, switch and zone, and their choice.
-    type Found = (TenantUserRow, (String, bool, String), Option<String>);
-    let found: Option<Found> = tenant_users::table
-        .inner_join(tenants::table)
-        .left_join(
-            tzp::table.on(tzp::account_id
-                .eq(tenant_users::id)
-                .and(tzp::realm.eq(realm))),
-        )
-        .filter(tenant_users::id.eq(id))
-        .select((
-            TenantUserRow::as_select(),
-            (tenants::name, tenants::lockbox_enabled, tenants::time_zone),
-            tzp::zone.nullable(),
-        ))
-        .first(conn)
-        .optional()?;
-    Ok(found.map(|(row, (name, on, default), chosen)| (to_user(row, (name, on)), chosen, default)))
-}
-
 /// Every tenant, by name (the engineer's tenant picker).
 pub fn list_tenants(conn: &mut PgConnection) -> QueryResult<Vec<Tenant>> {
     tenants::table

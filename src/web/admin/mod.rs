@@ -82,7 +82,7 @@ impl Principal for TenantUser {
         id: uuid::Uuid,
     ) -> diesel::QueryResult<Option<(Self, crate::i18n::Tz)>> {
         Ok(
-            tenants::find_user_with_zone(conn, UserId(id), Self::REALM)?.map(
+            tenants::time_zone::find_user_with_zone(conn, UserId(id), Self::REALM)?.map(
                 |(user, chosen, default)| {
                     let zone = crate::i18n::reader_zone(chosen.as_deref(), Some(&default));
                     (user, zone)
