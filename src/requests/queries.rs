@@ -3,7 +3,10 @@
 //! time rule.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
+use diesel::{
+    prelude::*,
+    sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid},
+};
 
 use super::{
     Workload,
@@ -164,6 +167,35 @@ struct RankedRow {
     engineer_name: String,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     rank: i32,
+    /// The customer approvals, in the order given (issue 19); NULL when
+    /// there are none.
+    #[diesel(sql_type = Nullable<Array<SqlUuid>>)]
+    approver_ids: Option<Vec<uuid::Uuid>>,
+    #[diesel(sql_type = Nullable<Array<Text>>)]
+    approver_names: Option<Vec<String>>,
+    #[diesel(sql_type = Nullable<Array<Timestamptz>>)]
+    approvals_at: Option<Vec<DateTime<Utc>>>,
+}
+
+impl RankedRow {
+    /// The request, its approvals filled in, and its rank.
+    fn into_request(self) -> (AccessRequest, i32) {
+        let mut request = from_row((self.request, self.tenant_name, self.engineer_name));
+        let ids = self.approver_ids.unwrap_or_default();
+        let names = self.approver_names.unwrap_or_default();
+        let ats = self.approvals_at.unwrap_or_default();
+        request.approvals = ids
+            .into_iter()
+            .zip(names)
+            .zip(ats)
+            .map(|((user, name), at)| Approval {
+                user_id: UserId(user),
+                name,
+                at,
+            })
+            .collect();
+        (request, self.rank)
+    }
 }
 
 /// The admin center's list (and the API's): pending requests first, then
@@ -174,8 +206,12 @@ struct RankedRow {
 /// the sweeper recorded it (still stored as pending, already expired) from
 /// the tenant's deadline index; only those parts' first rows are sorted together.
 /// Each part's bound is `(created_at, id) < …` on the index itself, and a
-/// part the cursor has passed is cut off before it reads anything.
-const LIST_FOR_TENANT: &str = "SELECT /* requests list */ p.id, p.tenant_id, p.engineer_id, \
+/// part the cursor has passed is cut off before it reads anything. The
+/// page's customer approvals (issue 19) come with it, aggregated per row
+/// after the limit, so a list page is one statement (issue 20).
+const LIST_FOR_TENANT: &str = "SELECT /* requests list */ page.*, ap.approver_ids, \
+        ap.approver_names, ap.approvals_at \
+     FROM (SELECT p.id, p.tenant_id, p.engineer_id, \
         p.service_request, p.workload, p.duration_minutes, p.justification, p.status, \
         p.created_at, p.manager_id, p.expires_at, p.approved_at, p.ends_at, p.closed_at, \
         p.ticket_id, p.approvals_required, t.name AS tenant_name, \
@@ -222,7 +258,15 @@ const LIST_FOR_TENANT: &str = "SELECT /* requests list */ p.id, p.tenant_id, p.e
      JOIN tenants t ON t.id = p.tenant_id \
      JOIN provider_staff s ON s.id = p.engineer_id \
      ORDER BY p.rank ASC, p.created_at DESC, p.id DESC \
-     LIMIT $9";
+     LIMIT $9) page \
+     LEFT JOIN LATERAL ( \
+        SELECT array_agg(e.actor_id ORDER BY e.occurred_at, e.id) AS approver_ids, \
+               array_agg(e.actor_name ORDER BY e.occurred_at, e.id) AS approver_names, \
+               array_agg(e.occurred_at ORDER BY e.occurred_at, e.id) AS approvals_at \
+        FROM access_request_events e \
+        WHERE e.request_id = page.id AND e.event = 'customer_approved' \
+          AND e.actor_id IS NOT NULL) ap ON true \
+     ORDER BY page.rank ASC, page.created_at DESC, page.id DESC";
 
 /// One page of a tenant's requests, pending first, with the cursor of the
 /// next page if there is one.
@@ -234,7 +278,6 @@ pub fn list_for_tenant(
     now: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<(Vec<AccessRequest>, Option<Cursor>)> {
-    use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
     // Prepared once per connection: the text is constant.
     let rows: Vec<RankedRow> = crate::db::prepared(
         diesel::sql_query(LIST_FOR_TENANT)
@@ -254,12 +297,7 @@ pub fn list_for_tenant(
     let page: Vec<(AccessRequest, i32)> = rows
         .into_iter()
         .take(usize::try_from(limit).unwrap_or(0))
-        .map(|r| {
-            (
-                from_row((r.request, r.tenant_name, r.engineer_name)),
-                r.rank,
-            )
-        })
+        .map(RankedRow::into_request)
         .collect();
     let next = more
         .then(|| {
@@ -270,8 +308,7 @@ pub fn list_for_tenant(
             })
         })
         .flatten();
-    let page = with_approvals(conn, page.into_iter().map(|(r, _)| r).collect())?;
-    Ok((page, next))
+    Ok((page.into_iter().map(|(r, _)| r).collect(), next))
 }
 
 /// The newest request of `engineer` for `tenant` and `workload`.

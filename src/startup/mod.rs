@@ -154,6 +154,7 @@ impl Application {
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let stop = std::sync::Arc::new(stop);
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.limits.clone()));
+        let trimming = tokio::spawn(memory::trim_every(memory::TRIM_EVERY));
         let mut workers = self.spawn_workers(&stopping);
         // The workers hear the signal when the listeners do, so both
         // drain within one grace period (not the workers after the HTTP
@@ -162,6 +163,7 @@ impl Application {
         let on_signal = tokio::spawn(stop_on_signal(stop.clone()));
         let result = tokio::try_join!(self.admin, self.engineer).map(|_| ());
         housekeeping.abort();
+        trimming.abort();
         let signalled = if on_signal.is_finished() {
             on_signal.await.ok().flatten()
         } else {

@@ -35,6 +35,7 @@ mod sessions;
 mod signin;
 mod smtp;
 mod staff_tokens;
+mod statements;
 mod step_up;
 mod throttling;
 mod tickets;
