@@ -99,8 +99,11 @@ pub fn of(conn: &mut PgConnection, realm: &str, account: Uuid) -> QueryResult<La
         .select(lp::lang)
         .first(conn)
         .optional()?;
-    Ok(code
-        .as_deref()
-        .and_then(Lang::from_code)
-        .unwrap_or(Lang::En))
+    Ok(from_stored(code.as_deref()))
+}
+
+/// The language of a stored code (English for none, or one no longer
+/// offered).
+pub fn from_stored(code: Option<&str>) -> Lang {
+    code.and_then(Lang::from_code).unwrap_or(Lang::En)
 }

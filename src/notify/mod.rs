@@ -57,14 +57,15 @@ pub fn defang(text: &str) -> String {
 }
 
 /// The translator of a mail to the account `account` of `realm`: in its
-/// mail language ([`language`]) with times in its zone ([`time_zone`]).
+/// mail language ([`language`]) with times in its zone ([`time_zone`]),
+/// both read in one statement.
 pub fn reader(
     conn: &mut diesel::PgConnection,
     realm: &str,
     account: uuid::Uuid,
 ) -> diesel::QueryResult<crate::i18n::Tr> {
-    let lang = language::of(conn, realm, account)?;
-    Ok(crate::i18n::Tr::new(lang).in_zone(time_zone::of(conn, realm, account)?))
+    let (zone, code) = time_zone::with_language(conn, realm, account)?;
+    Ok(crate::i18n::Tr::new(language::from_stored(code.as_deref())).in_zone(zone))
 }
 
 /// Renders a mail template; a failure aborts the change's transaction

@@ -24,6 +24,25 @@ struct Stored {
     chosen: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     default_zone: Option<String>,
+    /// The account's mail language code ([`super::language`]), read in
+    /// the same statement for [`super::reader`].
+    #[diesel(sql_type = Nullable<Text>)]
+    lang: Option<String>,
+}
+
+/// The account's zone ([`of`]) and its stored mail language code, in one
+/// round trip: a mail's reader costs one statement per recipient.
+pub fn with_language(
+    conn: &mut PgConnection,
+    realm: &str,
+    account: Uuid,
+) -> QueryResult<(Tz, Option<String>)> {
+    Ok(stored(conn, realm, account)?.map_or((Tz::UTC, None), |s| {
+        (
+            reader_zone(s.chosen.as_deref(), s.default_zone.as_deref()),
+            s.lang,
+        )
+    }))
 }
 
 /// The account's zone: its choice, else (a tenant user) its organisation's
@@ -41,7 +60,9 @@ fn stored(conn: &mut PgConnection, realm: &str, account: Uuid) -> QueryResult<Op
             "SELECT (SELECT zone FROM time_zone_preferences \
                      WHERE realm = $1 AND account_id = $2) AS chosen, \
                     (SELECT t.time_zone FROM tenant_users u JOIN tenants t ON t.id = u.tenant_id \
-                     WHERE $1 = 'admin' AND u.id = $2) AS default_zone",
+                     WHERE $1 = 'admin' AND u.id = $2) AS default_zone, \
+                    (SELECT lang FROM language_preferences \
+                     WHERE realm = $1 AND account_id = $2) AS lang",
         )
         .bind::<Text, _>(realm)
         .bind::<SqlUuid, _>(account),

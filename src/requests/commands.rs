@@ -171,8 +171,26 @@ pub fn decide(
     clock: &dyn Clock,
     policy: &Policy,
 ) -> Result<AccessRequest, RequestError> {
+    decide_if_visible(conn, id, scope, &|_| true, decision, clock, policy)
+}
+
+/// [`decide`] for a caller who sees only some requests of `scope`:
+/// `visible` is asked of the locked row, so the check costs no read of its
+/// own, and a request the caller may not see answers as one that does not
+/// exist.
+pub fn decide_if_visible(
+    conn: &mut PgConnection,
+    id: RequestId,
+    scope: Scope,
+    visible: &dyn Fn(&AccessRequest) -> bool,
+    decision: &Decision,
+    clock: &dyn Clock,
+    policy: &Policy,
+) -> Result<AccessRequest, RequestError> {
     let outcome = conn.transaction::<_, RequestError, _>(|conn| {
-        let locked = lock(conn, id, scope)?.ok_or(RequestError::NotFound)?;
+        let locked = lock(conn, id, scope)?
+            .filter(|r| visible(r))
+            .ok_or(RequestError::NotFound)?;
         let now = clock.now();
         let (event, quorum) = match decision.event {
             // The tenant's switch and quorum as they are at this moment.
@@ -194,8 +212,11 @@ pub fn decide(
                 }
                 let (by, comment) = (decision.by(), decision.comment.as_deref());
                 let signer = decision.signer.as_deref();
-                effects::apply(conn, &locked, event, t, by, comment, signer)?;
-                Ok(Ok(()))
+                let mut after = effects::apply(conn, &locked, event, t, by, comment, signer)?;
+                if let (Some(quorum), Status::PendingCustomer) = (quorum, t.to) {
+                    after.quorum = u8::try_from(quorum).unwrap_or(after.quorum);
+                }
+                Ok(Ok(after))
             }
             Err(refusal) => {
                 record_time_decided(conn, &locked, now, policy)?;
@@ -203,10 +224,12 @@ pub fn decide(
             }
         }
     })?;
-    let request = queries::find(conn, id, scope)?.ok_or(RequestError::NotFound)?;
     match outcome {
-        Ok(()) => Ok(request),
+        // As committed: nothing else can have changed it, the row was
+        // locked until now.
+        Ok(after) => Ok(after),
         Err(refusal) => {
+            let request = queries::find(conn, id, scope)?.ok_or(RequestError::NotFound)?;
             let last = queries::timeline(conn, id)?.pop();
             Err(RequestError::Refused(Box::new(Refused {
                 refusal,

@@ -57,7 +57,9 @@ impl By<'_> {
 /// entry, its audit record (a customer's decision names the request's
 /// fingerprint), the decision's signed receipt ([`audit::receipt`], when a
 /// customer decides and `signer` is given) and its mails. Called inside
-/// the transaction that holds the row lock.
+/// the transaction that holds the row lock. Returns the request as it now
+/// stands (what was written, applied to `req`), so a decision need not
+/// read it again.
 pub fn apply(
     conn: &mut PgConnection,
     req: &AccessRequest,
@@ -66,7 +68,7 @@ pub fn apply(
     by: By<'_>,
     comment: Option<&str>,
     signer: Option<&Signer>,
-) -> QueryResult<()> {
+) -> QueryResult<AccessRequest> {
     let closed_at = t.to.is_final().then_some(t.at);
     let manager = match (event, by.actor) {
         (Event::ManagerApprove { .. } | Event::ManagerReject, Actor::Manager(m)) => Some((m, t.at)),
@@ -87,6 +89,7 @@ pub fn apply(
             .set(ar::manager_decided_at.eq(at))
             .execute(conn)?;
     }
+    let after = written(req, event, t, by, closed_at, manager.map(|m| m.0));
     record_event(conn, req.id, t.at, event.as_db(), t.to, by, comment)?;
     let (activity, mut parameters) = audit_of(event, t, by, comment);
     let decision = parameters["ApprovalDecision"].as_str().map(str::to_owned);
@@ -127,7 +130,36 @@ pub fn apply(
         audit::receipt::issue(conn, signer, &statement)?;
     }
     webhook_events::transition(conn, req, event, t, by.actor)?;
-    notify_transition(conn, req, event, t, by)
+    notify_transition(conn, req, event, t, by)?;
+    Ok(after)
+}
+
+/// `req` with what [`apply`] writes: the columns of its UPDATE, and a
+/// customer's approval as the timeline entry `customer_approved` that
+/// [`super::queries::with_approvals`] reads back.
+fn written(
+    req: &AccessRequest,
+    event: Event,
+    t: Transition,
+    by: By<'_>,
+    closed_at: Option<DateTime<Utc>>,
+    manager: Option<crate::identity::StaffId>,
+) -> AccessRequest {
+    let mut after = req.clone();
+    after.status = t.to;
+    after.expires_at = t.expires_at;
+    after.approved_at = t.approved_at.or(req.approved_at);
+    after.ends_at = t.ends_at;
+    after.closed_at = closed_at;
+    after.manager_id = manager.or(req.manager_id);
+    if let (Event::CustomerApprove(_), Actor::Customer(user)) = (event, by.actor) {
+        after.approvals.push(super::model::Approval {
+            user_id: user,
+            name: by.name.to_owned(),
+            at: t.at,
+        });
+    }
+    after
 }
 
 /// Queues the mails a transition causes (see [`mails`] for who hears of

@@ -97,8 +97,18 @@ pub fn open_question(entries: &[InformationEntry]) -> Option<&InformationEntry> 
 
 /// The request's timeline with its questions and answers in time order.
 pub fn timeline(conn: &mut PgConnection, id: RequestId) -> QueryResult<Vec<TimelineEntry>> {
+    Ok(timeline_and_entries(conn, id)?.0)
+}
+
+/// [`timeline`] and the [`entries`] in it, each read once (a detail page
+/// shows both).
+pub fn timeline_and_entries(
+    conn: &mut PgConnection,
+    id: RequestId,
+) -> QueryResult<(Vec<TimelineEntry>, Vec<InformationEntry>)> {
     let mut all = queries::timeline(conn, id)?;
-    all.extend(entries(conn, id)?.into_iter().map(|e| TimelineEntry {
+    let entries = entries(conn, id)?;
+    all.extend(entries.iter().cloned().map(|e| TimelineEntry {
         at: e.at,
         event: if e.question {
             "information_requested".into()
@@ -113,7 +123,7 @@ pub fn timeline(conn: &mut PgConnection, id: RequestId) -> QueryResult<Vec<Timel
     }));
     // Stable: at equal times the recorded state change comes first.
     all.sort_by_key(|e| e.at);
-    Ok(all)
+    Ok((all, entries))
 }
 
 /// The request locked, and still waiting for the customer at `now` (read

@@ -51,20 +51,25 @@ macro_rules! joined {
 }
 pub(super) use joined;
 
+/// The request `id` (within the tenant if `scope` names one), its
+/// customer approvals included: one statement.
 pub fn find(
     conn: &mut PgConnection,
     id: RequestId,
     scope: Scope,
 ) -> QueryResult<Option<AccessRequest>> {
-    let query = joined!().filter(ar::id.eq(id)).into_boxed();
-    let query = match scope {
-        Scope::Provider => query,
-        Scope::Tenant(t) => query.filter(ar::tenant_id.eq(t)),
+    let tenant = match scope {
+        Scope::Provider => None,
+        Scope::Tenant(t) => Some(t),
     };
-    let Some(found) = query.first::<Row>(conn).optional()?.map(from_row) else {
-        return Ok(None);
-    };
-    Ok(with_approvals(conn, vec![found])?.pop())
+    let row: Option<RankedRow> = crate::db::prepared(
+        diesel::sql_query(FIND)
+            .bind::<SqlUuid, _>(id)
+            .bind::<Nullable<SqlUuid>, _>(tenant),
+    )
+    .get_result(conn)
+    .optional()?;
+    Ok(row.map(|r| r.into_request().0))
 }
 
 /// `requests` with their customer approvals (issue 19) loaded, in one
@@ -157,6 +162,35 @@ fn page_of(rows: Vec<Row>, limit: i64) -> (Vec<AccessRequest>, Option<Cursor>) {
     (page, next)
 }
 
+/// The columns of [`RankedRow`] before its rank, from `access_requests p`
+/// joined with `tenants t` and `provider_staff s`.
+macro_rules! request_columns {
+    () => {
+        "p.id, p.tenant_id, p.engineer_id, p.service_request, p.workload, \
+         p.duration_minutes, p.justification, p.status, p.created_at, p.manager_id, \
+         p.expires_at, p.approved_at, p.ends_at, p.closed_at, p.ticket_id, \
+         p.approvals_required, t.name AS tenant_name, s.display_name AS engineer_name"
+    };
+}
+
+/// The customer approvals (issue 19) of the request row `$row`, oldest
+/// first, as the lateral row `ap` of three arrays (NULL when none): what
+/// [`with_approvals`] reads, in the statement that reads the request.
+macro_rules! approvals_of {
+    ($row:literal) => {
+        concat!(
+            "LEFT JOIN LATERAL ( \
+                SELECT array_agg(e.actor_id ORDER BY e.occurred_at, e.id) AS approver_ids, \
+                    array_agg(e.actor_name ORDER BY e.occurred_at, e.id) AS approver_names, \
+                    array_agg(e.occurred_at ORDER BY e.occurred_at, e.id) AS approvals_at \
+                FROM access_request_events e \
+                WHERE e.request_id = ",
+            $row,
+            ".id AND e.event = 'customer_approved' AND e.actor_id IS NOT NULL) ap ON true"
+        )
+    };
+}
+
 #[derive(QueryableByName)]
 struct RankedRow {
     #[diesel(embed)]
@@ -209,13 +243,12 @@ impl RankedRow {
 /// part the cursor has passed is cut off before it reads anything. The
 /// page's customer approvals (issue 19) come with it, aggregated per row
 /// after the limit, so a list page is one statement (issue 20).
-const LIST_FOR_TENANT: &str = "SELECT /* requests list */ page.*, ap.approver_ids, \
+const LIST_FOR_TENANT: &str = concat!(
+    "SELECT /* requests list */ page.*, ap.approver_ids, \
         ap.approver_names, ap.approvals_at \
-     FROM (SELECT p.id, p.tenant_id, p.engineer_id, \
-        p.service_request, p.workload, p.duration_minutes, p.justification, p.status, \
-        p.created_at, p.manager_id, p.expires_at, p.approved_at, p.ends_at, p.closed_at, \
-        p.ticket_id, p.approvals_required, t.name AS tenant_name, \
-        s.display_name AS engineer_name, p.rank \
+     FROM (SELECT ",
+    request_columns!(),
+    ", p.rank \
      FROM ( \
         (SELECT a.*, 0 AS rank FROM access_requests a \
          WHERE a.tenant_id = $1 AND a.status IN ('pending_manager', 'pending_customer') \
@@ -258,15 +291,22 @@ const LIST_FOR_TENANT: &str = "SELECT /* requests list */ page.*, ap.approver_id
      JOIN tenants t ON t.id = p.tenant_id \
      JOIN provider_staff s ON s.id = p.engineer_id \
      ORDER BY p.rank ASC, p.created_at DESC, p.id DESC \
-     LIMIT $9) page \
-     LEFT JOIN LATERAL ( \
-        SELECT array_agg(e.actor_id ORDER BY e.occurred_at, e.id) AS approver_ids, \
-               array_agg(e.actor_name ORDER BY e.occurred_at, e.id) AS approver_names, \
-               array_agg(e.occurred_at ORDER BY e.occurred_at, e.id) AS approvals_at \
-        FROM access_request_events e \
-        WHERE e.request_id = page.id AND e.event = 'customer_approved' \
-          AND e.actor_id IS NOT NULL) ap ON true \
-     ORDER BY page.rank ASC, page.created_at DESC, page.id DESC";
+     LIMIT $9) page ",
+    approvals_of!("page"),
+    " ORDER BY page.rank ASC, page.created_at DESC, page.id DESC"
+);
+
+/// One request by id (`$1`), within tenant `$2` unless it is NULL.
+const FIND: &str = concat!(
+    "SELECT /* request */ ",
+    request_columns!(),
+    ", 0 AS rank, ap.approver_ids, ap.approver_names, ap.approvals_at \
+     FROM access_requests p \
+     JOIN tenants t ON t.id = p.tenant_id \
+     JOIN provider_staff s ON s.id = p.engineer_id ",
+    approvals_of!("p"),
+    " WHERE p.id = $1 AND ($2::uuid IS NULL OR p.tenant_id = $2)"
+);
 
 /// One page of a tenant's requests, pending first, with the cursor of the
 /// next page if there is one.

@@ -121,8 +121,8 @@ pub fn offers(caller: &Caller, req: &AccessRequest, now: DateTime<Utc>, policy: 
     }
 }
 
-/// Applies `action` by `caller` to request `id`: the role gate, the
-/// visibility check, then the state machine under the row lock (`now` is
+/// Applies `action` by `caller` to request `id`: the role gate, then
+/// under the row lock the visibility check and the state machine (`now` is
 /// read from `clock` once the lock is held). The one decision use case of
 /// every interface.
 #[expect(
@@ -148,7 +148,6 @@ pub fn decide_as(
         return Err(RequestError::NoSigningKey);
     }
     let scope = caller.scope().ok_or(RequestError::NotFound)?;
-    visible(conn, caller, id)?;
     let decision = Decision {
         event,
         actor,
@@ -158,7 +157,8 @@ pub fn decide_as(
         via: caller.via().clone(),
         signer,
     };
-    commands::decide(conn, id, scope, &decision, clock, policy)
+    let visible = |r: &AccessRequest| caller.may_see(r);
+    commands::decide_if_visible(conn, id, scope, &visible, &decision, clock, policy)
 }
 
 /// Files `new` for `caller`, who must be provider staff; with

@@ -102,7 +102,7 @@ impl PortalSession {
 
     /// Forgets a second step (expired, or replaced by a new sign-in).
     pub fn end_second_step(&self) {
-        self.0.remove(Self::SECOND_STEP);
+        self.forget(Self::SECOND_STEP);
     }
 
     /// A code of the account's second factor was accepted at `at`: it
@@ -133,7 +133,7 @@ impl PortalSession {
     }
 
     pub fn end_enrolling(&self) {
-        self.0.remove(Self::ENROLLING);
+        self.forget(Self::ENROLLING);
     }
 
     /// Ends the session on the server and clears the cookie.
@@ -158,7 +158,20 @@ impl PortalSession {
 
     /// The pending confirmation message, removed as it is read.
     pub fn take_flash(&self) -> Option<String> {
+        if !self.0.contains_key(Self::FLASH) {
+            return None;
+        }
         self.0.remove_as::<String>(Self::FLASH).and_then(Result::ok)
+    }
+
+    /// Removes `key` if the session has it. actix-session marks a session
+    /// changed on every `remove`, present or not, and a changed session is
+    /// written back: a page view that merely looked for a flash message
+    /// would write (issue 20).
+    fn forget(&self, key: &str) {
+        if self.0.contains_key(key) {
+            self.0.remove(key);
+        }
     }
 
     fn csrf_matches(&self, presented: Option<&str>) -> Result<bool, AppError> {

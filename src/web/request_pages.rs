@@ -157,8 +157,8 @@ pub(super) async fn detail_page<P: RequestPortal>(
                 Some(t) => requests::tickets::queries::by_id(conn, t)?,
                 None => None,
             };
-            let extra = (ticket, requests::information::entries(conn, id)?);
-            let timeline = requests::information::timeline(conn, id)?;
+            let (timeline, entries) = requests::information::timeline_and_entries(conn, id)?;
+            let extra = (ticket, entries);
             Ok::<_, DbError>((timeline, records, receipts, extra))
         })
         .await?;

@@ -98,6 +98,7 @@ fn fill(conn: &mut PgConnection) -> TenantId {
         "ALTER TABLE access_requests SET (autovacuum_enabled = false)",
         "ALTER TABLE audit_records SET (autovacuum_enabled = false)",
         "ALTER TABLE audit_chain SET (autovacuum_enabled = false)",
+        "ALTER TABLE access_request_events SET (autovacuum_enabled = false)",
     ] {
         diesel::sql_query(sql).execute(conn).expect("no autovacuum");
     }
@@ -111,6 +112,16 @@ fn fill(conn: &mut PgConnection) -> TenantId {
     ))
     .execute(conn)
     .expect("requests");
+    // Each request's timeline: filed, manager-approved.
+    diesel::sql_query(
+        "INSERT INTO access_request_events (request_id, occurred_at, event, to_status, \
+            actor_kind, actor_name) \
+         SELECT a.id, a.created_at, e.event, e.status, 'engineer', 'Eng' FROM access_requests a \
+         CROSS JOIN (VALUES ('filed', 'pending_manager'), \
+                            ('manager_approved', 'pending_customer')) AS e(event, status)",
+    )
+    .execute(conn)
+    .expect("timelines");
     diesel::sql_query(format!(
         "INSERT INTO audit_records (tenant_id, occurred_at, actor_id, actor_name, ip, activity, \
             item, parameters) \
@@ -126,7 +137,8 @@ fn fill(conn: &mut PgConnection) -> TenantId {
 }
 
 #[test]
-fn the_request_list_the_audit_search_and_the_decision_lookup_use_their_indexes_unanalysed() {
+fn the_request_list_the_audit_search_the_decision_lookup_and_the_timeline_use_their_indexes_unanalysed()
+ {
     let db = TestDatabase::new();
     let mut conn = PgConnection::establish(&db.url).expect("connect");
     let tenant = fill(&mut conn);
@@ -137,7 +149,8 @@ fn the_request_list_the_audit_search_and_the_decision_lookup_use_their_indexes_u
     }
     let analysed = diesel::sql_query(
         "SELECT count(*) AS n FROM pg_stats \
-         WHERE tablename IN ('access_requests', 'audit_records', 'audit_chain')",
+         WHERE tablename IN ('access_requests', 'audit_records', 'audit_chain', \
+             'access_request_events')",
     )
     .get_result::<Stats>(&mut conn)
     .expect("stats")
@@ -163,9 +176,11 @@ fn the_request_list_the_audit_search_and_the_decision_lookup_use_their_indexes_u
         after.fetched - before.fetched
     );
     let id = page[0].id;
-    queries::find(&mut conn, id, Scope::Tenant(tenant))
+    let found = queries::find(&mut conn, id, Scope::Tenant(tenant))
         .expect("find")
         .expect("found");
+    queries::with_approvals(&mut conn, vec![found]).expect("approvals");
+    assert_eq!(queries::timeline(&mut conn, id).expect("timeline").len(), 2);
 
     let t = tenant.0;
     let list = plan_of(
@@ -182,11 +197,36 @@ fn the_request_list_the_audit_search_and_the_decision_lookup_use_their_indexes_u
     );
     let lookup = plan_of(
         &mut conn,
-        "%\"access_requests\".\"id\" = $1%",
-        &format!("'{}', '{t}', 1", id.0),
+        "SELECT /* request */%",
+        &format!("'{}', '{t}'", id.0),
     );
     assert!(
-        lookup.contains("access_requests_pkey") && !lookup.contains("Seq Scan on access_requests"),
-        "the decision's lookup reads the primary key:\n{lookup}"
+        lookup.contains("access_requests_pkey")
+            && !lookup.contains("Seq Scan on access_requests")
+            && !lookup.contains("Seq Scan on access_request_events"),
+        "the decision's lookup reads the primary key, and its approvals an index:\n{lookup}"
     );
+    // A request's events, read by its id: its timeline, and its approvals.
+    // Planned as a prepared statement is after its fifth call (generic: the
+    // event a parameter, so no partial index can serve the approvals).
+    diesel::sql_query("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut conn)
+        .expect("generic plans");
+    let timeline = plan_of(
+        &mut conn,
+        "%FROM \"access_request_events\" WHERE (\"access_request_events\".\"request_id\" = $1)%",
+        &format!("'{}'", id.0),
+    );
+    let approvals = plan_of(
+        &mut conn,
+        "%\"access_request_events\".\"request_id\" = ANY($1)%",
+        &format!("ARRAY['{}']::uuid[], 'customer_approved'", id.0),
+    );
+    for (what, plan) in [("timeline", &timeline), ("approvals", &approvals)] {
+        assert!(
+            plan.contains("access_request_events_request_idx")
+                && !plan.contains("Seq Scan on access_request_events"),
+            "a request's {what} reads the events' request index:\n{plan}"
+        );
+    }
 }

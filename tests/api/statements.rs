@@ -1,6 +1,8 @@
-//! What a page view costs the database (issue 20): a signed-in request-list
-//! page is at most three statements, none of them a write and none inside a
-//! transaction, the customer approvals of its rows included.
+//! What a page view and a decision cost the database (issue 20): a
+//! signed-in request-list page is at most three statements, none of them a
+//! write and none inside a transaction, the customer approvals of its rows
+//! included; a detail page reads each of its parts once and writes
+//! nothing; a decision is one transaction that reads the request once.
 //!
 //! Every statement the test's process sends is seen through diesel's
 //! instrumentation (set before the app opens its pool), while the
@@ -12,7 +14,9 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use crate::helpers::{texts, world_with};
+use lockbox::{auth::api_tokens::TokenScope, identity::RequestId};
+
+use crate::helpers::{World, call, customer_token, texts, world_with};
 use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
 
 /// Whether statements are being recorded now.
@@ -20,20 +24,18 @@ static RECORDING: AtomicBool = AtomicBool::new(false);
 /// The statements recorded, in the order they started.
 static STATEMENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Each new connection's instrumentation: records what starts while
-/// [`RECORDING`] is on (transactions as `BEGIN`, so one cannot hide).
+/// Each new connection's instrumentation: records every statement that
+/// starts while [`RECORDING`] is on (a transaction's `BEGIN` and `COMMIT`
+/// included: diesel sends them as statements).
 fn recorder() -> Option<Box<dyn Instrumentation>> {
     Some(Box::new(|event: InstrumentationEvent<'_>| {
         if !RECORDING.load(Ordering::SeqCst) {
             return;
         }
-        let text = match event {
-            InstrumentationEvent::StartQuery { query, .. } => query.to_string(),
-            InstrumentationEvent::BeginTransaction { .. } => "BEGIN".to_owned(),
-            _ => return,
-        };
-        if let Ok(mut all) = STATEMENTS.lock() {
-            all.push(text);
+        if let InstrumentationEvent::StartQuery { query, .. } = event
+            && let Ok(mut all) = STATEMENTS.lock()
+        {
+            all.push(query.to_string());
         }
     }))
 }
@@ -63,17 +65,30 @@ fn is_write(sql: &str) -> bool {
         || head.contains("FOR UPDATE")
 }
 
-#[tokio::test]
-async fn a_request_list_page_is_three_statements_and_writes_nothing() {
+/// The test's world, every statement of it seen by [`recorder`]; the
+/// background work waits for minutes, so what is recorded is the page's
+/// own.
+async fn recorded_world() -> World {
     set_default_instrumentation(recorder).expect("instrumentation set before any connection");
-    let w = world_with(|s| {
-        // The background work waits for minutes: what is recorded is the
-        // page's own.
+    world_with(|s| {
         s.audit_seal_every = None;
         s.metrics.refresh_every = Some(std::time::Duration::from_secs(3600));
         s.resilience.sweep_every = std::time::Duration::from_secs(300);
     })
-    .await;
+    .await
+}
+
+/// The statements, shortened, one a line (for failure messages).
+fn listed(seen: &[String]) -> String {
+    seen.iter()
+        .map(|s| s.chars().take(160).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn a_request_list_page_is_three_statements_and_writes_nothing() {
+    let w = recorded_world().await;
     let c = w.customers();
     crate::quorum::set_quorum(&w.app, w.contoso, 2);
     let id = w
@@ -95,7 +110,7 @@ async fn a_request_list_page_is_three_statements_and_writes_nothing() {
         seen.len() <= 3,
         "{} statements for a list page:\n{}",
         seen.len(),
-        seen.join("\n")
+        listed(&seen)
     );
     assert!(
         seen.iter().any(|s| s.contains("/* requests list */")),
@@ -107,4 +122,90 @@ async fn a_request_list_page_is_three_statements_and_writes_nothing() {
     );
     let writes: Vec<&String> = seen.iter().filter(|s| is_write(s)).collect();
     assert!(writes.is_empty(), "a page view wrote: {writes:#?}");
+}
+
+#[tokio::test]
+async fn a_request_detail_page_reads_each_part_once_and_writes_nothing() {
+    let w = recorded_world().await;
+    let c = w.customers();
+    let id = w
+        .app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let admin = w.app.admin_client(&c.admin).await;
+    let detail = format!("/support/lockbox/requests/{id}");
+    w.app.admin_page(&admin, &detail).await;
+    let (html, seen) = statements_of(w.app.admin_page(&admin, &detail)).await;
+
+    assert!(html.contains(&id.to_string()));
+    // Session, user, the request with its approvals, operator actions,
+    // receipts, timeline, questions and answers.
+    assert!(
+        seen.len() <= 7,
+        "{} statements for a detail page:\n{}",
+        seen.len(),
+        listed(&seen)
+    );
+    let writes: Vec<&String> = seen.iter().filter(|s| is_write(s)).collect();
+    assert!(
+        writes.is_empty(),
+        "a page view wrote (a flash message looked for is not a change): {writes:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_decision_is_one_transaction_and_reads_the_request_once() {
+    let w = recorded_world().await;
+    let c = w.customers();
+    let ids: Vec<RequestId> = (0..2)
+        .map(|_| {
+            w.app
+                .arrange_request(w.contoso, &w.engineer, Some(&w.manager))
+        })
+        .collect();
+    let token = customer_token(&w.app, &c.admin, TokenScope::Decide);
+    let decide = |id: RequestId| {
+        let url = format!("{}/api/v1/requests/{id}/decision", w.app.admin_url);
+        let token = token.clone();
+        async move {
+            call(reqwest::Method::POST, url, &token)
+                .json(&serde_json::json!({"ApprovalDecision": "Approve", "Comment": "ok"}))
+                .send()
+                .await
+                .expect("decide")
+                .text()
+                .await
+                .expect("body")
+        }
+    };
+    decide(ids[0]).await;
+    let (body, seen) = statements_of(decide(ids[1])).await;
+
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["ApprovalStatus"], "Approved", "{body}");
+    let count = |word: &str| seen.iter().filter(|s| s.trim() == word).count();
+    assert_eq!(
+        (count("BEGIN"), count("COMMIT")),
+        (1, 1),
+        "{}",
+        listed(&seen)
+    );
+    let reads = seen
+        .iter()
+        .filter(|s| s.contains("/* request */") || s.contains("FROM \"access_request_events\""))
+        .count();
+    assert_eq!(
+        reads,
+        1,
+        "the request is read once, under its lock:\n{}",
+        listed(&seen)
+    );
+    // The token and its user; the transaction (lock, request, state,
+    // timeline, audit, receipt, webhooks, the engineer and their mail
+    // reader, the withdrawn reminder, the mail) with BEGIN and COMMIT.
+    assert!(
+        seen.len() <= 15,
+        "{} statements for a decision:\n{}",
+        seen.len(),
+        listed(&seen)
+    );
 }

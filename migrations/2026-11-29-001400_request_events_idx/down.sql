@@ -1,0 +1,1 @@
+DROP INDEX access_request_events_request_idx;
