@@ -197,7 +197,7 @@ pub enum Scope {
 }
 
 /// Filters of the admin center's request list.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TenantFilter {
     /// The effective state (time rules applied).
     pub state: Option<Status>,
