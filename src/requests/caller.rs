@@ -138,6 +138,16 @@ impl Caller {
 
     /// Whether the caller may see `req` (already within [`Caller::scope`]):
     /// staff see their own requests, managers every request.
+    /// Whether the caller sees every request of its [`Self::scope`]: a
+    /// customer sees their tenant's, a manager all; an engineer only
+    /// their own, fewer than the provider-wide scope.
+    pub(super) fn sees_whole_scope(&self) -> bool {
+        match self {
+            Caller::Customer { .. } => true,
+            Caller::Staff { .. } => self.is_manager(),
+        }
+    }
+
     pub(super) fn may_see(&self, req: &AccessRequest) -> bool {
         match self {
             Caller::Customer { tenant, .. } => req.tenant_id == *tenant,

@@ -3,18 +3,12 @@
 //! time rule.
 
 use chrono::{DateTime, Utc};
-use diesel::{
-    prelude::*,
-    sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid},
-};
+use diesel::prelude::*;
 
 use super::{
     Workload,
     machine::{Snapshot, Status},
-    model::{
-        AccessRequest, Approval, Cursor, RequestRow, Row, Scope, TenantFilter, TimelineEntry,
-        from_row,
-    },
+    model::{AccessRequest, Approval, Cursor, RequestRow, Row, TimelineEntry, from_row},
 };
 use crate::{
     identity::{RequestId, StaffId, TenantId, UserId},
@@ -40,6 +34,10 @@ pub(crate) fn effective_at(
     effective_status(ar::status, ar::expires_at, ar::ends_at, now)
 }
 
+mod read;
+
+pub use read::{find, list_for_tenant};
+
 /// The requests with their names joined in.
 macro_rules! joined {
     () => {
@@ -50,27 +48,6 @@ macro_rules! joined {
     };
 }
 pub(super) use joined;
-
-/// The request `id` (within the tenant if `scope` names one), its
-/// customer approvals included: one statement.
-pub fn find(
-    conn: &mut PgConnection,
-    id: RequestId,
-    scope: Scope,
-) -> QueryResult<Option<AccessRequest>> {
-    let tenant = match scope {
-        Scope::Provider => None,
-        Scope::Tenant(t) => Some(t),
-    };
-    let row: Option<RankedRow> = crate::db::prepared(
-        diesel::sql_query(FIND)
-            .bind::<SqlUuid, _>(id)
-            .bind::<Nullable<SqlUuid>, _>(tenant),
-    )
-    .get_result(conn)
-    .optional()?;
-    Ok(row.map(|r| r.into_request().0))
-}
 
 /// `requests` with their customer approvals (issue 19) loaded, in one
 /// query: each approval is the timeline entry `customer_approved`.
@@ -160,233 +137,6 @@ fn page_of(rows: Vec<Row>, limit: i64) -> (Vec<AccessRequest>, Option<Cursor>) {
         })
         .flatten();
     (page, next)
-}
-
-/// The columns of [`RankedRow`] before its rank, from `access_requests p`
-/// joined with `tenants t` and `provider_staff s`.
-macro_rules! request_columns {
-    () => {
-        "p.id, p.tenant_id, p.engineer_id, p.service_request, p.workload, \
-         p.duration_minutes, p.justification, p.status, p.created_at, p.manager_id, \
-         p.expires_at, p.approved_at, p.ends_at, p.closed_at, p.ticket_id, \
-         p.approvals_required, t.name AS tenant_name, s.display_name AS engineer_name"
-    };
-}
-
-/// The customer approvals (issue 19) of the request row `$row`, oldest
-/// first, as the lateral row `ap` of three arrays (NULL when none): what
-/// [`with_approvals`] reads, in the statement that reads the request.
-macro_rules! approvals_of {
-    ($row:literal) => {
-        concat!(
-            "LEFT JOIN LATERAL ( \
-                SELECT array_agg(e.actor_id ORDER BY e.occurred_at, e.id) AS approver_ids, \
-                    array_agg(e.actor_name ORDER BY e.occurred_at, e.id) AS approver_names, \
-                    array_agg(e.occurred_at ORDER BY e.occurred_at, e.id) AS approvals_at \
-                FROM access_request_events e \
-                WHERE e.request_id = ",
-            $row,
-            ".id AND e.event = 'customer_approved' AND e.actor_id IS NOT NULL) ap ON true"
-        )
-    };
-}
-
-#[derive(QueryableByName)]
-struct RankedRow {
-    #[diesel(embed)]
-    request: RequestRow,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    tenant_name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    engineer_name: String,
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    rank: i32,
-    /// The customer approvals, in the order given (issue 19); NULL when
-    /// there are none.
-    #[diesel(sql_type = Nullable<Array<SqlUuid>>)]
-    approver_ids: Option<Vec<uuid::Uuid>>,
-    #[diesel(sql_type = Nullable<Array<Text>>)]
-    approver_names: Option<Vec<String>>,
-    #[diesel(sql_type = Nullable<Array<Timestamptz>>)]
-    approvals_at: Option<Vec<DateTime<Utc>>>,
-}
-
-impl RankedRow {
-    /// The request, its approvals filled in, and its rank.
-    fn into_request(self) -> (AccessRequest, i32) {
-        let mut request = from_row((self.request, self.tenant_name, self.engineer_name));
-        let ids = self.approver_ids.unwrap_or_default();
-        let names = self.approver_names.unwrap_or_default();
-        let ats = self.approvals_at.unwrap_or_default();
-        request.approvals = ids
-            .into_iter()
-            .zip(names)
-            .zip(ats)
-            .map(|((user, name), at)| Approval {
-                user_id: UserId(user),
-                name,
-                at,
-            })
-            .collect();
-        (request, self.rank)
-    }
-}
-
-/// The admin center's list (and the API's): pending requests first, then
-/// the rest, each newest first; one page after the cursor (`$6` rank, `$7`
-/// time, `$8` id). It reads only what the page shows: the pending part by
-/// keyset on its partial index (migration 000900), the closed part by
-/// keyset on its own, and the few requests whose deadline passed before
-/// the sweeper recorded it (still stored as pending, already expired) from
-/// the tenant's deadline index; only those parts' first rows are sorted together.
-/// Each part's bound is `(created_at, id) < …` on the index itself, and a
-/// part the cursor has passed is cut off before it reads anything. The
-/// page's customer approvals (issue 19) come with it, aggregated per row
-/// after the limit, so a list page is one statement (issue 20).
-///
-/// `$pending`, `$closed` and `$due` are each part's conditions beyond its
-/// index: the filters and the cursor. The pending part keeps a request
-/// whose effective state is not `expired` (among requests stored as
-/// pending, the same as "still pending"), which PostgreSQL estimates as
-/// most rows: asked for "is pending" it guessed 1 % and read the whole
-/// part by bitmap and sorted it, 5–7 ms for 10,000 requests.
-macro_rules! list_for_tenant {
-    ($pending:literal, $closed:literal, $due:literal) => {
-        concat!(
-            "SELECT /* requests list */ page.*, ap.approver_ids, \
-                ap.approver_names, ap.approvals_at \
-             FROM (SELECT ",
-            request_columns!(),
-            ", p.rank \
-             FROM ( \
-                (SELECT a.*, 0 AS rank FROM access_requests a \
-                 WHERE a.tenant_id = $1 AND a.status IN ('pending_manager', 'pending_customer') \
-                   AND request_effective_status(a.status, a.expires_at, a.ends_at, $2) \
-                       <> 'expired' ",
-            $pending,
-            " ORDER BY a.created_at DESC, a.id DESC LIMIT $9) \
-                UNION ALL \
-                (SELECT a.*, 1 AS rank FROM access_requests a \
-                 WHERE a.tenant_id = $1 \
-                   AND a.status NOT IN ('pending_manager', 'pending_customer') ",
-            $closed,
-            " ORDER BY a.created_at DESC, a.id DESC LIMIT $9) \
-                UNION ALL \
-                (SELECT a.*, 1 AS rank FROM access_requests a \
-                 WHERE a.tenant_id = $1 AND a.status = 'pending_customer' \
-                   AND a.expires_at <= $2 ",
-            $due,
-            ") \
-             ) p \
-             JOIN tenants t ON t.id = p.tenant_id \
-             JOIN provider_staff s ON s.id = p.engineer_id \
-             ORDER BY p.rank ASC, p.created_at DESC, p.id DESC \
-             LIMIT $9) page ",
-            approvals_of!("page"),
-            " ORDER BY page.rank ASC, page.created_at DESC, page.id DESC"
-        )
-    };
-}
-
-/// Any page of the list, filtered or not: `$3` the effective state, `$4`
-/// and `$5` the creation window, `$10` one request.
-const LIST_FOR_TENANT: &str = list_for_tenant!(
-    "AND ($6::int IS NULL OR $6::int <= 0) \
-     AND ($3::text IS NULL OR $3::text IN ('pending_manager', 'pending_customer')) \
-     AND (a.created_at, a.id) < ( \
-         CASE WHEN $6::int = 0 THEN $7::timestamptz ELSE 'infinity'::timestamptz END, \
-         CASE WHEN $6::int = 0 THEN $8::uuid \
-              ELSE 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid END) \
-     AND ($3::text IS NULL OR request_effective_status(a.status, a.expires_at, a.ends_at, $2) = $3) \
-     AND ($4::timestamptz IS NULL OR a.created_at >= $4) \
-     AND ($5::timestamptz IS NULL OR a.created_at < $5) \
-     AND ($10::uuid IS NULL OR a.id = $10)",
-    "AND ($6::int IS NULL OR $6::int <= 1) \
-     AND (a.created_at, a.id) < ( \
-         CASE WHEN $6::int = 1 THEN $7::timestamptz ELSE 'infinity'::timestamptz END, \
-         CASE WHEN $6::int = 1 THEN $8::uuid \
-              ELSE 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid END) \
-     AND ($3::text IS NULL OR request_effective_status(a.status, a.expires_at, a.ends_at, $2) = $3) \
-     AND ($4::timestamptz IS NULL OR a.created_at >= $4) \
-     AND ($5::timestamptz IS NULL OR a.created_at < $5) \
-     AND ($10::uuid IS NULL OR a.id = $10)",
-    "AND ($6::int IS NULL OR $6::int <= 1) \
-     AND ($3::text IS NULL OR $3::text = 'expired') \
-     AND ($6::int IS NULL OR $6::int < 1 OR (a.created_at, a.id) < ($7, $8)) \
-     AND ($4::timestamptz IS NULL OR a.created_at >= $4) \
-     AND ($5::timestamptz IS NULL OR a.created_at < $5) \
-     AND ($10::uuid IS NULL OR a.id = $10)"
-);
-
-/// The first page, unfiltered: what the list page and the API list show
-/// most. A statement of its own, without the optional conditions, so the
-/// plan PostgreSQL caches for it after five calls (a generic plan, which
-/// cannot fold "`$3` IS NULL" away and guesses every such condition
-/// selective) reads each part's index in order and stops at the page's end,
-/// and is not planned again on every call.
-const FIRST_PAGE: &str = list_for_tenant!("", "", "");
-
-/// One request by id (`$1`), within tenant `$2` unless it is NULL.
-const FIND: &str = concat!(
-    "SELECT /* request */ ",
-    request_columns!(),
-    ", 0 AS rank, ap.approver_ids, ap.approver_names, ap.approvals_at \
-     FROM access_requests p \
-     JOIN tenants t ON t.id = p.tenant_id \
-     JOIN provider_staff s ON s.id = p.engineer_id ",
-    approvals_of!("p"),
-    " WHERE p.id = $1 AND ($2::uuid IS NULL OR p.tenant_id = $2)"
-);
-
-/// One page of a tenant's requests, pending first, with the cursor of the
-/// next page if there is one.
-pub fn list_for_tenant(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    filter: &TenantFilter,
-    after: Option<Cursor>,
-    now: DateTime<Utc>,
-    limit: i64,
-) -> QueryResult<(Vec<AccessRequest>, Option<Cursor>)> {
-    let unfiltered = after.is_none() && *filter == TenantFilter::default();
-    let sql = if unfiltered {
-        FIRST_PAGE
-    } else {
-        LIST_FOR_TENANT
-    };
-    // Prepared once per connection each: the texts are constant. The
-    // first page binds the parameters it does not use too (diesel sends
-    // their types, so PostgreSQL needs no reference to infer them).
-    let rows: Vec<RankedRow> = crate::db::prepared(
-        diesel::sql_query(sql)
-            .bind::<SqlUuid, _>(tenant_id)
-            .bind::<Timestamptz, _>(now)
-            .bind::<Nullable<Text>, _>(filter.state.map(Status::as_db))
-            .bind::<Nullable<Timestamptz>, _>(filter.from)
-            .bind::<Nullable<Timestamptz>, _>(filter.until)
-            .bind::<Nullable<Integer>, _>(after.map(|c| c.rank))
-            .bind::<Nullable<Timestamptz>, _>(after.map(|c| c.created_at))
-            .bind::<Nullable<SqlUuid>, _>(after.map(|c| c.id))
-            .bind::<BigInt, _>(limit + 1)
-            .bind::<Nullable<SqlUuid>, _>(filter.request),
-    )
-    .load(conn)?;
-    let more = rows.len() as i64 > limit;
-    let page: Vec<(AccessRequest, i32)> = rows
-        .into_iter()
-        .take(usize::try_from(limit).unwrap_or(0))
-        .map(RankedRow::into_request)
-        .collect();
-    let next = more
-        .then(|| {
-            page.last().map(|(req, rank)| Cursor {
-                rank: *rank,
-                created_at: req.created_at,
-                id: req.id,
-            })
-        })
-        .flatten();
-    Ok((page.into_iter().map(|(r, _)| r).collect(), next))
 }
 
 /// The newest request of `engineer` for `tenant` and `workload`.

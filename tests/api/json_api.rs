@@ -907,3 +907,29 @@ async fn a_bad_export_query_is_a_problem_and_starts_nothing() {
         .expect("call");
     problem(resp, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn an_engineer_cannot_cancel_another_engineers_request_through_the_api() {
+    let w = world().await;
+    let id = w.app.arrange_request(w.contoso, &w.engineer, None);
+    let url = format!("{}/api/v1/requests/{id}/cancel", w.app.engineer_url);
+    let cancel = |token: String| {
+        let url = url.clone();
+        async move {
+            call(reqwest::Method::POST, url, &token)
+                .json(&json!({"Comment": "not needed"}))
+                .send()
+                .await
+                .expect("cancel")
+        }
+    };
+
+    // Another engineer's request is one that does not exist for them.
+    let resp = cancel(staff_token(&w.app, &w.other_engineer)).await;
+    problem(resp, StatusCode::NOT_FOUND, "not-found").await;
+    assert_eq!(w.app.stored_status(id), "pending_manager");
+
+    let resp = cancel(staff_token(&w.app, &w.engineer)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(w.app.stored_status(id), "cancelled");
+}

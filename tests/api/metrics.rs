@@ -3,15 +3,12 @@
 //! clock, a scrape that costs the database nothing, alert rules that name
 //! only exported metrics. Who may read it: see `hardening.rs`.
 
-use std::sync::{
-    Mutex,
-    atomic::{AtomicUsize, Ordering},
-};
-
 use lockbox::auth::api_tokens::TokenScope;
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, World, call, client, customer_token, smtp_to, value, world_with};
+use crate::helpers::{
+    TestApp, World, call, client, customer_token, smtp_to, statements, value, world_with,
+};
 
 /// A world whose mail worker delivers to a real SMTP listener.
 async fn world_delivering_mail() -> (World, crate::smtp::SmtpServer) {
@@ -307,42 +304,12 @@ async fn stuck_work_ages_grow_while_the_workers_are_paused_and_fall_back_when_th
         .await;
 }
 
-/// Statements each connection to this test's database issued, counted by
-/// a diesel instrumentation installed on every new connection of the
-/// process (the app's pool included).
-static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
-static DATABASE: Mutex<Option<String>> = Mutex::new(None);
-
-fn counting() -> Option<Box<dyn diesel::connection::Instrumentation>> {
-    let mut url = String::new();
-    Some(Box::new(
-        move |event: diesel::connection::InstrumentationEvent<'_>| match event {
-            diesel::connection::InstrumentationEvent::StartEstablishConnection {
-                url: u, ..
-            } => {
-                url = u.to_owned();
-            }
-            diesel::connection::InstrumentationEvent::StartQuery { .. } => {
-                let ours = DATABASE
-                    .lock()
-                    .ok()
-                    .and_then(|d| d.clone())
-                    .is_some_and(|d| url.contains(&format!("/{d}")));
-                if ours {
-                    STATEMENTS.fetch_add(1, Ordering::SeqCst);
-                }
-            }
-            _ => {}
-        },
-    ))
-}
-
 /// Waits until no statement is issued for a while (start-up work done).
-async fn quiet() -> usize {
-    let mut last = STATEMENTS.load(Ordering::SeqCst);
+async fn quiet(database: &str) -> usize {
+    let mut last = statements::count(database);
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let now = STATEMENTS.load(Ordering::SeqCst);
+        let now = statements::count(database);
         if now == last {
             return now;
         }
@@ -352,14 +319,13 @@ async fn quiet() -> usize {
 
 #[tokio::test]
 async fn a_hundred_scrapes_cost_the_database_a_handful_of_statements() {
-    diesel::connection::set_default_instrumentation(counting).expect("instrumentation");
+    statements::record_statements();
     let app = crate::helpers::spawn_app_with(|s| {
         s.metrics.refresh_every = Some(lockbox::config::DEFAULT_METRICS_REFRESH);
         s.audit_seal_every = None;
     })
     .await;
-    let name = app.owner_url.rsplit('/').next().expect("name").to_owned();
-    *DATABASE.lock().expect("lock") = Some(name);
+    statements::watch(&statements::database_of(&app.owner_url));
     scrape_cost(&app).await;
 }
 
@@ -370,14 +336,15 @@ async fn scrape_cost(app: &TestApp) {
     // every 15 s) may fall into a window: the cheapest of three windows is
     // what the scrapes cost. Were a scrape to query, every window would
     // count 100 or more.
+    let database = statements::database_of(&app.owner_url);
     let (mut windows, scraper) = (Vec::new(), client());
     for _ in 0..3 {
-        let before = quiet().await;
+        let before = quiet(&database).await;
         let started = std::time::Instant::now();
         for _ in 0..100 {
             app.scrape_with(&scraper).await;
         }
-        windows.push(STATEMENTS.load(Ordering::SeqCst) - before);
+        windows.push(statements::count(&database) - before);
         println!("100 scrapes in {:?}", started.elapsed());
     }
     println!("100 scrapes, three times: {windows:?} statements");
@@ -385,7 +352,7 @@ async fn scrape_cost(app: &TestApp) {
     assert!(statements <= 2, "{windows:?} statements for 100 scrapes");
     // The counter does count: one refresh-like read is seen.
     let pool = app.pool.clone();
-    let seen = STATEMENTS.load(Ordering::SeqCst);
+    let seen = statements::count(&database);
     tokio::task::spawn_blocking(move || {
         use diesel::RunQueryDsl;
         diesel::sql_query("SELECT 1")
@@ -395,7 +362,7 @@ async fn scrape_cost(app: &TestApp) {
     .await
     .expect("query");
     assert!(
-        STATEMENTS.load(Ordering::SeqCst) > seen,
+        statements::count(&database) > seen,
         "the counter sees statements"
     );
 }

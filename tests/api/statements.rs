@@ -4,50 +4,28 @@
 //! included; a detail page reads each of its parts once and writes
 //! nothing; a decision is one transaction that reads the request once.
 //!
-//! Every statement the test's process sends is seen through diesel's
-//! instrumentation (set before the app opens its pool), while the
-//! background work that could send some of its own in the same moment
-//! waits for minutes.
-
-use std::sync::{
-    Mutex,
-    atomic::{AtomicBool, Ordering},
-};
+//! Every statement sent to the test's database is seen through diesel's
+//! instrumentation ([`crate::helpers::statements`]), while the background
+//! work that could send some of its own in the same moment waits for
+//! minutes.
 
 use lockbox::{auth::api_tokens::TokenScope, identity::RequestId};
 
-use crate::helpers::{World, call, customer_token, texts, world_with};
-use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
+use crate::helpers::{
+    World, call, customer_token,
+    statements::{database_of, mark, record_statements, since, watch},
+    texts, world_with,
+};
 
-/// Whether statements are being recorded now.
-static RECORDING: AtomicBool = AtomicBool::new(false);
-/// The statements recorded, in the order they started.
-static STATEMENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// Each new connection's instrumentation: records every statement that
-/// starts while [`RECORDING`] is on (a transaction's `BEGIN` and `COMMIT`
-/// included: diesel sends them as statements).
-fn recorder() -> Option<Box<dyn Instrumentation>> {
-    Some(Box::new(|event: InstrumentationEvent<'_>| {
-        if !RECORDING.load(Ordering::SeqCst) {
-            return;
-        }
-        if let InstrumentationEvent::StartQuery { query, .. } = event
-            && let Ok(mut all) = STATEMENTS.lock()
-        {
-            all.push(query.to_string());
-        }
-    }))
-}
-
-/// The statements sent while `fetch` ran.
-async fn statements_of<F: std::future::Future<Output = String>>(fetch: F) -> (String, Vec<String>) {
-    STATEMENTS.lock().expect("statements").clear();
-    RECORDING.store(true, Ordering::SeqCst);
+/// The statements sent to the world's database while `fetch` ran.
+async fn statements_of<F: std::future::Future<Output = String>>(
+    w: &World,
+    fetch: F,
+) -> (String, Vec<String>) {
+    let database = database_of(&w.app.owner_url);
+    let from = mark();
     let page = fetch.await;
-    RECORDING.store(false, Ordering::SeqCst);
-    let seen = STATEMENTS.lock().expect("statements").clone();
-    (page, seen)
+    (page, since(from, &database))
 }
 
 fn is_write(sql: &str) -> bool {
@@ -65,17 +43,18 @@ fn is_write(sql: &str) -> bool {
         || head.contains("FOR UPDATE")
 }
 
-/// The test's world, every statement of it seen by [`recorder`]; the
-/// background work waits for minutes, so what is recorded is the page's
-/// own.
+/// The test's world, its database's statements recorded; the background
+/// work waits for minutes, so what is recorded is the page's own.
 async fn recorded_world() -> World {
-    set_default_instrumentation(recorder).expect("instrumentation set before any connection");
-    world_with(|s| {
+    record_statements();
+    let w = world_with(|s| {
         s.audit_seal_every = None;
         s.metrics.refresh_every = Some(std::time::Duration::from_secs(3600));
         s.resilience.sweep_every = std::time::Duration::from_secs(300);
     })
-    .await
+    .await;
+    watch(&database_of(&w.app.owner_url));
+    w
 }
 
 /// The statements, shortened, one a line (for failure messages).
@@ -101,7 +80,7 @@ async fn a_request_list_page_is_three_statements_and_writes_nothing() {
     const LIST: &str = "/support/lockbox/requests";
     // The first view prepares the connection's statements.
     w.app.admin_page(&admin, LIST).await;
-    let (html, seen) = statements_of(w.app.admin_page(&admin, LIST)).await;
+    let (html, seen) = statements_of(&w, w.app.admin_page(&admin, LIST)).await;
 
     // The page shows the approval its row has, read with the list.
     assert_eq!(texts(&html, ".approvals"), vec!["1 of 2 approvals"]);
@@ -134,7 +113,7 @@ async fn a_request_detail_page_reads_each_part_once_and_writes_nothing() {
     let admin = w.app.admin_client(&c.admin).await;
     let detail = format!("/support/lockbox/requests/{id}");
     w.app.admin_page(&admin, &detail).await;
-    let (html, seen) = statements_of(w.app.admin_page(&admin, &detail)).await;
+    let (html, seen) = statements_of(&w, w.app.admin_page(&admin, &detail)).await;
 
     assert!(html.contains(&id.to_string()));
     // Session, user, the request with its approvals, operator actions,
@@ -178,7 +157,7 @@ async fn a_decision_is_one_transaction_and_reads_the_request_once() {
         }
     };
     decide(ids[0]).await;
-    let (body, seen) = statements_of(decide(ids[1])).await;
+    let (body, seen) = statements_of(&w, decide(ids[1])).await;
 
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json["ApprovalStatus"], "Approved", "{body}");

@@ -13,6 +13,7 @@
 //! - [`two_factor`]: authenticators, codes and the second step;
 //! - [`webhooks`]: a webhook receiver and the worker's delivery pass;
 //! - [`scale`]: `lockbox serve` processes on one database;
+//! - [`statements`]: the statements a test's database was sent;
 //! - [`cluster`]: private PostgreSQL clusters (a primary with a synchronous
 //!   standby; a single server a test stops and starts).
 
@@ -26,6 +27,7 @@ pub mod mail;
 pub mod metrics;
 pub mod requests;
 pub mod scale;
+pub mod statements;
 pub mod tickets;
 pub mod two_factor;
 pub mod webhooks;
