@@ -104,7 +104,7 @@ impl RankedRow {
 /// most rows: asked for "is pending" it guessed 1 % and read the whole
 /// part by bitmap and sorted it, 5–7 ms for 10,000 requests.
 macro_rules! list_for_tenant {
-    ($pending:literal, $closed:literal, $due:literal) => {
+    ($pending:expr, $closed:expr, $due:expr) => {
         concat!(
             "SELECT /* requests list */ page.*, ap.approver_ids, \
                 ap.approver_names, ap.approvals_at \
@@ -141,34 +141,61 @@ macro_rules! list_for_tenant {
     };
 }
 
+/// The creation window (`$4`, `$5`) and the one request (`$10`) filters.
+macro_rules! window {
+    () => {
+        "AND ($4::timestamptz IS NULL OR a.created_at >= $4) \
+         AND ($5::timestamptz IS NULL OR a.created_at < $5) \
+         AND ($10::uuid IS NULL OR a.id = $10) "
+    };
+}
+
+/// The effective state filter (`$3`).
+macro_rules! in_state {
+    () => {
+        "AND ($3::text IS NULL \
+              OR request_effective_status(a.status, a.expires_at, a.ends_at, $2) = $3) "
+    };
+}
+
+/// Rows before the cursor (`$7`, `$8`) when it is in the part of `$rank`,
+/// else every row: a bound the part's index reads.
+macro_rules! before_cursor {
+    ($rank:literal) => {
+        concat!(
+            "AND (a.created_at, a.id) < ( \
+                 CASE WHEN $6::int = ",
+            $rank,
+            " THEN $7::timestamptz ELSE 'infinity'::timestamptz END, \
+                 CASE WHEN $6::int = ",
+            $rank,
+            " THEN $8::uuid ELSE 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid END) "
+        )
+    };
+}
+
 /// Any page of the list, filtered or not: `$3` the effective state, `$4`
 /// and `$5` the creation window, `$10` one request.
 const LIST_FOR_TENANT: &str = list_for_tenant!(
-    "AND ($6::int IS NULL OR $6::int <= 0) \
-     AND ($3::text IS NULL OR $3::text IN ('pending_manager', 'pending_customer')) \
-     AND (a.created_at, a.id) < ( \
-         CASE WHEN $6::int = 0 THEN $7::timestamptz ELSE 'infinity'::timestamptz END, \
-         CASE WHEN $6::int = 0 THEN $8::uuid \
-              ELSE 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid END) \
-     AND ($3::text IS NULL OR request_effective_status(a.status, a.expires_at, a.ends_at, $2) = $3) \
-     AND ($4::timestamptz IS NULL OR a.created_at >= $4) \
-     AND ($5::timestamptz IS NULL OR a.created_at < $5) \
-     AND ($10::uuid IS NULL OR a.id = $10)",
-    "AND ($6::int IS NULL OR $6::int <= 1) \
-     AND (a.created_at, a.id) < ( \
-         CASE WHEN $6::int = 1 THEN $7::timestamptz ELSE 'infinity'::timestamptz END, \
-         CASE WHEN $6::int = 1 THEN $8::uuid \
-              ELSE 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid END) \
-     AND ($3::text IS NULL OR request_effective_status(a.status, a.expires_at, a.ends_at, $2) = $3) \
-     AND ($4::timestamptz IS NULL OR a.created_at >= $4) \
-     AND ($5::timestamptz IS NULL OR a.created_at < $5) \
-     AND ($10::uuid IS NULL OR a.id = $10)",
-    "AND ($6::int IS NULL OR $6::int <= 1) \
-     AND ($3::text IS NULL OR $3::text = 'expired') \
-     AND ($6::int IS NULL OR $6::int < 1 OR (a.created_at, a.id) < ($7, $8)) \
-     AND ($4::timestamptz IS NULL OR a.created_at >= $4) \
-     AND ($5::timestamptz IS NULL OR a.created_at < $5) \
-     AND ($10::uuid IS NULL OR a.id = $10)"
+    concat!(
+        "AND ($6::int IS NULL OR $6::int <= 0) \
+         AND ($3::text IS NULL OR $3::text IN ('pending_manager', 'pending_customer')) ",
+        before_cursor!("0"),
+        in_state!(),
+        window!()
+    ),
+    concat!(
+        "AND ($6::int IS NULL OR $6::int <= 1) ",
+        before_cursor!("1"),
+        in_state!(),
+        window!()
+    ),
+    concat!(
+        "AND ($6::int IS NULL OR $6::int <= 1) \
+         AND ($3::text IS NULL OR $3::text = 'expired') \
+         AND ($6::int IS NULL OR $6::int < 1 OR (a.created_at, a.id) < ($7, $8)) ",
+        window!()
+    )
 );
 
 /// The first page, unfiltered: what the list page and the API list show
