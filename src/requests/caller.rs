@@ -136,8 +136,6 @@ impl Caller {
         }
     }
 
-    /// Whether the caller may see `req` (already within [`Caller::scope`]):
-    /// staff see their own requests, managers every request.
     /// Whether the caller sees every request of its [`Self::scope`]: a
     /// customer sees their tenant's, a manager all; an engineer only
     /// their own, fewer than the provider-wide scope.
@@ -148,6 +146,8 @@ impl Caller {
         }
     }
 
+    /// Whether the caller may see `req` (already within [`Caller::scope`]):
+    /// staff see their own requests, managers every request.
     pub(super) fn may_see(&self, req: &AccessRequest) -> bool {
         match self {
             Caller::Customer { tenant, .. } => req.tenant_id == *tenant,

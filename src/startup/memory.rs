@@ -1,4 +1,5 @@
-//! Freed large blocks go back to the operating system at once.
+//! Freed memory goes back to the operating system: large blocks at once,
+//! the rest every 30 s ([`trim_every`]).
 //!
 //! glibc's malloc serves a block of 128 KiB or more with its own `mmap` at
 //! first, but each time such a block is freed it raises that threshold to
