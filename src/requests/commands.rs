@@ -171,26 +171,8 @@ pub fn decide(
     clock: &dyn Clock,
     policy: &Policy,
 ) -> Result<AccessRequest, RequestError> {
-    decide_if_visible(conn, id, scope, &|_| true, decision, clock, policy)
-}
-
-/// [`decide`] for a caller who sees only some requests of `scope`:
-/// `visible` is asked of the locked row, so the check costs no read of its
-/// own, and a request the caller may not see answers as one that does not
-/// exist.
-pub fn decide_if_visible(
-    conn: &mut PgConnection,
-    id: RequestId,
-    scope: Scope,
-    visible: &dyn Fn(&AccessRequest) -> bool,
-    decision: &Decision,
-    clock: &dyn Clock,
-    policy: &Policy,
-) -> Result<AccessRequest, RequestError> {
     let outcome = conn.transaction::<_, RequestError, _>(|conn| {
-        let locked = lock(conn, id, scope)?
-            .filter(|r| visible(r))
-            .ok_or(RequestError::NotFound)?;
+        let locked = lock(conn, id, scope)?.ok_or(RequestError::NotFound)?;
         let now = clock.now();
         let (event, quorum) = match decision.event {
             // The tenant's switch and quorum as they are at this moment.

@@ -121,9 +121,10 @@ pub fn offers(caller: &Caller, req: &AccessRequest, now: DateTime<Utc>, policy: 
     }
 }
 
-/// Applies `action` by `caller` to request `id`: the role gate, then
-/// under the row lock the visibility check and the state machine (`now` is
-/// read from `clock` once the lock is held). The one decision use case of
+/// Applies `action` by `caller` to request `id`: the role gate, the
+/// visibility check (the scoped row lock itself, and for an engineer a
+/// read before it), then the state machine under the lock (`now` is read
+/// from `clock` once the lock is held). The one decision use case of
 /// every interface.
 #[expect(
     clippy::too_many_arguments,
@@ -150,8 +151,9 @@ pub fn decide_as(
     let scope = caller.scope().ok_or(RequestError::NotFound)?;
     // An engineer sees fewer requests than the scope the lock reads: they
     // are asked first, so another engineer's request is never locked (nor
-    // waited for) on their behalf. Everyone else is asked of the locked
-    // row, which costs no read of its own.
+    // waited for) on their behalf. Everyone else sees every request the
+    // scoped lock can find, so for them the lock is the check and no read
+    // of its own.
     if !caller.sees_whole_scope() {
         visible(conn, caller, id)?;
     }
@@ -164,8 +166,7 @@ pub fn decide_as(
         via: caller.via().clone(),
         signer,
     };
-    let visible = |r: &AccessRequest| caller.may_see(r);
-    commands::decide_if_visible(conn, id, scope, &visible, &decision, clock, policy)
+    commands::decide(conn, id, scope, &decision, clock, policy)
 }
 
 /// Files `new` for `caller`, who must be provider staff; with
