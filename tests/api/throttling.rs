@@ -528,3 +528,79 @@ async fn the_api_has_a_per_address_limit_before_any_token_is_looked_up() {
         .concat()
     );
 }
+
+/// Attempts and successes for one account from two networks, straight on
+/// the counters, many at once and over and over: a success forgets the
+/// (account, network) pair while other attempts for it are being counted,
+/// and no interleaving of the two may end in a deadlock.
+#[tokio::test]
+async fn counting_attempts_and_successes_at_once_never_deadlocks() {
+    use lockbox::auth::{Realm, TypedAccount, throttle};
+    let app = crate::helpers::spawn_app().await;
+    use lockbox::clock::Clock;
+    let start = app.clock.now();
+    let workers = (0..12).map(|w| {
+        let pool = app.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let account = TypedAccount::tenant_user("Contoso", "admin@contoso.example");
+            let network = throttle::Network::of(if w % 2 == 0 {
+                "127.0.0.1".parse().expect("an address")
+            } else {
+                "127.0.0.2".parse().expect("an address")
+            });
+            let mut conn = pool.get().expect("a connection");
+            for i in 0..60i64 {
+                // Minutes apart, so that no lock-out stops the churn.
+                let now = start + Duration::minutes(16 * i);
+                let admitted = throttle::admit(&mut conn, Realm::Admin, &account, network, now)
+                    .map_err(|e| format!("worker {w}, attempt {i}: admit: {e}"))?;
+                if let Ok(admitted) = admitted
+                    && (i + w) % 2 == 0
+                {
+                    throttle::succeeded(&mut conn, &admitted, now)
+                        .map_err(|e| format!("worker {w}, attempt {i}: success: {e}"))?;
+                }
+            }
+            Ok::<_, String>(())
+        })
+    });
+    let errors: Vec<String> = join_all(workers)
+        .await
+        .into_iter()
+        .filter_map(|r| r.expect("the worker ran").err())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+/// A success whose clock reading came before the lock-out that its own
+/// attempt helped to open (the parallel attempt read the clock later and
+/// committed first) ends that lock-out where it began, not before: the
+/// correct password is never answered with an error.
+#[tokio::test]
+async fn a_success_read_before_a_lockout_began_ends_it_where_it_began() {
+    use lockbox::auth::{Realm, TypedAccount, throttle};
+    use lockbox::clock::Clock;
+    use lockbox::schema::sign_in_lockouts as l;
+    let app = crate::helpers::spawn_app().await;
+    let t0 = app.clock.now();
+    let account = TypedAccount::tenant_user("Contoso", "admin@contoso.example");
+    let network = throttle::Network::of("127.0.0.1".parse().expect("an address"));
+    let mut conn = app.conn();
+    let admit = |conn: &mut _, now| {
+        throttle::admit(conn, Realm::Admin, &account, network, now).expect("counted")
+    };
+    let right = admit(&mut conn, t0).expect("the first attempt is admitted");
+    let opened = t0 + Duration::minutes(1);
+    for _ in 1..throttle::PAIR_LIMIT {
+        admit(&mut conn, opened).expect("admitted until the limit");
+    }
+    assert!(admit(&mut conn, opened + Duration::seconds(1)).is_err());
+    throttle::succeeded(&mut conn, &right, t0 + Duration::seconds(30))
+        .expect("the success is recorded");
+    let (locked_at, locked_until, refused): (_, chrono::DateTime<chrono::Utc>, i32) = l::table
+        .select((l::locked_at, l::locked_until, l::refused))
+        .first(&mut conn)
+        .expect("the lock-out that refused an attempt is kept for its report");
+    assert_eq!((locked_at, locked_until, refused), (opened, opened, 1));
+    assert!(admit(&mut conn, opened + Duration::seconds(2)).is_ok());
+}

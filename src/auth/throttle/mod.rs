@@ -2,8 +2,8 @@
 //!
 //! # Counted before the password is checked
 //!
-//! An attempt is judged and counted in one transaction that holds row locks
-//! on its counters, *before* its password is hashed; a failure then needs
+//! An attempt is judged and counted in one transaction that holds its
+//! counters' locks (advisory locks, one per counter key), *before* its password is hashed; a failure then needs
 //! no further write, and a success takes its attempt back
 //! ([`succeeded`]). So a burst of parallel guesses is judged one guess
 //! after the other: of 200 concurrent guesses for one account from one

@@ -10,6 +10,14 @@ use crate::{
     schema::{sign_in_counters as c, sign_in_lockouts as l},
 };
 
+mod sql {
+    diesel::define_sql_function! {
+        /// PostgreSQL's GREATEST of two instants.
+        fn greatest(a: diesel::sql_types::Timestamptz, b: diesel::sql_types::Timestamptz)
+            -> diesel::sql_types::Timestamptz;
+    }
+}
+
 /// The counter keys of one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Keys {
@@ -28,15 +36,12 @@ impl Keys {
         }
     }
 
-    /// All three in one order, so two attempts never lock them crosswise.
-    fn sorted(&self) -> [&str; 3] {
-        let mut keys = [
+    fn all(&self) -> [&str; 3] {
+        [
             self.address.as_str(),
             self.pair.as_str(),
             self.account.as_str(),
-        ];
-        keys.sort_unstable();
-        keys
+        ]
     }
 }
 
@@ -70,35 +75,8 @@ pub fn admit(
 ) -> QueryResult<Result<Admitted, Refusal>> {
     let keys = Keys::new(account, network);
     conn.transaction(|conn| {
-        let sorted = keys.sorted();
-        // Rows first (in key order), then their locks (in key order): two
-        // attempts sharing keys wait for each other instead of deadlocking.
+        let rows = lock_and_read(conn, realm, &keys)?;
         let fresh = Counter::fresh(now);
-        diesel::insert_into(c::table)
-            .values(
-                sorted
-                    .iter()
-                    .map(|key| {
-                        (
-                            c::realm.eq(realm.as_db()),
-                            c::scope_key.eq(*key),
-                            c::window_start.eq(fresh.window_start),
-                            c::attempts.eq(fresh.attempts),
-                            c::last_attempt_at.eq(fresh.last_attempt_at),
-                            c::locked_until.eq(fresh.locked_until),
-                        )
-                    })
-                    .collect::<Vec<_>>(),
-            )
-            .on_conflict_do_nothing()
-            .execute(conn)?;
-        let rows: Vec<(String, Counter)> = c::table
-            .filter(c::realm.eq(realm.as_db()))
-            .filter(c::scope_key.eq_any(sorted))
-            .order(c::scope_key.asc())
-            .select((c::scope_key, Counter::as_select()))
-            .for_update()
-            .load(conn)?;
         let stored = |key: &str| {
             rows.iter()
                 .find(|(k, _)| k == key)
@@ -158,6 +136,39 @@ pub fn admit(
     })
 }
 
+/// Takes the attempt's three keys' locks, then reads the counters that
+/// exist. The locks are transaction-scoped advisory locks, taken in the
+/// order of their numbers: unlike row locks they exist before their rows
+/// do. With row locks alone, an attempt that found its pair's row just
+/// forgotten by a success ([`succeeded`]) would insert it while holding the
+/// account's row, and another attempt that had inserted it first would be
+/// waiting for that account's row: a deadlock, which a burst of right and
+/// wrong passwords for one account met within seconds. Every writer of a
+/// counter takes these locks first, so at most one transaction writes a
+/// key at a time and a missing row is simply fresh.
+fn lock_and_read(
+    conn: &mut PgConnection,
+    realm: Realm,
+    keys: &Keys,
+) -> QueryResult<Vec<(String, Counter)>> {
+    let named: Vec<String> = keys
+        .all()
+        .iter()
+        .map(|key| format!("{}/{key}", realm.as_db()))
+        .collect();
+    diesel::sql_query(
+        "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT \
+         hashtextextended(k, 3906718259) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS keys",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&named)
+    .execute(conn)?;
+    c::table
+        .filter(c::realm.eq(realm.as_db()))
+        .filter(c::scope_key.eq_any(keys.all()))
+        .select((c::scope_key, Counter::as_select()))
+        .load(conn)
+}
+
 fn store(conn: &mut PgConnection, realm: Realm, key: &str, counter: Counter) -> QueryResult<()> {
     // An upsert: housekeeping may have removed a stale row meanwhile.
     let values = (
@@ -203,16 +214,9 @@ pub fn succeeded(
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
     let Admitted { realm, keys, .. } = admitted;
-    let realm = realm.as_db();
     conn.transaction(|conn| {
-        // Locked in the order `admit` locks them, so the two never deadlock.
-        let rows: Vec<(String, Counter)> = c::table
-            .filter(c::realm.eq(realm))
-            .filter(c::scope_key.eq_any(keys.sorted()))
-            .order(c::scope_key.asc())
-            .select((c::scope_key, Counter::as_select()))
-            .for_update()
-            .load(conn)?;
+        let rows = lock_and_read(conn, *realm, keys)?;
+        let realm = realm.as_db();
         for (key, counter) in rows {
             let limit = if key == keys.address {
                 ADDRESS_LIMIT
@@ -233,8 +237,10 @@ pub fn succeeded(
             .filter(l::scope_key.eq(&keys.pair))
             .filter(l::locked_until.gt(now));
         diesel::delete(running.filter(l::refused.eq(0))).execute(conn)?;
+        // Never before it began: the attempt that opened it may have read
+        // the clock after this one did and still committed first.
         diesel::update(running)
-            .set(l::locked_until.eq(now))
+            .set(l::locked_until.eq(sql::greatest(l::locked_at, now)))
             .execute(conn)?;
         Ok(())
     })
@@ -278,14 +284,18 @@ pub fn forget_lockouts(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<usiz
 }
 
 /// Forgets counters that can no longer matter: window run out and no
-/// lock-out running.
+/// lock-out running. Rows an attempt is writing are skipped (the next
+/// round takes them), so this never waits for an attempt, and an attempt
+/// that waits for it is in no cycle.
 pub fn prune(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
-    diesel::delete(
-        c::table.filter(
-            c::locked_until.le(now).or(c::locked_until
-                .is_null()
-                .and(c::window_start.le(now - WINDOW))),
-        ),
+    use diesel::sql_types::Timestamptz;
+    diesel::sql_query(
+        "DELETE FROM sign_in_counters WHERE (realm, scope_key) IN (\
+         SELECT realm, scope_key FROM sign_in_counters \
+         WHERE locked_until <= $1 OR (locked_until IS NULL AND window_start <= $2) \
+         FOR UPDATE SKIP LOCKED)",
     )
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(now - WINDOW)
     .execute(conn)
 }
