@@ -604,3 +604,57 @@ async fn a_success_read_before_a_lockout_began_ends_it_where_it_began() {
     assert_eq!((locked_at, locked_until, refused), (opened, opened, 1));
     assert!(admit(&mut conn, opened + Duration::seconds(2)).is_ok());
 }
+
+/// Housekeeping forgets counters whose window has run out, keeps the rest,
+/// and never waits for an attempt in flight: a counter an open
+/// transaction has written is left for the next round.
+#[tokio::test]
+async fn pruning_forgets_run_out_counters_and_skips_those_in_use() {
+    use diesel::{Connection, connection::SimpleConnection};
+    use lockbox::auth::{Realm, TypedAccount, throttle};
+    use lockbox::clock::Clock;
+    use lockbox::schema::sign_in_counters as c;
+    let app = crate::helpers::spawn_app().await;
+    let t0 = app.clock.now();
+    let network = throttle::Network::of("127.0.0.1".parse().expect("an address"));
+    let other = throttle::Network::of("127.0.0.2".parse().expect("an address"));
+    let mut conn = app.conn();
+    let mut admit = |account: &str, network, now| {
+        let account = TypedAccount::tenant_user("Contoso", account);
+        throttle::admit(&mut conn, Realm::Admin, &account, network, now)
+            .expect("counted")
+            .expect("admitted");
+    };
+    admit("early@contoso.example", network, t0);
+    admit("later@contoso.example", other, t0 + Duration::minutes(10));
+    let keys = |conn: &mut _| -> Vec<String> {
+        c::table
+            .select(c::scope_key)
+            .order(c::scope_key)
+            .load(conn)
+            .expect("counters")
+    };
+    let mut conn = app.conn();
+    assert_eq!(keys(&mut conn).len(), 6);
+
+    let pruned = throttle::prune(&mut conn, t0 + Duration::minutes(16)).expect("pruned");
+    assert_eq!(pruned, 3, "the early attempt's window has run out");
+    assert!(keys(&mut conn).iter().all(|k| !k.contains("early")));
+
+    // An attempt in flight has written the later account's counter.
+    let mut in_flight =
+        diesel::PgConnection::establish(&app.owner_url).expect("a second connection");
+    in_flight
+        .batch_execute(
+            "BEGIN; UPDATE sign_in_counters SET attempts = attempts \
+             WHERE scope_key LIKE 'account:%later%'",
+        )
+        .expect("a row written in an open transaction");
+    conn.batch_execute("SET lock_timeout = '5s'").expect("set");
+    let pruned = throttle::prune(&mut conn, t0 + Duration::minutes(30)).expect("not waiting");
+    assert_eq!(pruned, 2, "the two counters nobody holds");
+    assert_eq!(keys(&mut conn).len(), 1);
+    in_flight.batch_execute("COMMIT").expect("committed");
+    let pruned = throttle::prune(&mut conn, t0 + Duration::minutes(30)).expect("pruned");
+    assert_eq!(pruned, 1, "the next round takes it");
+}

@@ -3,9 +3,9 @@
 //! # Counted before the password is checked
 //!
 //! An attempt is judged and counted in one transaction that holds its
-//! counters' locks (advisory locks, one per counter key), *before* its password is hashed; a failure then needs
-//! no further write, and a success takes its attempt back
-//! ([`succeeded`]). So a burst of parallel guesses is judged one guess
+//! counters' locks (advisory locks, one per counter key), *before* its
+//! password is hashed; a failure then needs no further write, and a
+//! success takes its attempt back ([`succeeded`]). So a burst of parallel guesses is judged one guess
 //! after the other: of 200 concurrent guesses for one account from one
 //! address, [`PAIR_LIMIT`] reach the password check and the rest are
 //! refused. State lives in PostgreSQL, so every lockbox process sees the
@@ -205,7 +205,7 @@ pub fn slowdown(attempts: i32) -> Option<Duration> {
 
 /// Judges an attempt by its counters at `now`: the counters with the
 /// attempt counted, or why it is refused. Pure; [`admit`] runs it under
-/// the rows' locks.
+/// the counters' locks.
 pub fn judge(counters: Counters, now: DateTime<Utc>) -> Result<Counters, Refusal> {
     let (address, pair, account) = (
         counters.address.at(now),

@@ -1,5 +1,5 @@
-//! The counters in PostgreSQL: an attempt admitted (or refused) under the
-//! rows' locks, a success taken back, lock-outs reported and pruned.
+//! The counters in PostgreSQL: an attempt admitted (or refused) under its
+//! counters' locks, a success taken back, lock-outs reported and pruned.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -137,15 +137,22 @@ pub fn admit(
 }
 
 /// Takes the attempt's three keys' locks, then reads the counters that
-/// exist. The locks are transaction-scoped advisory locks, taken in the
-/// order of their numbers: unlike row locks they exist before their rows
-/// do. With row locks alone, an attempt that found its pair's row just
-/// forgotten by a success ([`succeeded`]) would insert it while holding the
-/// account's row, and another attempt that had inserted it first would be
-/// waiting for that account's row: a deadlock, which a burst of right and
-/// wrong passwords for one account met within seconds. Every writer of a
-/// counter takes these locks first, so at most one transaction writes a
-/// key at a time and a missing row is simply fresh.
+/// exist. The locks are transaction-scoped advisory locks (in a key space
+/// of their own: class [`LOCK_CLASS`], the key's 32-bit hash), taken in the
+/// order of their numbers, so two attempts never take them crosswise; and
+/// unlike row locks they exist before their rows do. With row locks alone,
+/// an attempt that found its pair's row just forgotten by a success
+/// ([`succeeded`]) inserted it while holding the account's row, and another
+/// attempt that had inserted it first was waiting for that account's row:
+/// a deadlock, which a burst of right and wrong passwords for one account
+/// met within seconds. [`admit`] and [`succeeded`], the only writers that
+/// create or change counters, take these locks first, so at most one
+/// transaction changes a key at a time and a missing row is simply fresh;
+/// [`prune`] only deletes rows that have run out, without these locks.
+///
+/// The read must see what the previous holder committed: call this in a
+/// READ COMMITTED transaction (the default), never in a snapshot taken
+/// before the lock.
 fn lock_and_read(
     conn: &mut PgConnection,
     realm: Realm,
@@ -156,11 +163,14 @@ fn lock_and_read(
         .iter()
         .map(|key| format!("{}/{key}", realm.as_db()))
         .collect();
-    diesel::sql_query(
-        "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT \
-         hashtextextended(k, 3906718259) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS keys",
+    crate::db::prepared(
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(k) AS h \
+             FROM unnest($2::text[]) AS k ORDER BY h) AS keys",
+        )
+        .bind::<diesel::sql_types::Integer, _>(LOCK_CLASS)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&named),
     )
-    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&named)
     .execute(conn)?;
     c::table
         .filter(c::realm.eq(realm.as_db()))
@@ -168,6 +178,10 @@ fn lock_and_read(
         .select((c::scope_key, Counter::as_select()))
         .load(conn)
 }
+
+/// The first half of the throttle's advisory lock keys. Two-number keys
+/// never meet the one-number (bigint) keys of the audit log's locks.
+const LOCK_CLASS: i32 = 0x5349_474e; // "SIGN"
 
 fn store(conn: &mut PgConnection, realm: Realm, key: &str, counter: Counter) -> QueryResult<()> {
     // An upsert: housekeeping may have removed a stale row meanwhile.
@@ -284,18 +298,22 @@ pub fn forget_lockouts(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<usiz
 }
 
 /// Forgets counters that can no longer matter: window run out and no
-/// lock-out running. Rows an attempt is writing are skipped (the next
-/// round takes them), so this never waits for an attempt, and an attempt
-/// that waits for it is in no cycle.
+/// lock-out running. Rows an attempt has already written in its open
+/// transaction are skipped (the next round takes them), so this never
+/// waits for an attempt, and an attempt that waits for it is in no cycle.
+/// A row an attempt has only read may go: the attempt writes the whole
+/// counter back, and a run-out counter counts as fresh anyway.
 pub fn prune(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
     use diesel::sql_types::Timestamptz;
-    diesel::sql_query(
-        "DELETE FROM sign_in_counters WHERE (realm, scope_key) IN (\
-         SELECT realm, scope_key FROM sign_in_counters \
-         WHERE locked_until <= $1 OR (locked_until IS NULL AND window_start <= $2) \
-         FOR UPDATE SKIP LOCKED)",
+    crate::db::prepared(
+        diesel::sql_query(
+            "DELETE FROM sign_in_counters WHERE (realm, scope_key) IN (\
+             SELECT realm, scope_key FROM sign_in_counters \
+             WHERE locked_until <= $1 OR (locked_until IS NULL AND window_start <= $2) \
+             FOR UPDATE SKIP LOCKED)",
+        )
+        .bind::<Timestamptz, _>(now)
+        .bind::<Timestamptz, _>(now - WINDOW),
     )
-    .bind::<Timestamptz, _>(now)
-    .bind::<Timestamptz, _>(now - WINDOW)
     .execute(conn)
 }

@@ -226,8 +226,10 @@ pub fn verify(
                 .filter(rc::used_at.is_null())
                 .select(count_star())
                 .first(conn)?;
-            record(conn, holder, Event::RecoveryUsed { left }, &ip, attempt.now)?;
+            // The throttle's locks before the tenant's audit lock, the
+            // order every other sign-in path takes them in.
             throttle::succeeded(conn, &admitted, attempt.now)?;
+            record(conn, holder, Event::RecoveryUsed { left }, &ip, attempt.now)?;
             Ok(Checked::Accepted {
                 recovery_left: Some(left),
             })
