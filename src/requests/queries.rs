@@ -36,7 +36,7 @@ pub(crate) fn effective_at(
 
 mod read;
 
-pub use read::{find, list_for_tenant};
+pub use read::{API_PAGE, PORTAL_PAGE, find, list_for_tenant};
 
 /// The requests with their names joined in.
 macro_rules! joined {

@@ -232,3 +232,66 @@ fn the_request_list_the_audit_search_the_decision_lookup_and_the_timeline_use_th
         );
     }
 }
+
+#[derive(diesel::QueryableByName)]
+struct PlanCounts {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    generic_plans: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    custom_plans: i64,
+}
+
+/// How often this session planned the prepared statement matching
+/// `pattern` for unknown parameters (once, then kept) and for the call's
+/// values (every time).
+fn plan_counts(conn: &mut PgConnection, pattern: &str) -> PlanCounts {
+    diesel::sql_query(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE $1",
+    )
+    .bind::<Text, _>(pattern)
+    .get_result(conn)
+    .expect("one prepared statement")
+}
+
+/// The first page of the request list, the page people open most, is
+/// planned once per connection and kept: from its sixth call PostgreSQL
+/// runs the generic plan, with statistics and without. Planned afresh on
+/// every call it cost 0.6–1.4 ms of planning for 0.3 ms of execution.
+#[test]
+fn the_request_lists_first_page_is_planned_once_and_kept() {
+    let db = TestDatabase::new();
+    let tenant = fill(&mut PgConnection::establish(&db.url).expect("connect"));
+    for analysed in [false, true] {
+        // A new session each time: no plan kept from before.
+        let mut conn = PgConnection::establish(&db.url).expect("connect");
+        if analysed {
+            diesel::sql_query("ANALYZE")
+                .execute(&mut conn)
+                .expect("analysed");
+        }
+        for limit in [queries::PORTAL_PAGE, queries::API_PAGE] {
+            for _ in 0..7 {
+                let (page, _) = queries::list_for_tenant(
+                    &mut conn,
+                    tenant,
+                    &Default::default(),
+                    None,
+                    Utc::now(),
+                    limit,
+                )
+                .expect("list");
+                assert_eq!(page.len() as i64, limit);
+            }
+            let counts = plan_counts(
+                &mut conn,
+                &format!("SELECT /* requests list */%LIMIT {}) page %", limit + 1),
+            );
+            assert_eq!(
+                (counts.custom_plans, counts.generic_plans),
+                (5, 2),
+                "five calls planned for their values, then the generic plan kept \
+                 (page of {limit}, analysed: {analysed})"
+            );
+        }
+    }
+}

@@ -25,7 +25,7 @@ use crate::{
 
 const LIST: &str = "/support/lockbox/requests";
 /// Rows per page of the list.
-const PAGE_SIZE: i64 = 25;
+const PAGE_SIZE: i64 = crate::requests::queries::PORTAL_PAGE;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(LIST, web::get().to(list))

@@ -104,7 +104,7 @@ async fn openapi() -> HttpResponse {
 
 /// Most items one page may hold.
 const MAX_LIMIT: i64 = 200;
-const DEFAULT_LIMIT: i64 = 50;
+const DEFAULT_LIMIT: i64 = crate::requests::queries::API_PAGE;
 
 fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
     match raw {
