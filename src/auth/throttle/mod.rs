@@ -5,11 +5,11 @@
 //! An attempt is judged and counted in one transaction that holds its
 //! counters' locks (advisory locks, one per counter key), *before* its
 //! password is hashed; a failure then needs no further write, and a
-//! success takes its attempt back ([`succeeded`]). So a burst of parallel guesses is judged one guess
-//! after the other: of 200 concurrent guesses for one account from one
-//! address, [`PAIR_LIMIT`] reach the password check and the rest are
-//! refused. State lives in PostgreSQL, so every lockbox process sees the
-//! same counts.
+//! success takes its attempt back ([`succeeded`]). So a burst of parallel
+//! guesses is judged one guess after the other: of 200 concurrent guesses
+//! for one account from one address, [`PAIR_LIMIT`] reach the password
+//! check and the rest are refused. State lives in PostgreSQL, so every
+//! lockbox process sees the same counts.
 //!
 //! # Three counters per attempt
 //!
