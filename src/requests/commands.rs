@@ -172,7 +172,7 @@ pub fn decide(
     policy: &Policy,
 ) -> Result<AccessRequest, RequestError> {
     let outcome = conn.transaction::<_, RequestError, _>(|conn| {
-        let locked = lock(conn, id, scope)?.ok_or(RequestError::NotFound)?;
+        let mut locked = lock(conn, id, scope)?.ok_or(RequestError::NotFound)?;
         let now = clock.now();
         let (event, quorum) = match decision.event {
             // The tenant's switch and quorum as they are at this moment.
@@ -191,14 +191,14 @@ pub fn decide(
             Ok(t) => {
                 if let (Some(quorum), Status::PendingCustomer) = (quorum, t.to) {
                     record_quorum(conn, id, quorum)?;
+                    // So the request `apply` returns says it too.
+                    locked.quorum = u8::try_from(quorum).unwrap_or(locked.quorum);
                 }
                 let (by, comment) = (decision.by(), decision.comment.as_deref());
                 let signer = decision.signer.as_deref();
-                let mut after = effects::apply(conn, &locked, event, t, by, comment, signer)?;
-                if let (Some(quorum), Status::PendingCustomer) = (quorum, t.to) {
-                    after.quorum = u8::try_from(quorum).unwrap_or(after.quorum);
-                }
-                Ok(Ok(after))
+                Ok(Ok(effects::apply(
+                    conn, &locked, event, t, by, comment, signer,
+                )?))
             }
             Err(refusal) => {
                 record_time_decided(conn, &locked, now, policy)?;
