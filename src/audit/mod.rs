@@ -9,6 +9,7 @@
 pub mod chain;
 pub mod checkpoint;
 pub mod export;
+mod head;
 pub mod offline;
 pub mod overview;
 pub mod receipt;
@@ -296,14 +297,7 @@ mod sql {
 }
 use sql::audit_append;
 
-/// The tenant's chain head: how many records are sealed, the newest hash,
-/// and how many records wait for their seal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Head {
-    pub count: i64,
-    pub hash: Option<String>,
-    pub pending: i64,
-}
+pub use head::{Head, head, head_with_checkpoints};
 
 /// The newest seal of the tenant's chain: (seq, record id, hash).
 pub(crate) fn last_seal(
@@ -318,44 +312,6 @@ pub(crate) fn last_seal(
         .optional()
 }
 
-/// The head, count and pending count, from one statement: the newest
-/// seal and the count of the records after it. Seals are appended in
-/// record id order, so the records after the newest seal's are exactly the
-/// ones waiting for theirs. One statement reads one snapshot (even at READ
-/// COMMITTED), so the seal and the count agree without a REPEATABLE READ
-/// transaction around them; and the count only runs over the tail of
-/// unsealed records (the primary key range after the seal's record).
-pub fn head(conn: &mut PgConnection, tenant_id: TenantId) -> QueryResult<Head> {
-    use diesel::sql_types::{BigInt, Bytea, Nullable, Uuid as SqlUuid};
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Nullable<BigInt>)]
-        seq: Option<i64>,
-        #[diesel(sql_type = Nullable<Bytea>)]
-        hash: Option<Vec<u8>>,
-        #[diesel(sql_type = BigInt)]
-        pending: i64,
-    }
-    let row: Row = crate::db::prepared(
-        diesel::sql_query(
-            "SELECT s.seq, s.hash, \
-                (SELECT count(*) FROM audit_records r WHERE r.tenant_id = $1 \
-                   AND r.id > COALESCE(s.record_id, -9223372036854775808)) AS pending \
-             FROM (SELECT 1) AS one LEFT JOIN LATERAL \
-               (SELECT seq, record_id, hash FROM audit_chain WHERE tenant_id = $1 \
-                ORDER BY seq DESC LIMIT 1) AS s ON true",
-        )
-        .bind::<SqlUuid, _>(tenant_id),
-    )
-    .get_result(conn)?;
-    // seq numbers a tenant's chain from 1 without gaps (verified), so the
-    // newest seq is the count.
-    Ok(Head {
-        count: row.seq.unwrap_or(0),
-        hash: row.hash.map(|h| crate::digest::hex(&h)),
-        pending: row.pending,
-    })
-}
 
 /// The tenant's record `id` (never another tenant's).
 pub fn find(conn: &mut PgConnection, tenant_id: TenantId, id: i64) -> QueryResult<Option<Record>> {

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 use super::{
     Head,
-    checkpoint::{self, Checkpoint},
+    checkpoint::Checkpoint,
 };
 use crate::identity::{RequestId, TenantId};
 
@@ -25,9 +25,10 @@ pub struct ChainStatus {
 
 /// The chain head and the newest checkpoint of `tenant`.
 pub fn chain_status(conn: &mut PgConnection, tenant: TenantId) -> QueryResult<ChainStatus> {
+    let (head, mut newest) = super::head_with_checkpoints(conn, tenant, 1)?;
     Ok(ChainStatus {
-        head: super::head(conn, tenant)?,
-        checkpoint: checkpoint::list(conn, tenant, 1)?.pop(),
+        head,
+        checkpoint: newest.pop(),
     })
 }
 

@@ -35,7 +35,11 @@ use diesel::{
 };
 
 use super::{Realm, token};
-use crate::{clock::SharedClock, db::PgPool, schema::web_sessions as ws};
+use crate::{
+    clock::SharedClock,
+    db::{PgPool, one_checkout},
+    schema::web_sessions as ws,
+};
 
 type State = HashMap<String, String>;
 
@@ -103,15 +107,25 @@ impl PgSessionStore {
     {
         let pool = self.pool.clone();
         let now = self.clock.now();
-        actix_web::rt::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
+        let kept = one_checkout::take();
+        let (conn, done) = actix_web::rt::task::spawn_blocking(move || {
+            let mut conn = match kept {
+                Some(conn) => conn,
+                None => pool.get()?,
+            };
             // A session that cannot be read because the database is away
             // is answered 503 (see `crate::web::unavailable`).
-            Ok(f(&mut conn, now).inspect_err(|e| {
+            let done = f(&mut conn, now).inspect_err(|e| {
                 crate::db::health::is_connection_error(e);
-            })?)
+            });
+            anyhow::Ok((conn, done))
         })
-        .await?
+        .await??;
+        // The page's own queries follow on this connection (one checkout
+        // per page view); one that failed goes back to the pool instead.
+        let done = done?;
+        one_checkout::keep(conn);
+        Ok(done)
     }
 
     /// Records activity: optionally new state, and a deadline of the idle

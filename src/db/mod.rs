@@ -4,6 +4,7 @@
 
 pub mod embedded;
 pub mod health;
+pub mod one_checkout;
 pub mod roles;
 pub mod watch;
 
@@ -374,7 +375,9 @@ impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<
 impl<Q, C> diesel::RunQueryDsl<C> for Prepared<Q> {}
 
 /// Runs `f` with a pooled connection on the blocking thread pool: `pool.get()`
-/// and every diesel call block, and must not stall the async workers.
+/// and every diesel call block, and must not stall the async workers. In a
+/// page view the connection is the request's own ([`one_checkout`]): the
+/// one its session was read with, kept again for its next call.
 pub async fn blocking<T, E, F>(pool: &PgPool, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
@@ -382,12 +385,23 @@ where
     E: From<DbError> + Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::rt::task::spawn_blocking(move || {
-        let mut conn = pool.get().map_err(DbError::from)?;
-        f(&mut conn)
+    let kept = one_checkout::take();
+    let (conn, done) = actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = match kept {
+            Some(conn) => conn,
+            None => pool.get().map_err(DbError::from)?,
+        };
+        let done = f(&mut conn);
+        Ok::<_, E>((conn, done))
     })
     .await
-    .map_err(|_| E::from(DbError::Cancelled))?
+    .map_err(|_| E::from(DbError::Cancelled))??;
+    // A connection whose call failed goes back to the pool (which drops
+    // it if it broke) instead of serving the request's next call.
+    if done.is_ok() {
+        one_checkout::keep(conn);
+    }
+    done
 }
 
 /// Reads (or creates, on first start) a random secret that every lockbox

@@ -288,6 +288,8 @@ fn serve(
         let pages = web::scope("")
             .wrap(from_fn(portal::unavailable::unreadable_session))
             .wrap(sessions)
+            // Outside the sessions: the session's connection serves the page.
+            .wrap(from_fn(portal::one_checkout))
             .configure(portal::session_routes)
             // Before the pages: `/api/…` is never a page.
             .configure(api)

@@ -146,6 +146,19 @@ pub async fn same_origin<B: MessageBody>(
         .map(ServiceResponse::map_into_left_body)
 }
 
+/// Runs a request without a body in a [`db::one_checkout::scope`]: its
+/// session read and its page's queries share one pool checkout.
+pub async fn one_checkout<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    if db::one_checkout::suits(req.method()) {
+        db::one_checkout::scope(next.call(req)).await
+    } else {
+        next.call(req).await
+    }
+}
+
 fn is_same_origin(req: &HttpRequest) -> bool {
     let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())

@@ -104,6 +104,32 @@ async fn a_request_list_page_is_three_statements_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn an_audit_page_is_four_statements_and_writes_nothing() {
+    let w = recorded_world().await;
+    let c = w.customers();
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let admin = w.app.admin_client(&c.admin).await;
+    w.app.admin_page(&admin, "/audit").await;
+    let (html, seen) = statements_of(&w, w.app.admin_page(&admin, "/audit")).await;
+
+    assert!(html.contains("audit-count"), "{html}");
+    // Session, user, the head with the newest checkpoints, the page.
+    assert!(
+        seen.len() <= 4,
+        "{} statements for an audit page:\n{}",
+        seen.len(),
+        listed(&seen)
+    );
+    assert!(
+        seen.iter().any(|s| s.contains("/* audit head */")),
+        "the head and checkpoints in one: {seen:#?}"
+    );
+    let writes: Vec<&String> = seen.iter().filter(|s| is_write(s)).collect();
+    assert!(writes.is_empty(), "a page view wrote: {writes:#?}");
+}
+
+#[tokio::test]
 async fn a_request_detail_page_reads_each_part_once_and_writes_nothing() {
     let w = recorded_world().await;
     let c = w.customers();
@@ -187,4 +213,96 @@ async fn a_decision_is_one_transaction_and_reads_the_request_once() {
         seen.len(),
         listed(&seen)
     );
+}
+
+/// Checkouts the pools of this process have served so far (the test runs
+/// in a process of its own: `cargo nextest`).
+fn checkouts() -> u64 {
+    lockbox::db::watch::checkouts().map_or(0, |c| c.wait.get_sample_count())
+}
+
+#[tokio::test]
+async fn a_signed_in_page_takes_one_connection_from_the_pool_and_gives_it_back() {
+    let w = recorded_world().await;
+    let c = w.customers();
+    let id = w
+        .app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let admin = w.app.admin_client(&c.admin).await;
+    let other = w.app.admin_client(&c.fabrikam_admin).await;
+    let detail = format!("/support/lockbox/requests/{id}");
+    let pages = [
+        (&admin, "/support/lockbox/requests", 200),
+        (&admin, detail.as_str(), 200),
+        (&admin, "/audit", 200),
+        (&admin, "/", 200),
+        // Another tenant's request: the handler's query finds nothing.
+        (&other, detail.as_str(), 404),
+    ];
+    for (client, page, status) in pages {
+        // The first view prepares the connection's statements.
+        w.app.get_admin(client, page).await;
+        let before = checkouts();
+        let resp = w.app.get_admin(client, page).await;
+        assert_eq!(resp.status().as_u16(), status, "{page}");
+        assert_eq!(
+            checkouts() - before,
+            1,
+            "{page}: the session read and the page's queries share one checkout"
+        );
+        let pool = w.app.pool.state();
+        assert_eq!(
+            pool.idle_connections, pool.connections,
+            "{page}: no connection is kept once the page is answered"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_form_post_holds_no_connection_while_its_body_is_on_the_way() {
+    use tokio::io::AsyncWriteExt;
+    let w = recorded_world().await;
+    let c = w.customers();
+    let id = w
+        .app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let (admin, jar) = crate::helpers::client_with_jar();
+    w.app.admin_sign_in(&admin, &c.admin).await;
+    let cookie = {
+        use reqwest::cookie::CookieStore;
+        jar.cookies(&reqwest::Url::parse(&w.app.admin_url).expect("url"))
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let addr = w.app.admin_url.trim_start_matches("http://");
+    let before = checkouts();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /support/lockbox/requests/{id}/approve HTTP/1.1\r\nHost: {addr}\r\n\
+         Cookie: {cookie}\r\nOrigin: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\ncsrf_token=",
+        w.app.admin_url
+    );
+    stream.write_all(head.as_bytes()).await.expect("sent");
+    // The session is read as soon as the head is in; the body never comes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while checkouts() == before {
+        assert!(std::time::Instant::now() < deadline, "the session was never read");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // The read's connection is back in the pool while the server waits
+    // for the body (a kept one would stay out until the body came).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let pool = w.app.pool.state();
+        if pool.idle_connections == pool.connections {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a request waiting for its body holds a connection: {pool:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    drop(stream);
 }

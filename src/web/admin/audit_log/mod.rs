@@ -291,8 +291,7 @@ async fn show_search(
     let key_file = state.settings.signing_key_file.clone();
     let (rows, next, head, checkpoints, key) = db::blocking(&state.pool, move |conn| {
         let key = super::audit_trust::current_key(&key_file);
-        let head = audit::head(conn, tenant)?;
-        let checkpoints = audit::checkpoint::list(conn, tenant, CHECKPOINTS_SHOWN)?;
+        let (head, checkpoints) = audit::head_with_checkpoints(conn, tenant, CHECKPOINTS_SHOWN)?;
         let (rows, next) = if valid {
             search::search(conn, tenant, &filter, after, PAGE_SIZE)?
         } else {
