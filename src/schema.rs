@@ -339,6 +339,7 @@ diesel::table! {
         state -> Jsonb,
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
+        principal_id -> Nullable<Uuid>,
     }
 }
 

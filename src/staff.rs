@@ -131,28 +131,6 @@ pub fn find(conn: &mut PgConnection, id: StaffId) -> QueryResult<Option<StaffMem
         .map(|r| r.map(StaffMember::from))
 }
 
-/// [`find`], with the zone the member chose under `realm` (if any): one
-/// statement, as the session store loads a signed-in member on every
-/// request.
-pub fn find_with_zone(
-    conn: &mut PgConnection,
-    id: StaffId,
-    realm: &str,
-) -> QueryResult<Option<(StaffMember, Option<String>)>> {
-    use crate::schema::time_zone_preferences as tzp;
-    let found: Option<(StaffRow, Option<String>)> = provider_staff::table
-        .left_join(
-            tzp::table.on(tzp::account_id
-                .eq(provider_staff::id)
-                .and(tzp::realm.eq(realm))),
-        )
-        .filter(provider_staff::id.eq(id))
-        .select((StaffRow::as_select(), tzp::zone.nullable()))
-        .first(conn)
-        .optional()?;
-    Ok(found.map(|(row, chosen)| (StaffMember::from(row), chosen)))
-}
-
 /// Every staff member of `role` (e.g. the managers, who are told of new
 /// requests), by e-mail address.
 pub fn with_role(conn: &mut PgConnection, role: StaffRole) -> QueryResult<Vec<StaffMember>> {
@@ -165,3 +143,45 @@ pub fn with_role(conn: &mut PgConnection, role: StaffRole) -> QueryResult<Vec<St
         .map(StaffMember::from)
         .collect())
 }
+
+/// A live session with the staff member it is signed in as and the zone
+/// they chose under `realm`: one statement, as the engineer portal reads
+/// it on every signed-in request. The member is `None` when the session
+/// has none, or the account is gone.
+pub fn find_session_member(
+    conn: &mut PgConnection,
+    session: &crate::db::sessions::Lookup<'_>,
+    realm: &str,
+) -> QueryResult<Option<crate::db::sessions::WithPrincipal<MemberWithZone>>> {
+    use crate::{
+        db::sessions::STORED, schema::time_zone_preferences as tzp, schema::web_sessions as ws,
+    };
+    type Found = (
+        crate::db::sessions::Stored,
+        Option<StaffRow>,
+        Option<String>,
+    );
+    let found: Option<Found> = ws::table
+        .left_join(provider_staff::table.on(provider_staff::id.nullable().eq(ws::principal_id)))
+        .left_join(
+            tzp::table.on(tzp::account_id
+                .nullable()
+                .eq(ws::principal_id)
+                .and(tzp::realm.eq(realm))),
+        )
+        .filter(session.live())
+        .select((
+            STORED,
+            <StaffRow as Selectable<diesel::pg::Pg>>::construct_selection().nullable(),
+            tzp::zone.nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(
+        found
+            .map(|(stored, row, chosen)| (stored, row.map(|row| (StaffMember::from(row), chosen)))),
+    )
+}
+
+/// A staff member with the zone they chose (if any).
+pub type MemberWithZone = (StaffMember, Option<String>);

@@ -312,7 +312,6 @@ pub(crate) fn last_seal(
         .optional()
 }
 
-
 /// The tenant's record `id` (never another tenant's).
 pub fn find(conn: &mut PgConnection, tenant_id: TenantId, id: i64) -> QueryResult<Option<Record>> {
     log::table

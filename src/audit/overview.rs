@@ -8,10 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::{
-    Head,
-    checkpoint::Checkpoint,
-};
+use super::{Head, checkpoint::Checkpoint};
 use crate::identity::{RequestId, TenantId};
 
 /// The tenant's chain as a summary shows it.

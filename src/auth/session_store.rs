@@ -37,7 +37,10 @@ use diesel::{
 use super::{Realm, token};
 use crate::{
     clock::SharedClock,
-    db::{PgPool, one_checkout},
+    db::{
+        PgPool, one_checkout,
+        sessions::{Lookup, STORED, Stored, WithPrincipal},
+    },
     schema::web_sessions as ws,
 };
 
@@ -49,11 +52,14 @@ type State = HashMap<String, String>;
 pub const LOADED: &str = "\u{1}loaded";
 
 /// How a portal loads its signed-in principal: the state key that holds
-/// the principal's id, and the function that reads its row as JSON.
+/// the principal's id, and the function that reads a live session with
+/// its principal's row as JSON, in one statement (`None`: no live session;
+/// a `None` row: none signed in, or the account is gone).
 #[derive(Clone, Copy)]
 pub struct PrincipalLoader {
     pub key: &'static str,
-    pub load: fn(&mut PgConnection, uuid::Uuid) -> QueryResult<Option<serde_json::Value>>,
+    pub load:
+        fn(&mut PgConnection, &Lookup<'_>) -> QueryResult<Option<WithPrincipal<serde_json::Value>>>,
 }
 
 /// The state key of a session that could not be read because the
@@ -72,9 +78,6 @@ pub struct PgSessionStore {
     absolute: Duration,
     principal: Option<PrincipalLoader>,
 }
-
-/// A stored session as read: its state, creation and deadline.
-type Stored = (serde_json::Value, DateTime<Utc>, DateTime<Utc>);
 
 impl PgSessionStore {
     pub fn new(
@@ -107,7 +110,7 @@ impl PgSessionStore {
     {
         let pool = self.pool.clone();
         let now = self.clock.now();
-        let kept = one_checkout::take();
+        let (kept, keeping) = (one_checkout::take(), one_checkout::in_scope());
         let (conn, done) = actix_web::rt::task::spawn_blocking(move || {
             let mut conn = match kept {
                 Some(conn) => conn,
@@ -118,23 +121,21 @@ impl PgSessionStore {
             let done = f(&mut conn, now).inspect_err(|e| {
                 crate::db::health::is_connection_error(e);
             });
+            // The page's own queries follow on this connection (one
+            // checkout per page view); one that failed goes back instead.
+            let conn = (keeping && done.is_ok()).then_some(conn);
             anyhow::Ok((conn, done))
         })
         .await??;
-        // The page's own queries follow on this connection (one checkout
-        // per page view); one that failed goes back to the pool instead.
-        let done = done?;
-        one_checkout::keep(conn);
-        Ok(done)
+        if let Some(conn) = conn {
+            one_checkout::keep(conn);
+        }
+        Ok(done?)
     }
 
     /// Records activity: optionally new state, and a deadline of the idle
     /// timeout from now (see [`extend`]).
-    async fn touch(
-        &self,
-        key: &SessionKey,
-        state: Option<serde_json::Value>,
-    ) -> anyhow::Result<()> {
+    async fn touch(&self, key: &SessionKey, state: Option<NewState>) -> anyhow::Result<()> {
         let (hash, realm) = (key_hash(key), self.realm.as_db());
         let (idle, absolute) = (self.idle, self.absolute);
         self.run(move |conn, now| extend(conn, &hash, realm, state, now, idle, absolute))
@@ -142,9 +143,9 @@ impl PgSessionStore {
         Ok(())
     }
 
-    /// The session's state with the principal's row added, moving the idle
-    /// deadline when it is a minute or more behind; `None` when there is no
-    /// live session under `hash`.
+    /// The session's state with the principal's row added (one statement
+    /// with a loader), moving the idle deadline when it is a minute or
+    /// more behind; `None` when there is no live session under `hash`.
     fn read(
         &self,
         conn: &mut PgConnection,
@@ -152,33 +153,42 @@ impl PgSessionStore {
         now: DateTime<Utc>,
     ) -> QueryResult<Option<serde_json::Value>> {
         let realm = self.realm.as_db();
-        let found: Option<Stored> = ws::table
-            .filter(ws::key_hash.eq(hash))
-            .filter(ws::realm.eq(realm))
-            .filter(ws::expires_at.gt(now))
-            .select((ws::state, ws::created_at, ws::expires_at))
-            .first(conn)
-            .optional()?;
-        let Some((mut state, created, expires)) = found else {
+        let lookup = Lookup {
+            key_hash: hash,
+            realm,
+            now,
+        };
+        let found = match self.principal {
+            Some(loader) => (loader.load)(conn, &lookup)?,
+            None => ws::table
+                .filter(lookup.live())
+                .select(STORED)
+                .first::<Stored>(conn)
+                .optional()?
+                .map(|stored| (stored, None)),
+        };
+        let Some(((mut state, created, expires, principal), row)) = found else {
             return Ok(None);
         };
         let due = (now + self.idle).min(created + self.absolute);
         if due - expires >= EXTEND_EVERY {
             extend(conn, hash, realm, None, now, self.idle, self.absolute)?;
         }
-        if let Some(loader) = self.principal
-            && let Some(id) = state
-                .get(loader.key)
-                .and_then(serde_json::Value::as_str)
-                .and_then(|raw| serde_json::from_str::<uuid::Uuid>(raw).ok())
-        {
-            let row = (loader.load)(conn, id)?;
+        if let Some(id) = principal.filter(|_| self.principal.is_some()) {
+            let row = row.unwrap_or(serde_json::Value::Null);
             let pair = serde_json::json!([id, row]).to_string();
             if let Some(map) = state.as_object_mut() {
                 map.insert(LOADED.to_owned(), serde_json::Value::String(pair));
             }
         }
         Ok(Some(state))
+    }
+
+    /// The account `state` is signed in as, kept beside it so a read can
+    /// join it (see [`PrincipalLoader`]).
+    fn principal_of(&self, state: &State) -> Option<uuid::Uuid> {
+        let key = self.principal?.key;
+        serde_json::from_str(state.get(key)?).ok()
     }
 }
 
@@ -190,15 +200,17 @@ fn extend(
     conn: &mut PgConnection,
     hash: &[u8],
     realm: &str,
-    state: Option<serde_json::Value>,
+    state: Option<NewState>,
     now: DateTime<Utc>,
     idle: Duration,
     absolute: Duration,
 ) -> QueryResult<usize> {
+    let (state, principal) = state.map_or((None, None), |(s, p)| (Some(s), p));
     crate::db::prepared(
         diesel::sql_query(
             "UPDATE web_sessions \
              SET state = COALESCE($1, state), \
+                 principal_id = CASE WHEN $1 IS NULL THEN principal_id ELSE $7 END, \
                  expires_at = LEAST($2, created_at + make_interval(secs => $3)) \
              WHERE key_hash = $4 AND realm = $5 AND expires_at > $6",
         )
@@ -207,10 +219,14 @@ fn extend(
         .bind::<Double, _>(absolute.num_seconds() as f64)
         .bind::<Bytea, _>(hash)
         .bind::<Text, _>(realm)
-        .bind::<Timestamptz, _>(now),
+        .bind::<Timestamptz, _>(now)
+        .bind::<Nullable<diesel::sql_types::Uuid>, _>(principal),
     )
     .execute(conn)
 }
+
+/// A session's new state, and the account it is signed in as.
+type NewState = (serde_json::Value, Option<uuid::Uuid>);
 
 /// `state` without what [`PgSessionStore::load`] added to it.
 fn without_loaded(mut state: State) -> State {
@@ -300,6 +316,7 @@ impl SessionStore for PgSessionStore {
         let key = token::random_token();
         let session_key = SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))?;
         let hash = key_hash(&session_key);
+        let principal = self.principal_of(&state);
         let state = serde_json::to_value(state).map_err(|e| SaveError::Serialization(e.into()))?;
         let (realm, idle) = (self.realm.as_db(), self.idle);
         self.run(move |conn, now| {
@@ -308,6 +325,7 @@ impl SessionStore for PgSessionStore {
                     ws::key_hash.eq(hash),
                     ws::realm.eq(realm),
                     ws::state.eq(state),
+                    ws::principal_id.eq(principal),
                     ws::created_at.eq(now),
                     ws::expires_at.eq(now + idle),
                 ))
@@ -332,9 +350,11 @@ impl SessionStore for PgSessionStore {
                 SaveError::Other(e) => UpdateError::Other(e),
             });
         }
-        let state = serde_json::to_value(without_loaded(state))
-            .map_err(|e| UpdateError::Serialization(e.into()))?;
-        self.touch(&session_key, Some(state))
+        let state = without_loaded(state);
+        let principal = self.principal_of(&state);
+        let state =
+            serde_json::to_value(state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        self.touch(&session_key, Some((state, principal)))
             .await
             .map_err(UpdateError::Other)?;
         Ok(session_key)
@@ -398,60 +418,4 @@ pub fn prune(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(secs: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_772_441_000 + secs, 0).expect("valid")
-    }
-
-    fn csrf_only(token: &str) -> State {
-        State::from([(CSRF.to_owned(), format!("\"{token}\""))])
-    }
-
-    #[test]
-    fn a_csrf_token_alone_travels_in_the_key_until_the_session_would_end() {
-        let token = token::random_token();
-        let key = anonymous_key(&csrf_only(&token), at(0)).expect("anonymous");
-        assert!(key.as_ref().ends_with(&token));
-        let twelve_hours = Duration::hours(12);
-        assert_eq!(
-            anonymous_state(&key, at(60), twelve_hours),
-            Some(Some(csrf_only(&token)))
-        );
-        assert_eq!(
-            anonymous_state(&key, at(12 * 3600), twelve_hours),
-            Some(None),
-            "too old"
-        );
-        assert_eq!(anonymous_state(&key, at(-60), twelve_hours), Some(None));
-    }
-
-    #[test]
-    fn anything_more_than_a_csrf_token_is_stored() {
-        let token = token::random_token();
-        let mut state = csrf_only(&token);
-        state.insert("principal".into(), "\"someone\"".into());
-        assert!(anonymous_key(&state, at(0)).is_none());
-        assert!(anonymous_key(&csrf_only("short"), at(0)).is_none());
-        assert!(anonymous_key(&State::new(), at(0)).is_none());
-    }
-
-    #[test]
-    fn malformed_anonymous_keys_carry_nothing_and_stored_keys_are_not_anonymous() {
-        let hours = Duration::hours(12);
-        for raw in [
-            "anon.",
-            "anon.x.y",
-            "anon.1772441000.zz",
-            "anon.99999999999999999999.00",
-            &format!("anon.1772441000.{}", "g".repeat(64)),
-        ] {
-            let key = SessionKey::try_from(raw.to_owned()).expect("key");
-            assert_eq!(anonymous_state(&key, at(0), hours), Some(None), "{raw}");
-        }
-        let stored = SessionKey::try_from(token::random_token()).expect("key");
-        assert_eq!(anonymous_state(&stored, at(0), hours), None);
-        assert!(!is_anonymous(&stored));
-    }
-}
+mod tests;

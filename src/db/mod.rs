@@ -6,6 +6,7 @@ pub mod embedded;
 pub mod health;
 pub mod one_checkout;
 pub mod roles;
+pub mod sessions;
 pub mod watch;
 
 use diesel::migration::MigrationSource;
@@ -385,20 +386,21 @@ where
     E: From<DbError> + Send + 'static,
 {
     let pool = pool.clone();
-    let kept = one_checkout::take();
+    let (kept, keeping) = (one_checkout::take(), one_checkout::in_scope());
     let (conn, done) = actix_web::rt::task::spawn_blocking(move || {
         let mut conn = match kept {
             Some(conn) => conn,
             None => pool.get().map_err(DbError::from)?,
         };
         let done = f(&mut conn);
+        // A connection whose call failed goes back to the pool (which
+        // drops it if it broke) instead of serving the next call.
+        let conn = (keeping && done.is_ok()).then_some(conn);
         Ok::<_, E>((conn, done))
     })
     .await
     .map_err(|_| E::from(DbError::Cancelled))??;
-    // A connection whose call failed goes back to the pool (which drops
-    // it if it broke) instead of serving the request's next call.
-    if done.is_ok() {
+    if let Some(conn) = conn {
         one_checkout::keep(conn);
     }
     done

@@ -16,29 +16,54 @@ use std::{cell::RefCell, future::Future};
 
 use super::PgConn;
 
+/// The room for the request's connection. A connection left in it when
+/// the request ends goes back to the pool, which pings it first while the
+/// database is suspect (`super::health`): then not on the async worker.
+struct Room(RefCell<Option<PgConn>>);
+
+impl Drop for Room {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.get_mut().take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) if super::health::is_suspect() => {
+                    drop(runtime.spawn_blocking(move || drop(conn)));
+                }
+                _ => drop(conn),
+            }
+        }
+    }
+}
+
 tokio::task_local! {
-    static KEPT: RefCell<Option<PgConn>>;
+    static KEPT: Room;
 }
 
 /// Runs `request` with room to keep one connection (see the module).
 pub async fn scope<F: Future>(request: F) -> F::Output {
-    KEPT.scope(RefCell::new(None), request).await
+    KEPT.scope(Room(RefCell::new(None)), request).await
+}
+
+/// Whether this request keeps its connection between calls: only then is
+/// a connection brought back from the blocking pool to be [`keep`]t, so
+/// one that is not kept goes back to the pool where it was used.
+pub(crate) fn in_scope() -> bool {
+    KEPT.try_with(|_| ()).is_ok()
 }
 
 /// The connection kept for this request, if any; taking it empties the
 /// room until the call that took it keeps it again.
 pub(crate) fn take() -> Option<PgConn> {
-    KEPT.try_with(|kept| kept.borrow_mut().take())
+    KEPT.try_with(|room| room.0.borrow_mut().take())
         .ok()
         .flatten()
 }
 
-/// Keeps `conn` for the request's next call; outside a [`scope`] (or with
-/// one already kept) it goes back to the pool at once.
+/// Keeps `conn` for the request's next call (call it inside a [`scope`]:
+/// see [`in_scope`]); with one already kept, `conn` goes back to the pool.
 pub(crate) fn keep(conn: PgConn) {
     let mut conn = Some(conn);
-    let _ = KEPT.try_with(|kept| {
-        let mut kept = kept.borrow_mut();
+    let _ = KEPT.try_with(|room| {
+        let mut kept = room.0.borrow_mut();
         if kept.is_none() {
             *kept = conn.take();
         }

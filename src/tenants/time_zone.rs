@@ -12,7 +12,7 @@ use super::{TenantError, TenantUser, TenantUserRow, to_user};
 use crate::{
     audit,
     i18n::{Tz, reader_zone},
-    identity::{TenantId, UserId},
+    identity::TenantId,
     schema::{tenant_users, tenants},
 };
 
@@ -66,31 +66,53 @@ pub fn set_default_zone_as(
     })
 }
 
-/// [`super::find_user`], with the zone the user chose under `realm` (if any) and
-/// their tenant's default zone: one statement, as the session store loads
-/// a signed-in user on every request.
-pub fn find_user_with_zone(
+/// A live session with the user it is signed in as, their tenant's name,
+/// switch and zone, and the zone they chose under `realm`: one statement,
+/// as the admin center reads it on every signed-in request. The user is
+/// `None` when the session has none, or the account is gone.
+pub fn find_session_user(
     conn: &mut PgConnection,
-    id: UserId,
+    session: &crate::db::sessions::Lookup<'_>,
     realm: &str,
-) -> QueryResult<Option<(TenantUser, Option<String>, String)>> {
-    use crate::schema::time_zone_preferences as tzp;
-    /// The user, their tenant's name, switch and zone, and their choice.
-    type Found = (TenantUserRow, (String, bool, String), Option<String>);
-    let found: Option<Found> = tenant_users::table
-        .inner_join(tenants::table)
+) -> QueryResult<Option<crate::db::sessions::WithPrincipal<UserWithZones>>> {
+    use crate::{
+        db::sessions::STORED, schema::time_zone_preferences as tzp, schema::web_sessions as ws,
+    };
+    type Found = (
+        crate::db::sessions::Stored,
+        Option<TenantUserRow>,
+        Option<(String, bool, String)>,
+        Option<String>,
+    );
+    let found: Option<Found> = ws::table
+        .left_join(tenant_users::table.on(tenant_users::id.nullable().eq(ws::principal_id)))
+        .left_join(
+            tenants::table.on(tenants::id
+                .nullable()
+                .eq(tenant_users::tenant_id.nullable())),
+        )
         .left_join(
             tzp::table.on(tzp::account_id
-                .eq(tenant_users::id)
+                .nullable()
+                .eq(ws::principal_id)
                 .and(tzp::realm.eq(realm))),
         )
-        .filter(tenant_users::id.eq(id))
+        .filter(session.live())
         .select((
-            TenantUserRow::as_select(),
-            (tenants::name, tenants::lockbox_enabled, tenants::time_zone),
+            STORED,
+            <TenantUserRow as Selectable<diesel::pg::Pg>>::construct_selection().nullable(),
+            (tenants::name, tenants::lockbox_enabled, tenants::time_zone).nullable(),
             tzp::zone.nullable(),
         ))
         .first(conn)
         .optional()?;
-    Ok(found.map(|(row, (name, on, default), chosen)| (to_user(row, (name, on)), chosen, default)))
+    Ok(found.map(|(stored, row, tenant, chosen)| {
+        let user = row
+            .zip(tenant)
+            .map(|(row, (name, on, default))| (to_user(row, (name, on)), chosen, default));
+        (stored, user)
+    }))
 }
+
+/// A user with the zone they chose (if any) and their tenant's default.
+pub type UserWithZones = (TenantUser, Option<String>, String);

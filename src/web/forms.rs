@@ -227,13 +227,17 @@ pub trait Principal: Sized + Send + serde::Serialize + DeserializeOwned + 'stati
 
     fn load(conn: &mut diesel::PgConnection, id: Uuid) -> diesel::QueryResult<Option<Self>>;
 
-    /// The account and the time zone it reads times in, in one statement:
-    /// the session store runs this on every signed-in request.
-    fn load_with_zone(
+    /// A live session with the account it is signed in as and the time
+    /// zone that account reads times in, in one statement: the session
+    /// store runs this on every signed-in request.
+    fn load_session(
         conn: &mut diesel::PgConnection,
-        id: Uuid,
-    ) -> diesel::QueryResult<Option<(Self, crate::i18n::Tz)>>;
+        session: &crate::db::sessions::Lookup<'_>,
+    ) -> diesel::QueryResult<Option<SessionWith<Self>>>;
 }
+
+/// A stored session, with its account and the account's time zone.
+pub type SessionWith<P> = crate::db::sessions::WithPrincipal<(P, crate::i18n::Tz)>;
 
 /// What the session store hands a request for its signed-in account: the
 /// account, and the time zone it reads times in (picked up by the `Tr`
@@ -244,22 +248,25 @@ struct Loaded<P> {
     time_zone: String,
 }
 
-/// `P::load_with_zone`, as the session store calls it (see
+/// `P::load_session`, as the session store calls it (see
 /// [`crate::auth::session_store::PrincipalLoader`]).
 fn load_json<P: Principal>(
     conn: &mut diesel::PgConnection,
-    id: Uuid,
-) -> diesel::QueryResult<Option<serde_json::Value>> {
-    let Some((principal, zone)) = P::load_with_zone(conn, id)? else {
+    session: &crate::db::sessions::Lookup<'_>,
+) -> diesel::QueryResult<Option<crate::db::sessions::WithPrincipal<serde_json::Value>>> {
+    let Some((stored, found)) = P::load_session(conn, session)? else {
         return Ok(None);
     };
-    let loaded = Loaded {
-        principal,
-        time_zone: zone.name().to_owned(),
-    };
-    serde_json::to_value(loaded)
-        .map(Some)
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+    let loaded = found
+        .map(|(principal, zone)| {
+            serde_json::to_value(Loaded {
+                principal,
+                time_zone: zone.name().to_owned(),
+            })
+        })
+        .transpose()
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    Ok(Some((stored, loaded)))
 }
 
 /// The loader of a portal's principal for its session store.

@@ -540,21 +540,28 @@ async fn the_head_and_the_newest_checkpoints_read_together_agree_with_each_part(
     requests(&w, w.contoso, 1);
     let (bare, none) = head_with_checkpoints(&mut w.app.conn(), w.contoso, 20).expect("head");
     assert!(none.is_empty(), "no checkpoint yet: {none:?}");
-    assert!(bare.count > 0 && bare.hash.is_some() && bare.pending == 0, "{bare:?}");
+    assert!(
+        bare.count > 0 && bare.hash.is_some() && bare.pending == 0,
+        "{bare:?}"
+    );
     for _ in 0..3 {
         requests(&w, w.contoso, 1);
         checkpoint_now(&w.app);
         w.app.clock.advance(Duration::minutes(HOUR));
     }
     // Records after the newest seal are counted as waiting.
-    w.app.arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    w.app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
     let (h, two) = head_with_checkpoints(&mut w.app.conn(), w.contoso, 2).expect("head");
     assert!(h.pending > 0, "{h:?}");
     assert_eq!(h, head(&mut w.app.conn(), w.contoso).expect("head alone"));
     let all = checkpoints(&w.app, w.contoso);
     assert_eq!(all.len(), 3);
     assert_eq!(two, all[..2].to_vec(), "the newest two, newest first");
-    assert_eq!(h.count, all[0].record_count, "sealed since the newest checkpoint: none");
+    assert_eq!(
+        h.count, all[0].record_count,
+        "sealed since the newest checkpoint: none"
+    );
     // Another tenant's head and checkpoints are its own.
     let (other, theirs) = head_with_checkpoints(&mut w.app.conn(), w.fabrikam, 20).expect("head");
     assert_eq!(theirs, checkpoints(&w.app, w.fabrikam));

@@ -237,6 +237,34 @@ async fn a_session_ends_when_its_account_is_deleted() {
     assert_eq!(location(&app.get_admin(&client, "/").await), "/signin");
 }
 
+/// A session is stored with the account it is signed in as, which the
+/// read joins; sessions stored before that column existed (or with it
+/// empty) still reach their account, through the state.
+#[tokio::test]
+async fn a_session_keeps_its_account_beside_its_state_and_one_without_still_works() {
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    use lockbox::schema::web_sessions as ws;
+    let app = spawn_app().await;
+    app.create_tenant("Contoso", true);
+    let admin = app.create_user("Contoso", "admin@contoso.example", Role::GlobalAdmin);
+    let client = client();
+    app.admin_sign_in(&client, &admin).await;
+    let stored: Vec<Option<uuid::Uuid>> = ws::table
+        .filter(ws::realm.eq("admin"))
+        .select(ws::principal_id)
+        .load(&mut app.conn())
+        .expect("sessions");
+    assert_eq!(stored, vec![Some(admin.id)]);
+
+    diesel::update(ws::table)
+        .set(ws::principal_id.eq(None::<uuid::Uuid>))
+        .execute(&mut app.conn())
+        .expect("emptied");
+    // Still signed in (a signed-out visitor is sent to /signin).
+    let resp = app.get_admin(&client, "/support/lockbox/requests").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn housekeeping_deletes_expired_sessions_in_batches_and_keeps_live_ones() {
     use diesel::RunQueryDsl;

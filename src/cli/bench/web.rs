@@ -375,7 +375,12 @@ async fn drive(
             // shared machine's pace drifts over a run, and a ratio should
             // compare two moments side by side, not the first and the last.
             let base_figures = load::drive(&reference, conns, duration).await?;
-            line("reference (list SQL + template)", conns, &base_figures, None);
+            line(
+                "reference (list SQL + template)",
+                conns,
+                &base_figures,
+                None,
+            );
             let f = load::drive(target, conns, duration).await?;
             line(label, conns, &f, Some(&base_figures));
         }

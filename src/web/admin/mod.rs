@@ -77,15 +77,18 @@ impl Principal for TenantUser {
         tenants::find_user(conn, UserId(id))
     }
 
-    fn load_with_zone(
+    fn load_session(
         conn: &mut diesel::PgConnection,
-        id: uuid::Uuid,
-    ) -> diesel::QueryResult<Option<(Self, crate::i18n::Tz)>> {
+        session: &crate::db::sessions::Lookup<'_>,
+    ) -> diesel::QueryResult<Option<crate::web::forms::SessionWith<Self>>> {
         Ok(
-            tenants::time_zone::find_user_with_zone(conn, UserId(id), Self::REALM)?.map(
-                |(user, chosen, default)| {
-                    let zone = crate::i18n::reader_zone(chosen.as_deref(), Some(&default));
-                    (user, zone)
+            tenants::time_zone::find_session_user(conn, session, Self::REALM)?.map(
+                |(stored, user)| {
+                    let user = user.map(|(user, chosen, default)| {
+                        let zone = crate::i18n::reader_zone(chosen.as_deref(), Some(&default));
+                        (user, zone)
+                    });
+                    (stored, user)
                 },
             ),
         )

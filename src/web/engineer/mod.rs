@@ -71,12 +71,18 @@ impl Principal for StaffMember {
         staff::find(conn, StaffId(id))
     }
 
-    fn load_with_zone(
+    fn load_session(
         conn: &mut diesel::PgConnection,
-        id: uuid::Uuid,
-    ) -> diesel::QueryResult<Option<(Self, crate::i18n::Tz)>> {
-        Ok(staff::find_with_zone(conn, StaffId(id), Self::REALM)?
-            .map(|(member, chosen)| (member, crate::i18n::reader_zone(chosen.as_deref(), None))))
+        session: &crate::db::sessions::Lookup<'_>,
+    ) -> diesel::QueryResult<Option<crate::web::forms::SessionWith<Self>>> {
+        Ok(
+            staff::find_session_member(conn, session, Self::REALM)?.map(|(stored, member)| {
+                let member = member.map(|(member, chosen)| {
+                    (member, crate::i18n::reader_zone(chosen.as_deref(), None))
+                });
+                (stored, member)
+            }),
+        )
     }
 }
 

@@ -1,0 +1,57 @@
+//! The session store's keys and deadlines, without a database.
+
+use super::*;
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_772_441_000 + secs, 0).expect("valid")
+}
+
+fn csrf_only(token: &str) -> State {
+    State::from([(CSRF.to_owned(), format!("\"{token}\""))])
+}
+
+#[test]
+fn a_csrf_token_alone_travels_in_the_key_until_the_session_would_end() {
+    let token = token::random_token();
+    let key = anonymous_key(&csrf_only(&token), at(0)).expect("anonymous");
+    assert!(key.as_ref().ends_with(&token));
+    let twelve_hours = Duration::hours(12);
+    assert_eq!(
+        anonymous_state(&key, at(60), twelve_hours),
+        Some(Some(csrf_only(&token)))
+    );
+    assert_eq!(
+        anonymous_state(&key, at(12 * 3600), twelve_hours),
+        Some(None),
+        "too old"
+    );
+    assert_eq!(anonymous_state(&key, at(-60), twelve_hours), Some(None));
+}
+
+#[test]
+fn anything_more_than_a_csrf_token_is_stored() {
+    let token = token::random_token();
+    let mut state = csrf_only(&token);
+    state.insert("principal".into(), "\"someone\"".into());
+    assert!(anonymous_key(&state, at(0)).is_none());
+    assert!(anonymous_key(&csrf_only("short"), at(0)).is_none());
+    assert!(anonymous_key(&State::new(), at(0)).is_none());
+}
+
+#[test]
+fn malformed_anonymous_keys_carry_nothing_and_stored_keys_are_not_anonymous() {
+    let hours = Duration::hours(12);
+    for raw in [
+        "anon.",
+        "anon.x.y",
+        "anon.1772441000.zz",
+        "anon.99999999999999999999.00",
+        &format!("anon.1772441000.{}", "g".repeat(64)),
+    ] {
+        let key = SessionKey::try_from(raw.to_owned()).expect("key");
+        assert_eq!(anonymous_state(&key, at(0), hours), Some(None), "{raw}");
+    }
+    let stored = SessionKey::try_from(token::random_token()).expect("key");
+    assert_eq!(anonymous_state(&stored, at(0), hours), None);
+    assert!(!is_anonymous(&stored));
+}
