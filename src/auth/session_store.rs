@@ -123,7 +123,8 @@ impl PgSessionStore {
             });
             // The page's own queries follow on this connection (one
             // checkout per page view); one that failed goes back instead.
-            let conn = (keeping && done.is_ok()).then_some(conn);
+            let conn =
+                (keeping && done.is_ok() && one_checkout::may_keep(&mut conn)).then_some(conn);
             anyhow::Ok((conn, done))
         })
         .await??;

@@ -395,7 +395,7 @@ where
         let done = f(&mut conn);
         // A connection whose call failed goes back to the pool (which
         // drops it if it broke) instead of serving the next call.
-        let conn = (keeping && done.is_ok()).then_some(conn);
+        let conn = (keeping && done.is_ok() && one_checkout::may_keep(&mut conn)).then_some(conn);
         Ok::<_, E>((conn, done))
     })
     .await

@@ -24,13 +24,19 @@ struct Room(RefCell<Option<PgConn>>);
 impl Drop for Room {
     fn drop(&mut self) {
         if let Some(conn) = self.0.get_mut().take() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(runtime) if super::health::is_suspect() => {
-                    drop(runtime.spawn_blocking(move || drop(conn)));
-                }
-                _ => drop(conn),
-            }
+            give_back(conn);
         }
+    }
+}
+
+/// Returns `conn` to the pool from an async worker: there at once, unless
+/// the database is suspect and the pool would ping it first.
+fn give_back(conn: PgConn) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) if super::health::is_suspect() => {
+            drop(runtime.spawn_blocking(move || drop(conn)));
+        }
+        _ => drop(conn),
     }
 }
 
@@ -38,7 +44,9 @@ tokio::task_local! {
     static KEPT: Room;
 }
 
-/// Runs `request` with room to keep one connection (see the module).
+/// Runs `request` with room to keep one connection (see the module). In
+/// it, [`super::blocking`] runs on the kept connection whatever pool it is
+/// given: the portals have one pool, `AppState::pool`.
 pub async fn scope<F: Future>(request: F) -> F::Output {
     KEPT.scope(Room(RefCell::new(None)), request).await
 }
@@ -48,6 +56,15 @@ pub async fn scope<F: Future>(request: F) -> F::Output {
 /// one that is not kept goes back to the pool where it was used.
 pub(crate) fn in_scope() -> bool {
     KEPT.try_with(|_| ()).is_ok()
+}
+
+/// Whether a connection that served a call without error may serve the
+/// request's next: not one that broke (a closure may have swallowed the
+/// error), and none while the database is suspect, when the pool tests
+/// every connection it hands out (`super::health`).
+pub(crate) fn may_keep(conn: &mut PgConn) -> bool {
+    use diesel::r2d2::R2D2Connection;
+    !super::health::is_suspect() && !(**conn).is_broken()
 }
 
 /// The connection kept for this request, if any; taking it empties the
@@ -68,7 +85,9 @@ pub(crate) fn keep(conn: PgConn) {
             *kept = conn.take();
         }
     });
-    drop(conn);
+    if let Some(conn) = conn {
+        give_back(conn);
+    }
 }
 
 /// Which requests get a [`scope`]: those without a body.
