@@ -160,7 +160,8 @@ impl Application {
         // drain within one grace period (not the workers after the HTTP
         // side: an orchestrator's grace would have to be twice as long).
         let grace = self.state.settings.resilience.shutdown_grace;
-        let on_signal = tokio::spawn(stop_on_signal(stop.clone()));
+        let listeners = [self.admin.handle(), self.engineer.handle()];
+        let on_signal = tokio::spawn(stop_on_signal(stop.clone(), listeners));
         let result = tokio::try_join!(self.admin, self.engineer).map(|_| ());
         housekeeping.abort();
         trimming.abort();
@@ -333,10 +334,15 @@ fn serve(
 }
 
 /// Waits for the shutdown signals actix-web's servers stop on (SIGINT,
-/// SIGTERM, SIGQUIT), tells the workers to stop, and returns when that
-/// was; `None` if the signals cannot be watched.
+/// SIGTERM, SIGQUIT), tells the workers and the listeners to stop, and
+/// returns when that was; `None` if the signals cannot be watched. The
+/// listeners hear the signals themselves too, but only once their server
+/// task first ran: a signal that came before (a process stopped right
+/// after its health check answered) stopped the workers and left the
+/// listeners serving.
 async fn stop_on_signal(
     stop: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    listeners: [actix_web::dev::ServerHandle; 2],
 ) -> Option<tokio::time::Instant> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).ok()?;
@@ -348,6 +354,10 @@ async fn stop_on_signal(
         _ = quit.recv() => {}
     }
     let _ = stop.send(true);
+    for listener in listeners {
+        // Graceful, as the signal would have it; a second stop is a no-op.
+        tokio::spawn(async move { listener.stop(true).await });
+    }
     Some(tokio::time::Instant::now())
 }
 
