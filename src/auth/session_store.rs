@@ -19,10 +19,13 @@
 //! not one per page view. So the idle timeout is exact to that minute: a
 //! session ends between `idle − 1 min` and `idle` after its last request.
 //!
-//! The signed-in principal comes in the same checkout: the portal gives
-//! the store a [`PrincipalLoader`], and [`SessionStore::load`] hands the
-//! principal's row to the request in the state under [`LOADED`] (never
-//! stored: `save` and `update` drop it).
+//! The signed-in principal comes in the same statement: the store keeps
+//! the account's id beside the state (`principal_id`), the portal gives
+//! it a [`PrincipalLoader`] that reads the session joined with its
+//! account, and [`SessionStore::load`] hands the principal's row to the
+//! request in the state under [`LOADED`] (never stored: `save` and
+//! `update` drop it). In a page view the connection then serves the
+//! page's own queries (`crate::db::one_checkout`).
 
 use std::collections::HashMap;
 

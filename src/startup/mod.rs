@@ -336,10 +336,10 @@ fn serve(
 /// Waits for the shutdown signals actix-web's servers stop on (SIGINT,
 /// SIGTERM, SIGQUIT), tells the workers and the listeners to stop, and
 /// returns when that was; `None` if the signals cannot be watched. The
-/// listeners hear the signals themselves too, but only once their server
-/// task first ran: a signal that came before (a process stopped right
-/// after its health check answered) stopped the workers and left the
-/// listeners serving.
+/// listeners watch the signals themselves too, but actix starts a
+/// listener's workers before it watches them: a signal in between (a
+/// process stopped right after its health check answered) stopped the
+/// background workers and left the listeners serving.
 async fn stop_on_signal(
     stop: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     listeners: [actix_web::dev::ServerHandle; 2],
