@@ -41,7 +41,7 @@ use super::{Realm, token};
 use crate::{
     clock::SharedClock,
     db::{
-        PgPool, one_checkout,
+        DbError, PgPool,
         sessions::{Lookup, STORED, Stored, WithPrincipal},
     },
     schema::web_sessions as ws,
@@ -111,29 +111,19 @@ impl PgSessionStore {
         F: FnOnce(&mut PgConnection, DateTime<Utc>) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
         let now = self.clock.now();
-        let (kept, keeping) = (one_checkout::take(), one_checkout::in_scope());
-        let (conn, done) = actix_web::rt::task::spawn_blocking(move || {
-            let mut conn = match kept {
-                Some(conn) => conn,
-                None => pool.get()?,
-            };
+        // On the request's connection in a page view: the page's own
+        // queries follow on it (`crate::db::one_checkout`).
+        let done = crate::db::blocking(&self.pool, move |conn| {
             // A session that cannot be read because the database is away
             // is answered 503 (see `crate::web::unavailable`).
-            let done = f(&mut conn, now).inspect_err(|e| {
-                crate::db::health::is_connection_error(e);
-            });
-            // The page's own queries follow on this connection (one
-            // checkout per page view); one that failed goes back instead.
-            let conn =
-                (keeping && done.is_ok() && one_checkout::may_keep(&mut conn)).then_some(conn);
-            anyhow::Ok((conn, done))
+            f(conn, now)
+                .inspect_err(|e| {
+                    crate::db::health::is_connection_error(e);
+                })
+                .map_err(DbError::from)
         })
-        .await??;
-        if let Some(conn) = conn {
-            one_checkout::keep(conn);
-        }
+        .await;
         Ok(done?)
     }
 

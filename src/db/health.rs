@@ -87,6 +87,8 @@ pub fn is_connection_error(e: &Error) -> bool {
 pub fn is_unavailable_cause(e: &anyhow::Error) -> bool {
     e.downcast_ref::<diesel::r2d2::PoolError>().is_some()
         || e.downcast_ref::<Error>().is_some_and(is_connection_error)
+        || e.downcast_ref::<super::DbError>()
+            .is_some_and(super::DbError::is_unavailable)
 }
 
 /// PostgreSQL's words for a server going down or not yet up (SQLSTATE
