@@ -119,7 +119,7 @@ impl Tr {
 
     /// The message `key` in this language (falling back to English).
     pub fn t(&self, key: &str) -> String {
-        LOCALES.lookup(&self.lang.langid(), key)
+        plain(self.lang, key)
     }
 
     /// The message `key` with named arguments.
@@ -150,13 +150,56 @@ impl Tr {
     }
 }
 
+/// The message `key`, without arguments, in `lang`. A page asks for dozens
+/// of these, and formatting one through Fluent costs more than the page's
+/// query; so each is formatted once per language and kept. Only keys the
+/// bundles hold are kept (their number is fixed); an unknown key answers
+/// Fluent's placeholder, uncached.
+fn plain(lang: Lang, key: &str) -> String {
+    use std::sync::{LazyLock, PoisonError, RwLock};
+    type Kept = RwLock<HashMap<Box<str>, String>>;
+    static KEPT: LazyLock<[Kept; Lang::ALL.len()]> = LazyLock::new(Default::default);
+    let kept = &KEPT[lang as usize];
+    if let Some(text) = kept.read().unwrap_or_else(PoisonError::into_inner).get(key) {
+        return text.clone();
+    }
+    match LOCALES.try_lookup(&lang.langid(), key) {
+        Some(text) => {
+            kept.write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(key.into(), text.clone());
+            text
+        }
+        None => LOCALES.lookup(&lang.langid(), key),
+    }
+}
+
 /// `at` in `zone`, to the second, with the zone's abbreviation (what
 /// the tz database calls it then: "CET", "CEST", "UTC", or "+03" where it
-/// names none).
+/// names none). Written field by field: a strftime pattern is parsed again
+/// on every call, and a result page shows fifty times.
 pub fn fmt_time_in(zone: Tz, at: DateTime<Utc>) -> String {
-    at.with_timezone(&zone)
-        .format("%Y-%m-%d %H:%M:%S %Z")
-        .to_string()
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let local = at.with_timezone(&zone);
+    if !(0..=9999).contains(&local.year()) {
+        // `%Y` signs such years; PostgreSQL holds none of them anyway.
+        return local.format("%Y-%m-%d %H:%M:%S %Z").to_string();
+    }
+    let mut text = String::with_capacity(32);
+    // `%Z` is the offset's `Display`: its abbreviation.
+    let _ = write!(
+        text,
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} {}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        local.second(),
+        local.offset()
+    );
+    text
 }
 
 /// A time in UTC, for readers who have no zone: the JSON API's messages
@@ -297,6 +340,51 @@ mod tests {
         let en = Tr::new(Lang::En);
         assert_eq!(en.t("product-name"), "lockbox");
         assert_eq!(en.t1("greeting", "name", "Ada"), "Signed in as Ada");
+    }
+
+    /// Kept messages read as Fluent formats them, the second time too;
+    /// an unknown key is never kept.
+    #[test]
+    fn kept_messages_are_fluents_own() {
+        let en = keys_of(include_str!("../templates/i18n/en-US/lockbox.ftl"));
+        for lang in Lang::ALL {
+            for _ in 0..2 {
+                for key in &en {
+                    assert_eq!(Tr::new(lang).t(key), LOCALES.lookup(&lang.langid(), key));
+                }
+            }
+            let unknown = format!("no-such-key-{}", lang.code());
+            assert_eq!(
+                Tr::new(lang).t(&unknown),
+                LOCALES.lookup(&lang.langid(), &unknown)
+            );
+            assert!(LOCALES.try_lookup(&lang.langid(), &unknown).is_none());
+        }
+    }
+
+    /// The field-by-field time is the strftime pattern's, in every offered
+    /// zone, around the year and at the ends of what PostgreSQL holds.
+    #[test]
+    fn times_read_as_the_strftime_pattern_wrote_them() {
+        use chrono::TimeZone;
+        let instants = [
+            (1, 1, 1),
+            (1970, 1, 1),
+            (2026, 3, 29),
+            (2026, 7, 1),
+            (2026, 10, 25),
+            (9999, 12, 31),
+        ]
+        .map(|(y, m, d)| Utc.with_ymd_and_hms(y, m, d, 1, 30, 7).unwrap());
+        for zone in offered_zones() {
+            for at in instants {
+                let pattern = at
+                    .with_timezone(&zone)
+                    .format("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string();
+                assert_eq!(fmt_time_in(zone, at), pattern, "{zone} {at}");
+            }
+        }
     }
 
     fn keys_of(bundle: &str) -> std::collections::BTreeSet<String> {

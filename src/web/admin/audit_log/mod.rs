@@ -221,23 +221,36 @@ impl RecordRow {
     }
 }
 
-/// `Key: value; …` of the parameters, shortened for the result table.
+/// `Key: value; …` of the parameters, shortened for the result table
+/// (written into one string: a page has fifty of these).
 fn summary(params: &serde_json::Value) -> String {
-    let text = match params {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| match v {
-                serde_json::Value::String(s) => format!("{k}: {s}"),
-                other => format!("{k}: {other}"),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 160 {
-        format!("{}…", text.chars().take(160).collect::<String>())
-    } else {
-        text
+    use std::fmt::Write;
+    const SHOWN: usize = 160;
+    let mut text = String::with_capacity(2 * SHOWN);
+    match params {
+        serde_json::Value::Object(map) => {
+            for (i, (k, v)) in map.iter().enumerate() {
+                let sep = if i == 0 { "" } else { "; " };
+                let _ = match v {
+                    serde_json::Value::String(s) => write!(text, "{sep}{k}: {s}"),
+                    other => write!(text, "{sep}{k}: {other}"),
+                };
+                if text.len() > 4 * SHOWN {
+                    break; // more than enough characters, however wide
+                }
+            }
+        }
+        other => {
+            let _ = write!(text, "{other}");
+        }
+    }
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => {
+            text.truncate(end);
+            text.push('…');
+            text
+        }
+        None => text,
     }
 }
 

@@ -194,3 +194,40 @@ fn huge_queries_are_parsed_without_trouble() {
     let form = SearchForm::from_query(&huge);
     assert_eq!(form.parse(Tz::UTC).err(), Some("error-filter-page"));
 }
+
+/// The summary as first written: every pair joined, then cut at 160
+/// characters. The one-string summary must read the same.
+fn summary_as_joined(params: &serde_json::Value) -> String {
+    let text = match params {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 160 {
+        format!("{}…", text.chars().take(160).collect::<String>())
+    } else {
+        text
+    }
+}
+
+proptest! {
+    #[test]
+    fn the_summary_reads_as_the_pairs_joined_and_cut(
+        pairs in prop::collection::vec((nasty_string(12), nasty_string(120), any::<i64>(), any::<bool>()), 0..12),
+    ) {
+        let map: serde_json::Map<String, serde_json::Value> = pairs
+            .into_iter()
+            .map(|(k, s, n, as_text)| (k, if as_text { s.into() } else { n.into() }))
+            .collect();
+        let params = serde_json::Value::Object(map);
+        prop_assert_eq!(summary(&params), summary_as_joined(&params));
+        let list = serde_json::json!(["é".repeat(200)]);
+        prop_assert_eq!(summary(&list), summary_as_joined(&list));
+    }
+}
