@@ -485,6 +485,14 @@ async fn the_keyring_download_verifies_what_a_rotated_out_key_signed() {
     let c = w.customers();
     requests(&w, w.contoso, 1);
     checkpoint_now(&w.app);
+    // The pages show the key before the rotation (and keep it read)...
+    let admin = w.app.admin_client(&c.admin).await;
+    let before = w.app.public_keys();
+    let before = before.current().expect("current").fingerprint();
+    for page in ["/settings/org/lockbox", "/audit"] {
+        let shown = w.app.admin_page(&admin, page).await;
+        assert_eq!(texts(&shown, "#signing-fingerprint"), vec![before.clone()]);
+    }
     // A rotation an hour later, then more activity and a checkpoint by the
     // new key.
     w.app.clock.advance(Duration::hours(1));
@@ -497,14 +505,19 @@ async fn the_keyring_download_verifies_what_a_rotated_out_key_signed() {
     assert_eq!(both.len(), 2);
     assert_ne!(both[0].key_id, both[1].key_id);
 
+    // ...and the new one at once after it, without a restart (signed in
+    // again: two hours passed).
     let admin = w.app.admin_client(&c.admin).await;
-    let settings = w.app.admin_page(&admin, "/settings/org/lockbox").await;
     let current = w.app.public_keys();
     let current = current.current().expect("current");
-    assert_eq!(
-        texts(&settings, "#signing-fingerprint"),
-        vec![current.fingerprint()]
-    );
+    assert_ne!(current.fingerprint(), before);
+    for page in ["/settings/org/lockbox", "/audit"] {
+        let shown = w.app.admin_page(&admin, page).await;
+        assert_eq!(
+            texts(&shown, "#signing-fingerprint"),
+            vec![current.fingerprint()]
+        );
+    }
 
     let dir = tempfile::tempdir().expect("dir");
     let ring = write(

@@ -20,17 +20,56 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
+/// The deployment's current public key as the pages show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownKey {
+    pub key_id: String,
+    /// The raw key, standard base64.
+    pub public_key: String,
+    /// SHA-256 of the raw key, hex.
+    pub fingerprint: String,
+    /// The key as a `PUBLIC KEY` PEM block.
+    pub pem: String,
+}
+
+/// Which version of the keyring file a [`ShownKey`] was read from: a
+/// rotation writes a new file in its place (a new inode).
+type Stamp = Option<(Option<std::time::SystemTime>, u64, u64)>;
+
 /// The deployment's current public key, from the public keyring (the page
-/// never reads the private key). Reads a small file: call it where
-/// blocking is allowed.
-pub(super) fn current_key(key_file: &std::path::Path) -> Option<crate::signing::PublicKeyEntry> {
-    match crate::signing::PublicKeys::load(key_file) {
-        Ok(keys) => keys.current().cloned(),
+/// never reads the private key). The keyring is read again only when its
+/// file changed (one `stat` otherwise): reading it, and decoding the key
+/// for its fingerprint, was about a twentieth of an Audit page's CPU. Call
+/// it where blocking is allowed.
+pub(super) fn current_key(key_file: &std::path::Path) -> Option<ShownKey> {
+    use std::{os::unix::fs::MetadataExt, sync::Mutex};
+    static SEEN: Mutex<Option<(std::path::PathBuf, Stamp, Option<ShownKey>)>> = Mutex::new(None);
+    let stamp: Stamp = std::fs::metadata(crate::signing::keyring_path(key_file))
+        .ok()
+        .map(|m| (m.modified().ok(), m.len(), m.ino()));
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((path, at, key)) = seen.as_ref()
+        && path == key_file
+        && *at == stamp
+    {
+        return key.clone();
+    }
+    let key = match crate::signing::PublicKeys::load(key_file) {
+        Ok(keys) => keys.current().map(|k| ShownKey {
+            key_id: k.key_id.clone(),
+            public_key: k.public_key.clone(),
+            fingerprint: k.fingerprint(),
+            pem: k.pem(),
+        }),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the signing keyring");
-            None
+            return None;
         }
-    }
+    };
+    *seen = Some((key_file.to_owned(), stamp, key.clone()));
+    key
 }
 
 /// The current public key as a `PUBLIC KEY` PEM file.
@@ -52,7 +91,7 @@ async fn signing_key_pem(
                 key.key_id
             ),
         ))
-        .body(key.pem()))
+        .body(key.pem))
 }
 
 /// Every public key the deployment signed with, with its validity period:

@@ -48,7 +48,7 @@ struct SettingsPage {
     /// factor now.
     step_up: StepUp,
     /// The deployment's current public key, as on the Audit page.
-    key: Option<crate::signing::PublicKeyEntry>,
+    key: Option<super::audit_trust::ShownKey>,
     /// The number of approvals a request needs, and its form.
     quorum: quorum::QuorumForm,
     /// The organisation's time zone, and its form.

@@ -266,7 +266,7 @@ struct SearchPage {
     error: Option<String>,
     head: audit::Head,
     query: String,
-    key: Option<crate::signing::PublicKeyEntry>,
+    key: Option<super::audit_trust::ShownKey>,
     /// Each listed checkpoint, with its time in the reader's zone.
     checkpoints: Vec<(audit::checkpoint::Published, String)>,
 }
