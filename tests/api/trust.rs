@@ -573,6 +573,32 @@ async fn the_keyring_download_verifies_what_a_rotated_out_key_signed() {
         "{}",
         stderr(&out)
     );
+
+    // A keyring edited in place, to the same length and with its old
+    // modification time put back, is seen too.
+    let path = lockbox::signing::keyring_path(&w.app.settings.signing_key_file);
+    let mtime = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    let text = std::fs::read_to_string(&path).expect("keyring");
+    let key = &current.public_key;
+    let edited = format!(
+        "{}{}",
+        if key.starts_with('A') { 'B' } else { 'A' },
+        &key[1..]
+    );
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    std::io::Write::write_all(&mut &file, text.replace(key.as_str(), &edited).as_bytes())
+        .expect("edit in place");
+    file.set_modified(mtime).expect("mtime back");
+    let now_shown = w.app.public_keys();
+    let now_shown = now_shown.current().expect("current").fingerprint();
+    assert_ne!(now_shown, current.fingerprint());
+    let shown = w.app.admin_page(&admin, "/audit").await;
+    assert_eq!(texts(&shown, "#signing-fingerprint"), vec![now_shown]);
 }
 
 #[tokio::test]

@@ -32,9 +32,11 @@ pub struct ShownKey {
     pub pem: String,
 }
 
-/// Which version of the keyring file a [`ShownKey`] was read from: a
-/// rotation writes a new file in its place (a new inode).
-type Stamp = Option<(Option<std::time::SystemTime>, u64, u64)>;
+/// Which version of the keyring file a [`ShownKey`] was read from: its
+/// device and inode (a rotation writes a new file in its place), length,
+/// and change time to the nanosecond (which no one can set back, unlike
+/// the modification time, and which any write or rename moves).
+type Stamp = Option<(u64, u64, u64, i64, i64)>;
 
 /// The deployment's current public key, from the public keyring (the page
 /// never reads the private key). The keyring is read again only when its
@@ -46,7 +48,7 @@ pub(super) fn current_key(key_file: &std::path::Path) -> Option<ShownKey> {
     static SEEN: Mutex<Option<(std::path::PathBuf, Stamp, Option<ShownKey>)>> = Mutex::new(None);
     let stamp: Stamp = std::fs::metadata(crate::signing::keyring_path(key_file))
         .ok()
-        .map(|m| (m.modified().ok(), m.len(), m.ino()));
+        .map(|m| (m.dev(), m.ino(), m.len(), m.ctime(), m.ctime_nsec()));
     let mut seen = SEEN
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
