@@ -81,23 +81,71 @@ async fn fetch(client: &reqwest::Client, target: &Target) -> Result<(), BenchErr
     }
 }
 
-/// `connections` clients GET `target` back to back for `duration` (after
-/// one untimed request each, which opens the connection).
-pub(super) async fn drive(
+/// `reference` and `target`, each with `connections` clients, measured in
+/// turns: `slices` slices of `duration / slices` each, the reference's
+/// first. The host's pace drifts from one second to the next on a shared
+/// machine; taking turns puts both pages in the same stretch of it, so
+/// their ratio compares like with like.
+pub(super) async fn drive_paired(
+    reference: &Target,
     target: &Target,
     connections: u32,
     duration: StdDuration,
-) -> Result<Figures, BenchError> {
+    slices: u32,
+) -> Result<(Figures, Figures), BenchError> {
+    let for_reference = warmed(reference, connections).await?;
+    let for_target = warmed(target, connections).await?;
+    let slice = duration / slices.max(1);
+    let (mut a, mut b) = (Timed::default(), Timed::default());
+    for _ in 0..slices.max(1) {
+        a.add(run(&for_reference, reference, slice).await?);
+        b.add(run(&for_target, target, slice).await?);
+    }
+    Ok((a.figures(), b.figures()))
+}
+
+/// `connections` clients, each with its connection open (one untimed
+/// request each).
+async fn warmed(target: &Target, connections: u32) -> Result<Vec<reqwest::Client>, BenchError> {
     let mut clients = Vec::new();
     for _ in 0..connections.max(1) {
         let client = client()?;
         fetch(&client, target).await?;
         clients.push(client);
     }
+    Ok(clients)
+}
+
+/// Latencies and the time they were gathered in, over one or more runs.
+#[derive(Default)]
+struct Timed {
+    samples: Vec<StdDuration>,
+    secs: f64,
+}
+
+impl Timed {
+    fn add(&mut self, (samples, secs): (Vec<StdDuration>, f64)) {
+        self.samples.extend(samples);
+        self.secs += secs;
+    }
+
+    fn figures(self) -> Figures {
+        Figures::of(self.samples, self.secs)
+    }
+}
+
+/// Each of `clients` GETs `target` back to back for `duration`: the
+/// latencies, and the seconds until the last answer came.
+async fn run(
+    clients: &[reqwest::Client],
+    target: &Target,
+    duration: StdDuration,
+) -> Result<(Vec<StdDuration>, f64), BenchError> {
     let started = Instant::now();
     let deadline = started + duration;
     let workers: Vec<_> = clients
-        .into_iter()
+        .iter()
+        .cloned()
         .map(|client| {
             let target = target.clone();
             tokio::spawn(async move {
@@ -115,7 +163,7 @@ pub(super) async fn drive(
     for w in workers {
         samples.extend(w.await.map_err(BenchError::from)??);
     }
-    Ok(Figures::of(samples, started.elapsed().as_secs_f64()))
+    Ok((samples, started.elapsed().as_secs_f64()))
 }
 
 /// One decision to take: the URL and the token of the tenant's admin.

@@ -292,6 +292,10 @@ fn machine() -> String {
     format!("{cores} cores, {model}")
 }
 
+/// Turns a page and its reference take (a second each at the default
+/// `--seconds`).
+const SLICES: u32 = 10;
+
 fn line(label: &str, conns: u32, f: &Figures, reference: Option<&Figures>) {
     let ratio = reference.map_or(String::new(), |r| {
         format!("   {:.2}× reference", f.per_second / r.per_second.max(1e-9))
@@ -371,17 +375,17 @@ async fn drive(
     let peak = PeakRss::start();
     for &conns in &bench.connections {
         for (label, target) in &targets {
-            // The reference is measured again right before each page: a
-            // shared machine's pace drifts over a run, and a ratio should
-            // compare two moments side by side, not the first and the last.
-            let base_figures = load::drive(&reference, conns, duration).await?;
+            // The reference is measured with each page, in turns of a
+            // second: a shared machine's pace drifts over a run, and a
+            // ratio should compare the same stretch of it.
+            let (base_figures, f) =
+                load::drive_paired(&reference, target, conns, duration, SLICES).await?;
             line(
                 "reference (list SQL + template)",
                 conns,
                 &base_figures,
                 None,
             );
-            let f = load::drive(target, conns, duration).await?;
             line(label, conns, &f, Some(&base_figures));
         }
     }
