@@ -3,7 +3,7 @@
 //! concurrent keep-alive connections per page for a fixed time: the
 //! request list, a request detail, the audit search (its first page and a
 //! deep keyset page) and the API list, each beside a reference page served
-//! in the same run and measured right before it (the list's SQL and
+//! in the same run and measured in turns with it (the list's SQL and
 //! template with no session, no sign-in and no CSRF), so the ratio says
 //! what the stack around a page costs; then customer decisions per second across tenants, and the
 //! process's memory idle, under load, after a burst of concurrent sign-ins
