@@ -106,7 +106,7 @@ impl PgSessionStore {
         self
     }
 
-    async fn run<T, F>(&self, f: F) -> anyhow::Result<T>
+    async fn run<T, F>(&self, f: F) -> Result<T, DbError>
     where
         F: FnOnce(&mut PgConnection, DateTime<Utc>) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
@@ -114,7 +114,7 @@ impl PgSessionStore {
         let now = self.clock.now();
         // On the request's connection in a page view: the page's own
         // queries follow on it (`crate::db::one_checkout`).
-        let done = crate::db::blocking(&self.pool, move |conn| {
+        crate::db::blocking(&self.pool, move |conn| {
             // A session that cannot be read because the database is away
             // is answered 503 (see `crate::web::unavailable`).
             f(conn, now)
@@ -123,8 +123,7 @@ impl PgSessionStore {
                 })
                 .map_err(DbError::from)
         })
-        .await;
-        Ok(done?)
+        .await
     }
 
     /// Records activity: optionally new state, and a deadline of the idle
@@ -289,13 +288,13 @@ impl SessionStore for PgSessionStore {
             // The database is away: the request goes on with this marker
             // alone, and is answered 503 before any handler runs (see
             // `crate::web::unavailable`); nothing is written back.
-            Err(e) if crate::db::health::is_unavailable_cause(&e) => {
+            Err(e) if e.is_unavailable() => {
                 return Ok(Some(State::from([(
                     UNAVAILABLE.to_owned(),
                     "true".to_owned(),
                 )])));
             }
-            Err(e) => return Err(LoadError::Other(e)),
+            Err(e) => return Err(LoadError::Other(e.into())),
         };
         state
             .map(|v| serde_json::from_value(v).map_err(|e| LoadError::Deserialization(e.into())))
@@ -326,7 +325,7 @@ impl SessionStore for PgSessionStore {
                 .execute(conn)
         })
         .await
-        .map_err(SaveError::Other)?;
+        .map_err(|e| SaveError::Other(e.into()))?;
         Ok(session_key)
     }
 

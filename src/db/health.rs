@@ -82,15 +82,6 @@ pub fn is_connection_error(e: &Error) -> bool {
     gone
 }
 
-/// Whether a failure carried as `anyhow` (as the session store's are)
-/// was the database being away: no connection, or one that died.
-pub fn is_unavailable_cause(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<diesel::r2d2::PoolError>().is_some()
-        || e.downcast_ref::<Error>().is_some_and(is_connection_error)
-        || e.downcast_ref::<super::DbError>()
-            .is_some_and(super::DbError::is_unavailable)
-}
-
 /// PostgreSQL's words for a server going down or not yet up (SQLSTATE
 /// 57P01–57P03), which diesel reports without a kind of their own.
 fn is_shutdown_message(message: &str) -> bool {

@@ -93,11 +93,12 @@ pub(super) async fn drive_paired(
     duration: StdDuration,
     slices: u32,
 ) -> Result<(Figures, Figures), BenchError> {
+    let slices = slices.max(1);
     let for_reference = warmed(reference, connections).await?;
     let for_target = warmed(target, connections).await?;
-    let slice = duration / slices.max(1);
+    let slice = duration / slices;
     let (mut a, mut b) = (Timed::default(), Timed::default());
-    for _ in 0..slices.max(1) {
+    for _ in 0..slices {
         a.add(run(&for_reference, reference, slice).await?);
         b.add(run(&for_target, target, slice).await?);
     }
