@@ -103,7 +103,7 @@ async fn a_global_admin_creates_a_token_in_the_browser_and_approves_with_it() {
         .await;
     assert!(page.contains("badge-on"), "approved for the engineer");
     w.app.seal_audit();
-    let record = lockbox::audit::search::search(
+    let record = lockbox::audit::search::search::<lockbox::audit::Record>(
         &mut w.app.conn(),
         w.contoso,
         &lockbox::audit::search::Filter {
@@ -634,7 +634,7 @@ async fn operations_through_the_api_pass_the_one_enforcement_point() {
         .expect("call");
     problem(resp, StatusCode::FORBIDDEN, "access-denied").await;
     w.app.seal_audit();
-    let (records, _) = lockbox::audit::search::search(
+    let (records, _) = lockbox::audit::search::search::<lockbox::audit::Record>(
         &mut w.app.conn(),
         w.contoso,
         &lockbox::audit::search::Filter {
@@ -704,7 +704,7 @@ async fn an_api_decision_racing_the_browser_has_one_winner() {
             .all(|s| [StatusCode::OK, StatusCode::SEE_OTHER, StatusCode::CONFLICT].contains(s))
     );
     w.app.seal_audit();
-    let (records, _) = lockbox::audit::search::search(
+    let (records, _) = lockbox::audit::search::search::<lockbox::audit::Record>(
         &mut w.app.conn(),
         w.contoso,
         &lockbox::audit::search::Filter {
@@ -766,7 +766,7 @@ async fn only_global_admins_create_tokens_and_creation_is_audited() {
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     w.app.seal_audit();
-    let (records, _) = lockbox::audit::search::search(
+    let (records, _) = lockbox::audit::search::search::<lockbox::audit::Record>(
         &mut w.app.conn(),
         w.contoso,
         &lockbox::audit::search::Filter {

@@ -172,6 +172,10 @@ async fn the_runtime_role_holds_exactly_the_privileges_the_server_needs() {
         ("audit_records_append_only()", ""),
         ("audit_records_id_seq", "USAGE"),
         ("audit_records_number()", ""),
+        (
+            "audit_records_page(uuid,timestamp with time zone,bigint,bigint)",
+            "EXECUTE",
+        ),
         ("audit_watermark(uuid)", "EXECUTE"),
         ("checkpoint_digests", "SELECT,INSERT"),
         ("decision_receipts", "SELECT,INSERT"),

@@ -17,7 +17,7 @@ use crate::{
     audit::{
         self, Record, activity,
         export::{self, Format},
-        search::{self, Cursor, Filter},
+        search::{self, Cursor, Filter, Listed},
     },
     db::{self, DbError},
     i18n::{Tr, Tz},
@@ -208,40 +208,46 @@ struct RecordRow {
 }
 
 impl RecordRow {
-    fn new(tr: &Tr, r: &Record) -> Self {
+    /// Takes the record's strings as they are (a page has fifty rows).
+    fn new(tr: &Tr, r: Listed) -> Self {
         Self {
             id: r.id,
             at: tr.fmt_time(r.occurred_at),
-            actor: r.actor_name.clone(),
-            ip: r.ip.clone(),
-            activity: r.activity.clone(),
-            item: r.item.clone(),
-            summary: summary(&r.parameters),
+            summary: summary(r.parameters.text()),
+            actor: r.actor_name,
+            ip: r.ip,
+            activity: r.activity,
+            item: r.item,
         }
     }
 }
 
-/// `Key: value; …` of the parameters, shortened for the result table
-/// (written into one string: a page has fifty of these).
-fn summary(params: &serde_json::Value) -> String {
+/// Characters of a row's summary shown.
+const SHOWN: usize = 160;
+
+/// `Key: value; …` of the parameters (JSON text), keys in order, shortened
+/// for the result table. Most parameters are an object of strings, read
+/// here as borrowed pairs; anything else is parsed into a `Value`.
+fn summary(raw: &str) -> String {
     use std::fmt::Write;
-    const SHOWN: usize = 160;
     let mut text = String::with_capacity(2 * SHOWN);
-    match params {
-        serde_json::Value::Object(map) => {
-            for (i, (k, v)) in map.iter().enumerate() {
-                let sep = if i == 0 { "" } else { "; " };
-                let _ = match v {
-                    serde_json::Value::String(s) => write!(text, "{sep}{k}: {s}"),
-                    other => write!(text, "{sep}{k}: {other}"),
-                };
-                if text.len() > 4 * SHOWN {
-                    break; // more than enough characters, however wide
-                }
+    if let Ok(pairs) = serde_json::from_str::<std::collections::BTreeMap<&str, &str>>(raw) {
+        write_pairs(
+            &mut text,
+            pairs.iter().map(|(k, v)| (*k, v as &dyn std::fmt::Display)),
+        );
+    } else {
+        match serde_json::from_str(raw).unwrap_or_default() {
+            serde_json::Value::Object(map) => write_pairs(
+                &mut text,
+                map.iter().map(|(k, v)| match v {
+                    serde_json::Value::String(s) => (k.as_str(), s as &dyn std::fmt::Display),
+                    other => (k.as_str(), other as &dyn std::fmt::Display),
+                }),
+            ),
+            other => {
+                let _ = write!(text, "{other}");
             }
-        }
-        other => {
-            let _ = write!(text, "{other}");
         }
     }
     match text.char_indices().nth(SHOWN) {
@@ -251,6 +257,22 @@ fn summary(params: &serde_json::Value) -> String {
             text
         }
         None => text,
+    }
+}
+
+/// `k: v` joined by `; ` into `text`, stopping early once there is more
+/// than enough to cut (written into one string: a page has fifty).
+fn write_pairs<'a>(
+    text: &mut String,
+    pairs: impl Iterator<Item = (&'a str, &'a dyn std::fmt::Display)>,
+) {
+    use std::fmt::Write;
+    for (i, (k, v)) in pairs.enumerate() {
+        let sep = if i == 0 { "" } else { "; " };
+        let _ = write!(text, "{sep}{k}: {v}");
+        if text.len() > 4 * SHOWN {
+            break; // more than enough characters, however wide
+        }
     }
 }
 
@@ -306,7 +328,7 @@ async fn show_search(
         let key = super::audit_trust::current_key(&key_file);
         let (head, checkpoints) = audit::head_with_checkpoints(conn, tenant, CHECKPOINTS_SHOWN)?;
         let (rows, next) = if valid {
-            search::search(conn, tenant, &filter, after, PAGE_SIZE)?
+            search::search::<Listed>(conn, tenant, &filter, after, PAGE_SIZE)?
         } else {
             (Vec::new(), None)
         };
@@ -322,7 +344,7 @@ async fn show_search(
     let page = SearchPage {
         chrome: chrome(req, user)?,
         activities: activity::ALL,
-        rows: rows.iter().map(|r| RecordRow::new(&tr, r)).collect(),
+        rows: rows.into_iter().map(|r| RecordRow::new(&tr, r)).collect(),
         next: next.map(|c| {
             let sep = if query.is_empty() { "" } else { "&" };
             format!("{query}{sep}after={}", c.encode())

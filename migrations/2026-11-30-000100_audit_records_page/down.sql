@@ -1,0 +1,1 @@
+DROP FUNCTION audit_records_page(uuid, timestamptz, bigint, bigint);
