@@ -113,6 +113,14 @@ pub fn backoff(attempts: i32) -> Duration {
 /// Sends up to `batch` due messages, each in its own transaction: claim one
 /// (`FOR UPDATE SKIP LOCKED`), send, mark. A crash re-sends at most the
 /// message in flight. Safe to run in several processes at once.
+///
+/// The message due longest is claimed first (a new one is due when queued,
+/// so new mail goes in order of arrival; a retried one when its backoff
+/// ends): the order of the index of due messages, which the claim reads
+/// until the first one it can lock. Claiming by creation time instead
+/// sorted every due message, bodies and all, on every claim (a lock above
+/// a sort cannot stop early): 126 ms a message with a backlog of 33,000,
+/// against under a millisecond now (issue 20).
 pub fn deliver_due(
     conn: &mut PgConnection,
     mailer: &dyn Mailer,
@@ -127,7 +135,7 @@ pub fn deliver_due(
             let Some(q) = ob::table
                 .filter(ob::status.eq("pending"))
                 .filter(ob::next_attempt_at.le(now))
-                .order(ob::created_at.asc())
+                .order(ob::next_attempt_at.asc())
                 .limit(1)
                 .for_update()
                 .skip_locked()
