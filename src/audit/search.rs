@@ -61,7 +61,9 @@ impl Filter {
 /// which leaves the seal out and so never joins `audit_chain` (that join
 /// was half of what PostgreSQL spent on an Audit page). Both are read by
 /// the same filters in the same order; only the relation differs.
-pub trait Found: diesel::deserialize::QueryableByName<diesel::pg::Pg> + Sized + 'static {
+pub trait Found:
+    sealed::Sealed + diesel::deserialize::QueryableByName<diesel::pg::Pg> + Sized + 'static
+{
     /// The prepared statement of a plain page (see [`plain_page`]).
     const PLAIN: &'static str;
     /// The relation a filtered search reads.
@@ -74,6 +76,14 @@ pub trait Found: diesel::deserialize::QueryableByName<diesel::pg::Pg> + Sized + 
     /// The activity, actor name and id, address and item; the parameters
     /// as compact JSON (keys in order).
     fn searched(&self) -> ([&str; 5], String);
+}
+
+/// Only this module's shapes: a [`Found`] names the SQL a search runs, and
+/// each of those filters by tenant.
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Record {}
+    impl Sealed for super::Listed {}
 }
 
 impl Found for Record {

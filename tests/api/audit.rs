@@ -855,6 +855,14 @@ async fn search_detail_and_export_are_tenant_isolated() {
 
     let html = w.app.admin_page(&fabrikam, "/audit?text=SR-1000").await;
     assert!(texts(&html, "#audit-results tbody tr").is_empty());
+    // The page as it opens (unfiltered: its own function, audit_records_page).
+    let link = format!("/audit/records/{}\"", contoso_record.id);
+    let theirs = w.app.admin_page(&fabrikam, "/audit").await;
+    assert!(
+        !texts(&theirs, "#audit-results tbody tr").is_empty(),
+        "fabrikam's own records"
+    );
+    assert!(!theirs.contains(&link) && !theirs.contains("SR-1000"));
     // Another tenant's record answers 404, like a record that never was.
     let resp = w
         .app
@@ -867,6 +875,8 @@ async fn search_detail_and_export_are_tenant_isolated() {
         .get_admin(&contoso, &format!("/audit/records/{}", contoso_record.id))
         .await;
     assert_eq!(own.status(), StatusCode::OK, "its own tenant sees it");
+    let listed = w.app.admin_page(&contoso, "/audit").await;
+    assert!(listed.contains(&link), "and lists it");
     let past = w.app.get_admin(&fabrikam, "/audit/records/999999").await;
     assert_eq!(past.status(), StatusCode::NOT_FOUND);
     let csv = w.app.admin_page(&fabrikam, "/audit/export.csv").await;

@@ -364,7 +364,25 @@ fn the_outbox_claims_the_message_due_longest_without_sorting_the_backlog() {
     );
 
     // Planned for its values, as PostgreSQL keeps doing for this statement
-    // (a generic plan, not knowing the limit is 1, costs far more).
+    // (a generic plan, not knowing the limit is 1, costs far more): past
+    // the fifth call, where it weighs the generic plan, still none.
+    let more = lockbox::notify::outbox::deliver_due(
+        &mut conn,
+        &mailer,
+        "lockbox@provider.example",
+        retry,
+        Utc::now(),
+        10,
+    )
+    .expect("delivered");
+    assert_eq!(more.sent, 10);
+    let counts = plan_counts(&mut conn, "%FROM \"outbox\" WHERE%FOR UPDATE SKIP LOCKED%");
+    assert!(
+        counts.generic_plans == 0 && counts.custom_plans >= 12,
+        "every claim planned for its values: {} generic, {} custom",
+        counts.generic_plans,
+        counts.custom_plans
+    );
     let claim = plan_of(
         &mut conn,
         "%FROM \"outbox\" WHERE%FOR UPDATE SKIP LOCKED%",

@@ -78,6 +78,39 @@ fn storable(t: chrono::DateTime<Utc>) -> bool {
     (1..=9999).contains(&t.year())
 }
 
+/// A real log's parameters (a new request's: strings, an integer, a
+/// boolean; an approval's: strings, one empty) are read borrowed, with no
+/// `Value` built; what needs parsing is refused.
+#[test]
+fn plain_parameters_are_read_borrowed_and_the_rest_refused() {
+    let raw = r#"{"Workload": "Exchange Online", "DurationMinutes": 60, "Big": 18446744073709551615, "MatchingServiceRequest": true, "Comment": "", "Ticket": null}"#;
+    let pairs = plain_pairs(raw).expect("plain");
+    assert_eq!(pairs.len(), 6);
+    assert_eq!(pairs["Workload"], Plain::Text("Exchange Online"));
+    assert_eq!(pairs["DurationMinutes"], Plain::Int(60));
+    assert_eq!(pairs["Big"], Plain::Int(u64::MAX.into()));
+    assert_eq!(pairs["MatchingServiceRequest"], Plain::Bool(true));
+    assert_eq!(pairs["Ticket"], Plain::Null);
+    assert_eq!(
+        summary(raw),
+        "Big: 18446744073709551615; Comment: ; DurationMinutes: 60; \
+         MatchingServiceRequest: true; Ticket: null; Workload: Exchange Online"
+    );
+    for refused in [
+        r#"{"a": 1.5}"#,
+        r#"{"a": [1, 2]}"#,
+        r#"{"a": {"b": "c"}}"#,
+        r#"{"a": "line\nbreak"}"#,
+        r#"["a"]"#,
+    ] {
+        assert!(plain_pairs(refused).is_none(), "{refused}");
+    }
+    assert_eq!(
+        summary(r#"{"a": "line\nbreak", "b": 1.5}"#),
+        "a: line\nbreak; b: 1.5"
+    );
+}
+
 proptest! {
     // Failures print their minimal input; nothing is written to disk.
     #![proptest_config(ProptestConfig {
