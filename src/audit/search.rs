@@ -78,6 +78,24 @@ pub trait Found:
     fn searched(&self) -> ([&str; 5], String);
 }
 
+/// [`Found::cursor`] and [`Found::searched`] of a shape with the record's
+/// fields by name; `$parameters` writes its parameters as compact JSON.
+macro_rules! found_fields {
+    ($parameters:expr) => {
+        fn cursor(&self) -> Cursor {
+            Cursor {
+                occurred_at: self.occurred_at,
+                id: self.id,
+            }
+        }
+        fn searched(&self) -> ([&str; 5], String) {
+            let r = self;
+            let texts = [&r.activity, &r.actor_name, &r.actor_id, &r.ip, &r.item];
+            (texts.map(String::as_str), $parameters(r))
+        }
+    };
+}
+
 /// Only this module's shapes: a [`Found`] names the SQL a search runs, and
 /// each of those filters by tenant.
 mod sealed {
@@ -93,17 +111,7 @@ impl Found for Record {
     const SEAL_COLUMNS: &'static str = ", c.seq, c.prev_hash, c.hash";
     const SEAL_JOIN: &'static str =
         "LEFT JOIN audit_chain c ON c.tenant_id = w.tenant_id AND c.record_id = w.id";
-    fn cursor(&self) -> Cursor {
-        Cursor {
-            occurred_at: self.occurred_at,
-            id: self.id,
-        }
-    }
-    fn searched(&self) -> ([&str; 5], String) {
-        let r = self;
-        let texts = [&r.activity, &r.actor_name, &r.actor_id, &r.ip, &r.item];
-        (texts.map(String::as_str), r.parameters.to_string())
-    }
+    found_fields!(|r: &Self| r.parameters.to_string());
 }
 
 /// A record as a results page lists it: no seal (see [`Found`]), and the
@@ -158,17 +166,7 @@ impl Found for Listed {
     const FROM: &'static str = "audit_records";
     const SEAL_COLUMNS: &'static str = "";
     const SEAL_JOIN: &'static str = "";
-    fn cursor(&self) -> Cursor {
-        Cursor {
-            occurred_at: self.occurred_at,
-            id: self.id,
-        }
-    }
-    fn searched(&self) -> ([&str; 5], String) {
-        let r = self;
-        let texts = [&r.activity, &r.actor_name, &r.actor_id, &r.ip, &r.item];
-        (texts.map(String::as_str), r.parameters.value().to_string())
-    }
+    found_fields!(|r: &Self| r.parameters.value().to_string());
 }
 
 /// Where the next page starts: strictly after this record.

@@ -29,6 +29,7 @@ use crate::{
         render_status,
     },
 };
+use summary::summary;
 
 const PATH: &str = "/audit";
 /// Records per page.
@@ -222,120 +223,6 @@ impl RecordRow {
     }
 }
 
-/// Characters of a row's summary shown.
-const SHOWN: usize = 160;
-
-/// A parameter's value as the summary writes it, borrowed from the JSON
-/// text: a string without escapes, an integer, a boolean or null. Anything
-/// else (a fraction, a list, an object, an escaped string) is refused, and
-/// the summary parses the whole into a `Value` instead.
-#[derive(Debug, PartialEq)]
-enum Plain<'a> {
-    Text(&'a str),
-    Int(i128),
-    Bool(bool),
-    Null,
-}
-
-impl std::fmt::Display for Plain<'_> {
-    /// As `serde_json::Value` displays it (a string without its quotes, as
-    /// the summary shows strings).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Plain::Text(s) => f.write_str(s),
-            Plain::Int(n) => write!(f, "{n}"),
-            Plain::Bool(b) => write!(f, "{b}"),
-            Plain::Null => f.write_str("null"),
-        }
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Plain<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Plain<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a plain value")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Plain<'de>, E> {
-                Ok(Plain::Text(s))
-            }
-            fn visit_i64<E>(self, n: i64) -> Result<Plain<'de>, E> {
-                Ok(Plain::Int(n.into()))
-            }
-            fn visit_u64<E>(self, n: u64) -> Result<Plain<'de>, E> {
-                Ok(Plain::Int(n.into()))
-            }
-            fn visit_bool<E>(self, b: bool) -> Result<Plain<'de>, E> {
-                Ok(Plain::Bool(b))
-            }
-            fn visit_unit<E>(self) -> Result<Plain<'de>, E> {
-                Ok(Plain::Null)
-            }
-        }
-        d.deserialize_any(Visitor)
-    }
-}
-
-/// The parameters as borrowed plain pairs, keys in order (as
-/// `serde_json::Map` keeps them), or `None` if any value is not plain.
-fn plain_pairs(raw: &str) -> Option<std::collections::BTreeMap<&str, Plain<'_>>> {
-    serde_json::from_str(raw).ok()
-}
-
-/// `Key: value; …` of the parameters (JSON text), keys in order, shortened
-/// for the result table. Most parameters are an object of plain values
-/// (see [`Plain`]), read here borrowed; anything else is parsed into a
-/// `Value`.
-fn summary(raw: &str) -> String {
-    use std::fmt::Write;
-    let mut text = String::with_capacity(2 * SHOWN);
-    if let Some(pairs) = plain_pairs(raw) {
-        write_pairs(
-            &mut text,
-            pairs.iter().map(|(k, v)| (*k, v as &dyn std::fmt::Display)),
-        );
-    } else {
-        match serde_json::from_str(raw).unwrap_or_default() {
-            serde_json::Value::Object(map) => write_pairs(
-                &mut text,
-                map.iter().map(|(k, v)| match v {
-                    serde_json::Value::String(s) => (k.as_str(), s as &dyn std::fmt::Display),
-                    other => (k.as_str(), other as &dyn std::fmt::Display),
-                }),
-            ),
-            other => {
-                let _ = write!(text, "{other}");
-            }
-        }
-    }
-    match text.char_indices().nth(SHOWN) {
-        Some((end, _)) => {
-            text.truncate(end);
-            text.push('…');
-            text
-        }
-        None => text,
-    }
-}
-
-/// `k: v` joined by `; ` into `text`, stopping early once there is more
-/// than enough to cut (written into one string: a page has fifty).
-fn write_pairs<'a>(
-    text: &mut String,
-    pairs: impl Iterator<Item = (&'a str, &'a dyn std::fmt::Display)>,
-) {
-    use std::fmt::Write;
-    for (i, (k, v)) in pairs.enumerate() {
-        let sep = if i == 0 { "" } else { "; " };
-        let _ = write!(text, "{sep}{k}: {v}");
-        if text.len() > 4 * SHOWN {
-            break; // more than enough characters, however wide
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "admin/audit.html")]
 struct SearchPage {
@@ -510,5 +397,6 @@ async fn export_file(
     }
 }
 
+mod summary;
 #[cfg(test)]
 mod tests;

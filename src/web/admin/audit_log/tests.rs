@@ -3,6 +3,7 @@
 use chrono::Utc;
 use proptest::prelude::*;
 
+use super::summary::{Plain, plain_pairs};
 use super::*;
 
 /// Characters that break parsers: NUL, controls, right-to-left marks and
