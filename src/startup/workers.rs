@@ -88,8 +88,13 @@ pub(super) async fn checkpointer(state: AppState, every: chrono::Duration, stop:
     }
 }
 
-/// Delivers due mail from the outbox every `every`. Safe with several
-/// lockbox processes: see [`crate::notify::outbox::deliver_due`].
+/// Mails one round of the outbox worker sends at most.
+const MAIL_BATCH: i64 = 50;
+
+/// Delivers due mail from the outbox every `every`, and at once again
+/// after a round that sent a whole batch (a backlog drains at the SMTP
+/// server's pace, not a batch per interval). Safe with several lockbox
+/// processes: see [`crate::notify::outbox::deliver_due`].
 pub(super) async fn mail_worker(state: AppState, every: Duration, stop: Stop) {
     let mailer: std::sync::Arc<dyn crate::notify::mailer::Mailer> =
         match crate::notify::mailer::from_settings(&state.settings.mail.transport) {
@@ -108,20 +113,28 @@ pub(super) async fn mail_worker(state: AppState, every: Duration, stop: Stop) {
             at_least: state.settings.mail_retry_for(),
         };
         let result = db::blocking(&state.pool, move |conn| {
-            crate::notify::outbox::deliver_due(conn, mailer.as_ref(), &from, retry, now, 50)
+            crate::notify::outbox::deliver_due(conn, mailer.as_ref(), &from, retry, now, MAIL_BATCH)
                 .map_err(db::DbError::from)
         })
         .await;
         rounds.record(&result);
         if let Ok(d) = result {
             count_deliveries(&state, "mail", d.sent, d.retrying + d.failed);
+            if i64::try_from(d.sent + d.retrying + d.failed).is_ok_and(|n| n >= MAIL_BATCH) {
+                rounds.again();
+            }
         }
     }
 }
 
 /// Delivers due webhooks every `every` (see [`crate::webhooks::deliver`]):
-/// claim with a lease, post concurrently outside any transaction, mark.
-/// Safe with several lockbox processes.
+/// claim with a lease, post concurrently outside any transaction, mark;
+/// and at once again after a round that posted anything. A round takes at
+/// most one delivery per endpoint (so one endpoint's events arrive in
+/// order, and a slow one holds no other back): waiting an interval after
+/// each would let an endpoint receive one event every `every`, slower
+/// than a busy tenant's decisions make them. Safe with several lockbox
+/// processes.
 pub(super) async fn webhook_worker(state: AppState, every: Duration, stop: Stop) {
     let s = &state.settings.webhooks;
     let delivery = crate::webhooks::deliver::Delivery {
@@ -146,6 +159,9 @@ pub(super) async fn webhook_worker(state: AppState, every: Duration, stop: Stop)
         rounds.record(&result);
         if let Ok(round) = result {
             count_deliveries(&state, "webhook", round.delivered, round.retrying);
+            if round.delivered + round.retrying > 0 {
+                rounds.again();
+            }
             if round.disabled > 0 {
                 tracing::warn!(disabled = round.disabled, "webhook endpoints disabled")
             }

@@ -87,17 +87,29 @@ struct Due {
     attempts: i32,
 }
 
-/// At most one due delivery per enabled endpoint, the oldest first: a
-/// slow endpoint with many due deliveries takes one place in a round, not
-/// the whole batch. (PostgreSQL refuses `FOR UPDATE` with `DISTINCT ON`,
-/// so each endpoint's oldest is locked in a lateral subquery.)
-const DUE: &str = "SELECT d.id, d.endpoint_id, d.message_id, d.payload, d.attempts \
+/// At most one due delivery per enabled endpoint that is not resting, the
+/// one due longest: a slow endpoint with many due deliveries takes one
+/// place in a round, not the whole batch. An endpoint rests while one of
+/// its deliveries is attempted (leased) or waits out the backoff of a
+/// failed attempt: a receiver that is away is tried once per backoff, not
+/// once per round with each event of its backlog in turn, and a healthy
+/// one receives its events one at a time, in order (two workers claiming
+/// at the same instant may still each take one). Each endpoint's look
+/// reads `webhook_deliveries_endpoint_due` in order and stops at its first
+/// row. (PostgreSQL refuses `FOR UPDATE` with `DISTINCT ON`, so each
+/// endpoint's delivery is locked in a lateral subquery.) Public for the
+/// plan test.
+pub const DUE: &str = "SELECT d.id, d.endpoint_id, d.message_id, d.payload, d.attempts \
     FROM webhook_endpoints e CROSS JOIN LATERAL ( \
       SELECT id, endpoint_id, message_id, payload, attempts, next_attempt_at \
       FROM webhook_deliveries \
       WHERE endpoint_id = e.id AND status = 'pending' AND next_attempt_at <= $1 \
       ORDER BY next_attempt_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED) d \
-    WHERE e.enabled ORDER BY d.next_attempt_at LIMIT $2";
+    WHERE e.enabled AND NOT EXISTS ( \
+      SELECT 1 FROM webhook_deliveries r \
+      WHERE r.endpoint_id = e.id AND r.status = 'pending' AND r.next_attempt_at > $1 \
+        AND r.attempts > 0) \
+    ORDER BY d.next_attempt_at LIMIT $2";
 
 /// Leases up to `batch` due deliveries of enabled endpoints, at most one
 /// per endpoint, for one attempt each (see the module doc). Safe with

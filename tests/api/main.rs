@@ -46,3 +46,4 @@ mod two_factor;
 mod webhooks;
 mod webhooks_cli;
 mod webhooks_review;
+mod worker_pace;

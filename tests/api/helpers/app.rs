@@ -38,10 +38,11 @@ pub struct TestApp {
     pub clock: SettableClock,
     /// The server's password hasher: its verifications can be counted.
     pub hasher: password::Hasher,
-    /// Dropped with the app: the test's database goes with it.
-    _db: TestDatabase,
+    /// Dropped with the app (and any [`TestApp::second`] of it): the
+    /// test's database goes with it.
+    _db: Arc<TestDatabase>,
     /// And its signing key files.
-    _keys: KeyFiles,
+    _keys: Arc<KeyFiles>,
 }
 
 /// Removes a test app's signing key and keyring when dropped.
@@ -94,6 +95,13 @@ pub async fn spawn_app_on(db: TestDatabase, configure: impl FnOnce(&mut Settings
     // `create_tenant`.
     settings.staff_mfa_required = false;
     configure(&mut settings);
+    let keys = Arc::new(KeyFiles(settings.signing_key_file.clone()));
+    launch(settings, Arc::new(db), keys).await
+}
+
+/// Builds and runs an app with `settings` on `db`, its clock at
+/// [`start_time`].
+async fn launch(settings: Settings, db: Arc<TestDatabase>, keys: Arc<KeyFiles>) -> TestApp {
     let pool = db::build_pool(&db.app_url, 8).expect("pool");
     let owner_pool = db::build_pool(&db.url, 4).expect("owner pool");
     let clock = SettableClock::new(start_time());
@@ -103,7 +111,6 @@ pub async fn spawn_app_on(db: TestDatabase, configure: impl FnOnce(&mut Settings
     let engineer_url = format!("http://127.0.0.1:{}", app.engineer_port());
     let hasher = app.hasher().clone();
     tokio::spawn(app.run_until_stopped());
-    let keys = KeyFiles(settings.signing_key_file.clone());
     TestApp {
         settings,
         admin_url,
@@ -149,6 +156,17 @@ pub fn client_from(ip: &str) -> Client {
 }
 
 impl TestApp {
+    /// A second lockbox process's worth on this app's database (as when a
+    /// provider runs several): the same settings changed by `configure`,
+    /// its own pool, ports and clock (from [`start_time`]). The first
+    /// app's background work stays as it was: what the test arranged
+    /// through it waits for the second's.
+    pub async fn second(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.settings.clone();
+        configure(&mut settings);
+        launch(settings, self._db.clone(), self._keys.clone()).await
+    }
+
     /// A connection as the owner, for arranging a test's world and
     /// inspecting it: the same as [`TestApp::owner_conn`].
     pub fn conn(&self) -> db::PgConn {
