@@ -66,6 +66,10 @@ pub fn from_settings(transport: &MailTransport) -> Result<Box<dyn Mailer>, Strin
                     .credentials(Credentials::new(user.clone(), password.expose().to_owned())),
                 _ => builder,
             };
+            // Pooled (lettre's `pool`): a message goes over a connection
+            // kept from the one before (checked with NOOP, closed after a
+            // minute idle) instead of a new TCP connection, TLS handshake
+            // and login each, which a backlog paid for every message.
             Ok(Box::new(SmtpMailer(builder.build())))
         }
     }

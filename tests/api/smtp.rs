@@ -110,6 +110,8 @@ impl TestCa {
 pub struct SmtpServer {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
+    /// Connections accepted so far.
+    connections: Arc<std::sync::atomic::AtomicUsize>,
     security: Security,
     task: Option<JoinHandle<()>>,
 }
@@ -125,6 +127,7 @@ impl SmtpServer {
         let mut server = Self {
             port,
             received: Arc::default(),
+            connections: Arc::default(),
             security,
             task: None,
         };
@@ -134,9 +137,11 @@ impl SmtpServer {
 
     fn serve(&mut self, listener: TcpListener) {
         let (received, security) = (self.received.clone(), self.security.clone());
+        let connections = self.connections.clone();
         self.task = Some(tokio::spawn(async move {
             let mut sessions = tokio::task::JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
+                connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 sessions.spawn(connection(stream, received.clone(), security.clone()));
             }
         }));
@@ -160,6 +165,11 @@ impl SmtpServer {
             tokio::task::yield_now().await;
         }
         panic!("could not listen on {} again", self.port);
+    }
+
+    /// How many connections clients opened so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn messages(&self) -> Vec<Received> {

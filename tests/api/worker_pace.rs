@@ -1,5 +1,5 @@
 //! Issue 20: a backlog drains at the pace of its receiver, not a batch
-//! per round. A worker that waited its interval after every round sent
+//! per round (and mail over one kept SMTP connection). A worker that waited its interval after every round sent
 //! 50 mails every 2 s however many were queued, and gave each webhook
 //! endpoint one event every 2 s: slower than decisions under load queue
 //! them. A round that found work is followed at once by the next.
@@ -67,6 +67,11 @@ async fn a_mail_backlog_larger_than_a_round_is_sent_without_waiting_for_the_next
         subjects.len()
     );
     assert_eq!(subjects.len() as i64, QUEUED, "each message once");
+    assert!(
+        smtp.connections() <= 2,
+        "the messages share a kept connection: {} connections for {QUEUED} messages",
+        smtp.connections()
+    );
     assert_eq!(
         subjects[..3],
         ["message 1", "message 2", "message 3"],
