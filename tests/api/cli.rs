@@ -877,3 +877,62 @@ fn bench_web_prints_every_page_beside_the_reference_and_the_memory() {
     .n;
     assert_eq!(left, 0, "{name} is dropped");
 }
+
+/// `lockbox bench web --keep` keeps its scratch database, and the year of
+/// records it seeds lies in the past even where the tenant's requests
+/// wrote more records than were seeded (numbered after them, the seeded
+/// records' times ran into the next year).
+#[test]
+fn bench_web_seeds_a_past_year_and_keeps_its_database_when_asked() {
+    let server = crate::helpers::server_url();
+    let out = Command::new(env!("CARGO_BIN_EXE_lockbox"))
+        .args([
+            "bench",
+            "web",
+            "--requests",
+            "300",
+            "--records",
+            "100",
+            "--decision-tenants",
+            "1",
+            "--decision-requests",
+            "1",
+            "--connections",
+            "1",
+            "--seconds",
+            "1",
+            "--sign-ins",
+            "1",
+            "--settle-seconds",
+            "0",
+            "--keep",
+        ])
+        .env("DATABASE_URL", &server)
+        .env_remove("LOCKBOX_MIGRATE_DATABASE_URL")
+        .env("LOCKBOX_LOG", "error")
+        .output()
+        .expect("lockbox runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
+    let name = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("kept "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the kept database is named")
+        .to_owned();
+    use diesel::Connection;
+    let (base, _) = server.rsplit_once('/').expect("a database in the URL");
+    let future = diesel::PgConnection::establish(&format!("{base}/{name}"))
+        .expect("the kept database")
+        .transaction(|conn| {
+            diesel::sql_query("SELECT count(*) AS n FROM audit_records WHERE occurred_at > now()")
+                .get_result::<Count>(conn)
+        })
+        .expect("count")
+        .n;
+    let mut conn = diesel::PgConnection::establish(&server).expect("connect");
+    diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .expect("dropped");
+    assert_eq!(future, 0, "records dated in the future:\n{stdout}");
+}

@@ -35,6 +35,10 @@ pub(super) fn seed_tenant(
         .get_result(conn)
         .map_err(BenchError::from)?;
     let step_ms = (365 * 24 * 3600 * 1000) / count.max(1) as i64;
+    // The seeded records' times run over the year from `start` whatever
+    // the tenant held before (its requests' records): numbered from the
+    // tenant's count, they ran past the year, into the future.
+    let first = seq;
     let mut done = 0;
     while done < count {
         let batch = (count - done).min(1_000);
@@ -59,7 +63,7 @@ pub(super) fn seed_tenant(
             let params =
                 json!({"ApprovalDecision": decision, "Comment": format!("case {}", n % 997)});
             let item = Uuid::from_u128(n as u128 / 5).to_string();
-            let at = start + Duration::milliseconds(step_ms * (seq - 1));
+            let at = start + Duration::milliseconds(step_ms * (seq - first - 1));
             let ip = format!("10.0.{}.{}", user, n % 250);
             rows.push((
                 ar::tenant_id.eq(tenant),
