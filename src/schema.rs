@@ -380,6 +380,8 @@ diesel::table! {
         failing_since -> Nullable<Timestamptz>,
         disabled_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        failures -> Int4,
+        resting_until -> Nullable<Timestamptz>,
     }
 }
 

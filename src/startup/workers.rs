@@ -92,8 +92,8 @@ pub(super) async fn checkpointer(state: AppState, every: chrono::Duration, stop:
 const MAIL_BATCH: i64 = 50;
 
 /// Delivers due mail from the outbox every `every`, and at once again
-/// after a round that sent a whole batch (a backlog drains at the SMTP
-/// server's pace, not a batch per interval). Safe with several lockbox
+/// after a round that took a whole batch and sent some of it (a backlog
+/// drains at the SMTP server's pace, not a batch per interval). Safe with several lockbox
 /// processes: see [`crate::notify::outbox::deliver_due`].
 pub(super) async fn mail_worker(state: AppState, every: Duration, stop: Stop) {
     let mailer: std::sync::Arc<dyn crate::notify::mailer::Mailer> =
@@ -120,7 +120,11 @@ pub(super) async fn mail_worker(state: AppState, every: Duration, stop: Stop) {
         rounds.record(&result);
         if let Ok(d) = result {
             count_deliveries(&state, "mail", d.sent, d.retrying + d.failed);
-            if i64::try_from(d.sent + d.retrying + d.failed).is_ok_and(|n| n >= MAIL_BATCH) {
+            // Not after a round that only failed: the SMTP server is away,
+            // and its backlog waits for each message's backoff.
+            if d.sent > 0
+                && i64::try_from(d.sent + d.retrying + d.failed).is_ok_and(|n| n >= MAIL_BATCH)
+            {
                 rounds.again();
             }
         }
@@ -129,12 +133,13 @@ pub(super) async fn mail_worker(state: AppState, every: Duration, stop: Stop) {
 
 /// Delivers due webhooks every `every` (see [`crate::webhooks::deliver`]):
 /// claim with a lease, post concurrently outside any transaction, mark;
-/// and at once again after a round that posted anything. A round takes at
-/// most one delivery per endpoint (so one endpoint's events arrive in
-/// order, and a slow one holds no other back): waiting an interval after
+/// and at once again after a round that delivered anything. A round takes
+/// at most one delivery per endpoint (so one endpoint's events arrive in
+/// order, and a slow one takes one place in it): waiting an interval after
 /// each would let an endpoint receive one event every `every`, slower
-/// than a busy tenant's decisions make them. Safe with several lockbox
-/// processes.
+/// than a busy tenant's decisions make them. A failing endpoint rests for
+/// its own backoff (see [`crate::webhooks::deliver::DUE`]). Safe with
+/// several lockbox processes.
 pub(super) async fn webhook_worker(state: AppState, every: Duration, stop: Stop) {
     let s = &state.settings.webhooks;
     let delivery = crate::webhooks::deliver::Delivery {
@@ -159,7 +164,7 @@ pub(super) async fn webhook_worker(state: AppState, every: Duration, stop: Stop)
         rounds.record(&result);
         if let Ok(round) = result {
             count_deliveries(&state, "webhook", round.delivered, round.retrying);
-            if round.delivered + round.retrying > 0 {
+            if round.delivered > 0 {
                 rounds.again();
             }
             if round.disabled > 0 {

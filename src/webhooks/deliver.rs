@@ -9,7 +9,8 @@
 //! de-duplicate. Failures back off like mail (30 s doubling, capped at an
 //! hour, jittered) and are retried until delivered or the endpoint, failing
 //! for the whole failure period (3 days), is disabled (its tenant's global
-//! administrators are mailed).
+//! administrators are mailed). The endpoint itself rests after a failure
+//! for the backoff of its failed attempts in a row (see [`DUE`]).
 
 use std::time::Duration as StdDuration;
 
@@ -89,26 +90,21 @@ struct Due {
 
 /// At most one due delivery per enabled endpoint that is not resting, the
 /// one due longest: a slow endpoint with many due deliveries takes one
-/// place in a round, not the whole batch. An endpoint rests while one of
-/// its deliveries is attempted (leased) or waits out the backoff of a
-/// failed attempt: a receiver that is away is tried once per backoff, not
-/// once per round with each event of its backlog in turn, and a healthy
-/// one receives its events one at a time, in order (two workers claiming
-/// at the same instant may still each take one). Each endpoint's look
-/// reads `webhook_deliveries_endpoint_due` in order and stops at its first
-/// row. (PostgreSQL refuses `FOR UPDATE` with `DISTINCT ON`, so each
-/// endpoint's delivery is locked in a lateral subquery.) Public for the
-/// plan test.
+/// place in a round, not the whole batch. An endpoint rests after a failed
+/// attempt for its own backoff (`resting_until`, see [`failing`]): a
+/// receiver that is away is tried once per backoff, not once per round
+/// with each event of its backlog in turn. Each endpoint's look reads
+/// `webhook_deliveries_endpoint_due` in order and stops at its first row.
+/// (PostgreSQL refuses `FOR UPDATE` with `DISTINCT ON`, so each endpoint's
+/// delivery is locked in a lateral subquery.) Public for the plan test.
+#[doc(hidden)]
 pub const DUE: &str = "SELECT d.id, d.endpoint_id, d.message_id, d.payload, d.attempts \
     FROM webhook_endpoints e CROSS JOIN LATERAL ( \
       SELECT id, endpoint_id, message_id, payload, attempts, next_attempt_at \
       FROM webhook_deliveries \
       WHERE endpoint_id = e.id AND status = 'pending' AND next_attempt_at <= $1 \
       ORDER BY next_attempt_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED) d \
-    WHERE e.enabled AND NOT EXISTS ( \
-      SELECT 1 FROM webhook_deliveries r \
-      WHERE r.endpoint_id = e.id AND r.status = 'pending' AND r.next_attempt_at > $1 \
-        AND r.attempts > 0) \
+    WHERE e.enabled AND (e.resting_until IS NULL OR e.resting_until <= $1) \
     ORDER BY d.next_attempt_at LIMIT $2";
 
 /// Leases up to `batch` due deliveries of enabled endpoints, at most one
@@ -193,7 +189,11 @@ pub fn mark(
                     ))
                     .execute(conn)?;
                 diesel::update(we::table.find(c.endpoint.id))
-                    .set(we::failing_since.eq(None::<DateTime<Utc>>))
+                    .set((
+                        we::failing_since.eq(None::<DateTime<Utc>>),
+                        we::failures.eq(0),
+                        we::resting_until.eq(None::<DateTime<Utc>>),
+                    ))
                     .execute(conn)?;
                 Ok(if n == 1 { Marked::Delivered } else { Marked::Stale })
             }
@@ -219,8 +219,11 @@ pub fn mark(
     })
 }
 
-/// Notes that the endpoint fails; disables it once it failed for the
-/// whole failure period.
+/// Notes that the endpoint fails: it rests for the backoff of its failed
+/// attempts in a row (a success resets them), so one event it keeps
+/// rejecting holds the others up once per retry and for one short backoff,
+/// not for the event's own hour-long one. Disables it once it failed for
+/// the whole failure period.
 fn failing(
     conn: &mut PgConnection,
     e: &Endpoint,
@@ -230,8 +233,13 @@ fn failing(
     diesel::update(we::table.find(e.id).filter(we::failing_since.is_null()))
         .set(we::failing_since.eq(now))
         .execute(conn)?;
-    let since: Option<DateTime<Utc>> =
-        we::table.find(e.id).select(we::failing_since).first(conn)?;
+    let (failures, since): (i32, Option<DateTime<Utc>>) = diesel::update(we::table.find(e.id))
+        .set(we::failures.eq(we::failures + 1))
+        .returning((we::failures, we::failing_since))
+        .get_result(conn)?;
+    diesel::update(we::table.find(e.id))
+        .set(we::resting_until.eq(now + backoff(failures)))
+        .execute(conn)?;
     let Some(since) = since else {
         return Ok(Marked::Retrying);
     };

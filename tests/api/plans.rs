@@ -399,32 +399,38 @@ fn the_outbox_claims_the_message_due_longest_without_sorting_the_backlog() {
 /// The webhook worker's claim, for a deployment whose receiver was away:
 /// one endpoint with a backlog of thousands, another with one event due,
 /// a third resting after a failed attempt (its backoff not over) with
-/// never-tried events behind it. The claim takes the delivery due longest
-/// of each endpoint that is not resting, reading each endpoint's due
-/// deliveries from an index in order: it sorts no backlog (a lock above a
-/// sort cannot stop early), and a resting endpoint is not tried again,
-/// with another of its events, before its backoff ends.
+/// never-tried events behind it, a fourth whose rest is over. The claim
+/// takes the delivery due longest of each endpoint that is not resting,
+/// reading each endpoint's due deliveries from an index in order: it
+/// sorts no backlog (a lock above a sort cannot stop early), and a resting
+/// endpoint is not tried again, with another of its events, before its
+/// backoff ends.
 #[test]
 fn the_webhook_claim_takes_each_ready_endpoints_oldest_without_sorting_its_backlog() {
     let db = TestDatabase::new();
     let mut conn = PgConnection::establish(&db.url).expect("connect");
     let now = Utc::now();
     diesel::sql_query(
-        "INSERT INTO webhook_endpoints (id, url, events, secret, created_at) \
+        "INSERT INTO webhook_endpoints (id, url, events, secret, created_at, failures, \
+            resting_until) \
          SELECT ('00000000-0000-0000-0000-00000000000' || i)::uuid, \
-            'https://hooks.customer.example/' || i, '{decided}', '\\x00', now() \
-         FROM generate_series(1, 3) AS i",
+            'https://hooks.customer.example/' || i, '{decided}', '\\x00', now(), \
+            CASE WHEN i >= 3 THEN 1 ELSE 0 END, \
+            CASE i WHEN 3 THEN now() + interval '10 minutes' \
+                   WHEN 4 THEN now() - interval '1 second' END \
+         FROM generate_series(1, 4) AS i",
     )
     .execute(&mut conn)
     .expect("endpoints");
     // Endpoint 1: due longest is event 1, created first is event 5000.
-    // Endpoint 2: one event. Endpoint 3: event 0 failed and waits out its
-    // backoff; ten never-tried events were queued after it.
+    // Endpoint 2: one event. Endpoint 3: event 0 failed, the endpoint
+    // rests; ten never-tried events were queued after it. Endpoint 4:
+    // rested, and one event is due.
     diesel::sql_query(
         "INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, payload, \
             attempts, next_attempt_at, created_at) \
-         SELECT gen_random_uuid(), 'e1-' || i, '00000000-0000-0000-0000-000000000001'::uuid, 'decided', \
-            repeat('{}', 500), 0, \
+         SELECT gen_random_uuid(), 'e1-' || i, '00000000-0000-0000-0000-000000000001'::uuid, \
+            'decided', repeat('{}', 500), 0, \
             now() - (5001 - i) * interval '1 second' - interval '1 day', \
             now() - i * interval '1 second' - interval '2 days' \
          FROM generate_series(1, 5000) AS i \
@@ -434,7 +440,9 @@ fn the_webhook_claim_takes_each_ready_endpoints_oldest_without_sorting_its_backl
             'decided', '{}', 1, now() + interval '10 minutes', now() - interval '2 hours' \
          UNION ALL SELECT gen_random_uuid(), 'e3-' || i, '00000000-0000-0000-0000-000000000003'::uuid, \
             'decided', '{}', 0, now() - interval '1 hour', now() - interval '1 hour' \
-         FROM generate_series(1, 10) AS i",
+         FROM generate_series(1, 10) AS i \
+         UNION ALL SELECT gen_random_uuid(), 'e4-1', '00000000-0000-0000-0000-000000000004'::uuid, \
+            'decided', '{}', 0, now() - interval '1 hour', now() - interval '1 hour'",
     )
     .execute(&mut conn)
     .expect("backlog");
@@ -451,7 +459,7 @@ fn the_webhook_claim_takes_each_ready_endpoints_oldest_without_sorting_its_backl
     ids.sort_unstable();
     assert_eq!(
         ids,
-        ["e1-1", "e2-1"],
+        ["e1-1", "e2-1", "e4-1"],
         "each ready endpoint's delivery due longest; none of the resting endpoint's"
     );
 

@@ -16,8 +16,15 @@ use diesel::{
     sql_types::{BigInt, Timestamptz},
 };
 
+use diesel::QueryDsl;
+use lockbox::{schema::webhook_endpoints as we, webhooks::deliver::Round};
+
 use crate::{
-    helpers::{smtp_to, spawn_app, start_time, webhooks::Receiver, world_with},
+    helpers::{
+        smtp_to, spawn_app, start_time,
+        webhooks::{Answer, Receiver},
+        world_with,
+    },
     smtp::SmtpServer,
 };
 
@@ -104,4 +111,49 @@ async fn an_endpoint_receives_its_backlog_in_order_without_waiting_for_the_next_
         got.len()
     );
     assert_eq!(got, ids, "each event once, in the order queued");
+}
+
+/// An endpoint rests after a failed attempt for its own backoff, not each
+/// event's: one event it rejects holds the rest up for that short backoff
+/// only, they follow in order once it is over, and the success resets it.
+#[tokio::test]
+async fn an_endpoint_rests_after_a_failure_and_one_rejected_event_holds_the_others_up_briefly() {
+    let w = world_with(|s| s.webhooks.allow_http_loopback = true).await;
+    let receiver = Receiver::start().await;
+    let (endpoint, _) = w.app.store_endpoint(Some(w.contoso), &receiver.url());
+    let ids: Vec<String> = (0..3)
+        .map(|_| {
+            w.app.clock.advance(chrono::Duration::seconds(1));
+            w.app.queue_test_event(endpoint, w.contoso)
+        })
+        .collect();
+    receiver.then(Answer::Status(400));
+
+    let first = w.app.deliver_webhooks().await;
+    assert_eq!(
+        (first.delivered, first.retrying),
+        (0, 1),
+        "the first rejected"
+    );
+    assert_eq!(
+        w.app.deliver_webhooks().await,
+        Round::default(),
+        "resting: none of its other events tried meanwhile"
+    );
+    // The first backoff is 30 s ± 20 %.
+    w.app.clock.advance(chrono::Duration::seconds(37));
+    let after = w.app.deliver_webhooks().await;
+    assert_eq!((after.delivered, after.retrying), (3, 0), "{after:?}");
+    let got: Vec<String> = receiver.received().into_iter().map(|r| r.id).collect();
+    assert_eq!(
+        got,
+        [&ids[0], &ids[1], &ids[2], &ids[0]].map(String::clone),
+        "the others in order, then the rejected one again"
+    );
+    let (failures, resting): (i32, Option<chrono::DateTime<chrono::Utc>>) = we::table
+        .find(endpoint)
+        .select((we::failures, we::resting_until))
+        .first(&mut w.app.owner_conn())
+        .expect("endpoint");
+    assert_eq!((failures, resting), (0, None), "a success ends the rest");
 }
