@@ -730,6 +730,18 @@ fn serve_makes_its_signing_key_and_checkpoints_moved_chains() {
     );
 }
 
+/// `lockbox bench <args>` against the test server, logging errors only.
+fn bench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lockbox"))
+        .arg("bench")
+        .args(args)
+        .env("DATABASE_URL", crate::helpers::server_url())
+        .env_remove("LOCKBOX_MIGRATE_DATABASE_URL")
+        .env("LOCKBOX_LOG", "error")
+        .output()
+        .expect("lockbox runs")
+}
+
 /// `lockbox bench api`, small: it serves the real application on loopback
 /// ports over a scratch database, prints the list latency and the
 /// decisions per second it measured through the API, and drops the
@@ -737,26 +749,19 @@ fn serve_makes_its_signing_key_and_checkpoints_moved_chains() {
 #[test]
 fn bench_api_measures_the_api_and_leaves_no_database_behind() {
     let server = crate::helpers::server_url();
-    let out = Command::new(env!("CARGO_BIN_EXE_lockbox"))
-        .args([
-            "bench",
-            "api",
-            "--requests",
-            "30",
-            "--calls",
-            "10",
-            "--decisions",
-            "20",
-            "--clients",
-            "3",
-            "--phase-seconds",
-            "60",
-        ])
-        .env("DATABASE_URL", &server)
-        .env_remove("LOCKBOX_MIGRATE_DATABASE_URL")
-        .env("LOCKBOX_LOG", "error")
-        .output()
-        .expect("lockbox runs");
+    let out = bench(&[
+        "api",
+        "--requests",
+        "30",
+        "--calls",
+        "10",
+        "--decisions",
+        "20",
+        "--clients",
+        "3",
+        "--phase-seconds",
+        "60",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
     assert!(
@@ -799,32 +804,25 @@ fn bench_api_measures_the_api_and_leaves_no_database_behind() {
 #[test]
 fn bench_web_prints_every_page_beside_the_reference_and_the_memory() {
     let server = crate::helpers::server_url();
-    let out = Command::new(env!("CARGO_BIN_EXE_lockbox"))
-        .args([
-            "bench",
-            "web",
-            "--requests",
-            "20",
-            "--records",
-            "2000",
-            "--decision-tenants",
-            "2",
-            "--decision-requests",
-            "5",
-            "--connections",
-            "1,2",
-            "--seconds",
-            "1",
-            "--sign-ins",
-            "3",
-            "--settle-seconds",
-            "0",
-        ])
-        .env("DATABASE_URL", &server)
-        .env_remove("LOCKBOX_MIGRATE_DATABASE_URL")
-        .env("LOCKBOX_LOG", "error")
-        .output()
-        .expect("lockbox runs");
+    let out = bench(&[
+        "web",
+        "--requests",
+        "20",
+        "--records",
+        "2000",
+        "--decision-tenants",
+        "2",
+        "--decision-requests",
+        "5",
+        "--connections",
+        "1,2",
+        "--seconds",
+        "1",
+        "--sign-ins",
+        "3",
+        "--settle-seconds",
+        "0",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
     assert!(
@@ -885,33 +883,26 @@ fn bench_web_prints_every_page_beside_the_reference_and_the_memory() {
 #[test]
 fn bench_web_seeds_a_past_year_and_keeps_its_database_when_asked() {
     let server = crate::helpers::server_url();
-    let out = Command::new(env!("CARGO_BIN_EXE_lockbox"))
-        .args([
-            "bench",
-            "web",
-            "--requests",
-            "300",
-            "--records",
-            "100",
-            "--decision-tenants",
-            "1",
-            "--decision-requests",
-            "1",
-            "--connections",
-            "1",
-            "--seconds",
-            "1",
-            "--sign-ins",
-            "1",
-            "--settle-seconds",
-            "0",
-            "--keep",
-        ])
-        .env("DATABASE_URL", &server)
-        .env_remove("LOCKBOX_MIGRATE_DATABASE_URL")
-        .env("LOCKBOX_LOG", "error")
-        .output()
-        .expect("lockbox runs");
+    let out = bench(&[
+        "web",
+        "--requests",
+        "300",
+        "--records",
+        "100",
+        "--decision-tenants",
+        "1",
+        "--decision-requests",
+        "1",
+        "--connections",
+        "1",
+        "--seconds",
+        "1",
+        "--sign-ins",
+        "1",
+        "--settle-seconds",
+        "0",
+        "--keep",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
     let name = stdout
