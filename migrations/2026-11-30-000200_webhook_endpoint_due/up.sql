@@ -16,8 +16,9 @@ CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (created_at)
 -- An endpoint's own backoff: its failed attempts in a row (0 after a
 -- success) and, after a failure, when it may be tried again. A receiver
 -- that is away is tried once per backoff (30 s doubling, capped at an
--- hour), whatever its backlog; one event it rejects while it accepts the
--- others holds them up for 30 s at most, since a success resets it.
+-- hour, ±20 %), whatever its backlog; one event it rejects while it
+-- accepts the others holds them up for about 30 s each time it is retried,
+-- since a success resets the count.
 ALTER TABLE webhook_endpoints
     ADD COLUMN failures integer NOT NULL DEFAULT 0,
     ADD COLUMN resting_until timestamptz;

@@ -60,8 +60,9 @@ impl Rounds {
         }
     }
 
-    /// The round just done filled its batch: more work is likely waiting,
-    /// so the next round starts at once instead of after the interval.
+    /// The round just done found work and more is likely waiting (it
+    /// filled its batch, or delivered what one receiver had due), so the
+    /// next round starts at once instead of after the interval.
     /// (A worker that takes a batch per interval drains a backlog no
     /// faster than that: 50 mails every 2 s, 25 a second, fell behind the
     /// mail that decisions queue under load; issue 20.)

@@ -93,8 +93,8 @@ const MAIL_BATCH: i64 = 50;
 
 /// Delivers due mail from the outbox every `every`, and at once again
 /// after a round that took a whole batch and sent some of it (a backlog
-/// drains at the SMTP server's pace, not a batch per interval). Safe with several lockbox
-/// processes: see [`crate::notify::outbox::deliver_due`].
+/// drains at the SMTP server's pace, not a batch per interval). Safe with
+/// several lockbox processes: see [`crate::notify::outbox::deliver_due`].
 pub(super) async fn mail_worker(state: AppState, every: Duration, stop: Stop) {
     let mailer: std::sync::Arc<dyn crate::notify::mailer::Mailer> =
         match crate::notify::mailer::from_settings(&state.settings.mail.transport) {

@@ -1,8 +1,10 @@
 //! Issue 20: a backlog drains at the pace of its receiver, not a batch
-//! per round (and mail over one kept SMTP connection). A worker that waited its interval after every round sent
-//! 50 mails every 2 s however many were queued, and gave each webhook
-//! endpoint one event every 2 s: slower than decisions under load queue
-//! them. A round that found work is followed at once by the next.
+//! per round (and mail goes over one kept SMTP connection). A worker that
+//! waited its interval after every round sent 50 mails every 2 s however
+//! many were queued, and gave each webhook endpoint one event every 2 s:
+//! slower than decisions under load queue them. A round that found work
+//! is followed at once by the next; a failing webhook endpoint rests for
+//! its own backoff.
 //!
 //! Each test arranges a backlog through one app whose workers do not run,
 //! then starts a second on the same database (as a provider adds a
@@ -12,11 +14,9 @@
 use std::time::{Duration, Instant};
 
 use diesel::{
-    RunQueryDsl,
+    QueryDsl, RunQueryDsl,
     sql_types::{BigInt, Timestamptz},
 };
-
-use diesel::QueryDsl;
 use lockbox::{schema::webhook_endpoints as we, webhooks::deliver::Round};
 
 use crate::{
