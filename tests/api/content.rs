@@ -36,15 +36,7 @@ async fn setup() -> World {
 async fn every_operation_runs_inside_the_window_and_is_audited_as_provider_operator() {
     let w = setup().await;
     let engineer = w.app.engineer_client(&w.engineer).await;
-    // The generated mail differs per tenant: search for a word it has (the
-    // last word of a subject's topic, e.g. "budget").
-    let subject: String = lockbox::schema::mail_messages::table
-        .inner_join(lockbox::schema::mailboxes::table)
-        .filter(lockbox::schema::mailboxes::tenant_id.eq(w.fabrikam))
-        .select(lockbox::schema::mail_messages::subject)
-        .first(&mut w.app.conn())
-        .expect("seeded mail");
-    let word = subject.rsplit(' ').next().expect("a word").to_owned();
+    let word = w.app.a_word_in_the_mail(w.fabrikam);
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("exchange", vec![("operation", "Get-MailboxStatistics")]),
         (

@@ -75,6 +75,21 @@ impl TestApp {
             .expect("seeded");
     }
 
+    /// A word the tenant's seeded mail has: the last word of a subject's
+    /// topic (e.g. "budget"). The seed varies with the tenant's id, so a
+    /// fixed word may be in none of its forty messages.
+    pub fn a_word_in_the_mail(&self, tenant: TenantId) -> String {
+        use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+        use lockbox::schema::{mail_messages, mailboxes};
+        let subject: String = mail_messages::table
+            .inner_join(mailboxes::table)
+            .filter(mailboxes::tenant_id.eq(tenant))
+            .select(mail_messages::subject)
+            .first(&mut self.conn())
+            .expect("seeded mail");
+        subject.rsplit(' ').next().expect("a word").to_owned()
+    }
+
     /// Runs an operation from the request's access session page.
     pub async fn run_operation(
         &self,
