@@ -41,7 +41,13 @@ fn plan_of(conn: &mut PgConnection, pattern: &str, args: &str) -> String {
     .load(conn)
     .expect("prepared statements");
     assert_eq!(found.len(), 1, "one prepared statement matches {pattern}");
-    let lines: Vec<Line> = diesel::sql_query(format!("EXPLAIN EXECUTE {}({args})", found[0].name))
+    explain_execute(conn, &found[0].name, args)
+}
+
+/// The plan of prepared statement `name` executed with `args` (SQL
+/// literals), one line per node.
+fn explain_execute(conn: &mut PgConnection, name: &str, args: &str) -> String {
+    let lines: Vec<Line> = diesel::sql_query(format!("EXPLAIN EXECUTE {name}({args})"))
         .load(conn)
         .expect("explain");
     lines
@@ -469,14 +475,7 @@ fn the_webhook_claim_takes_each_ready_endpoints_oldest_without_sorting_its_backl
     ))
     .execute(&mut conn)
     .expect("prepared");
-    let lines: Vec<Line> = diesel::sql_query("EXPLAIN EXECUTE webhook_claim(now(), 20)")
-        .load(&mut conn)
-        .expect("explain");
-    let plan = lines
-        .into_iter()
-        .map(|l| l.line)
-        .collect::<Vec<_>>()
-        .join("\n");
+    let plan = explain_execute(&mut conn, "webhook_claim", "now(), 20");
     let sorts: Vec<&str> = plan.lines().filter(|l| l.contains("Sort Key")).collect();
     assert!(
         plan.contains("Index Scan using webhook_deliveries_endpoint_due")
