@@ -42,7 +42,7 @@ impl StaffRole {
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = provider_staff)]
-struct StaffRow {
+pub struct StaffRow {
     id: StaffId,
     email: String,
     display_name: String,

@@ -65,7 +65,24 @@ pub fn reader(
     account: uuid::Uuid,
 ) -> diesel::QueryResult<crate::i18n::Tr> {
     let (zone, code) = time_zone::with_language(conn, realm, account)?;
-    Ok(crate::i18n::Tr::new(language::from_stored(code.as_deref())).in_zone(zone))
+    Ok(translator(code.as_deref(), zone))
+}
+
+/// The address of the account `account` of `realm` and the translator of
+/// a mail to it ([`reader`]), read in one statement; `None`: no such
+/// account.
+pub fn recipient(
+    conn: &mut diesel::PgConnection,
+    realm: &str,
+    account: uuid::Uuid,
+) -> diesel::QueryResult<Option<(String, crate::i18n::Tr)>> {
+    let (zone, code, email) = time_zone::addressed(conn, realm, account)?;
+    Ok(email.map(|email| (email, translator(code.as_deref(), zone))))
+}
+
+/// The translator of a stored mail language code and zone.
+fn translator(code: Option<&str>, zone: crate::i18n::Tz) -> crate::i18n::Tr {
+    crate::i18n::Tr::new(language::from_stored(code)).in_zone(zone)
 }
 
 /// Renders a mail template; a failure aborts the change's transaction

@@ -28,6 +28,9 @@ struct Stored {
     /// the same statement for [`super::reader`].
     #[diesel(sql_type = Nullable<Text>)]
     lang: Option<String>,
+    /// The account's mail address, for [`addressed`].
+    #[diesel(sql_type = Nullable<Text>)]
+    email: Option<String>,
 }
 
 /// The account's zone ([`of`]) and its stored mail language code, in one
@@ -37,12 +40,26 @@ pub fn with_language(
     realm: &str,
     account: Uuid,
 ) -> QueryResult<(Tz, Option<String>)> {
-    Ok(stored(conn, realm, account)?.map_or((Tz::UTC, None), |s| {
-        (
-            reader_zone(s.chosen.as_deref(), s.default_zone.as_deref()),
-            s.lang,
-        )
-    }))
+    addressed(conn, realm, account).map(|(zone, lang, _)| (zone, lang))
+}
+
+/// [`with_language`] and the account's mail address (`None`: no such
+/// account), in the same round trip: a mail to one person whose address
+/// is not at hand yet costs one statement, not two.
+pub fn addressed(
+    conn: &mut PgConnection,
+    realm: &str,
+    account: Uuid,
+) -> QueryResult<(Tz, Option<String>, Option<String>)> {
+    Ok(
+        stored(conn, realm, account)?.map_or((Tz::UTC, None, None), |s| {
+            (
+                reader_zone(s.chosen.as_deref(), s.default_zone.as_deref()),
+                s.lang,
+                s.email,
+            )
+        }),
+    )
 }
 
 /// The account's zone: its choice, else (a tenant user) its organisation's
@@ -53,7 +70,8 @@ pub fn of(conn: &mut PgConnection, realm: &str, account: Uuid) -> QueryResult<Tz
     }))
 }
 
-/// The account's choice and its organisation's default, as stored.
+/// The account's choice, its organisation's default, its mail language
+/// and its address, as stored.
 fn stored(conn: &mut PgConnection, realm: &str, account: Uuid) -> QueryResult<Option<Stored>> {
     crate::db::prepared(
         diesel::sql_query(
@@ -62,7 +80,11 @@ fn stored(conn: &mut PgConnection, realm: &str, account: Uuid) -> QueryResult<Op
                     (SELECT t.time_zone FROM tenant_users u JOIN tenants t ON t.id = u.tenant_id \
                      WHERE $1 = 'admin' AND u.id = $2) AS default_zone, \
                     (SELECT lang FROM language_preferences \
-                     WHERE realm = $1 AND account_id = $2) AS lang",
+                     WHERE realm = $1 AND account_id = $2) AS lang, \
+                    COALESCE((SELECT email FROM provider_staff \
+                              WHERE $1 = 'engineer' AND id = $2), \
+                             (SELECT email FROM tenant_users \
+                              WHERE $1 = 'admin' AND id = $2)) AS email",
         )
         .bind::<Text, _>(realm)
         .bind::<SqlUuid, _>(account),

@@ -332,13 +332,10 @@ pub fn to_engineer(
     at: DateTime<Utc>,
     access_ends_at: Option<DateTime<Utc>>,
 ) -> QueryResult<Option<Mail>> {
-    let Some(engineer) = staff::find(conn, req.engineer_id)? else {
+    let Some((email, tr)) = notify::recipient(conn, language::ENGINEER, req.engineer_id.0)? else {
         return Ok(None);
     };
-    let to = To {
-        tr: notify::reader(conn, language::ENGINEER, engineer.id.0)?,
-        email: engineer.email,
-    };
+    let to = To { tr, email };
     let notice = engineer_notice(&to.tr, req, news, at, access_ends_at);
     mail("decision", &to, notice).map(Some)
 }

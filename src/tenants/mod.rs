@@ -195,7 +195,9 @@ fn insert_user(
         })
 }
 
-fn to_user(row: TenantUserRow, (tenant_name, lockbox_enabled): (String, bool)) -> TenantUser {
+/// The user of a row read with its own tenant's name and Lockbox switch
+/// (joined by `tenant_users.tenant_id`; never another tenant's).
+pub fn to_user(row: TenantUserRow, (tenant_name, lockbox_enabled): (String, bool)) -> TenantUser {
     TenantUser {
         id: row.id,
         tenant_id: row.tenant_id,

@@ -1,5 +1,5 @@
-//! Who a bearer secret acts as: the token looked up by its digest, its
-//! user or staff member loaded afresh on every call.
+//! Who a bearer secret acts as: the token looked up by its digest with
+//! its user or staff member, read afresh on every call.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -8,10 +8,9 @@ use uuid::Uuid;
 use super::{SECRET_PREFIX, TokenScope};
 use crate::{
     digest::sha256,
-    identity::{StaffId, UserId},
-    schema::api_tokens as t,
-    staff::{self, StaffMember},
-    tenants::{self, TenantUser},
+    schema::{api_tokens as t, provider_staff, tenant_users, tenants as tenants_t},
+    staff::{StaffMember, StaffRow},
+    tenants::{self, TenantUser, TenantUserRow},
 };
 
 /// The token a bearer secret names, for the realm it is used in.
@@ -45,25 +44,31 @@ pub fn authenticate(
         id: Uuid,
         name: String,
         scope: String,
-        user_id: Option<Uuid>,
-        staff_id: Option<Uuid>,
         last_used_at: Option<DateTime<Utc>>,
     }
-    let found: Option<Found> = t::table
+    // The token with its user (and the user's tenant) or staff member, in
+    // one statement: every API call pays this before its own queries.
+    type Row = (
+        Found,
+        Option<TenantUserRow>,
+        Option<(String, bool)>,
+        Option<StaffRow>,
+    );
+    let found: Option<Row> = t::table
+        .left_join(tenant_users::table.inner_join(tenants_t::table))
+        .left_join(provider_staff::table)
         .filter(t::secret_hash.eq(&hash))
         .filter(t::revoked_at.is_null())
         .filter(t::expires_at.gt(now))
         .select((
-            t::id,
-            t::name,
-            t::scope,
-            t::user_id,
-            t::staff_id,
-            t::last_used_at,
+            (t::id, t::name, t::scope, t::last_used_at),
+            Option::<TenantUserRow>::as_select(),
+            (tenants_t::name, tenants_t::lockbox_enabled).nullable(),
+            Option::<StaffRow>::as_select(),
         ))
         .first(conn)
         .optional()?;
-    let Some(found) = found else {
+    let Some((found, user, tenant, member)) = found else {
         return Ok(None);
     };
     let token = TokenRef {
@@ -71,13 +76,12 @@ pub fn authenticate(
         name: found.name,
         scope: TokenScope::from_db(&found.scope).unwrap_or(TokenScope::Read),
     };
-    let bearer = match (found.user_id, found.staff_id) {
-        (Some(user), None) => tenants::find_user(conn, UserId(user))?
+    // A token belongs to exactly one of them (a CHECK constraint).
+    let bearer = match (user.zip(tenant), member) {
+        (Some((user, tenant)), None) => Some(tenants::to_user(user, tenant))
             .filter(|u| u.role.can_use_lockbox())
             .map(|u| Bearer::Customer(u, token)),
-        (None, Some(member)) => {
-            staff::find(conn, StaffId(member))?.map(|m| Bearer::Staff(m, token))
-        }
+        (None, Some(member)) => Some(Bearer::Staff(member.into(), token)),
         _ => None,
     };
     if bearer.is_some()
