@@ -40,6 +40,8 @@ impl StaffRole {
     }
 }
 
+/// A staff member's row as stored, password hash included: read it into
+/// a [`StaffMember`] (which has none), e.g. beside an API token.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = provider_staff)]
 pub struct StaffRow {
