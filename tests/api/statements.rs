@@ -44,7 +44,7 @@ fn is_write(sql: &str) -> bool {
     .iter()
     .any(|w| head.starts_with(w))
         || head.contains("FOR UPDATE")
-        // A data-modifying WITH (e.g. a transition's state and timeline).
+        // A write behind a data-modifying WITH counts too.
         || (head.starts_with("WITH")
             && ["INSERT INTO", "UPDATE ", "DELETE FROM"]
                 .iter()
