@@ -219,6 +219,16 @@ pub fn mark(
     })
 }
 
+mod sql {
+    diesel::define_sql_function! {
+        /// PostgreSQL's COALESCE of a stored instant and a given one.
+        fn coalesce(
+            a: diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+            b: diesel::sql_types::Timestamptz,
+        ) -> diesel::sql_types::Timestamptz;
+    }
+}
+
 /// Notes that the endpoint fails: it rests for the backoff of its failed
 /// attempts in a row (a success resets them), so one event it keeps
 /// rejecting holds the others up once per retry and for one short backoff,
@@ -230,11 +240,12 @@ fn failing(
     d: Delivery,
     now: DateTime<Utc>,
 ) -> QueryResult<Marked> {
-    diesel::update(we::table.find(e.id).filter(we::failing_since.is_null()))
-        .set(we::failing_since.eq(now))
-        .execute(conn)?;
+    // Failing since now unless it already was; one more failure in a row.
     let (failures, since): (i32, Option<DateTime<Utc>>) = diesel::update(we::table.find(e.id))
-        .set(we::failures.eq(we::failures + 1))
+        .set((
+            we::failing_since.eq(sql::coalesce(we::failing_since, now).nullable()),
+            we::failures.eq(we::failures + 1),
+        ))
         .returning((we::failures, we::failing_since))
         .get_result(conn)?;
     diesel::update(we::table.find(e.id))
