@@ -16,18 +16,13 @@ use crate::{
     requests::use_cases,
 };
 
-/// Registers `P`'s downloads; before the request pages' routes, whose
-/// `{id}/{action}` would otherwise take `{id}/evidence.json`.
+/// Registers `P`'s downloads, relative to its base (inside the request
+/// pages' scope); before the request pages' routes, whose `{id}/{action}`
+/// would otherwise take `{id}/evidence.json`.
 pub fn routes<P: RequestPortal>(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        &format!("{}/{{id}}/receipts/{{file}}", P::BASE),
-        web::get().to(receipt::<P>),
-    );
+    cfg.route("/{id}/receipts/{file}", web::get().to(receipt::<P>));
     if P::VIEWER == Viewer::Customer {
-        cfg.route(
-            &format!("{}/{{id}}/evidence.json", P::BASE),
-            web::get().to(evidence_pack::<P>),
-        );
+        cfg.route("/{id}/evidence.json", web::get().to(evidence_pack::<P>));
     }
 }
 

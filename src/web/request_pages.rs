@@ -50,19 +50,21 @@ pub trait RequestPortal: Principal {
 }
 
 /// Registers the detail, confirmation and decision routes of `P`'s portal,
-/// after its downloads ([`super::receipts`]).
+/// after its downloads ([`super::receipts`]), in one scope under its base:
+/// a page elsewhere is told apart by that prefix, not by trying each of
+/// these patterns (regular expressions, run by the router and again for the
+/// log's route; issue 20). Register the base's own page and anything else
+/// under it before this.
 pub fn routes<P: TwoFactorPortal>(cfg: &mut web::ServiceConfig) {
-    cfg.configure(super::receipts::routes::<P>)
-        .configure(information::routes::<P>)
-        .route(&format!("{}/{{id}}", P::BASE), web::get().to(detail::<P>))
-        .route(
-            &format!("{}/{{id}}/{{action}}", P::BASE),
-            web::get().to(confirm::<P>),
-        )
-        .route(
-            &format!("{}/{{id}}/{{action}}", P::BASE),
-            web::post().to(decide::<P>),
-        );
+    cfg.service(
+        web::scope(P::BASE)
+            .configure(super::receipts::routes::<P>)
+            .configure(information::routes::<P>)
+            .route("/{id}", web::get().to(detail::<P>))
+            .route("/{id}/{action}", web::get().to(confirm::<P>))
+            .route("/{id}/{action}", web::post().to(decide::<P>))
+            .default_service(web::to(super::not_found)),
+    );
 }
 
 /// A decision's link on the detail page.

@@ -274,15 +274,21 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 
 /// Mounts one listener's API: `routes` under `/api/v1`, with path and
 /// query errors as problems, and a problem for anything else under `/api`.
+/// One scope: a page is told apart by the `/api` prefix, not by a
+/// catch-all pattern (a regular expression every page paid; issue 20).
 pub fn mount(cfg: &mut web::ServiceConfig, routes: fn(&mut web::ServiceConfig)) {
     cfg.service(
-        web::scope("/api/v1")
-            .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
-            .configure(routes)
+        web::scope("/api")
+            .service(
+                web::scope("/v1")
+                    .app_data(
+                        web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()),
+                    )
+                    .configure(routes)
+                    .default_service(web::to(not_found)),
+            )
             .default_service(web::to(not_found)),
-    )
-    .route("/api", web::route().to(not_found))
-    .route("/api/{tail:.*}", web::route().to(not_found));
+    );
 }
 
 /// The customer's API (admin listener).

@@ -25,11 +25,10 @@ use crate::{
     },
 };
 
+/// Registers the form's POST, relative to the portal's base (inside the
+/// request pages' scope).
 pub fn routes<P: RequestPortal>(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        &format!("{}/{{id}}/information", P::BASE),
-        web::post().to(submit::<P>),
-    );
+    cfg.route("/{id}/information", web::post().to(submit::<P>));
 }
 
 /// The question or answer form of a detail page.
