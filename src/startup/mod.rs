@@ -40,6 +40,21 @@ pub struct Application {
     state: AppState,
     /// The per-address limits: the sign-in forms', the API's.
     limits: [RateLimit; 2],
+    /// Turns true once the background work's start-up rounds are done.
+    first_rounds: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+/// Resolves once every background worker, and housekeeping, has finished
+/// the round it runs at once on start-up (or the application stopped):
+/// what a test records after it is its own requests' work, not theirs.
+#[derive(Clone)]
+pub struct FirstRounds(tokio::sync::watch::Receiver<bool>);
+
+impl FirstRounds {
+    pub async fn done(&self) {
+        // An error means the application is gone: nothing runs any more.
+        let _ = self.0.clone().wait_for(|done| *done).await;
+    }
 }
 
 impl Application {
@@ -114,7 +129,14 @@ impl Application {
             engineer,
             state,
             limits,
+            first_rounds: std::sync::Arc::new(tokio::sync::watch::channel(false).0),
         })
+    }
+
+    /// Tells when the start-up rounds of the background work are over,
+    /// once [`Application::run_until_stopped`] runs.
+    pub fn first_rounds(&self) -> FirstRounds {
+        FirstRounds(self.first_rounds.subscribe())
     }
 
     /// The password hasher both portals share; its
@@ -153,9 +175,21 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let stop = std::sync::Arc::new(stop);
-        let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.limits.clone()));
+        // Every task holds a sender until its first round is done; the
+        // receiver hears nothing more once the last one dropped it.
+        let (first_round, mut first_rounds) = tokio::sync::mpsc::channel::<()>(1);
+        let housekeeping = tokio::spawn(housekeeping(
+            self.state.clone(),
+            self.limits.clone(),
+            first_round.clone(),
+        ));
         let trimming = tokio::spawn(memory::trim_every(memory::TRIM_EVERY));
-        let mut workers = self.spawn_workers(&stopping);
+        let mut workers = self.spawn_workers(Stop::new(stopping, first_round));
+        let done = self.first_rounds.clone();
+        tokio::spawn(async move {
+            let _ = first_rounds.recv().await;
+            done.send_replace(true);
+        });
         // The workers hear the signal when the listeners do, so both
         // drain within one grace period (not the workers after the HTTP
         // side: an orchestrator's grace would have to be twice as long).
@@ -186,10 +220,7 @@ impl Application {
     /// Starts the background work; each task ends after its round once
     /// `stopping` turns true. (Housekeeping is simply aborted: it holds
     /// nothing another instance would wait for.)
-    fn spawn_workers(
-        &self,
-        stopping: &tokio::sync::watch::Receiver<bool>,
-    ) -> Vec<tokio::task::JoinHandle<()>> {
+    fn spawn_workers(&self, stopping: Stop) -> Vec<tokio::task::JoinHandle<()>> {
         let (state, settings) = (&self.state, &self.state.settings);
         let mut tasks = vec![
             tokio::spawn(sweeper(
@@ -366,7 +397,8 @@ async fn stop_on_signal(
 /// lets the rate limiter forget idle addresses. Safe with any number of
 /// lockbox processes (each lock-out is reported once; see
 /// [`auth::report_ended_lockouts`]).
-async fn housekeeping(state: AppState, limits: [RateLimit; 2]) {
+async fn housekeeping(state: AppState, limits: [RateLimit; 2], first_round: FirstRound) {
+    let mut first_round = Some(first_round);
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
     loop {
         tick.tick().await;
@@ -385,10 +417,16 @@ async fn housekeeping(state: AppState, limits: [RateLimit; 2]) {
             limit.forget_idle();
         }
         state.api_limit.forget_idle();
+        drop(first_round.take());
     }
 }
+
+/// Held by a background task until its first round is done (see
+/// [`FirstRounds`]).
+type FirstRound = tokio::sync::mpsc::Sender<()>;
 
 mod rounds;
 mod workers;
 
+use rounds::Stop;
 use workers::{checkpointer, mail_worker, metrics_refresher, sealer, sweeper, webhook_worker};

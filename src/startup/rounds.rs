@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::db::DbError;
 
@@ -16,8 +16,23 @@ use crate::db::DbError;
 const MAX_BACKOFF: Duration = Duration::from_secs(4);
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
-/// Tells the workers to stop after their current round.
-pub(super) type Stop = watch::Receiver<bool>;
+/// Tells the workers to stop after their current round; and, held until a
+/// worker's first round is done, lets [`super::FirstRounds`] know when the
+/// start-up rounds are over (every worker runs one at once on start).
+#[derive(Clone)]
+pub(super) struct Stop {
+    signal: watch::Receiver<bool>,
+    first_round: Option<mpsc::Sender<()>>,
+}
+
+impl Stop {
+    pub(super) fn new(signal: watch::Receiver<bool>, first_round: mpsc::Sender<()>) -> Self {
+        Self {
+            signal,
+            first_round: Some(first_round),
+        }
+    }
+}
 
 /// One worker's rounds.
 pub(super) struct Rounds {
@@ -26,6 +41,8 @@ pub(super) struct Rounds {
     stop: Stop,
     down_since: Option<Instant>,
     backoff: Duration,
+    /// A round has been started (so the next call ends the first).
+    begun: bool,
 }
 
 impl Rounds {
@@ -38,17 +55,23 @@ impl Rounds {
             stop,
             down_since: None,
             backoff: FIRST_BACKOFF,
+            begun: false,
         }
     }
 
     /// Waits for the next round (while the database is away, the pause
     /// first); `false` once the process is stopping.
     pub(super) async fn next(&mut self) -> bool {
-        if *self.stop.borrow() {
+        if self.begun {
+            // The round before was the first: it is done.
+            self.stop.first_round = None;
+        }
+        self.begun = true;
+        if *self.stop.signal.borrow() {
             return false;
         }
         let pause = self.down_since.map(|_| self.backoff);
-        let (tick, stop) = (&mut self.tick, &mut self.stop);
+        let (tick, stop) = (&mut self.tick, &mut self.stop.signal);
         tokio::select! {
             _ = async {
                 if let Some(pause) = pause {

@@ -8,9 +8,9 @@
 //! the request once.
 //!
 //! Every statement sent to the test's database is seen through diesel's
-//! instrumentation ([`crate::helpers::statements`]), while the background
-//! work that could send some of its own in the same moment waits for
-//! minutes.
+//! instrumentation ([`crate::helpers::statements`]), kept only once the
+//! background work's start-up rounds are done; its next rounds wait for
+//! minutes, so nothing else sends any in the same moment.
 
 use lockbox::{auth::api_tokens::TokenScope, identity::RequestId};
 
@@ -51,8 +51,9 @@ fn is_write(sql: &str) -> bool {
                 .any(|w| head.contains(w)))
 }
 
-/// The test's world, its database's statements recorded; the background
-/// work waits for minutes, so what is recorded is the page's own.
+/// The test's world, its database's statements recorded from the moment
+/// the background work's start-up rounds are done; its next rounds wait
+/// for minutes, so what is recorded is the page's own.
 async fn recorded_world() -> World {
     record_statements();
     let w = world_with(|s| {
@@ -61,6 +62,7 @@ async fn recorded_world() -> World {
         s.resilience.sweep_every = std::time::Duration::from_secs(300);
     })
     .await;
+    w.app.first_rounds.done().await;
     watch(&database_of(&w.app.owner_url));
     w
 }
@@ -348,4 +350,37 @@ async fn a_form_post_holds_no_connection_while_its_body_is_on_the_way() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     drop(stream);
+}
+
+/// What [`recorded_world`] waits for: the start-up rounds of the
+/// background work (housekeeping's, the sweeper's with its reminders, the
+/// gauges' refresh) have sent their statements when it says they are done.
+#[tokio::test]
+async fn the_start_up_rounds_are_over_when_the_application_says_so() {
+    record_statements();
+    let db = crate::helpers::TestDatabase::new();
+    let database = database_of(&db.app_url);
+    watch(&database);
+    let app = crate::helpers::spawn_app_on(db, |s| {
+        s.audit_seal_every = None;
+        s.metrics.refresh_every = Some(std::time::Duration::from_secs(3600));
+        s.resilience.sweep_every = std::time::Duration::from_secs(300);
+    })
+    .await;
+    app.first_rounds.done().await;
+    let seen = since(0, &database);
+    let sent = |what: &str, part: &str| {
+        assert!(
+            seen.iter().any(|s| s.contains(part)),
+            "{what} is not done:\n{}",
+            listed(&seen)
+        )
+    };
+    // Each round's last statement.
+    sent("housekeeping", "DELETE FROM sign_in_counters");
+    sent("the sweeper's reminders", "NOT (EXISTS (SELECT");
+    sent("the gauges' refresh", "AS oldest_mail");
+    let opened = seen.iter().filter(|s| s.starts_with("BEGIN")).count();
+    let closed = seen.iter().filter(|s| s.trim() == "COMMIT").count();
+    assert_eq!(opened, closed, "a transaction is open:\n{}", listed(&seen));
 }

@@ -38,6 +38,8 @@ pub struct TestApp {
     pub clock: SettableClock,
     /// The server's password hasher: its verifications can be counted.
     pub hasher: password::Hasher,
+    /// Done once the background work's start-up rounds are.
+    pub first_rounds: lockbox::startup::FirstRounds,
     /// Dropped with the app (and any [`TestApp::second`] of it): the
     /// test's database goes with it.
     _db: Arc<TestDatabase>,
@@ -110,6 +112,7 @@ async fn launch(settings: Settings, db: Arc<TestDatabase>, keys: Arc<KeyFiles>) 
     let admin_url = format!("http://127.0.0.1:{}", app.admin_port());
     let engineer_url = format!("http://127.0.0.1:{}", app.engineer_port());
     let hasher = app.hasher().clone();
+    let first_rounds = app.first_rounds();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         settings,
@@ -120,14 +123,23 @@ async fn launch(settings: Settings, db: Arc<TestDatabase>, keys: Arc<KeyFiles>) 
         owner_url: db.url.clone(),
         clock,
         hasher,
+        first_rounds,
         _keys: keys,
         _db: db,
     }
 }
 
+/// How long a test client keeps an idle connection: shorter than the
+/// server's keep-alive (actix-web's default, 5 s). A connection reused at
+/// the moment the server closes it fails its request ("error sending
+/// request"; a POST is not retried): a client idle for about that long
+/// between arranging and acting met it.
+pub const CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A browser-like client: keeps cookies, does not follow redirects.
 pub fn client() -> Client {
     Client::builder()
+        .pool_idle_timeout(CLIENT_IDLE)
         .cookie_store(true)
         .redirect(Policy::none())
         .build()
@@ -138,6 +150,7 @@ pub fn client() -> Client {
 pub fn client_with_jar() -> (Client, Arc<Jar>) {
     let jar = Arc::new(Jar::default());
     let client = Client::builder()
+        .pool_idle_timeout(CLIENT_IDLE)
         .cookie_provider(jar.clone())
         .redirect(Policy::none())
         .build()
@@ -148,6 +161,7 @@ pub fn client_with_jar() -> (Client, Arc<Jar>) {
 /// A client whose connections come from another loopback address.
 pub fn client_from(ip: &str) -> Client {
     Client::builder()
+        .pool_idle_timeout(CLIENT_IDLE)
         .cookie_store(true)
         .redirect(Policy::none())
         .local_address(ip.parse::<IpAddr>().expect("ip"))
