@@ -1551,6 +1551,7 @@ async fn personas(
         (visitor, csrf_of(&admin_page), csrf_of(&engineer_page)),
     );
     let bare = reqwest::Client::builder()
+        .pool_idle_timeout(crate::helpers::CLIENT_IDLE)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
@@ -1729,7 +1730,9 @@ async fn ten_thousand_generated_requests_get_no_5xx_and_change_nothing() {
                             Err(e) => Err(format!("body: {e}")),
                         }
                     }
-                    Err(e) => Err(format!("request: {e}")),
+                    // With its causes: "error sending request" alone
+                    // does not say what broke.
+                    Err(e) => Err(format!("request: {}", causes(&e))),
                 };
                 (i, outcome)
             }
@@ -1793,10 +1796,17 @@ async fn ten_thousand_generated_requests_get_no_5xx_and_change_nothing() {
 /// A request's status and `Location`, or why it got no answer.
 type Outcome = Result<(StatusCode, String), String>;
 
-/// The one 5xx this branch knows and leaves to its owner: the admin
-/// request list with a time PostgreSQL cannot store (see
-/// [`the_admin_request_list_refuses_times_postgresql_cannot_store`]).
-/// Printed, not counted.
+/// An error and its causes, joined by ": ".
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
 /// The POSTs that answer 200 while refusing: forms shown again with what
 /// is wrong (the switch's confirmation, an operation's field errors).
 fn refusal_page(r: &FuzzRequest) -> bool {
