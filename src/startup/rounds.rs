@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::db::DbError;
 
@@ -22,11 +22,11 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 #[derive(Clone)]
 pub(super) struct Stop {
     signal: watch::Receiver<bool>,
-    first_round: Option<mpsc::Sender<()>>,
+    first_round: Option<super::FirstRound>,
 }
 
 impl Stop {
-    pub(super) fn new(signal: watch::Receiver<bool>, first_round: mpsc::Sender<()>) -> Self {
+    pub(super) fn new(signal: watch::Receiver<bool>, first_round: super::FirstRound) -> Self {
         Self {
             signal,
             first_round: Some(first_round),

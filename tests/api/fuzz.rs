@@ -1550,11 +1550,7 @@ async fn personas(
         Persona::Visitor,
         (visitor, csrf_of(&admin_page), csrf_of(&engineer_page)),
     );
-    let bare = reqwest::Client::builder()
-        .pool_idle_timeout(crate::helpers::CLIENT_IDLE)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let bare = crate::helpers::client_builder().build().expect("client");
     out.insert(Persona::Bare, (bare, String::new(), String::new()));
     out
 }

@@ -593,10 +593,7 @@ async fn sign_in_pages_write_no_session_rows_and_sign_in_keeps_its_csrf_check() 
         .expect("request");
     assert_eq!(resp.status(), StatusCode::FORBIDDEN, "someone else's token");
     // Nor does a token without its cookie get anyone in.
-    let cookieless = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let cookieless = crate::helpers::client_builder().build().expect("client");
     let resp = cookieless
         .post(format!("{}/signin", app.engineer_url))
         .form(&[

@@ -30,8 +30,7 @@ async fn sign_out_ends_the_session_on_the_server_and_a_replayed_cookie_is_refuse
         .expect("request");
     assert_eq!(location(&resp), "/signin");
 
-    let replay = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    let replay = crate::helpers::client_builder()
         .build()
         .expect("client")
         .get(format!("{}/", app.admin_url))
@@ -59,8 +58,7 @@ async fn the_session_id_changes_at_sign_in() {
     let after = cookie_header(&jar, &app.engineer_url);
     assert_ne!(before, after);
 
-    let old = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    let old = crate::helpers::client_builder()
         .build()
         .expect("client")
         .get(format!("{}/", app.engineer_url))
@@ -198,10 +196,7 @@ async fn a_session_of_one_portal_is_worthless_on_the_other() {
         .expect("admin cookie")
         .to_owned();
 
-    let bare = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let bare = crate::helpers::client_builder().build().expect("client");
     for header in [
         format!("lockbox_admin={value}"),
         format!("lockbox_engineer={value}"),

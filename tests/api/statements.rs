@@ -51,17 +51,20 @@ fn is_write(sql: &str) -> bool {
                 .any(|w| head.contains(w)))
 }
 
+/// No sealer; the gauges' refresh and the sweeper wait for minutes after
+/// their start-up rounds.
+fn quiet_background(s: &mut lockbox::config::Settings) {
+    s.audit_seal_every = None;
+    s.metrics.refresh_every = Some(std::time::Duration::from_secs(3600));
+    s.resilience.sweep_every = std::time::Duration::from_secs(300);
+}
+
 /// The test's world, its database's statements recorded from the moment
 /// the background work's start-up rounds are done; its next rounds wait
 /// for minutes, so what is recorded is the page's own.
 async fn recorded_world() -> World {
     record_statements();
-    let w = world_with(|s| {
-        s.audit_seal_every = None;
-        s.metrics.refresh_every = Some(std::time::Duration::from_secs(3600));
-        s.resilience.sweep_every = std::time::Duration::from_secs(300);
-    })
-    .await;
+    let w = world_with(quiet_background).await;
     w.app.first_rounds.done().await;
     watch(&database_of(&w.app.owner_url));
     w
@@ -361,12 +364,7 @@ async fn the_start_up_rounds_are_over_when_the_application_says_so() {
     let db = crate::helpers::TestDatabase::new();
     let database = database_of(&db.app_url);
     watch(&database);
-    let app = crate::helpers::spawn_app_on(db, |s| {
-        s.audit_seal_every = None;
-        s.metrics.refresh_every = Some(std::time::Duration::from_secs(3600));
-        s.resilience.sweep_every = std::time::Duration::from_secs(300);
-    })
-    .await;
+    let app = crate::helpers::spawn_app_on(db, quiet_background).await;
     app.first_rounds.done().await;
     let seen = since(0, &database);
     let sent = |what: &str, part: &str| {

@@ -15,7 +15,6 @@ use lockbox::{
 use reqwest::{
     Client, StatusCode,
     header::{HeaderMap, HeaderValue},
-    redirect::Policy,
 };
 
 use crate::helpers::{TestApp, client, client_from, csrf_of, spawn_app_with, texts};
@@ -28,9 +27,8 @@ fn client_via_proxy(ip: &str) -> Client {
         "x-forwarded-for",
         HeaderValue::from_str(ip).expect("an address"),
     );
-    Client::builder()
+    crate::helpers::client_builder()
         .cookie_store(true)
-        .redirect(Policy::none())
         .default_headers(headers)
         .build()
         .expect("client")

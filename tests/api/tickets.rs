@@ -107,9 +107,8 @@ async fn ticket_numbers_stay_unique_under_50_concurrent_openings() {
     let token = csrf_of(&w.app.admin_page(&client, "/support/tickets/new").await);
     let tasks: Vec<_> = (0..50)
         .map(|i| {
-            let client = reqwest::Client::builder()
+            let client = crate::helpers::client_builder()
                 .cookie_provider(jar.clone())
-                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client");
             let (url, token) = (

@@ -136,23 +136,25 @@ async fn launch(settings: Settings, db: Arc<TestDatabase>, keys: Arc<KeyFiles>) 
 /// between arranging and acting met it.
 pub const CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// A browser-like client: keeps cookies, does not follow redirects.
-pub fn client() -> Client {
+/// What every test client starts from: redirects are not followed, and
+/// idle connections are dropped before the server would close them (see
+/// [`CLIENT_IDLE`]).
+pub fn client_builder() -> reqwest::ClientBuilder {
     Client::builder()
         .pool_idle_timeout(CLIENT_IDLE)
-        .cookie_store(true)
         .redirect(Policy::none())
-        .build()
-        .expect("client")
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub fn client() -> Client {
+    client_builder().cookie_store(true).build().expect("client")
 }
 
 /// A client with an inspectable cookie jar.
 pub fn client_with_jar() -> (Client, Arc<Jar>) {
     let jar = Arc::new(Jar::default());
-    let client = Client::builder()
-        .pool_idle_timeout(CLIENT_IDLE)
+    let client = client_builder()
         .cookie_provider(jar.clone())
-        .redirect(Policy::none())
         .build()
         .expect("client");
     (client, jar)
@@ -160,10 +162,8 @@ pub fn client_with_jar() -> (Client, Arc<Jar>) {
 
 /// A client whose connections come from another loopback address.
 pub fn client_from(ip: &str) -> Client {
-    Client::builder()
-        .pool_idle_timeout(CLIENT_IDLE)
+    client_builder()
         .cookie_store(true)
-        .redirect(Policy::none())
         .local_address(ip.parse::<IpAddr>().expect("ip"))
         .build()
         .expect("client")
