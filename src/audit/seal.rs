@@ -142,12 +142,12 @@ struct PendingTenant {
 /// returned after all had their turn.
 pub fn seal_pending(conn: &mut PgConnection) -> QueryResult<u64> {
     // Per tenant two index probes: its newest record and its newest seal.
-    let tenants: Vec<PendingTenant> = diesel::sql_query(
+    let tenants: Vec<PendingTenant> = crate::db::prepared(diesel::sql_query(
         "SELECT t.id FROM tenants t \
          WHERE EXISTS (SELECT 1 FROM audit_records r WHERE r.tenant_id = t.id AND r.id > \
              coalesce((SELECT c.record_id FROM audit_chain c WHERE c.tenant_id = t.id \
                        ORDER BY c.seq DESC LIMIT 1), '-9223372036854775808'::bigint))",
-    )
+    ))
     .load(conn)?;
     let (mut sealed, mut failed) = (0, None);
     for tenant in tenants {

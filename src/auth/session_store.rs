@@ -199,22 +199,20 @@ fn extend(
     absolute: Duration,
 ) -> QueryResult<usize> {
     let (state, principal) = state.map_or((None, None), |(s, p)| (Some(s), p));
-    crate::db::prepared(
-        diesel::sql_query(
-            "UPDATE web_sessions \
+    diesel::sql_query(
+        "UPDATE web_sessions \
              SET state = COALESCE($1, state), \
                  principal_id = CASE WHEN $1 IS NULL THEN principal_id ELSE $7 END, \
                  expires_at = LEAST($2, created_at + make_interval(secs => $3)) \
              WHERE key_hash = $4 AND realm = $5 AND expires_at > $6",
-        )
-        .bind::<Nullable<Jsonb>, _>(state)
-        .bind::<Timestamptz, _>(now + idle)
-        .bind::<Double, _>(absolute.num_seconds() as f64)
-        .bind::<Bytea, _>(hash)
-        .bind::<Text, _>(realm)
-        .bind::<Timestamptz, _>(now)
-        .bind::<Nullable<diesel::sql_types::Uuid>, _>(principal),
     )
+    .bind::<Nullable<Jsonb>, _>(state)
+    .bind::<Timestamptz, _>(now + idle)
+    .bind::<Double, _>(absolute.num_seconds() as f64)
+    .bind::<Bytea, _>(hash)
+    .bind::<Text, _>(realm)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(principal)
     .execute(conn)
 }
 
@@ -394,14 +392,12 @@ pub fn prune(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> 
     use diesel::sql_types::BigInt;
     let mut total = 0;
     loop {
-        let deleted = crate::db::prepared(
-            diesel::sql_query(
-                "DELETE FROM web_sessions WHERE key_hash IN \
+        let deleted = diesel::sql_query(
+            "DELETE FROM web_sessions WHERE key_hash IN \
                  (SELECT key_hash FROM web_sessions WHERE expires_at <= $1 LIMIT $2)",
-            )
-            .bind::<Timestamptz, _>(now)
-            .bind::<BigInt, _>(PRUNE_BATCH),
         )
+        .bind::<Timestamptz, _>(now)
+        .bind::<BigInt, _>(PRUNE_BATCH)
         .execute(conn)?;
         total += deleted;
         if (deleted as i64) < PRUNE_BATCH {

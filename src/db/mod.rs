@@ -337,10 +337,19 @@ pub fn snapshot<T>(
 }
 
 /// A query whose SQL text is fixed (written out in the source, not
-/// assembled from input), kept in the connection's prepared statement
-/// cache under its text. Diesel never caches `sql_query` or `sql` literal
-/// queries (it cannot know their text is bounded), so without this a hot
-/// raw query is parsed and planned on every call.
+/// assembled from input), or one of a few such texts, kept in the
+/// connection's prepared statement cache under its text. Diesel never
+/// caches `sql_query` or `sql` literal queries, any UPDATE, or an INSERT
+/// of several rows or of a struct (it cannot know their text is bounded),
+/// so without this a hot query of those forms is parsed and planned on
+/// every call.
+///
+/// Only what is run by value is kept: `load`, `get_result`, and for a
+/// write [`Prepared::written`] (with a `RETURNING` clause). `execute`
+/// hands diesel the query by reference, and diesel then asks the wrapped
+/// query's parts, not this wrapper, whether it may keep it: an UPDATE, an
+/// INSERT or a raw query says no, and it is parsed and planned each time
+/// (the test `statements::decision_writes_are_prepared` shows both).
 #[derive(Debug, Clone)]
 pub struct Prepared<Q>(Q);
 
@@ -374,6 +383,18 @@ impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<
 }
 
 impl<Q, C> diesel::RunQueryDsl<C> for Prepared<Q> {}
+
+impl<Q> Prepared<Q> {
+    /// Runs a write whose `RETURNING` clause gives a row of type `U` per
+    /// row written, kept prepared (see [`Prepared`]), and counts the rows.
+    pub fn written<'q, U>(self, conn: &mut PgConnection) -> diesel::QueryResult<usize>
+    where
+        Self: diesel::query_dsl::LoadQuery<'q, PgConnection, U>,
+    {
+        use diesel::RunQueryDsl;
+        Ok(self.load::<U>(conn)?.len())
+    }
+}
 
 /// Runs `f` with a pooled connection on the blocking thread pool: `pool.get()`
 /// and every diesel call block, and must not stall the async workers. In a

@@ -52,7 +52,15 @@ pub fn enqueue(
     if rows.is_empty() {
         return Ok(0);
     }
-    diesel::insert_into(ob::table).values(rows).execute(conn)
+    // Prepared: the text depends only on how many mails there are (every
+    // value is bound), and a change mails one recipient or its tenant's
+    // approvers, so the texts a connection keeps are few.
+    crate::db::prepared(
+        diesel::insert_into(ob::table)
+            .values(rows)
+            .returning(ob::id),
+    )
+    .written::<Uuid>(conn)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -214,14 +222,17 @@ fn mark(
 /// Withdraws the undelivered messages of `kind` about `request` (no longer
 /// useful: e.g. the reminder of a request someone decided meanwhile).
 pub fn withdraw(conn: &mut PgConnection, request: Uuid, kind: &str) -> QueryResult<usize> {
-    diesel::update(
-        ob::table
-            .filter(ob::request_id.eq(request))
-            .filter(ob::kind.eq(kind))
-            .filter(ob::status.eq_any(["pending", "failed"])),
+    crate::db::prepared(
+        diesel::update(
+            ob::table
+                .filter(ob::request_id.eq(request))
+                .filter(ob::kind.eq(kind))
+                .filter(ob::status.eq_any(["pending", "failed"])),
+        )
+        .set(ob::status.eq("withdrawn"))
+        .returning(ob::id),
     )
-    .set(ob::status.eq("withdrawn"))
-    .execute(conn)
+    .written::<Uuid>(conn)
 }
 
 /// A message that failed for good, as `lockbox outbox list --failed`

@@ -226,9 +226,12 @@ pub fn decide(
 /// setting at the moment it reaches its customer (issue 19), so a later
 /// change of the setting never moves a request already waiting.
 fn record_quorum(conn: &mut PgConnection, id: RequestId, quorum: i16) -> QueryResult<()> {
-    diesel::update(ar::table.find(id))
-        .set(ar::approvals_required.eq(quorum))
-        .execute(conn)?;
+    crate::db::prepared(
+        diesel::update(ar::table.find(id))
+            .set(ar::approvals_required.eq(quorum))
+            .returning(ar::id),
+    )
+    .written::<RequestId>(conn)?;
     Ok(())
 }
 

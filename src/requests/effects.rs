@@ -74,20 +74,28 @@ pub fn apply(
         (Event::ManagerApprove { .. } | Event::ManagerReject, Actor::Manager(m)) => Some((m, t.at)),
         _ => None,
     };
-    diesel::update(ar::table.find(req.id))
-        .set((
-            ar::status.eq(t.to.as_db()),
-            ar::expires_at.eq(t.expires_at),
-            ar::approved_at.eq(t.approved_at.or(req.approved_at)),
-            ar::ends_at.eq(t.ends_at),
-            ar::closed_at.eq(closed_at),
-            ar::manager_id.eq(manager.map(|m| m.0).or(req.manager_id)),
-        ))
-        .execute(conn)?;
-    if let Some((_, at)) = manager {
+    // Prepared: diesel never keeps an UPDATE, and this one's text is the
+    // same for every transition (a missing value is bound as NULL).
+    crate::db::prepared(
         diesel::update(ar::table.find(req.id))
-            .set(ar::manager_decided_at.eq(at))
-            .execute(conn)?;
+            .set((
+                ar::status.eq(t.to.as_db()),
+                ar::expires_at.eq(t.expires_at),
+                ar::approved_at.eq(t.approved_at.or(req.approved_at)),
+                ar::ends_at.eq(t.ends_at),
+                ar::closed_at.eq(closed_at),
+                ar::manager_id.eq(manager.map(|m| m.0).or(req.manager_id)),
+            ))
+            .returning(ar::id),
+    )
+    .written::<RequestId>(conn)?;
+    if let Some((_, at)) = manager {
+        crate::db::prepared(
+            diesel::update(ar::table.find(req.id))
+                .set(ar::manager_decided_at.eq(at))
+                .returning(ar::id),
+        )
+        .written::<RequestId>(conn)?;
     }
     let after = written(req, event, t, by, closed_at, manager.map(|m| m.0));
     record_event(conn, req.id, t.at, event.as_db(), t.to, by, comment)?;

@@ -382,3 +382,91 @@ async fn the_start_up_rounds_are_over_when_the_application_says_so() {
     let closed = seen.iter().filter(|s| s.trim() == "COMMIT").count();
     assert_eq!(opened, closed, "a transaction is open:\n{}", listed(&seen));
 }
+
+#[derive(diesel::QueryableByName)]
+struct Kept {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    statement: String,
+}
+
+/// The statements the connection keeps prepared.
+fn kept(conn: &mut diesel::PgConnection) -> Vec<String> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT statement FROM pg_prepared_statements")
+        .load::<Kept>(conn)
+        .expect("prepared statements")
+        .into_iter()
+        .map(|k| k.statement)
+        .collect()
+}
+
+/// A customer's approval writes through statements its connection keeps
+/// prepared, planned once and not parsed again on the next decision:
+/// diesel keeps no UPDATE, and no INSERT of a struct or of several rows,
+/// unless `db::prepared` vouches for its text and it is run by value. Run
+/// with `execute`, the same wrapper keeps nothing (what `db::Prepared`'s
+/// comment warns of).
+#[tokio::test]
+async fn a_decisions_writes_are_kept_prepared() {
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    use lockbox::{
+        identity::UserId,
+        requests::{Action, Caller, Comment, Policy, Via, decide_as},
+        schema::access_requests as ar,
+        signing::Signer,
+        tenants::Role,
+    };
+
+    let w = crate::helpers::world().await;
+    let admin = w.customers().admin;
+    let id = w
+        .app
+        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let caller = Caller::Customer {
+        id: UserId::from(admin.id),
+        tenant: w.contoso,
+        name: "Contoso Admin".into(),
+        role: Role::GlobalAdmin,
+        via: Via::Portal,
+    };
+    let mut conn = w.app.conn();
+    let decided = decide_as(
+        &mut conn,
+        &caller,
+        id,
+        Action::Approve,
+        Comment::parse("ok").expect("comment"),
+        "192.0.2.7",
+        &w.app.clock,
+        &Policy::default(),
+        Some(std::sync::Arc::new(Signer::generate())),
+    )
+    .expect("approved");
+    assert_eq!(decided.status, lockbox::requests::Status::Approved);
+
+    let statements = kept(&mut conn);
+    for write in [
+        "UPDATE \"access_requests\" SET \"status\"",
+        "INSERT INTO \"decision_receipts\"",
+        "UPDATE \"outbox\" SET \"status\"",
+        "INSERT INTO \"outbox\"",
+    ] {
+        assert!(
+            statements.iter().any(|s| s.starts_with(write)),
+            "{write} is not kept prepared:\n{}",
+            listed(&statements)
+        );
+    }
+
+    lockbox::db::prepared(
+        diesel::update(ar::table.find(id)).set(ar::workload.eq(decided.workload.as_db())),
+    )
+    .execute(&mut *conn)
+    .expect("update");
+    assert!(
+        !kept(&mut conn)
+            .iter()
+            .any(|s| s.contains("SET \"workload\"")),
+        "execute kept it prepared after all: db::Prepared's comment is out of date"
+    );
+}

@@ -266,9 +266,14 @@ pub fn issue(
     statement: &Statement<'_>,
 ) -> QueryResult<Receipt> {
     let receipt = Receipt::sign(signer, statement);
-    diesel::insert_into(dr::table)
-        .values(&receipt)
-        .execute(conn)?;
+    // Prepared: every field is bound (none is left to its DEFAULT), so
+    // the text is the same for every receipt.
+    crate::db::prepared(
+        diesel::insert_into(dr::table)
+            .values(&receipt)
+            .returning(dr::audit_record),
+    )
+    .written::<i64>(conn)?;
     Ok(receipt)
 }
 

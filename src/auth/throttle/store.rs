@@ -163,14 +163,12 @@ fn lock_and_read(
         .iter()
         .map(|key| format!("{}/{key}", realm.as_db()))
         .collect();
-    crate::db::prepared(
-        diesel::sql_query(
-            "SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(k) AS h \
+    diesel::sql_query(
+        "SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(k) AS h \
              FROM unnest($2::text[]) AS k ORDER BY h) AS keys",
-        )
-        .bind::<diesel::sql_types::Integer, _>(LOCK_CLASS)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&named),
     )
+    .bind::<diesel::sql_types::Integer, _>(LOCK_CLASS)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&named)
     .execute(conn)?;
     c::table
         .filter(c::realm.eq(realm.as_db()))
@@ -305,15 +303,13 @@ pub fn forget_lockouts(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<usiz
 /// counter back, and a run-out counter counts as fresh anyway.
 pub fn prune(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
     use diesel::sql_types::Timestamptz;
-    crate::db::prepared(
-        diesel::sql_query(
-            "DELETE FROM sign_in_counters WHERE (realm, scope_key) IN (\
+    diesel::sql_query(
+        "DELETE FROM sign_in_counters WHERE (realm, scope_key) IN (\
              SELECT realm, scope_key FROM sign_in_counters \
              WHERE locked_until <= $1 OR (locked_until IS NULL AND window_start <= $2) \
              FOR UPDATE SKIP LOCKED)",
-        )
-        .bind::<Timestamptz, _>(now)
-        .bind::<Timestamptz, _>(now - WINDOW),
     )
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(now - WINDOW)
     .execute(conn)
 }
