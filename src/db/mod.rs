@@ -337,8 +337,8 @@ pub fn snapshot<T>(
 }
 
 /// A query whose SQL text is fixed (written out in the source, not
-/// assembled from input), or one of a few such texts, kept in the
-/// connection's prepared statement cache under its text. Diesel never
+/// assembled from input), kept in the connection's prepared statement
+/// cache under its text. Diesel never
 /// caches `sql_query` or `sql` literal queries, any UPDATE, or an INSERT
 /// of several rows or of a struct (it cannot know their text is bounded),
 /// so without this a hot query of those forms is parsed and planned on
@@ -349,7 +349,8 @@ pub fn snapshot<T>(
 /// hands diesel the query by reference, and diesel then asks the wrapped
 /// query's parts, not this wrapper, whether it may keep it: an UPDATE, an
 /// INSERT or a raw query says no, and it is parsed and planned each time
-/// (the test `statements::decision_writes_are_prepared` shows both).
+/// (the test `statements::a_decisions_writes_are_kept_prepared` shows
+/// both).
 #[derive(Debug, Clone)]
 pub struct Prepared<Q>(Q);
 

@@ -52,15 +52,17 @@ pub fn enqueue(
     if rows.is_empty() {
         return Ok(0);
     }
-    // Prepared: the text depends only on how many mails there are (every
-    // value is bound), and a change mails one recipient or its tenant's
-    // approvers, so the texts a connection keeps are few.
-    crate::db::prepared(
-        diesel::insert_into(ob::table)
-            .values(rows)
-            .returning(ob::id),
-    )
-    .written::<Uuid>(conn)
+    // One mail, as a decision's to its engineer, is kept prepared (every
+    // value is bound, so its text is fixed). Several are not: the text
+    // grows with their number, and a tenant's approvers, who may all be
+    // mailed at once, have no upper bound.
+    let one = rows.len() == 1;
+    let insert = diesel::insert_into(ob::table).values(rows);
+    if one {
+        crate::db::prepared(insert.returning(ob::id)).written::<Uuid>(conn)
+    } else {
+        insert.execute(conn)
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -401,17 +401,17 @@ fn kept(conn: &mut diesel::PgConnection) -> Vec<String> {
 }
 
 /// A customer's approval writes through statements its connection keeps
-/// prepared, planned once and not parsed again on the next decision:
-/// diesel keeps no UPDATE, and no INSERT of a struct or of several rows,
-/// unless `db::prepared` vouches for its text and it is run by value. Run
-/// with `execute`, the same wrapper keeps nothing (what `db::Prepared`'s
-/// comment warns of).
+/// prepared, and the next approval on that connection prepares nothing
+/// new: diesel keeps no UPDATE, and no INSERT of a struct or of several
+/// rows, unless `db::prepared` vouches for its text and it is run by
+/// value. Run with `execute`, the same wrapper keeps nothing (what
+/// `db::Prepared`'s comment warns of).
 #[tokio::test]
 async fn a_decisions_writes_are_kept_prepared() {
     use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
     use lockbox::{
         identity::UserId,
-        requests::{Action, Caller, Comment, Policy, Via, decide_as},
+        requests::{Action, Caller, Comment, Policy, Status, Via, decide_as},
         schema::access_requests as ar,
         signing::Signer,
         tenants::Role,
@@ -419,9 +419,12 @@ async fn a_decisions_writes_are_kept_prepared() {
 
     let w = crate::helpers::world().await;
     let admin = w.customers().admin;
-    let id = w
-        .app
-        .arrange_request(w.contoso, &w.engineer, Some(&w.manager));
+    let ids: Vec<RequestId> = (0..2)
+        .map(|_| {
+            w.app
+                .arrange_request(w.contoso, &w.engineer, Some(&w.manager))
+        })
+        .collect();
     let caller = Caller::Customer {
         id: UserId::from(admin.id),
         tenant: w.contoso,
@@ -429,22 +432,27 @@ async fn a_decisions_writes_are_kept_prepared() {
         role: Role::GlobalAdmin,
         via: Via::Portal,
     };
+    let signer = std::sync::Arc::new(Signer::generate());
     let mut conn = w.app.conn();
-    let decided = decide_as(
-        &mut conn,
-        &caller,
-        id,
-        Action::Approve,
-        Comment::parse("ok").expect("comment"),
-        "192.0.2.7",
-        &w.app.clock,
-        &Policy::default(),
-        Some(std::sync::Arc::new(Signer::generate())),
-    )
-    .expect("approved");
-    assert_eq!(decided.status, lockbox::requests::Status::Approved);
+    let approve = |conn: &mut diesel::PgConnection, id: RequestId| {
+        let decided = decide_as(
+            conn,
+            &caller,
+            id,
+            Action::Approve,
+            Comment::parse("ok").expect("comment"),
+            "192.0.2.7",
+            &w.app.clock,
+            &Policy::default(),
+            Some(signer.clone()),
+        )
+        .expect("approved");
+        assert_eq!(decided.status, Status::Approved);
+        decided
+    };
 
-    let statements = kept(&mut conn);
+    approve(&mut conn, ids[0]);
+    let first = kept(&mut conn);
     for write in [
         "UPDATE \"access_requests\" SET \"status\"",
         "INSERT INTO \"decision_receipts\"",
@@ -452,14 +460,22 @@ async fn a_decisions_writes_are_kept_prepared() {
         "INSERT INTO \"outbox\"",
     ] {
         assert!(
-            statements.iter().any(|s| s.starts_with(write)),
+            first.iter().any(|s| s.starts_with(write)),
             "{write} is not kept prepared:\n{}",
-            listed(&statements)
+            listed(&first)
         );
     }
+    let decided = approve(&mut conn, ids[1]);
+    let second = kept(&mut conn);
+    assert_eq!(
+        second.len(),
+        first.len(),
+        "the second approval prepared statements of its own:\n{}",
+        listed(&second)
+    );
 
     lockbox::db::prepared(
-        diesel::update(ar::table.find(id)).set(ar::workload.eq(decided.workload.as_db())),
+        diesel::update(ar::table.find(decided.id)).set(ar::workload.eq(decided.workload.as_db())),
     )
     .execute(&mut *conn)
     .expect("update");
