@@ -201,10 +201,10 @@ fn extend(
     let (state, principal) = state.map_or((None, None), |(s, p)| (Some(s), p));
     diesel::sql_query(
         "UPDATE web_sessions \
-             SET state = COALESCE($1, state), \
-                 principal_id = CASE WHEN $1 IS NULL THEN principal_id ELSE $7 END, \
-                 expires_at = LEAST($2, created_at + make_interval(secs => $3)) \
-             WHERE key_hash = $4 AND realm = $5 AND expires_at > $6",
+         SET state = COALESCE($1, state), \
+             principal_id = CASE WHEN $1 IS NULL THEN principal_id ELSE $7 END, \
+             expires_at = LEAST($2, created_at + make_interval(secs => $3)) \
+         WHERE key_hash = $4 AND realm = $5 AND expires_at > $6",
     )
     .bind::<Nullable<Jsonb>, _>(state)
     .bind::<Timestamptz, _>(now + idle)
@@ -394,7 +394,7 @@ pub fn prune(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> 
     loop {
         let deleted = diesel::sql_query(
             "DELETE FROM web_sessions WHERE key_hash IN \
-                 (SELECT key_hash FROM web_sessions WHERE expires_at <= $1 LIMIT $2)",
+             (SELECT key_hash FROM web_sessions WHERE expires_at <= $1 LIMIT $2)",
         )
         .bind::<Timestamptz, _>(now)
         .bind::<BigInt, _>(PRUNE_BATCH)

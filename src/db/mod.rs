@@ -338,11 +338,10 @@ pub fn snapshot<T>(
 
 /// A query whose SQL text is fixed (written out in the source, not
 /// assembled from input), kept in the connection's prepared statement
-/// cache under its text. Diesel never
-/// caches `sql_query` or `sql` literal queries, any UPDATE, or an INSERT
-/// of several rows or of a struct (it cannot know their text is bounded),
-/// so without this a hot query of those forms is parsed and planned on
-/// every call.
+/// cache under its text. Diesel never caches `sql_query` or `sql` literal
+/// queries, any UPDATE, or an INSERT of several rows or of a struct (it
+/// cannot know their text is bounded), so without this a hot query of
+/// those forms is parsed and planned on every call.
 ///
 /// Only what is run by value is kept: `load`, `get_result`, and for a
 /// write [`Prepared::written`] (with a `RETURNING` clause). `execute`

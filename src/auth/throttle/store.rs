@@ -165,7 +165,7 @@ fn lock_and_read(
         .collect();
     diesel::sql_query(
         "SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(k) AS h \
-             FROM unnest($2::text[]) AS k ORDER BY h) AS keys",
+         FROM unnest($2::text[]) AS k ORDER BY h) AS keys",
     )
     .bind::<diesel::sql_types::Integer, _>(LOCK_CLASS)
     .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&named)
@@ -305,9 +305,9 @@ pub fn prune(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> 
     use diesel::sql_types::Timestamptz;
     diesel::sql_query(
         "DELETE FROM sign_in_counters WHERE (realm, scope_key) IN (\
-             SELECT realm, scope_key FROM sign_in_counters \
-             WHERE locked_until <= $1 OR (locked_until IS NULL AND window_start <= $2) \
-             FOR UPDATE SKIP LOCKED)",
+         SELECT realm, scope_key FROM sign_in_counters \
+         WHERE locked_until <= $1 OR (locked_until IS NULL AND window_start <= $2) \
+         FOR UPDATE SKIP LOCKED)",
     )
     .bind::<Timestamptz, _>(now)
     .bind::<Timestamptz, _>(now - WINDOW)
