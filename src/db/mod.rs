@@ -349,7 +349,9 @@ pub fn snapshot<T>(
 /// query's parts, not this wrapper, whether it may keep it: an UPDATE, an
 /// INSERT or a raw query says no, and it is parsed and planned each time
 /// (the test `statements::a_decisions_writes_are_kept_prepared` shows
-/// both).
+/// both). So `.execute(conn)` on a [`Prepared`] does not compile (see
+/// [`Prepared::execute`]): four statements once went that way and were
+/// never kept.
 #[derive(Debug, Clone)]
 pub struct Prepared<Q>(Q);
 
@@ -385,6 +387,16 @@ impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<
 impl<Q, C> diesel::RunQueryDsl<C> for Prepared<Q> {}
 
 impl<Q> Prepared<Q> {
+    /// Refused: run this way the statement would not be kept (see
+    /// [`Prepared`]). It stands in for diesel's `RunQueryDsl::execute`,
+    /// which a method of the type's own comes before, and asks for a value
+    /// that cannot exist, so `.execute(conn)` fails to compile. Use
+    /// [`Prepared::written`] with a `RETURNING` clause, or the query
+    /// unwrapped.
+    pub fn execute(self, refused: std::convert::Infallible) -> ! {
+        match refused {}
+    }
+
     /// Runs a write whose `RETURNING` clause gives a row of type `U` per
     /// row written, kept prepared (see [`Prepared`]), and counts the rows.
     pub fn written<'q, U>(self, conn: &mut PgConnection) -> diesel::QueryResult<usize>

@@ -474,10 +474,14 @@ async fn a_decisions_writes_are_kept_prepared() {
         listed(&second)
     );
 
-    lockbox::db::prepared(
-        diesel::update(ar::table.find(decided.id)).set(ar::workload.eq(decided.workload.as_db())),
+    // Diesel's own `execute`: `Prepared` refuses `.execute` at compile time.
+    RunQueryDsl::execute(
+        lockbox::db::prepared(
+            diesel::update(ar::table.find(decided.id))
+                .set(ar::workload.eq(decided.workload.as_db())),
+        ),
+        &mut *conn,
     )
-    .execute(&mut *conn)
     .expect("update");
     assert!(
         !kept(&mut conn)
