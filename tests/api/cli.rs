@@ -859,6 +859,24 @@ fn bench_web_prints_every_page_beside_the_reference_and_the_memory() {
         stdout.contains("after 3 concurrent sign-ins") && stdout.contains(" MB; 0 s later "),
         "{stdout}"
     );
+    // PostgreSQL runs on this host: its backends' CPU time is read.
+    let cpu = stdout
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("CPU per decision: PostgreSQL (the database's backends) ")
+        })
+        .unwrap_or_else(|| panic!("no CPU per decision: {stdout}"));
+    let ms = |figure: &str| {
+        figure
+            .strip_suffix(" ms")
+            .and_then(|n| n.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("not a figure in ms: {cpu}"))
+    };
+    let (database, process) = cpu
+        .split_once("; this process (server and load generator) ")
+        .unwrap_or_else(|| panic!("{cpu}"));
+    assert!(ms(database) >= 0.0 && ms(process) >= 0.0, "{cpu}");
     let name = stdout
         .lines()
         .find_map(|l| l.strip_prefix("scratch database: "))

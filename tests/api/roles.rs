@@ -157,10 +157,6 @@ async fn the_runtime_role_holds_exactly_the_privileges_the_server_needs() {
         ("access_requests", "SELECT,INSERT,UPDATE"),
         ("api_tokens", "SELECT,INSERT,UPDATE"),
         ("app_secrets", "SELECT,INSERT"),
-        (
-            "audit_append(uuid,timestamp with time zone,text,text,text,text,text,uuid,jsonb)",
-            "EXECUTE",
-        ),
         ("audit_chain", "SELECT,INSERT"),
         ("audit_checkpoints", "SELECT,INSERT"),
         ("audit_log", "SELECT"),

@@ -455,6 +455,7 @@ async fn a_decisions_writes_are_kept_prepared() {
     let first = kept(&mut conn);
     for write in [
         "UPDATE \"access_requests\" SET \"status\"",
+        "INSERT INTO \"audit_records\"",
         "INSERT INTO \"decision_receipts\"",
         "UPDATE \"outbox\" SET \"status\"",
         "INSERT INTO \"outbox\"",
@@ -488,5 +489,65 @@ async fn a_decisions_writes_are_kept_prepared() {
             .iter()
             .any(|s| s.contains("SET \"workload\"")),
         "execute kept it prepared after all: db::Prepared's comment is out of date"
+    );
+}
+
+/// A manager's approval writes the quorum the request is decided under
+/// and the moment of the manager's decision through statements its
+/// connection keeps prepared, and the next one prepares nothing new.
+#[tokio::test]
+async fn a_managers_approval_writes_are_kept_prepared() {
+    use lockbox::{
+        requests::{Action, Caller, Comment, Policy, Status, Via, decide_as},
+        staff::StaffRole,
+    };
+
+    let w = crate::helpers::world().await;
+    let ids: Vec<RequestId> = (0..2)
+        .map(|_| w.app.arrange_request(w.contoso, &w.engineer, None))
+        .collect();
+    let caller = Caller::Staff {
+        id: w.manager.staff_id(),
+        name: "Manager".into(),
+        role: StaffRole::Manager,
+        via: Via::Portal,
+    };
+    let mut conn = w.app.conn();
+    let approve = |conn: &mut diesel::PgConnection, id: RequestId| {
+        let decided = decide_as(
+            conn,
+            &caller,
+            id,
+            Action::Approve,
+            Comment::default(),
+            "192.0.2.8",
+            &w.app.clock,
+            &Policy::default(),
+            None,
+        )
+        .expect("approved");
+        assert_eq!(decided.status, Status::PendingCustomer);
+    };
+
+    approve(&mut conn, ids[0]);
+    let first = kept(&mut conn);
+    for write in [
+        "UPDATE \"access_requests\" SET \"status\"",
+        "UPDATE \"access_requests\" SET \"approvals_required\"",
+        "UPDATE \"access_requests\" SET \"manager_decided_at\"",
+    ] {
+        assert!(
+            first.iter().any(|s| s.starts_with(write)),
+            "{write} is not kept prepared:\n{}",
+            listed(&first)
+        );
+    }
+    approve(&mut conn, ids[1]);
+    let second = kept(&mut conn);
+    assert_eq!(
+        second.len(),
+        first.len(),
+        "the second approval prepared statements of its own:\n{}",
+        listed(&second)
     );
 }

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 pub mod api;
 mod audit_parts;
+mod cpu;
 mod load;
 mod seed;
 pub mod verify_file;

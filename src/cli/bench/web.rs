@@ -18,7 +18,7 @@ use actix_web::{App, HttpServer, web};
 use chrono::{Duration, Utc};
 
 use super::{
-    BenchError, Scratch, audit_parts,
+    BenchError, Scratch, audit_parts, cpu,
     load::{self, Account, Decision, Figures, PeakRss, Target},
     seed, world,
 };
@@ -262,7 +262,7 @@ async fn measure(settings: &Settings, url: &str, bench: &WebBench) -> Result<(),
     let serving = tokio::spawn(app.run_until_stopped());
     let reference = tokio::spawn(reference);
 
-    let figures = drive(&base, &reference_base, &world, bench).await;
+    let figures = drive(url, &base, &reference_base, &world, bench).await;
 
     for handle in stop {
         handle.stop(true).await;
@@ -309,6 +309,7 @@ fn line(label: &str, conns: u32, f: &Figures, reference: Option<&Figures>) {
 /// The HTTP side: every page at every connection count, the decisions,
 /// then memory around a burst of sign-ins.
 async fn drive(
+    url: &str,
     base: &str,
     reference_base: &str,
     world: &World,
@@ -400,11 +401,15 @@ async fn drive(
             token: token.clone(),
         })
         .collect();
-    let f = load::decide(decisions, conns, duration).await?;
+    let clients = load::clients(conns)?;
+    let meter = cpu::Meter::start(url.to_owned()).await?;
+    let f = load::decide(decisions, clients, duration).await?;
+    let spent = meter.stop().await?;
     println!(
         "  decisions (POST …/decision, Approve; {} tenants) {conns:>4} conns {:>8.0} decisions/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} decisions)",
         bench.decision_tenants, f.per_second, f.p50, f.p99, f.count
     );
+    spent.print_per("decision", f.count);
 
     let clients = (0..bench.sign_ins)
         .map(|i| {

@@ -1,0 +1,147 @@
+//! CPU time a phase of `lockbox bench web` cost: this process's (the
+//! server and the load generator) and that of the PostgreSQL backends
+//! serving the scratch database, read from Linux's `/proc`. On a shared
+//! two-core host the decisions per second of one build drift by a fifth
+//! from run to run; the CPU time each decision took drifts far less, so it
+//! is the figure that shows whether a change made a decision cheaper.
+
+use std::collections::HashMap;
+
+use diesel::{PgConnection, RunQueryDsl, sql_types::Integer};
+
+use super::BenchError;
+
+/// `/proc/<pid>/stat` counts CPU time in USER_HZ ticks, which Linux fixes
+/// at 100 a second for every process reading it (whatever the kernel's
+/// own tick rate).
+const TICK_MS: f64 = 10.0;
+
+/// The CPU time of a phase, in milliseconds.
+pub(super) struct Spent {
+    pub process_ms: f64,
+    /// `None` where the backends' `/proc` entries cannot be read
+    /// (PostgreSQL on another host or in another PID namespace).
+    pub backends_ms: Option<f64>,
+}
+
+impl Spent {
+    /// Prints the CPU time per `unit` of the phase's `count`.
+    pub(super) fn print_per(&self, unit: &str, count: usize) {
+        let per = |ms: f64| ms / count.max(1) as f64;
+        let backends = self.backends_ms.map_or_else(
+            || "not measured (not on this host)".to_owned(),
+            |ms| format!("{:.2} ms", per(ms)),
+        );
+        println!(
+            "  CPU per {unit}: PostgreSQL (the database's backends) {backends}; this process (server and load generator) {:.2} ms",
+            per(self.process_ms)
+        );
+    }
+}
+
+/// Readings at a phase's start, to subtract at its end.
+pub(super) struct Meter {
+    conn: PgConnection,
+    process: u64,
+    backends: HashMap<i32, u64>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Backend {
+    #[diesel(sql_type = Integer)]
+    pid: i32,
+}
+
+/// The backends connected to this database, except the meter's own.
+fn backends(conn: &mut PgConnection) -> Result<Vec<i32>, BenchError> {
+    Ok(diesel::sql_query(
+        "SELECT pid FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .load::<Backend>(conn)
+    .map_err(BenchError::from)?
+    .into_iter()
+    .map(|b| b.pid)
+    .collect())
+}
+
+/// User and system time of `/proc/<pid>` (`self` for this process), in
+/// ticks; `None` if it cannot be read.
+fn ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after it do not.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+impl Meter {
+    /// Reads this process and the backends of the database at `url`.
+    pub(super) async fn start(url: String) -> Result<Self, BenchError> {
+        tokio::task::spawn_blocking(move || Self::read(&url))
+            .await
+            .map_err(BenchError::from)?
+    }
+
+    fn read(url: &str) -> Result<Self, BenchError> {
+        use diesel::Connection;
+        let mut conn = PgConnection::establish(url).map_err(BenchError::from)?;
+        let backends = backends(&mut conn)?
+            .into_iter()
+            .filter_map(|pid| Some((pid, ticks(&pid.to_string())?)))
+            .collect();
+        Ok(Self {
+            process: ticks("self").unwrap_or(0),
+            backends,
+            conn,
+        })
+    }
+
+    /// What was spent since [`Meter::start`]. A backend that connected
+    /// since counts whole; one that disconnected since is not counted.
+    pub(super) async fn stop(self) -> Result<Spent, BenchError> {
+        tokio::task::spawn_blocking(move || self.spent())
+            .await
+            .map_err(BenchError::from)?
+    }
+
+    fn spent(mut self) -> Result<Spent, BenchError> {
+        let process = ticks("self").unwrap_or(0).saturating_sub(self.process);
+        let mut read_any = false;
+        let mut spent = 0;
+        for pid in backends(&mut self.conn)? {
+            if let Some(now) = ticks(&pid.to_string()) {
+                read_any = true;
+                spent += now.saturating_sub(self.backends.get(&pid).copied().unwrap_or(0));
+            }
+        }
+        Ok(Spent {
+            process_ms: process as f64 * TICK_MS,
+            backends_ms: read_any.then_some(spent as f64 * TICK_MS),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ticks;
+
+    /// The fields are found past a command name with spaces and parens,
+    /// and they count this process's CPU time as it grows.
+    #[test]
+    fn a_process_s_ticks_are_read_and_grow_with_its_work() {
+        let start = ticks("self").expect("this process's /proc/self/stat");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut spun = 0u64;
+        while ticks("self").expect("read again") <= start {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "20 s of work and no tick counted"
+            );
+            for i in 0..100_000u64 {
+                spun = std::hint::black_box(spun.wrapping_mul(31).wrapping_add(i));
+            }
+        }
+        assert_eq!(ticks("no-such-process"), None);
+    }
+}
