@@ -259,8 +259,8 @@ chain::chained_from_fields!(Record);
 /// tenant's lock *shared*, so appends to one tenant do not wait for each
 /// other, and draws the id. The sealer chains the record once it has
 /// committed ([`seal`]). A plain INSERT, not a call of a PL/pgSQL function
-/// around it (migration 2026-11-30-000300): that layer cost a customer
-/// decision about 6 % of its PostgreSQL CPU time (README, Web benchmark).
+/// around it (migration 2026-11-30-000300): without that layer a customer
+/// decision took 6–16 % less PostgreSQL CPU time (README, Web benchmark).
 pub fn append(conn: &mut PgConnection, entry: Entry<'_>) -> QueryResult<i64> {
     use crate::schema::audit_records as r;
     crate::db::prepared(

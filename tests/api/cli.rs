@@ -876,7 +876,9 @@ fn bench_web_prints_every_page_beside_the_reference_and_the_memory() {
     let (database, process) = cpu
         .split_once("; this process (server and load generator) ")
         .unwrap_or_else(|| panic!("{cpu}"));
-    assert!(ms(database) >= 0.0 && ms(process) >= 0.0, "{cpu}");
+    // Both are read (a figure, not "not measured"); this process did the
+    // HTTP, the JSON and the signatures of ten decisions in a debug build.
+    assert!(ms(database) >= 0.0 && ms(process) > 0.0, "{cpu}");
     let name = stdout
         .lines()
         .find_map(|l| l.strip_prefix("scratch database: "))

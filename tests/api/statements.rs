@@ -400,6 +400,34 @@ fn kept(conn: &mut diesel::PgConnection) -> Vec<String> {
         .collect()
 }
 
+/// Makes the first decision on `conn`, finds each of `writes` kept
+/// prepared, makes the second and finds nothing newly prepared; answers
+/// what the second decision answered.
+fn keeps_its_writes_prepared<T>(
+    conn: &mut diesel::PgConnection,
+    writes: &[&str],
+    mut decide: impl FnMut(&mut diesel::PgConnection, usize) -> T,
+) -> T {
+    decide(conn, 0);
+    let first = kept(conn);
+    for write in writes {
+        assert!(
+            first.iter().any(|s| s.starts_with(write)),
+            "{write} is not kept prepared:\n{}",
+            listed(&first)
+        );
+    }
+    let second_decision = decide(conn, 1);
+    let second = kept(conn);
+    assert_eq!(
+        second.len(),
+        first.len(),
+        "the second decision prepared statements of its own:\n{}",
+        listed(&second)
+    );
+    second_decision
+}
+
 /// A customer's approval writes through statements its connection keeps
 /// prepared, and the next approval on that connection prepares nothing
 /// new: diesel keeps no UPDATE, and no INSERT of a struct or of several
@@ -451,28 +479,16 @@ async fn a_decisions_writes_are_kept_prepared() {
         decided
     };
 
-    approve(&mut conn, ids[0]);
-    let first = kept(&mut conn);
-    for write in [
-        "UPDATE \"access_requests\" SET \"status\"",
-        "INSERT INTO \"audit_records\"",
-        "INSERT INTO \"decision_receipts\"",
-        "UPDATE \"outbox\" SET \"status\"",
-        "INSERT INTO \"outbox\"",
-    ] {
-        assert!(
-            first.iter().any(|s| s.starts_with(write)),
-            "{write} is not kept prepared:\n{}",
-            listed(&first)
-        );
-    }
-    let decided = approve(&mut conn, ids[1]);
-    let second = kept(&mut conn);
-    assert_eq!(
-        second.len(),
-        first.len(),
-        "the second approval prepared statements of its own:\n{}",
-        listed(&second)
+    let decided = keeps_its_writes_prepared(
+        &mut conn,
+        &[
+            "UPDATE \"access_requests\" SET \"status\"",
+            "INSERT INTO \"audit_records\"",
+            "INSERT INTO \"decision_receipts\"",
+            "UPDATE \"outbox\" SET \"status\"",
+            "INSERT INTO \"outbox\"",
+        ],
+        |conn, i| approve(conn, ids[i]),
     );
 
     // Diesel's own `execute`: `Prepared` refuses `.execute` at compile time.
@@ -529,25 +545,14 @@ async fn a_managers_approval_writes_are_kept_prepared() {
         assert_eq!(decided.status, Status::PendingCustomer);
     };
 
-    approve(&mut conn, ids[0]);
-    let first = kept(&mut conn);
-    for write in [
-        "UPDATE \"access_requests\" SET \"status\"",
-        "UPDATE \"access_requests\" SET \"approvals_required\"",
-        "UPDATE \"access_requests\" SET \"manager_decided_at\"",
-    ] {
-        assert!(
-            first.iter().any(|s| s.starts_with(write)),
-            "{write} is not kept prepared:\n{}",
-            listed(&first)
-        );
-    }
-    approve(&mut conn, ids[1]);
-    let second = kept(&mut conn);
-    assert_eq!(
-        second.len(),
-        first.len(),
-        "the second approval prepared statements of its own:\n{}",
-        listed(&second)
+    keeps_its_writes_prepared(
+        &mut conn,
+        &[
+            "UPDATE \"access_requests\" SET \"status\"",
+            "INSERT INTO \"audit_records\"",
+            "UPDATE \"access_requests\" SET \"approvals_required\"",
+            "UPDATE \"access_requests\" SET \"manager_decided_at\"",
+        ],
+        |conn, i| approve(conn, ids[i]),
     );
 }

@@ -16,24 +16,27 @@ use super::BenchError;
 /// own tick rate).
 const TICK_MS: f64 = 10.0;
 
-/// The CPU time of a phase, in milliseconds.
+/// The CPU time of a phase, in milliseconds; `None` where it cannot be
+/// read (no `/proc`, or PostgreSQL on another host or in another PID
+/// namespace: its backends are not among this host's `postgres`
+/// processes).
 pub(super) struct Spent {
-    pub process_ms: f64,
-    /// `None` where the backends' `/proc` entries cannot be read
-    /// (PostgreSQL on another host or in another PID namespace).
+    pub process_ms: Option<f64>,
     pub backends_ms: Option<f64>,
 }
 
 impl Spent {
     /// Prints the CPU time per `unit` of the phase's `count`.
     pub(super) fn print_per(&self, unit: &str, count: usize) {
-        let per = |ms: f64| ms / count.max(1) as f64;
-        let backends = self.backends_ms.map_or_else(
-            || "not measured (not on this host)".to_owned(),
-            |ms| format!("{:.2} ms", per(ms)),
-        );
+        let per = |ms: Option<f64>| {
+            ms.map_or_else(
+                || "not measured".to_owned(),
+                |ms| format!("{:.2} ms", ms / count.max(1) as f64),
+            )
+        };
         println!(
-            "  CPU per {unit}: PostgreSQL (the database's backends) {backends}; this process (server and load generator) {:.2} ms",
+            "  CPU per {unit}: PostgreSQL (the database's backends) {}; this process (server and load generator) {}",
+            per(self.backends_ms),
             per(self.process_ms)
         );
     }
@@ -42,7 +45,7 @@ impl Spent {
 /// Readings at a phase's start, to subtract at its end.
 pub(super) struct Meter {
     conn: PgConnection,
-    process: u64,
+    process: Option<u64>,
     backends: HashMap<i32, u64>,
 }
 
@@ -52,11 +55,14 @@ struct Backend {
     pid: i32,
 }
 
-/// The backends connected to this database, except the meter's own.
+/// The client backends connected to this database, except the meter's
+/// own: the statements of the phase. Not an autovacuum worker, which
+/// comes when it will and would add its whole round to one run.
 fn backends(conn: &mut PgConnection) -> Result<Vec<i32>, BenchError> {
     Ok(diesel::sql_query(
         "SELECT pid FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+         WHERE datname = current_database() AND backend_type = 'client backend' \
+           AND pid <> pg_backend_pid()",
     )
     .load::<Backend>(conn)
     .map_err(BenchError::from)?
@@ -65,14 +71,30 @@ fn backends(conn: &mut PgConnection) -> Result<Vec<i32>, BenchError> {
     .collect())
 }
 
-/// User and system time of `/proc/<pid>` (`self` for this process), in
-/// ticks; `None` if it cannot be read.
-fn ticks(pid: &str) -> Option<u64> {
+/// The command name and the user and system time of `/proc/<pid>` (`self`
+/// for this process), in ticks; `None` if it cannot be read.
+fn stat(pid: &str) -> Option<(String, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces; the fields after it do not.
-    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    // The command name is in parentheses and may hold spaces and
+    // parentheses itself; the fields after it hold neither.
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let name = stat.get(open + 1..close)?.to_owned();
+    let fields: Vec<&str> = stat.get(close + 2..)?.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the line; here the state,
+    // field 3, is index 0, so they are indices 11 and 12.
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some((name, ticks))
+}
+
+/// This process's ticks.
+fn own_ticks() -> Option<u64> {
+    stat("self").map(|(_, ticks)| ticks)
+}
+
+/// A backend's ticks, if `pid` is a `postgres` process of this host (in
+/// another PID namespace the number may be some other process's).
+fn backend_ticks(pid: i32) -> Option<u64> {
+    stat(&pid.to_string()).and_then(|(name, ticks)| (name == "postgres").then_some(ticks))
 }
 
 impl Meter {
@@ -88,10 +110,10 @@ impl Meter {
         let mut conn = PgConnection::establish(url).map_err(BenchError::from)?;
         let backends = backends(&mut conn)?
             .into_iter()
-            .filter_map(|pid| Some((pid, ticks(&pid.to_string())?)))
+            .filter_map(|pid| Some((pid, backend_ticks(pid)?)))
             .collect();
         Ok(Self {
-            process: ticks("self").unwrap_or(0),
+            process: own_ticks(),
             backends,
             conn,
         })
@@ -106,17 +128,20 @@ impl Meter {
     }
 
     fn spent(mut self) -> Result<Spent, BenchError> {
-        let process = ticks("self").unwrap_or(0).saturating_sub(self.process);
+        let process = self
+            .process
+            .zip(own_ticks())
+            .map(|(then, now)| now.saturating_sub(then));
         let mut read_any = false;
         let mut spent = 0;
         for pid in backends(&mut self.conn)? {
-            if let Some(now) = ticks(&pid.to_string()) {
+            if let Some(now) = backend_ticks(pid) {
                 read_any = true;
                 spent += now.saturating_sub(self.backends.get(&pid).copied().unwrap_or(0));
             }
         }
         Ok(Spent {
-            process_ms: process as f64 * TICK_MS,
+            process_ms: process.map(|t| t as f64 * TICK_MS),
             backends_ms: read_any.then_some(spent as f64 * TICK_MS),
         })
     }
@@ -124,16 +149,17 @@ impl Meter {
 
 #[cfg(test)]
 mod tests {
-    use super::ticks;
+    use super::{backend_ticks, own_ticks};
 
-    /// The fields are found past a command name with spaces and parens,
-    /// and they count this process's CPU time as it grows.
+    /// The fields are found past the command name, and they count this
+    /// process's CPU time as it grows; a process that is not PostgreSQL's
+    /// is no backend.
     #[test]
     fn a_process_s_ticks_are_read_and_grow_with_its_work() {
-        let start = ticks("self").expect("this process's /proc/self/stat");
+        let start = own_ticks().expect("this process's /proc/self/stat");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let mut spun = 0u64;
-        while ticks("self").expect("read again") <= start {
+        while own_ticks().expect("read again") <= start {
             assert!(
                 std::time::Instant::now() < deadline,
                 "20 s of work and no tick counted"
@@ -142,6 +168,8 @@ mod tests {
                 spun = std::hint::black_box(spun.wrapping_mul(31).wrapping_add(i));
             }
         }
-        assert_eq!(ticks("no-such-process"), None);
+        let own = i32::try_from(std::process::id()).expect("a pid");
+        assert_eq!(backend_ticks(own), None, "this test is no backend");
+        assert_eq!(super::stat("no-such-process"), None);
     }
 }
