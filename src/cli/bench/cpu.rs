@@ -2,8 +2,9 @@
 //! server and the load generator) and that of the PostgreSQL backends
 //! serving the scratch database, read from Linux's `/proc`. On a shared
 //! two-core host the decisions per second of one build drift by a fifth
-//! from run to run; the CPU time each decision took drifts far less, so it
-//! is the figure that shows whether a change made a decision cheaper.
+//! from run to run; the CPU time each decision took drifts less (2 % to a
+//! tenth), so it is the figure that shows, in runs that take turns,
+//! whether a change made a decision cheaper.
 
 use std::collections::HashMap;
 

@@ -5,7 +5,8 @@
 //! deep keyset page) and the API list, each beside a reference page served
 //! in the same run and measured in turns with it (the list's SQL and
 //! template with no session, no sign-in and no CSRF), so the ratio says
-//! what the stack around a page costs; then customer decisions per second across tenants, and the
+//! what the stack around a page costs; then customer decisions per second
+//! across tenants with their CPU time each ([`super::cpu`]), and the
 //! process's memory idle, under load, after a burst of concurrent sign-ins
 //! and a while after it. Every count and duration is an option.
 
