@@ -400,15 +400,37 @@ fn kept(conn: &mut diesel::PgConnection) -> Vec<String> {
         .collect()
 }
 
-/// Makes the first decision on `conn`, finds each of `writes` kept
-/// prepared, makes the second and finds nothing newly prepared; answers
-/// what the second decision answered.
-fn keeps_its_writes_prepared<T>(
+/// `caller` approves the first of `ids` on `conn` (each approval must
+/// move its request to `to`), each of `writes` is then found kept
+/// prepared; the second approval prepares nothing new. Answers the
+/// request as the second approval left it.
+fn approvals_keep_their_writes_prepared(
     conn: &mut diesel::PgConnection,
+    caller: &lockbox::requests::Caller,
+    ids: [RequestId; 2],
+    clock: &dyn lockbox::clock::Clock,
+    signer: Option<std::sync::Arc<lockbox::signing::Signer>>,
+    to: lockbox::requests::Status,
     writes: &[&str],
-    mut decide: impl FnMut(&mut diesel::PgConnection, usize) -> T,
-) -> T {
-    decide(conn, 0);
+) -> lockbox::requests::AccessRequest {
+    use lockbox::requests::{Action, Comment, Policy, decide_as};
+    let approve = |conn: &mut diesel::PgConnection, id: RequestId| {
+        let decided = decide_as(
+            conn,
+            caller,
+            id,
+            Action::Approve,
+            Comment::parse("ok").expect("comment"),
+            "192.0.2.7",
+            clock,
+            &Policy::default(),
+            signer.clone(),
+        )
+        .expect("approved");
+        assert_eq!(decided.status, to);
+        decided
+    };
+    approve(conn, ids[0]);
     let first = kept(conn);
     for write in writes {
         assert!(
@@ -417,15 +439,15 @@ fn keeps_its_writes_prepared<T>(
             listed(&first)
         );
     }
-    let second_decision = decide(conn, 1);
+    let decided = approve(conn, ids[1]);
     let second = kept(conn);
     assert_eq!(
         second.len(),
         first.len(),
-        "the second decision prepared statements of its own:\n{}",
+        "the second approval prepared statements of its own:\n{}",
         listed(&second)
     );
-    second_decision
+    decided
 }
 
 /// A customer's approval writes through statements its connection keeps
@@ -439,7 +461,7 @@ async fn a_decisions_writes_are_kept_prepared() {
     use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
     use lockbox::{
         identity::UserId,
-        requests::{Action, Caller, Comment, Policy, Status, Via, decide_as},
+        requests::{Caller, Status, Via},
         schema::access_requests as ar,
         signing::Signer,
         tenants::Role,
@@ -460,27 +482,14 @@ async fn a_decisions_writes_are_kept_prepared() {
         role: Role::GlobalAdmin,
         via: Via::Portal,
     };
-    let signer = std::sync::Arc::new(Signer::generate());
     let mut conn = w.app.conn();
-    let approve = |conn: &mut diesel::PgConnection, id: RequestId| {
-        let decided = decide_as(
-            conn,
-            &caller,
-            id,
-            Action::Approve,
-            Comment::parse("ok").expect("comment"),
-            "192.0.2.7",
-            &w.app.clock,
-            &Policy::default(),
-            Some(signer.clone()),
-        )
-        .expect("approved");
-        assert_eq!(decided.status, Status::Approved);
-        decided
-    };
-
-    let decided = keeps_its_writes_prepared(
+    let decided = approvals_keep_their_writes_prepared(
         &mut conn,
+        &caller,
+        [ids[0], ids[1]],
+        &w.app.clock,
+        Some(std::sync::Arc::new(Signer::generate())),
+        Status::Approved,
         &[
             "UPDATE \"access_requests\" SET \"status\"",
             "INSERT INTO \"audit_records\"",
@@ -488,7 +497,6 @@ async fn a_decisions_writes_are_kept_prepared() {
             "UPDATE \"outbox\" SET \"status\"",
             "INSERT INTO \"outbox\"",
         ],
-        |conn, i| approve(conn, ids[i]),
     );
 
     // Diesel's own `execute`: `Prepared` refuses `.execute` at compile time.
@@ -514,7 +522,7 @@ async fn a_decisions_writes_are_kept_prepared() {
 #[tokio::test]
 async fn a_managers_approval_writes_are_kept_prepared() {
     use lockbox::{
-        requests::{Action, Caller, Comment, Policy, Status, Via, decide_as},
+        requests::{Caller, Status, Via},
         staff::StaffRole,
     };
 
@@ -528,31 +536,18 @@ async fn a_managers_approval_writes_are_kept_prepared() {
         role: StaffRole::Manager,
         via: Via::Portal,
     };
-    let mut conn = w.app.conn();
-    let approve = |conn: &mut diesel::PgConnection, id: RequestId| {
-        let decided = decide_as(
-            conn,
-            &caller,
-            id,
-            Action::Approve,
-            Comment::default(),
-            "192.0.2.8",
-            &w.app.clock,
-            &Policy::default(),
-            None,
-        )
-        .expect("approved");
-        assert_eq!(decided.status, Status::PendingCustomer);
-    };
-
-    keeps_its_writes_prepared(
-        &mut conn,
+    approvals_keep_their_writes_prepared(
+        &mut w.app.conn(),
+        &caller,
+        [ids[0], ids[1]],
+        &w.app.clock,
+        None,
+        Status::PendingCustomer,
         &[
             "UPDATE \"access_requests\" SET \"status\"",
             "INSERT INTO \"audit_records\"",
             "UPDATE \"access_requests\" SET \"approvals_required\"",
             "UPDATE \"access_requests\" SET \"manager_decided_at\"",
         ],
-        |conn, i| approve(conn, ids[i]),
     );
 }
