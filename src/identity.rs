@@ -152,7 +152,8 @@ impl StaffId {
     /// `PS-` and the whole id in upper-case hex, so no two staff members
     /// can share one (a prefix could collide).
     pub fn public_id(self) -> String {
-        format!("PS-{}", self.0.simple().to_string().to_uppercase())
+        let mut digits = [0u8; 32];
+        format!("PS-{}", self.0.simple().encode_upper(&mut digits))
     }
 }
 

@@ -108,6 +108,23 @@ mod tests {
         }
     }
 
+    /// The encoding documented at the top of this module, computed
+    /// independently (Python's `hashlib` and `struct.pack('>Q', len)` over
+    /// the seven fields), gives the digest the code gives: what a
+    /// customer's verifier re-implements.
+    #[test]
+    fn the_fingerprint_is_the_documented_encoding() {
+        let req = sample();
+        assert_eq!(
+            req.engineer_id.public_id(),
+            "PS-00000000000000000000000000000003"
+        );
+        assert_eq!(
+            req.fingerprint_hex(),
+            "763f30db74e8e805ab4ccec175668c9d56d6ade0b2373d75fb82486a07827d09"
+        );
+    }
+
     #[test]
     fn the_fingerprint_is_stable_and_changes_with_every_input() {
         let base = sample();

@@ -732,12 +732,18 @@ fn serve_makes_its_signing_key_and_checkpoints_moved_chains() {
 
 /// `lockbox bench <args>` against the test server, logging errors only.
 fn bench(args: &[&str]) -> Output {
+    bench_with(args, &[])
+}
+
+/// [`bench`] with more environment variables.
+fn bench_with(args: &[&str], vars: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lockbox"))
         .arg("bench")
         .args(args)
         .env("DATABASE_URL", crate::helpers::server_url())
         .env_remove("LOCKBOX_MIGRATE_DATABASE_URL")
         .env("LOCKBOX_LOG", "error")
+        .envs(vars.iter().copied())
         .output()
         .expect("lockbox runs")
 }
@@ -804,29 +810,37 @@ fn bench_api_measures_the_api_and_leaves_no_database_behind() {
 #[test]
 fn bench_web_prints_every_page_beside_the_reference_and_the_memory() {
     let server = crate::helpers::server_url();
-    let out = bench(&[
-        "web",
-        "--requests",
-        "20",
-        "--records",
-        "2000",
-        "--decision-tenants",
-        "2",
-        "--decision-requests",
-        "5",
-        "--connections",
-        "1,2",
-        "--seconds",
-        "1",
-        "--sign-ins",
-        "3",
-        "--settle-seconds",
-        "0",
-    ]);
+    let out = bench_with(
+        &[
+            "web",
+            "--requests",
+            "20",
+            "--records",
+            "2000",
+            "--decision-tenants",
+            "2",
+            "--decision-requests",
+            "5",
+            "--connections",
+            "1,2",
+            "--seconds",
+            "1",
+            "--sign-ins",
+            "3",
+            "--settle-seconds",
+            "0",
+        ],
+        &[("LOCKBOX_DB_POOL_SIZE", "5")],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
     assert!(
         stdout.contains("seeded 20 requests and 2000 audit records in the measured tenant, 10 decisions waiting in 2 tenants"),
+        "{stdout}"
+    );
+    // The served pool is sized as `lockbox serve` would size it.
+    assert!(
+        stdout.contains("serving on 127.0.0.1 with 5 pooled connections"),
         "{stdout}"
     );
     for page in [
@@ -859,26 +873,23 @@ fn bench_web_prints_every_page_beside_the_reference_and_the_memory() {
         stdout.contains("after 3 concurrent sign-ins") && stdout.contains(" MB; 0 s later "),
         "{stdout}"
     );
-    // PostgreSQL runs on this host: its backends' CPU time is read.
-    let cpu = stdout
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("CPU per decision: PostgreSQL (the database's backends) ")
-        })
+    // PostgreSQL runs on this host: its backends' CPU time is read, and
+    // this process's is above zero (it did the HTTP, the JSON and the
+    // signatures of ten decisions in a debug build).
+    let (_, process) = cpu_per(&stdout, "decision")
+        .next()
         .unwrap_or_else(|| panic!("no CPU per decision: {stdout}"));
-    let ms = |figure: &str| {
-        figure
-            .strip_suffix(" ms")
-            .and_then(|n| n.parse::<f64>().ok())
-            .unwrap_or_else(|| panic!("not a figure in ms: {cpu}"))
-    };
-    let (database, process) = cpu
-        .split_once("; this process (server and load generator) ")
-        .unwrap_or_else(|| panic!("{cpu}"));
-    // Both are read (a figure, not "not measured"); this process did the
-    // HTTP, the JSON and the signatures of ten decisions in a debug build.
-    assert!(ms(database) >= 0.0 && ms(process) > 0.0, "{cpu}");
+    assert!(process > 0.0, "{stdout}");
+    // Every page line, the reference's included, is followed by the CPU
+    // time its requests took, read for both.
+    let lines: Vec<&str> = stdout.lines().collect();
+    let after_pages = lines
+        .windows(2)
+        .filter(|w| w[0].contains(" req/s "))
+        .filter(|w| w[1].trim().starts_with("CPU per request: "))
+        .count();
+    assert_eq!(after_pages, 20, "ten pairs of pages: {stdout}");
+    assert_eq!(cpu_per(&stdout, "request").count(), 20, "{stdout}");
     let name = stdout
         .lines()
         .find_map(|l| l.strip_prefix("scratch database: "))
@@ -894,6 +905,25 @@ fn bench_web_prints_every_page_beside_the_reference_and_the_memory() {
     .expect("count")
     .n;
     assert_eq!(left, 0, "{name} is dropped");
+}
+
+/// The CPU times per `unit` that `bench web` printed, PostgreSQL's and
+/// this process's, in ms; a line with a figure it could not read panics.
+fn cpu_per<'a>(stdout: &'a str, unit: &'a str) -> impl Iterator<Item = (f64, f64)> + 'a {
+    let prefix = format!("CPU per {unit}: PostgreSQL (the database's backends) ");
+    stdout.lines().filter_map(move |l| {
+        let cpu = l.trim().strip_prefix(prefix.as_str())?;
+        let ms = |figure: &str| {
+            figure
+                .strip_suffix(" ms")
+                .and_then(|n| n.parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("not a figure in ms: {l}"))
+        };
+        let (database, process) = cpu
+            .split_once("; this process (server and load generator) ")
+            .unwrap_or_else(|| panic!("{l}"));
+        Some((ms(database), ms(process)))
+    })
 }
 
 /// `lockbox bench web --keep` keeps its scratch database, and the year of

@@ -235,8 +235,9 @@ pub struct RequestFacts<'a> {
 impl RequestFacts<'_> {
     /// SHA-256 of the tag `lockbox-request-v2` and the framed fields.
     pub fn fingerprint(&self) -> [u8; 32] {
-        let id = self.id.0.hyphenated().to_string();
-        let tenant = self.tenant.0.hyphenated().to_string();
+        let (mut id, mut tenant) = ([0u8; 36], [0u8; 36]);
+        let id = self.id.0.hyphenated().encode_lower(&mut id);
+        let tenant = self.tenant.0.hyphenated().encode_lower(&mut tenant);
         let duration = self.duration_minutes.to_string();
         let justification =
             crate::digest::hex(&crate::digest::sha256(self.justification.as_bytes()));

@@ -40,9 +40,6 @@ pub struct ApiBench {
     pub keep: bool,
 }
 
-/// Connections the served application's pool keeps (as `lockbox serve`).
-const APP_POOL_SIZE: u32 = 16;
-
 pub async fn run(settings: &Settings, bench: ApiBench) -> Result<(), BenchError> {
     let scratch = Scratch::create(settings)?;
     let result = measure(settings, &scratch.url, bench).await;
@@ -115,11 +112,7 @@ async fn measure(settings: &Settings, url: &str, bench: ApiBench) -> Result<(), 
     // No mail goes out from a benchmark (the outbox rows are still written,
     // in each decision's transaction, as in production).
     served.mail.poll = None;
-    let pool = db::build_pool_with(url, APP_POOL_SIZE, Some(served.limits.statement_timeout))
-        .map_err(BenchError::from)?;
-    println!(
-        "serving on 127.0.0.1 as the scratch database's owner (a start-up warning about the role is expected here)"
-    );
+    let pool = super::web::app_pool(url, &served)?;
     let app = Application::build(served, pool, clock).map_err(BenchError::from)?;
     let base = format!("http://127.0.0.1:{}", app.admin_port());
     let stop = app.stop_handles();

@@ -27,20 +27,52 @@ pub(super) struct Spent {
 }
 
 impl Spent {
-    /// Prints the CPU time per `unit` of the phase's `count`.
-    pub(super) fn print_per(&self, unit: &str, count: usize) {
+    /// Nothing spent yet: the start of a sum over several phases.
+    pub(super) fn none() -> Self {
+        Self {
+            process_ms: Some(0.0),
+            backends_ms: Some(0.0),
+        }
+    }
+
+    /// This and `other` together; a figure either could not read stays
+    /// unread.
+    pub(super) fn plus(self, other: Self) -> Self {
+        let sum = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a + b);
+        Self {
+            process_ms: sum(self.process_ms, other.process_ms),
+            backends_ms: sum(self.backends_ms, other.backends_ms),
+        }
+    }
+
+    /// The CPU time per `unit` of the phase's `count`, as printed.
+    pub(super) fn per(&self, unit: &str, count: usize) -> String {
         let per = |ms: Option<f64>| {
             ms.map_or_else(
                 || "not measured".to_owned(),
-                |ms| format!("{:.2} ms", ms / count.max(1) as f64),
+                |ms| format!("{:.3} ms", ms / count.max(1) as f64),
             )
         };
-        println!(
-            "  CPU per {unit}: PostgreSQL (the database's backends) {}; this process (server and load generator) {}",
+        format!(
+            "CPU per {unit}: PostgreSQL (the database's backends) {}; this process (server and load generator) {}",
             per(self.backends_ms),
             per(self.process_ms)
-        );
+        )
     }
+}
+
+/// The machine, for the record: cores and CPU model.
+pub(super) fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cores} cores, {model}")
 }
 
 /// Readings at a phase's start, to subtract at its end.

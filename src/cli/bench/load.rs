@@ -13,7 +13,11 @@ use std::{
 
 use reqwest::{StatusCode, header};
 
-use super::{BenchError, percentile};
+use super::{
+    BenchError,
+    cpu::{Meter, Spent},
+    percentile,
+};
 
 /// One page (or API call) to measure, and how to be let in.
 #[derive(Clone)]
@@ -96,24 +100,32 @@ async fn fetch(client: &reqwest::Client, target: &Target) -> Result<(), BenchErr
 /// turns: `slices` slices of `duration / slices` each, the reference's
 /// first. The host's pace drifts from one second to the next on a shared
 /// machine; taking turns puts both pages in the same stretch of it, so
-/// their ratio compares like with like.
+/// their ratio compares like with like. Each turn's CPU time is metered
+/// too (the backends of the database at `url` and this process), summed
+/// per page: a request's cost, which drifts less than the rate.
 pub(super) async fn drive_paired(
+    url: &str,
     reference: &Target,
     target: &Target,
     connections: u32,
     duration: StdDuration,
     slices: u32,
-) -> Result<(Figures, Figures), BenchError> {
+) -> Result<[(Figures, Spent); 2], BenchError> {
     let slices = slices.max(1);
     let for_reference = warmed(reference, connections).await?;
     let for_target = warmed(target, connections).await?;
     let slice = duration / slices;
     let (mut a, mut b) = (Timed::default(), Timed::default());
+    let (mut spent_a, mut spent_b) = (Spent::none(), Spent::none());
     for _ in 0..slices {
+        let meter = Meter::start(url.to_owned()).await?;
         a.add(run(&for_reference, reference, slice).await?);
+        spent_a = spent_a.plus(meter.stop().await?);
+        let meter = Meter::start(url.to_owned()).await?;
         b.add(run(&for_target, target, slice).await?);
+        spent_b = spent_b.plus(meter.stop().await?);
     }
-    Ok((a.figures(), b.figures()))
+    Ok([(a.figures(), spent_a), (b.figures(), spent_b)])
 }
 
 /// `connections` clients, each with its connection open (one untimed

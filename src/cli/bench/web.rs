@@ -114,9 +114,6 @@ pub struct WebBench {
 const PASSWORD: &str = "bench-web-password-2026";
 const ORGANIZATION: &str = "Bench Web";
 const ADMIN: &str = "admin@bench.example";
-/// Connections the served application's pool keeps (as `lockbox serve`).
-const APP_POOL_SIZE: u32 = 16;
-
 pub async fn run(settings: &Settings, bench: WebBench) -> Result<(), BenchError> {
     let scratch = Scratch::create(settings)?;
     let result = measure(settings, &scratch.url, &bench).await;
@@ -234,11 +231,7 @@ async fn measure(settings: &Settings, url: &str, bench: &WebBench) -> Result<(),
     drop(owner);
 
     let served = served(settings);
-    let pool = db::build_pool_with(url, APP_POOL_SIZE, Some(served.limits.statement_timeout))
-        .map_err(BenchError::from)?;
-    println!(
-        "serving on 127.0.0.1 as the scratch database's owner (a start-up warning about the role is expected here)"
-    );
+    let pool = app_pool(url, &served)?;
     let clock: SharedClock = Arc::new(SystemClock);
     let app = Application::build(served, pool, clock).map_err(BenchError::from)?;
     let base = format!("http://127.0.0.1:{}", app.admin_port());
@@ -279,18 +272,16 @@ async fn measure(settings: &Settings, url: &str, bench: &WebBench) -> Result<(),
     figures
 }
 
-/// The machine, for the record: cores and CPU model.
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!("{cores} cores, {model}")
+/// The served application's pool, sized as `lockbox serve` sizes it
+/// (`LOCKBOX_DB_POOL_SIZE`), with its statement timeout.
+pub(super) fn app_pool(url: &str, served: &Settings) -> Result<db::PgPool, BenchError> {
+    let size = served.resilience.db_pool_size;
+    let pool = db::build_pool_with(url, size, Some(served.limits.statement_timeout))
+        .map_err(BenchError::from)?;
+    println!(
+        "serving on 127.0.0.1 with {size} pooled connections (LOCKBOX_DB_POOL_SIZE) as the scratch database's owner (a start-up warning about the role is expected here)"
+    );
+    Ok(pool)
 }
 
 /// Turns a page and its reference take (a second each at the default
@@ -369,7 +360,7 @@ async fn drive(
     println!(
         "web bench at {} on {}; {} s per figure; {} requests and {} audit records in the tenant measured",
         Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        machine(),
+        cpu::machine(),
         bench.seconds,
         world.page.requests.len(),
         bench.records
@@ -380,15 +371,13 @@ async fn drive(
             // The reference is measured with each page, in turns of a
             // second: a shared machine's pace drifts over a run, and a
             // ratio should compare the same stretch of it.
-            let (base_figures, f) =
-                load::drive_paired(&reference, target, conns, duration, SLICES).await?;
-            line(
-                "reference (list SQL + template)",
-                conns,
-                &base_figures,
-                None,
-            );
+            let [(base_figures, base_spent), (f, spent)] =
+                load::drive_paired(url, &reference, target, conns, duration, SLICES).await?;
+            let reference_label = "reference (list SQL + template)";
+            line(reference_label, conns, &base_figures, None);
+            println!("      {}", base_spent.per("request", base_figures.count));
             line(label, conns, &f, Some(&base_figures));
+            println!("      {}", spent.per("request", f.count));
         }
     }
     let under_load = peak.stop();
@@ -410,7 +399,7 @@ async fn drive(
         "  decisions (POST …/decision, Approve; {} tenants) {conns:>4} conns {:>8.0} decisions/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} decisions)",
         bench.decision_tenants, f.per_second, f.p50, f.p99, f.count
     );
-    spent.print_per("decision", f.count);
+    println!("  {}", spent.per("decision", f.count));
 
     let clients = (0..bench.sign_ins)
         .map(|i| {
