@@ -883,6 +883,11 @@ fn bench_web_prints_every_page_beside_the_reference_and_the_memory() {
     // Every page line, the reference's included, is followed by the CPU
     // time its requests took, read for both.
     let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(" req/s ")).count(),
+        20,
+        "{stdout}"
+    );
     let after_pages = lines
         .windows(2)
         .filter(|w| w[0].contains(" req/s "))

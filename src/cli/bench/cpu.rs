@@ -27,8 +27,9 @@ pub(super) struct Spent {
 }
 
 impl Spent {
-    /// Nothing spent yet: the start of a sum over several phases.
-    pub(super) fn none() -> Self {
+    /// Nothing spent yet, both figures read: the start of a sum over
+    /// several phases.
+    pub(super) fn zero() -> Self {
         Self {
             process_ms: Some(0.0),
             backends_ms: Some(0.0),

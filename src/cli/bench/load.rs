@@ -102,7 +102,10 @@ async fn fetch(client: &reqwest::Client, target: &Target) -> Result<(), BenchErr
 /// machine; taking turns puts both pages in the same stretch of it, so
 /// their ratio compares like with like. Each turn's CPU time is metered
 /// too (the backends of the database at `url` and this process), summed
-/// per page: a request's cost, which drifts less than the rate.
+/// per page: what a request cost, and where (the database or this
+/// process). Ticks are 10 ms per process, so a turn's figure is rounded,
+/// and a background worker's round (the sweeper, the sealer) is counted
+/// in whichever turn it falls.
 pub(super) async fn drive_paired(
     url: &str,
     reference: &Target,
@@ -116,7 +119,7 @@ pub(super) async fn drive_paired(
     let for_target = warmed(target, connections).await?;
     let slice = duration / slices;
     let (mut a, mut b) = (Timed::default(), Timed::default());
-    let (mut spent_a, mut spent_b) = (Spent::none(), Spent::none());
+    let (mut spent_a, mut spent_b) = (Spent::zero(), Spent::zero());
     for _ in 0..slices {
         let meter = Meter::start(url.to_owned()).await?;
         a.add(run(&for_reference, reference, slice).await?);

@@ -273,7 +273,10 @@ async fn measure(settings: &Settings, url: &str, bench: &WebBench) -> Result<(),
 }
 
 /// The served application's pool, sized as `lockbox serve` sizes it
-/// (`LOCKBOX_DB_POOL_SIZE`), with its statement timeout.
+/// (`LOCKBOX_DB_POOL_SIZE`), with its statement timeout. Its checkouts
+/// wait up to 10 s, where `lockbox serve`'s give up after
+/// `LOCKBOX_DB_CHECKOUT_TIMEOUT_MS`: a burst of a hundred sign-ins must be
+/// measured, not fail for the wait.
 pub(super) fn app_pool(url: &str, served: &Settings) -> Result<db::PgPool, BenchError> {
     let size = served.resilience.db_pool_size;
     let pool = db::build_pool_with(url, size, Some(served.limits.statement_timeout))
