@@ -114,6 +114,7 @@ pub struct WebBench {
 const PASSWORD: &str = "bench-web-password-2026";
 const ORGANIZATION: &str = "Bench Web";
 const ADMIN: &str = "admin@bench.example";
+
 pub async fn run(settings: &Settings, bench: WebBench) -> Result<(), BenchError> {
     let scratch = Scratch::create(settings)?;
     let result = measure(settings, &scratch.url, &bench).await;
