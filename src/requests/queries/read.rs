@@ -97,8 +97,9 @@ impl RankedRow {
 /// page's customer approvals (issue 19) come with it, aggregated per row
 /// after the limit, so a list page is one statement (issue 20).
 ///
-/// `$pending`, `$closed` and `$due` are each part's conditions beyond its
-/// index: the filters and the cursor. The pending part keeps a request
+/// `$tenant` names the tenant (`$1`, or `(SELECT $1::uuid)` in
+/// [`FIRST_PAGES`]: see there); `$pending`, `$closed` and `$due` are each
+/// part's conditions beyond its index: the filters and the cursor. The pending part keeps a request
 /// whose effective state is not `expired` (among requests stored as
 /// pending, the same as "still pending"), which PostgreSQL estimates as
 /// most rows: asked for "is pending" it guessed 1 % and read the whole
