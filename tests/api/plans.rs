@@ -79,6 +79,21 @@ fn reads(conn: &mut PgConnection) -> Reads {
     .expect("counters")
 }
 
+/// `count` requests of `tenant`, filed by `engineer` a minute apart,
+/// waiting for the customer until tomorrow; inserted in bulk.
+fn waiting_requests(conn: &mut PgConnection, tenant: TenantId, engineer: uuid::Uuid, count: u32) {
+    diesel::sql_query(format!(
+        "INSERT INTO access_requests (id, tenant_id, engineer_id, service_request, workload, \
+            duration_minutes, justification, status, created_at, expires_at) \
+         SELECT gen_random_uuid(), '{}', '{engineer}', 'SR-' || i, 'exchange', 60, 'Plans', \
+            'pending_customer', now() - i * interval '1 minute', now() + interval '1 day' \
+         FROM generate_series(1, {count}) AS i",
+        tenant.0
+    ))
+    .execute(conn)
+    .expect("requests");
+}
+
 fn fill(conn: &mut PgConnection) -> TenantId {
     let now = Utc::now();
     let tenant = tenants::create_tenant(
@@ -108,16 +123,7 @@ fn fill(conn: &mut PgConnection) -> TenantId {
     ] {
         diesel::sql_query(sql).execute(conn).expect("no autovacuum");
     }
-    diesel::sql_query(format!(
-        "INSERT INTO access_requests (id, tenant_id, engineer_id, service_request, workload, \
-            duration_minutes, justification, status, created_at, expires_at) \
-         SELECT gen_random_uuid(), '{}', '{}', 'SR-' || i, 'exchange', 60, 'Plans', \
-            'pending_customer', now() - i * interval '1 minute', now() + interval '1 day' \
-         FROM generate_series(1, 10000) AS i",
-        tenant.0, engineer.0
-    ))
-    .execute(conn)
-    .expect("requests");
+    waiting_requests(conn, tenant, engineer.0, 10_000);
     // Each request's timeline: filed, manager-approved.
     diesel::sql_query(
         "INSERT INTO access_request_events (request_id, occurred_at, event, to_status, \
@@ -282,6 +288,13 @@ fn top_cost(plan: &str) -> f64 {
 /// engineer of `tenant`'s: `tenant` then holds half of all requests, as
 /// the measured tenant of `bench web` does.
 fn add_smaller_tenants(conn: &mut PgConnection, tenant: TenantId) {
+    use diesel::{ExpressionMethods, QueryDsl};
+    use lockbox::schema::access_requests as ar;
+    let engineer: uuid::Uuid = ar::table
+        .filter(ar::tenant_id.eq(tenant.0))
+        .select(ar::engineer_id)
+        .first(conn)
+        .expect("the engineer");
     for i in 0..10 {
         let other = tenants::create_tenant(
             conn,
@@ -292,18 +305,7 @@ fn add_smaller_tenants(conn: &mut PgConnection, tenant: TenantId) {
         )
         .expect("tenant")
         .id;
-        diesel::sql_query(format!(
-            "INSERT INTO access_requests (id, tenant_id, engineer_id, service_request, \
-                workload, duration_minutes, justification, status, created_at, expires_at) \
-             SELECT gen_random_uuid(), '{}', a.engineer_id, 'SR-' || i, 'exchange', 60, \
-                'Plans', 'pending_customer', now() - i * interval '1 minute', \
-                now() + interval '1 day' \
-             FROM generate_series(1, 1000) AS i, \
-                (SELECT engineer_id FROM access_requests WHERE tenant_id = '{}' LIMIT 1) AS a",
-            other.0, tenant.0
-        ))
-        .execute(conn)
-        .expect("requests");
+        waiting_requests(conn, other, engineer, 1_000);
     }
 }
 
