@@ -96,6 +96,7 @@ impl<E: std::fmt::Display> From<E> for CliError {
 /// The entry point of the binary.
 pub fn main() -> ExitCode {
     crate::startup::memory::return_large_blocks();
+    crate::startup::memory::purge_freed_pages_at_once();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
