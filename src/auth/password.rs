@@ -2,9 +2,10 @@
 //! recommended parameters). Hashing is deliberately expensive, so it runs on
 //! a fixed set of threads, as many as cores, behind a semaphore of the same
 //! size: a flood of sign-ins queues up instead of starving the server. Not
-//! on the general blocking pool: each hash takes a 19 MiB block, and every
-//! one of that pool's (up to 512) threads would keep its own allocator
-//! arena of them — hundreds of megabytes after a burst of sign-ins.
+//! on the general blocking pool: each hash takes a 19 MiB block, and with
+//! glibc's malloc every one of that pool's (up to 512) threads kept its own
+//! allocator arena of them — hundreds of megabytes after a burst of
+//! sign-ins.
 
 use std::sync::{
     Arc, Mutex,

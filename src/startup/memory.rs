@@ -1,21 +1,21 @@
-//! Freed memory goes back to the operating system: large blocks at once,
-//! the rest every 30 s ([`trim_every`]).
+//! Freed memory goes back to the operating system.
 //!
 //! The binary allocates through mimalloc (`src/main.rs`), set here to hand
 //! a page back as soon as it is empty ([`purge_freed_pages_at_once`]). What
 //! C libraries allocate (libpq's results, OpenSSL) still comes from glibc's
-//! malloc, and the rest of this module is about that one.
+//! malloc; the rest of this module is about that one: large blocks mapped
+//! on their own, the rest trimmed every 30 s ([`trim_every`]).
 //!
 //! glibc's malloc serves a block of 128 KiB or more with its own `mmap` at
 //! first, but each time such a block is freed it raises that threshold to
-//! the block's size: from then on argon2's 19 MiB blocks (one per password
-//! checked) came from the heap, and a burst of sign-ins left the heap
-//! hundreds of megabytes high, held by small allocations made in between
-//! (measured: 25 MB idle, 245–440 MB after bursts of 100 concurrent
-//! sign-ins, never returned). A fixed threshold keeps every block of
-//! 1 MiB or more in its own mapping, unmapped when freed (33 MB after
-//! three such bursts). The cost is one `mmap`/`munmap` pair per large
-//! block, small beside a password hash.
+//! the block's size. While the binary allocated through glibc, argon2's
+//! 19 MiB blocks (one per password checked) came from the heap from then
+//! on, and a burst of sign-ins left the heap hundreds of megabytes high,
+//! held by small allocations made in between (measured: 25 MB idle,
+//! 245–440 MB after bursts of 100 concurrent sign-ins, never returned). A
+//! fixed threshold keeps every block of 1 MiB or more in its own mapping,
+//! unmapped when freed (33 MB after three such bursts), whoever allocates
+//! it through glibc.
 
 /// mimalloc's `mi_option_purge_delay`, which libmimalloc-sys names no
 /// constant for: the entry of mimalloc's option enum right before
@@ -23,21 +23,21 @@
 /// option's documented default.
 const MI_PURGE_DELAY: libmimalloc_sys::mi_option_t = libmimalloc_sys::mi_option_use_numa_nodes - 1;
 
-/// Sets mimalloc to purge (`MADV_DONTNEED`) a page the moment it is empty,
-/// where it waits a second by default and purges only when the allocator
-/// is next called: the resident size stayed at a burst's high mark while
-/// the server idled (`lockbox bench web`: 47 MB idle and 74 MB 30 s after
-/// 100 concurrent sign-ins with a delay of 10 ms, 26 MB and 54 MB with
+/// Sets mimalloc to purge (`MADV_DONTNEED`) a page the moment it is empty.
+/// By default it waits a second, and purges only when the allocator is
+/// next called, so an idle server kept a burst's high mark (`lockbox bench
+/// web`, 100 concurrent sign-ins: 50 MB idle and 74 MB 30 s after the
+/// sign-ins with the default, 47 and 74 MB with 10 ms, 26 and 54 MB with
 /// none). Under load the purges are rare (24 `madvise` calls in 6 s of
-/// pages at 32 connections, `strace -c`). An operator can still choose
-/// otherwise with `MIMALLOC_PURGE_DELAY`. Call first thing in `main`.
+/// pages at 32 connections, `strace -c`). It is mimalloc's default only:
+/// `MIMALLOC_PURGE_DELAY` (any spelling mimalloc reads) still decides.
+/// Call first thing in `main`, before any other thread exists.
 #[allow(unsafe_code)]
 pub fn purge_freed_pages_at_once() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-        return;
-    }
-    // SAFETY: sets one of mimalloc's options, which it reads atomically.
-    unsafe { libmimalloc_sys::mi_option_set(MI_PURGE_DELAY, 0) }
+    // SAFETY: mimalloc's options are plain values, neither locked nor
+    // atomic; this is called before any other thread exists, so nothing
+    // reads the option meanwhile.
+    unsafe { libmimalloc_sys::mi_option_set_default(MI_PURGE_DELAY, 0) }
 }
 
 /// Blocks of this size or more are mapped on their own.
@@ -66,13 +66,14 @@ pub fn return_large_blocks() {}
 /// How often [`trim_every`] hands free memory back.
 pub const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Hands the allocator's free pages back to the operating system every
-/// `every`, for as long as the server runs. A burst of work (page loads
-/// over many connections, a bulk of sign-ins) leaves freed memory inside
-/// glibc's heaps and per-thread arenas, which malloc only gives back from
+/// Hands glibc's free pages back to the operating system every `every`,
+/// for as long as the server runs. A burst of work leaves freed memory
+/// inside glibc's heaps and per-thread arenas (now only what C libraries
+/// allocate: libpq's results, OpenSSL), which malloc only gives back from
 /// a heap's top; `malloc_trim` also releases the free pages in between.
-/// Measured with `lockbox bench web`: the process stayed at the load's
-/// peak (78 MB) a minute after the load without it. A round walks each
+/// Measured with `lockbox bench web` while the binary allocated through
+/// glibc: the process stayed at the load's peak (78 MB) a minute after the
+/// load without it. A round walks each
 /// arena once, holding that arena's lock meanwhile, on the blocking pool:
 /// no request waits for it but an allocation on the arena being walked,
 /// and that only once every 30 s.
@@ -102,14 +103,19 @@ pub fn give_back_free_pages() {}
 
 #[cfg(test)]
 mod tests {
-    /// The enum entry taken for the purge delay is the purge delay: its
-    /// documented default is 1000 ms in mimalloc 3 (10 ms in mimalloc 2),
-    /// which no neighbouring option has.
+    /// The enum entry taken for the purge delay is the purge delay: it
+    /// reads mimalloc 3's documented default of 1000 ms (10 ms in mimalloc
+    /// 2), which no neighbouring option has; and setting the default takes
+    /// effect when the environment names no delay.
     #[test]
     #[allow(unsafe_code)]
     fn the_purge_delay_option_is_the_one_set() {
-        // SAFETY: reads one of mimalloc's options.
-        let delay = unsafe { libmimalloc_sys::mi_option_get(super::MI_PURGE_DELAY) };
-        assert_eq!(delay, 1000);
+        // SAFETY: reads one of mimalloc's options. Test binaries keep the
+        // system allocator, so no other thread reads or writes mimalloc's
+        // options while this test sets one.
+        let read = || unsafe { libmimalloc_sys::mi_option_get(super::MI_PURGE_DELAY) };
+        assert_eq!(read(), 1000);
+        super::purge_freed_pages_at_once();
+        assert_eq!(read(), 0);
     }
 }
