@@ -73,10 +73,9 @@ pub const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 /// a heap's top; `malloc_trim` also releases the free pages in between.
 /// Measured with `lockbox bench web` while the binary allocated through
 /// glibc: the process stayed at the load's peak (78 MB) a minute after the
-/// load without it. A round walks each
-/// arena once, holding that arena's lock meanwhile, on the blocking pool:
-/// no request waits for it but an allocation on the arena being walked,
-/// and that only once every 30 s.
+/// load without it. A round walks each arena once, holding that arena's
+/// lock meanwhile, on the blocking pool: no request waits for it but an
+/// allocation on the arena being walked, and that only once every 30 s.
 pub async fn trim_every(every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -99,11 +99,12 @@ impl RankedRow {
 ///
 /// `$tenant` names the tenant (`$1`, or `(SELECT $1::uuid)` in
 /// [`FIRST_PAGES`]: see there); `$pending`, `$closed` and `$due` are each
-/// part's conditions beyond its index: the filters and the cursor. The pending part keeps a request
-/// whose effective state is not `expired` (among requests stored as
-/// pending, the same as "still pending"), which PostgreSQL estimates as
-/// most rows: asked for "is pending" it guessed 1 % and read the whole
-/// part by bitmap and sorted it, 5–7 ms for 10,000 requests.
+/// part's conditions beyond its index: the filters and the cursor. The
+/// pending part keeps a request whose effective state is not `expired`
+/// (among requests stored as pending, the same as "still pending"), which
+/// PostgreSQL estimates as most rows: asked for "is pending" it guessed
+/// 1 % and read the whole part by bitmap and sorted it, 5–7 ms for 10,000
+/// requests.
 ///
 /// The due part's `expires_at > '-infinity'` changes no result. It makes
 /// "deadline before `$2`" a range, which a plan for unknown parameters
