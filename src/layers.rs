@@ -13,7 +13,7 @@
 //! | 6 | `tenants` |
 //! | 7 | `audit` |
 //! | 8 | `db` |
-//! | 9 | leaves: `clock`, `config`, `digest`, `i18n`, `identity`, `schema`, `signing`, `layers` |
+//! | 9 | leaves: `clock`, `config`, `digest`, `html`, `i18n`, `identity`, `schema`, `signing`, `layers` |
 
 /// Each top-level module with its layer (0 is the top).
 pub const LAYERS: &[(&str, u8)] = &[
@@ -32,6 +32,7 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("clock", 9),
     ("config", 9),
     ("digest", 9),
+    ("html", 9),
     ("i18n", 9),
     ("identity", 9),
     ("schema", 9),

@@ -18,7 +18,8 @@
 //! 6. [`tenants`]: customer organisations and their users;
 //! 7. [`audit`]: the append-only, chained audit log;
 //! 8. [`db`]: the pool, migrations and the embedded PostgreSQL default;
-//! 9. leaves: [`clock`], [`config`], [`digest`], [`i18n`], [`identity`]
+//! 9. leaves: [`clock`], [`config`], [`digest`], [`html`] (how templates
+//!    escape), [`i18n`], [`identity`]
 //!    (input types and typed ids), [`schema`], [`signing`] (the
 //!    deployment's Ed25519 key, which knows no domain).
 //!
@@ -33,6 +34,7 @@ pub mod config;
 pub mod content;
 pub mod db;
 pub mod digest;
+pub mod html;
 pub mod i18n;
 pub mod identity;
 pub mod layers;

@@ -13,7 +13,7 @@ use lockbox::{
     signing::{PublicKeys, Signer},
 };
 
-use crate::helpers::{TestApp, World, texts, world};
+use crate::helpers::{TestApp, World, attrs, texts, world};
 
 const HOUR: i64 = 60;
 
@@ -442,6 +442,53 @@ fn serve_refuses_a_signing_key_others_may_read() {
         err.contains("may be read by group or others") && err.contains("chmod 600"),
         "{err}"
     );
+}
+
+/// The Audit page shows the tenant's checkpoints newest first beside its
+/// records, and says so when there is none yet.
+#[tokio::test]
+async fn the_audit_page_shows_the_checkpoints_newest_first_beside_its_records() {
+    let w = world().await;
+    let c = w.customers();
+    let admin = w.app.admin_client(&c.admin).await;
+    requests(&w, w.contoso, 1);
+    let html = w.app.admin_page(&admin, "/audit").await;
+    assert_eq!(texts(&html, "#checkpoints-none").len(), 1, "{html}");
+    assert!(texts(&html, "#checkpoints .checkpoint-seq").is_empty());
+
+    checkpoint_now(&w.app);
+    w.app.clock.advance(Duration::minutes(HOUR));
+    requests(&w, w.contoso, 1);
+    checkpoint_now(&w.app);
+    let mine = checkpoints(&w.app, w.contoso);
+    assert_eq!(mine.len(), 2);
+    // Signed in again: the hour ended the first session.
+    let admin = w.app.admin_client(&c.admin).await;
+    let html = w.app.admin_page(&admin, "/audit").await;
+    assert!(texts(&html, "#checkpoints-none").is_empty());
+    assert_eq!(
+        texts(&html, "#checkpoints .checkpoint-seq"),
+        vec![mine[0].seq.to_string(), mine[1].seq.to_string()],
+        "newest first"
+    );
+    assert!(mine[0].seq > mine[1].seq);
+    // The records as an unfiltered search reads them, in the same order.
+    let (listed, _) = audit::search::search::<audit::search::Listed>(
+        &mut w.app.conn(),
+        w.contoso,
+        &audit::search::Filter::default(),
+        None,
+        50,
+    )
+    .expect("search");
+    let shown: Vec<String> = listed
+        .iter()
+        .map(|r| format!("/audit/records/{}", r.id))
+        .collect();
+    assert!(!shown.is_empty());
+    assert_eq!(attrs(&html, "td a.more", "href"), shown);
+    let head = audit::head(&mut w.app.conn(), w.contoso).expect("head");
+    assert_eq!(texts(&html, "#audit-count"), vec![head.count.to_string()]);
 }
 
 #[tokio::test]

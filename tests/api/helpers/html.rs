@@ -1,5 +1,5 @@
-//! Reading pages: the CSRF token of a form, the texts of elements, where a
-//! redirect points.
+//! Reading pages: the CSRF token of a form, the texts and attributes of
+//! elements, where a redirect points.
 
 use reqwest::Response;
 
@@ -26,6 +26,15 @@ pub fn texts(html: &str, selector: &str) -> Vec<String> {
                 .collect::<Vec<_>>()
                 .join(" ")
         })
+        .collect()
+}
+
+/// The `attr` attribute of the elements `selector` matches that have it.
+pub fn attrs(html: &str, selector: &str, attr: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).expect("selector");
+    doc.select(&sel)
+        .filter_map(|e| e.value().attr(attr).map(str::to_owned))
         .collect()
 }
 
