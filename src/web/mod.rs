@@ -403,8 +403,11 @@ pub fn see_other(location: &str) -> HttpResponse {
 /// page into the connection's write buffer.
 const PAGE_ROOM: usize = 64 * 1024;
 
-/// Renders an askama page into an HTML response.
+/// Renders an askama page into an HTML response. A page is rendered once
+/// its queries are done, so the request's connection goes back to the
+/// pool first ([`db::one_checkout::release`]).
 pub fn render<T: askama::Template>(page: &T) -> Result<HttpResponse, AppError> {
+    db::one_checkout::release();
     let mut body = String::with_capacity(T::SIZE_HINT.max(PAGE_ROOM));
     page.render_into(&mut body)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))?;

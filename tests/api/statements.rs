@@ -310,6 +310,77 @@ async fn a_signed_in_page_takes_one_connection_from_the_pool_and_gives_it_back()
     }
 }
 
+/// A page stand-in that notes the pool's idle and open connections while
+/// it is rendered.
+struct Probe {
+    pool: lockbox::db::PgPool,
+    seen: std::sync::Mutex<Option<(u32, u32)>>,
+}
+
+impl askama::Template for Probe {
+    fn render_into_with_values(
+        &self,
+        writer: &mut dyn std::fmt::Write,
+        _: &dyn askama::Values,
+    ) -> askama::Result<()> {
+        let state = self.pool.state();
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = Some((state.idle_connections, state.connections));
+        }
+        writer.write_str("<p>probe</p>")?;
+        Ok(())
+    }
+    const SIZE_HINT: usize = 12;
+}
+
+impl askama::FastWritable for Probe {
+    fn write_into(
+        &self,
+        dest: &mut dyn std::fmt::Write,
+        values: &dyn askama::Values,
+    ) -> askama::Result<()> {
+        askama::Template::render_into_with_values(self, dest, values)
+    }
+}
+
+impl std::fmt::Display for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        askama::Template::render_into(self, f).map_err(|_| std::fmt::Error)
+    }
+}
+
+#[tokio::test]
+async fn a_page_gives_its_connection_back_before_it_is_rendered() {
+    use diesel::RunQueryDsl;
+    let w = recorded_world().await;
+    let pool = w.app.pool.clone();
+    let probe = Probe {
+        pool: pool.clone(),
+        seen: std::sync::Mutex::new(None),
+    };
+    let kept = lockbox::db::one_checkout::scope(async {
+        let query = lockbox::db::blocking(&pool, |conn| {
+            diesel::sql_query("SELECT 1")
+                .execute(conn)
+                .map_err(lockbox::db::DbError::from)
+        });
+        query.await.expect("query");
+        let kept = pool.state();
+        let page = lockbox::web::render(&probe).expect("rendered");
+        assert_eq!(page.status().as_u16(), 200);
+        kept
+    })
+    .await;
+    assert_eq!(
+        kept.idle_connections + 1,
+        kept.connections,
+        "the query's connection is kept for the request: {kept:?}"
+    );
+    let seen = probe.seen.lock().map(|s| *s).unwrap_or_default();
+    let (idle, open) = seen.expect("rendered");
+    assert_eq!(idle, open, "the connection is back before the page renders");
+}
+
 #[tokio::test]
 async fn a_form_post_holds_no_connection_while_its_body_is_on_the_way() {
     use tokio::io::AsyncWriteExt;
