@@ -94,11 +94,11 @@ pub(crate) fn keep(conn: PgConn) {
 }
 
 /// Gives the request's kept connection back to the pool now: its queries
-/// are done. A page renders after its queries, and a connection held
-/// while a page renders is one that other requests wait for: with more
-/// requests at once than pooled connections, an Audit page (fifty rows
-/// rendered) cost 0.1 ms more CPU at 32 connections than at 8 (`bench
-/// web`, issue 20). A query after this takes a connection from the pool.
+/// are done. A page renders after its queries, and with more requests at
+/// once than pooled connections, a connection held while a page renders
+/// (an Audit page's fifty rows) is one that other requests wait for
+/// (issue 20; `bench web` could not tell the difference, see README). A
+/// query after this takes a connection from the pool.
 pub fn release() {
     if let Some(conn) = take() {
         give_back(conn);
