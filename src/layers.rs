@@ -13,7 +13,7 @@
 //! | 6 | `tenants` |
 //! | 7 | `audit` |
 //! | 8 | `db` |
-//! | 9 | leaves: `clock`, `config`, `digest`, `html`, `i18n`, `identity`, `schema`, `signing`, `layers` |
+//! | 9 | leaves: `clock`, `config`, `digest`, `html`, `i18n`, `identity`, `schema`, `signing`, `tls`, `layers` |
 
 /// Each top-level module with its layer (0 is the top).
 pub const LAYERS: &[(&str, u8)] = &[
@@ -37,6 +37,7 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("identity", 9),
     ("schema", 9),
     ("signing", 9),
+    ("tls", 9),
     ("layers", 9),
 ];
 

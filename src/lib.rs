@@ -21,7 +21,8 @@
 //! 9. leaves: [`clock`], [`config`], [`digest`], [`html`] (how templates
 //!    escape), [`i18n`], [`identity`]
 //!    (input types and typed ids), [`schema`], [`signing`] (the
-//!    deployment's Ed25519 key, which knows no domain).
+//!    deployment's Ed25519 key, which knows no domain), [`tls`] (the TLS
+//!    connector the HTTP clients share).
 //!
 //! Time is a dependency: domain code takes `now` from a [`clock::Clock`],
 //! and where a lock decides, reads it only once the lock is held.
@@ -45,5 +46,6 @@ pub mod signing;
 pub mod staff;
 pub mod startup;
 pub mod tenants;
+pub mod tls;
 pub mod web;
 pub mod webhooks;

@@ -94,52 +94,6 @@ pub struct MailSettings {
     pub poll: Option<std::time::Duration>,
 }
 
-/// A per-address request limit: a steady rate and the burst allowed on top
-/// of it before requests are refused (a GCRA: the allowance refills at the
-/// rate, up to the burst).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateQuota {
-    pub per_minute: NonZeroU32,
-    pub burst: NonZeroU32,
-}
-
-/// The JSON API's allowance per token: `per_second` calls a second, up to
-/// `burst` at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ApiRate {
-    pub per_second: NonZeroU32,
-    pub burst: NonZeroU32,
-}
-
-impl ApiRate {
-    /// SPEC §8's default: 10 a second, bursts of 50.
-    pub const DEFAULT: ApiRate = ApiRate {
-        per_second: NonZeroU32::new(10).expect("non-zero"),
-        burst: NonZeroU32::new(50).expect("non-zero"),
-    };
-}
-
-impl RateQuota {
-    /// The sign-in forms' default: 30 a minute with bursts of 10.
-    pub const SIGN_IN: RateQuota = RateQuota {
-        per_minute: NonZeroU32::new(30).expect("non-zero"),
-        burst: NonZeroU32::new(10).expect("non-zero"),
-    };
-
-    /// The API's per-address default: 1,200 a minute with bursts of 200
-    /// (well above one token's 10 a second, so only floods meet it).
-    pub const API_ADDRESS: RateQuota = RateQuota {
-        per_minute: NonZeroU32::new(1200).expect("non-zero"),
-        burst: NonZeroU32::new(200).expect("non-zero"),
-    };
-
-    /// A quota no test or person reaches, for tests of what lies behind it.
-    pub const UNLIMITED: RateQuota = RateQuota {
-        per_minute: NonZeroU32::MAX,
-        burst: NonZeroU32::new(1_000_000).expect("non-zero"),
-    };
-}
-
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `DATABASE_URL`: the database the server serves with, connected as
@@ -432,11 +386,13 @@ impl Settings {
 
 mod metrics;
 mod parse;
+mod rate;
 mod resilience;
 mod webhooks;
 
 pub use metrics::{DEFAULT_METRICS_REFRESH, MetricsAccess, MetricsPeers};
 use parse::*;
+pub use rate::{ApiRate, RateQuota};
 pub use resilience::Resilience;
 pub use webhooks::WebhookSettings;
 

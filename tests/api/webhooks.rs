@@ -1,8 +1,15 @@
 //! Webhooks (issue 18): signed events at a real HTTP receiver, retries,
 //! at-least-once with one webhook-id, the three-day disable rule, SSRF
-//! refusals at delivery time, tenant isolation, the settings page.
+//! refusals at delivery time, certificates checked over HTTPS, tenant
+//! isolation, the settings page.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use chrono::Duration as Span;
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, TextExpressionMethods};
@@ -301,6 +308,63 @@ async fn an_endpoint_failing_for_three_days_is_disabled_and_its_admins_are_maile
     for needle in ["http", "www.", "@", "127.0.0.1"] {
         assert!(!text.contains(needle), "{needle:?} in mail: {text}");
     }
+}
+
+/// A TLS listener on this machine with a certificate that a CA made for
+/// the test signed (one no system trusts): the connections that arrive,
+/// and the handshakes that complete.
+async fn untrusted_tls_listener() -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let acceptor = crate::smtp::TestCa::new().acceptor;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let (arrived, completed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (a, c) = (arrived.clone(), completed.clone());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            a.fetch_add(1, Ordering::SeqCst);
+            if acceptor.accept(tcp).await.is_ok() {
+                c.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    (port, arrived, completed)
+}
+
+/// Every delivery's client uses the process's one TLS connector
+/// (`lockbox::tls`, the system's roots parsed once), and it still
+/// verifies: a receiver whose certificate no system trusts gets a
+/// connection but no completed handshake, so no event, and the delivery
+/// waits with a generic reason. A plain-HTTP receiver in the same round
+/// is delivered (the connector is one reqwest takes).
+#[tokio::test]
+async fn an_https_receiver_whose_certificate_no_system_trusts_gets_no_event() {
+    let w = loopback_world().await;
+    let (port, arrived, completed) = untrusted_tls_listener().await;
+    let receiver = Receiver::start().await;
+    let untrusted = w
+        .app
+        .store_endpoint(Some(w.contoso), &format!("https://127.0.0.1:{port}/hook"))
+        .0;
+    let plain = w.app.store_endpoint(Some(w.contoso), &receiver.url()).0;
+    w.app.queue_test_event(untrusted, w.contoso);
+    w.app.queue_test_event(plain, w.contoso);
+
+    let round = w.app.deliver_webhooks().await;
+    assert_eq!((round.delivered, round.retrying), (1, 1), "{round:?}");
+    let (status, attempts, error) = w.app.deliveries_of(untrusted).remove(0);
+    assert_eq!(status, "pending");
+    assert_eq!(attempts, 1);
+    assert_eq!(error.as_deref(), Some("connection failed"));
+    assert!(arrived.load(Ordering::SeqCst) >= 1, "the client connected");
+    assert_eq!(
+        completed.load(Ordering::SeqCst),
+        0,
+        "no handshake completed"
+    );
+    assert_eq!(w.app.deliveries_of(plain).remove(0).0, "delivered");
+    assert_eq!(receiver.received().len(), 1);
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use std::{
     time::{Duration as StdDuration, Instant},
 };
 
-use super::{BenchError, Scratch, percentile, world};
+use super::{BenchError, Scratch, load, percentile, world};
 use crate::{
     clock::{Clock, SharedClock, SystemClock},
     config::{ApiRate, Settings},
@@ -102,10 +102,7 @@ async fn measure(settings: &Settings, url: &str, bench: ApiBench) -> Result<(), 
     let mut served = settings.clone();
     served.admin_addr = "127.0.0.1:0".into();
     served.engineer_addr = "127.0.0.1:0".into();
-    served.api_rate = ApiRate {
-        per_second: std::num::NonZeroU32::new(1_000_000).unwrap_or(ApiRate::DEFAULT.per_second),
-        burst: std::num::NonZeroU32::new(1_000_000).unwrap_or(ApiRate::DEFAULT.burst),
-    };
+    served.api_rate = ApiRate::UNLIMITED;
     // Every benchmark client comes from 127.0.0.1: the per-address limit in
     // front of the API must not be what is measured either.
     served.api_address_rate = crate::config::RateQuota::UNLIMITED;
@@ -132,9 +129,7 @@ async fn measure(settings: &Settings, url: &str, bench: ApiBench) -> Result<(), 
 
 /// The HTTP side: list latency, then decisions per second.
 async fn drive(base: &str, world: &World, bench: ApiBench) -> Result<(), BenchError> {
-    let client = reqwest::Client::builder()
-        .build()
-        .map_err(BenchError::from)?;
+    let client = load::builder()?.build().map_err(BenchError::from)?;
     println!(
         "list latency (one client, keep-alive; {} calls each):",
         bench.calls
@@ -168,9 +163,7 @@ async fn drive(base: &str, world: &World, bench: ApiBench) -> Result<(), BenchEr
             let base = base.to_owned();
             tokio::spawn(async move {
                 // One connection per client, as separate automations have.
-                let client = reqwest::Client::builder()
-                    .build()
-                    .map_err(BenchError::from)?;
+                let client = load::builder()?.build().map_err(BenchError::from)?;
                 let mut samples = Vec::new();
                 while Instant::now() < deadline {
                     let i = next.fetch_add(1, Ordering::Relaxed);

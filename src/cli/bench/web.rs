@@ -196,11 +196,7 @@ fn served(settings: &Settings) -> Settings {
     let mut served = settings.clone();
     served.admin_addr = "127.0.0.1:0".into();
     served.engineer_addr = "127.0.0.1:0".into();
-    let unlimited = std::num::NonZeroU32::new(1_000_000);
-    served.api_rate = ApiRate {
-        per_second: unlimited.unwrap_or(ApiRate::DEFAULT.per_second),
-        burst: unlimited.unwrap_or(ApiRate::DEFAULT.burst),
-    };
+    served.api_rate = ApiRate::UNLIMITED;
     served.api_address_rate = RateQuota::UNLIMITED;
     served.sign_in_rate = RateQuota::UNLIMITED;
     served.mail.poll = None;
