@@ -280,11 +280,16 @@ mod tests {
             .expect("valid")
     }
 
+    /// A limit of `quota` on a settable clock that starts at [`monday`].
+    fn limit_from_monday(quota: RateQuota) -> (SettableClock, RateLimit) {
+        let clock = SettableClock::new(monday());
+        let limit = RateLimit::new(quota, Arc::new(clock.clone()), &[]);
+        (clock, limit)
+    }
+
     #[test]
     fn a_network_gets_its_burst_then_waits_for_the_rate() {
-        let start = monday();
-        let clock = SettableClock::new(start);
-        let limit = RateLimit::new(RateQuota::SIGN_IN, Arc::new(clock.clone()), &[]);
+        let (clock, limit) = limit_from_monday(RateQuota::SIGN_IN);
         let ip: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
         for i in 0..10 {
             assert_eq!(limit.check(ip), Ok(()), "request {i} of the burst");
@@ -308,15 +313,13 @@ mod tests {
     /// 429s).
     #[test]
     fn unlimited_lets_through_a_request_that_read_the_time_a_second_late() {
-        let start = monday();
-        let clock = SettableClock::new(start);
-        let limit = RateLimit::new(RateQuota::UNLIMITED, Arc::new(clock.clone()), &[]);
+        let (clock, limit) = limit_from_monday(RateQuota::UNLIMITED);
         let ip: IpAddr = "192.0.2.7".parse().expect("ip");
         clock.advance(chrono::Duration::seconds(1));
         for _ in 0..1000 {
             assert_eq!(limit.check(ip), Ok(()));
         }
-        clock.set(start);
+        clock.set(monday());
         assert_eq!(limit.check(ip), Ok(()), "the late reader");
     }
 
