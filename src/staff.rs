@@ -40,15 +40,15 @@ impl StaffRole {
     }
 }
 
-/// A staff member's row as stored, password hash included: read it into
-/// a [`StaffMember`] (which has none), e.g. beside an API token.
+/// A staff member's row without the password hash, read into a
+/// [`StaffMember`], e.g. beside an API token or a session. Only sign-in
+/// selects the hash, beside it ([`find_for_sign_in`]).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = provider_staff)]
 pub struct StaffRow {
     id: StaffId,
     email: String,
     display_name: String,
-    password_hash: String,
     role: String,
 }
 
@@ -113,15 +113,12 @@ pub fn find_for_sign_in(
     conn: &mut PgConnection,
     email: &str,
 ) -> QueryResult<Option<(StaffMember, String)>> {
-    let row: Option<StaffRow> = provider_staff::table
+    let row: Option<(StaffRow, String)> = provider_staff::table
         .filter(lower(provider_staff::email).eq(email.trim().to_lowercase()))
-        .select(StaffRow::as_select())
+        .select((StaffRow::as_select(), provider_staff::password_hash))
         .first(conn)
         .optional()?;
-    Ok(row.map(|r| {
-        let hash = r.password_hash.clone();
-        (StaffMember::from(r), hash)
-    }))
+    Ok(row.map(|(r, hash)| (StaffMember::from(r), hash)))
 }
 
 pub fn find(conn: &mut PgConnection, id: StaffId) -> QueryResult<Option<StaffMember>> {

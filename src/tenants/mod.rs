@@ -217,20 +217,18 @@ pub fn find_user_for_sign_in(
     tenant_name: &str,
     email: &str,
 ) -> QueryResult<Option<(TenantUser, String)>> {
-    let found: Option<(TenantUserRow, (String, bool))> = tenant_users::table
+    let found: Option<(TenantUserRow, (String, bool), String)> = tenant_users::table
         .inner_join(tenants::table)
         .filter(lower(tenants::name).eq(tenant_name.trim().to_lowercase()))
         .filter(lower(tenant_users::email).eq(email.trim().to_lowercase()))
         .select((
             TenantUserRow::as_select(),
             (tenants::name, tenants::lockbox_enabled),
+            tenant_users::password_hash,
         ))
         .first(conn)
         .optional()?;
-    Ok(found.map(|(row, tenant)| {
-        let hash = row.password_hash.clone();
-        (to_user(row, tenant), hash)
-    }))
+    Ok(found.map(|(row, tenant, hash)| (to_user(row, tenant), hash)))
 }
 
 pub fn find_user(conn: &mut PgConnection, id: UserId) -> QueryResult<Option<TenantUser>> {

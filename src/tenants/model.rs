@@ -107,6 +107,10 @@ impl Role {
     }
 }
 
+/// A tenant user's row without the password hash: every read of a user
+/// selects these columns, and only sign-in adds the hash beside them
+/// (`find_user_for_sign_in`), so a page view, an API call or a list of
+/// users never carries one out of the database.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = tenant_users)]
 pub struct TenantUserRow {
@@ -114,7 +118,6 @@ pub struct TenantUserRow {
     pub tenant_id: TenantId,
     pub email: String,
     pub display_name: String,
-    pub password_hash: String,
     pub role: String,
     pub created_at: DateTime<Utc>,
 }

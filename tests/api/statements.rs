@@ -5,7 +5,7 @@
 //! list call (the token with its user, then the list); all of a page's
 //! statements go over one pool checkout; a detail page reads each of its
 //! parts once and writes nothing; a decision is one transaction that reads
-//! the request once.
+//! the request once; only a sign-in reads a password hash.
 //!
 //! Every statement sent to the test's database is seen through diesel's
 //! instrumentation ([`crate::helpers::statements`]), kept only once the
@@ -15,7 +15,7 @@
 use lockbox::{auth::api_tokens::TokenScope, identity::RequestId};
 
 use crate::helpers::{
-    World, call, customer_token,
+    World, call, customer_token, staff_token,
     statements::{database_of, mark, record_statements, since, watch},
     texts, world_with,
 };
@@ -608,4 +608,80 @@ async fn a_managers_approval_writes_are_kept_prepared() {
             "UPDATE \"access_requests\" SET \"manager_decided_at\"",
         ],
     );
+}
+
+/// Whether a statement reads (or names) a password hash.
+fn reads_password_hash(seen: &[String]) -> Vec<&String> {
+    seen.iter()
+        .filter(|s| s.contains("password_hash"))
+        .collect()
+}
+
+/// Only a sign-in reads a password hash: a signed-in page of either
+/// portal, the admin center's list of users and an API call of either
+/// kind read their account's row without it. The sign-in is recorded
+/// too, so the test sees the column where it is read.
+#[tokio::test]
+async fn only_a_sign_in_reads_a_password_hash() {
+    let w = recorded_world().await;
+    let c = w.customers();
+    let (customer, staff) = (
+        customer_token(&w.app, &c.admin, TokenScope::Read),
+        staff_token(&w.app, &w.engineer),
+    );
+    let (_, signing_in) = statements_of(&w, async {
+        w.app.admin_client(&c.admin).await;
+        String::new()
+    })
+    .await;
+    assert!(
+        !reads_password_hash(&signing_in).is_empty(),
+        "a sign-in reads the hash it checks: {}",
+        listed(&signing_in)
+    );
+
+    let admin = w.app.admin_client(&c.admin).await;
+    let engineer = w.app.engineer_client(&w.engineer).await;
+    let api = |url: String, token: String| async move {
+        let resp = call(reqwest::Method::GET, url, &token)
+            .send()
+            .await
+            .expect("call");
+        assert_eq!(resp.status(), reqwest::StatusCode::OK, "the API call");
+        resp.text().await.expect("body")
+    };
+    for (what, fetch) in [
+        (
+            "the request list",
+            Box::pin(w.app.admin_page(&admin, "/support/lockbox/requests"))
+                as std::pin::Pin<Box<dyn std::future::Future<Output = String>>>,
+        ),
+        ("the users", Box::pin(w.app.admin_page(&admin, "/roles"))),
+        (
+            "the engineer's home",
+            Box::pin(w.app.engineer_page(&engineer, "/")),
+        ),
+        (
+            "a customer's API call",
+            Box::pin(api(
+                format!("{}/api/v1/requests", w.app.admin_url),
+                customer.clone(),
+            )),
+        ),
+        (
+            "a staff API call",
+            Box::pin(api(
+                format!("{}/api/v1/requests", w.app.engineer_url),
+                staff.clone(),
+            )),
+        ),
+    ] {
+        let (page, seen) = statements_of(&w, fetch).await;
+        assert!(!seen.is_empty() && !page.is_empty(), "{what} was read");
+        let hashes = reads_password_hash(&seen);
+        assert!(
+            hashes.is_empty(),
+            "{what} read a password hash: {hashes:#?}"
+        );
+    }
 }
