@@ -121,6 +121,17 @@ pub fn find_for_sign_in(
     Ok(row.map(|(r, hash)| (StaffMember::from(r), hash)))
 }
 
+/// The staff member with the e-mail address `email` (trimmed, without
+/// case), without the password hash: the command line's lookups.
+pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option<StaffMember>> {
+    let row: Option<StaffRow> = provider_staff::table
+        .filter(lower(provider_staff::email).eq(email.trim().to_lowercase()))
+        .select(StaffRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(StaffMember::from))
+}
+
 pub fn find(conn: &mut PgConnection, id: StaffId) -> QueryResult<Option<StaffMember>> {
     provider_staff::table
         .find(id)

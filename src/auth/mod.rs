@@ -211,7 +211,7 @@ pub fn record_admin_sign_in(
     let ip = ip.to_string();
     // What was typed is bounded before it is stored.
     let typed: String = email.trim().chars().take(254).collect();
-    let user = tenants::find_user_for_sign_in(conn, organization, &typed)?.map(|(u, _)| u);
+    let user = tenants::find_typed_user(conn, organization, &typed)?;
     let actor = match &user {
         Some(u) => audit::Actor::customer(u.id, &u.display_name, &ip),
         // What a stranger typed never becomes a name in the log (nor a
@@ -307,7 +307,7 @@ fn record_admin_lockout(
         tracing::info!(network = %lockout.network, "a lock-out for an unknown organisation ended");
         return Ok(());
     };
-    let user = tenants::find_user_for_sign_in(conn, organization, &lockout.email)?.map(|(u, _)| u);
+    let user = tenants::find_typed_user(conn, organization, &lockout.email)?;
     let actor = match &user {
         Some(u) => audit::Actor::customer(u.id, &u.display_name, &lockout.network),
         None => audit::Actor {

@@ -246,7 +246,7 @@ async fn reset_staff_two_factor(
     let typed = email.to_owned();
     let now = clock.now();
     let removed = db::blocking(pool, move |conn| {
-        let Some((member, _)) = staff::find_for_sign_in(conn, &typed)? else {
+        let Some(member) = staff::find_by_email(conn, &typed)? else {
             return Ok(None);
         };
         let holder = Holder {
@@ -316,7 +316,7 @@ async fn staff_token(
     })?;
     let email = email.to_owned();
     let (token, secret) = db::blocking(pool, move |conn| {
-        let (member, _) = staff::find_for_sign_in(conn, &email)?
+        let member = staff::find_by_email(conn, &email)?
             .ok_or_else(|| CliError(format!("no provider staff member {email:?}")))?;
         Ok::<_, CliError>(api_tokens::create_staff_token(
             conn,

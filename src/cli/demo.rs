@@ -96,7 +96,7 @@ pub fn seed(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<DemoAccou
         for (local, display, role) in TENANT_PEOPLE {
             let email = Email::parse(&format!("{local}@{domain}.example"))
                 .map_err(|e| DemoError::Other(e.into()))?;
-            if tenants::find_user_for_sign_in(conn, name, email.as_str())?.is_none() {
+            if tenants::find_typed_user(conn, name, email.as_str())?.is_none() {
                 let display_name = DisplayName::parse(&format!("{name} {display}"))
                     .map_err(|e| DemoError::Other(e.into()))?;
                 let user = NewTenantUser {
@@ -120,7 +120,7 @@ pub fn seed(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<DemoAccou
     }
     for (email_text, display, role) in STAFF {
         let email = Email::parse(email_text).map_err(|e| DemoError::Other(e.into()))?;
-        if staff::find_for_sign_in(conn, email.as_str())?.is_none() {
+        if staff::find_by_email(conn, email.as_str())?.is_none() {
             let display_name =
                 DisplayName::parse(display).map_err(|e| DemoError::Other(e.into()))?;
             staff::create_staff(conn, &email, &display_name, &hash, *role, now)?;
@@ -148,8 +148,8 @@ fn open_demo_ticket(
     if !tickets::queries::open_for_tenant(conn, tenant.id)?.is_empty() {
         return Ok(());
     }
-    let Some((user, _)) =
-        tenants::find_user_for_sign_in(conn, &tenant.name, &format!("user@{domain}.example"))?
+    let Some(user) =
+        tenants::find_typed_user(conn, &tenant.name, &format!("user@{domain}.example"))?
     else {
         return Ok(());
     };

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use serde_json::json;
 
+mod accounts;
 mod model;
 pub mod quorum;
 pub mod security;
@@ -19,6 +20,7 @@ use crate::{
     schema::{tenant_users, tenants},
 };
 
+pub use accounts::{find_typed_user, find_user, find_user_for_sign_in, to_user};
 pub use model::*;
 pub use quorum::{Quorum, approvals_required, set_quorum_as};
 pub use switches::Switch;
@@ -193,55 +195,6 @@ fn insert_user(
                 e.into()
             }
         })
-}
-
-/// The user of a row read with its own tenant's name and Lockbox switch
-/// (joined by `tenant_users.tenant_id`; never another tenant's).
-pub fn to_user(row: TenantUserRow, (tenant_name, lockbox_enabled): (String, bool)) -> TenantUser {
-    TenantUser {
-        id: row.id,
-        tenant_id: row.tenant_id,
-        tenant_name,
-        lockbox_enabled,
-        email: row.email,
-        display_name: row.display_name,
-        // The column's CHECK constraint admits only known roles; anything
-        // else is treated as the least privileged role.
-        role: Role::from_db(&row.role).unwrap_or(Role::User),
-    }
-}
-
-/// The user and their password hash, for sign-in.
-pub fn find_user_for_sign_in(
-    conn: &mut PgConnection,
-    tenant_name: &str,
-    email: &str,
-) -> QueryResult<Option<(TenantUser, String)>> {
-    let found: Option<(TenantUserRow, (String, bool), String)> = tenant_users::table
-        .inner_join(tenants::table)
-        .filter(lower(tenants::name).eq(tenant_name.trim().to_lowercase()))
-        .filter(lower(tenant_users::email).eq(email.trim().to_lowercase()))
-        .select((
-            TenantUserRow::as_select(),
-            (tenants::name, tenants::lockbox_enabled),
-            tenant_users::password_hash,
-        ))
-        .first(conn)
-        .optional()?;
-    Ok(found.map(|(row, tenant, hash)| (to_user(row, tenant), hash)))
-}
-
-pub fn find_user(conn: &mut PgConnection, id: UserId) -> QueryResult<Option<TenantUser>> {
-    let found: Option<(TenantUserRow, (String, bool))> = tenant_users::table
-        .inner_join(tenants::table)
-        .filter(tenant_users::id.eq(id))
-        .select((
-            TenantUserRow::as_select(),
-            (tenants::name, tenants::lockbox_enabled),
-        ))
-        .first(conn)
-        .optional()?;
-    Ok(found.map(|(row, tenant)| to_user(row, tenant)))
 }
 
 /// Every tenant, by name (the engineer's tenant picker).
