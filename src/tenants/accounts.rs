@@ -71,22 +71,27 @@ pub fn find_typed_user(
     email: &str,
 ) -> QueryResult<Option<TenantUser>> {
     let (tenant_name, email) = typed_as(tenant_name, email);
-    let found: Option<(TenantUserRow, (String, bool))> = tenant_users::table
-        .inner_join(tenants::table)
-        .filter(typed(tenant_name, email))
-        .select((
-            TenantUserRow::as_select(),
-            (tenants::name, tenants::lockbox_enabled),
-        ))
-        .first(conn)
-        .optional()?;
-    Ok(found.map(|(row, tenant)| to_user(row, tenant)))
+    first_user(conn, Box::new(typed(tenant_name, email)))
 }
 
 pub fn find_user(conn: &mut PgConnection, id: UserId) -> QueryResult<Option<TenantUser>> {
+    first_user(conn, Box::new(tenant_users::id.eq(id)))
+}
+
+/// A condition on a user joined to their tenant.
+type UserFilter = Box<
+    dyn BoxableExpression<
+            diesel::dsl::InnerJoinQuerySource<tenant_users::table, tenants::table>,
+            diesel::pg::Pg,
+            SqlType = diesel::sql_types::Bool,
+        >,
+>;
+
+/// The user `filter` finds, with their tenant's name and Lockbox switch.
+fn first_user(conn: &mut PgConnection, filter: UserFilter) -> QueryResult<Option<TenantUser>> {
     let found: Option<(TenantUserRow, (String, bool))> = tenant_users::table
         .inner_join(tenants::table)
-        .filter(tenant_users::id.eq(id))
+        .filter(filter)
         .select((
             TenantUserRow::as_select(),
             (tenants::name, tenants::lockbox_enabled),
