@@ -515,6 +515,12 @@ async fn the_audit_page_shows_the_key_and_the_tenants_checkpoints() {
         texts(&html, "#checkpoints .checkpoint-seq"),
         vec![mine[0].seq.to_string()]
     );
+    // The row's head hash and key, as the checkpoint's JSON gives them.
+    let published = mine[0].published();
+    assert_eq!(
+        texts(&html, "#checkpoints td code"),
+        vec![published.head_hash, published.key_id]
+    );
 
     let pem = w
         .app
