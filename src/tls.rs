@@ -23,9 +23,14 @@ use std::sync::OnceLock;
 
 static SHARED: OnceLock<native_tls::TlsConnector> = OnceLock::new();
 
-/// The shared connector, for `reqwest::ClientBuilder::tls_backend_preconfigured`
-/// (a clone shares the one OpenSSL context).
-pub fn connector() -> Result<native_tls::TlsConnector, native_tls::Error> {
+/// A reqwest client builder with the shared connector: where every HTTP
+/// client of this process starts.
+pub fn client_builder() -> Result<reqwest::ClientBuilder, native_tls::Error> {
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(connector()?))
+}
+
+/// The shared connector (a clone shares the one OpenSSL context).
+fn connector() -> Result<native_tls::TlsConnector, native_tls::Error> {
     if let Some(shared) = SHARED.get() {
         return Ok(shared.clone());
     }

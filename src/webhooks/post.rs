@@ -74,12 +74,11 @@ async fn attempt(c: &Claimed, d: Delivery, now: DateTime<Utc>) -> Outcome {
     // A client per attempt, to pin the checked address; the TLS connector
     // (the system's roots, parsed once) is the process's shared one, and
     // TLS settings on this builder would be ignored (see `crate::tls`).
-    let tls = match crate::tls::connector() {
-        Ok(tls) => tls,
+    let builder = match crate::tls::client_builder() {
+        Ok(builder) => builder,
         Err(e) => return failed("connection failed", format!("TLS: {e}")),
     };
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
+    let client = builder
         .redirect(reqwest::redirect::Policy::none())
         .timeout(d.timeout)
         .connect_timeout(d.timeout)

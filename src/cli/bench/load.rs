@@ -56,8 +56,7 @@ impl Figures {
 /// of CPU per client, 64 clients before each measured page, and inside
 /// the timed phase where a client is made there.
 pub(super) fn builder() -> Result<reqwest::ClientBuilder, BenchError> {
-    let tls = crate::tls::connector().map_err(BenchError::from)?;
-    Ok(reqwest::Client::builder().tls_backend_preconfigured(tls))
+    crate::tls::client_builder().map_err(BenchError::from)
 }
 
 /// A client that keeps its one connection alive and follows no redirect
