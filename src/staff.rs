@@ -108,13 +108,21 @@ pub fn create_staff(
         })
 }
 
+/// The staff member whose e-mail address is `email` as typed: trimmed,
+/// matched without case.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn typed(email: &str) -> _ {
+    let email: String = email.trim().to_lowercase();
+    lower(provider_staff::email).eq(email)
+}
+
 /// The staff member and their password hash, for sign-in.
 pub fn find_for_sign_in(
     conn: &mut PgConnection,
     email: &str,
 ) -> QueryResult<Option<(StaffMember, String)>> {
     let row: Option<(StaffRow, String)> = provider_staff::table
-        .filter(lower(provider_staff::email).eq(email.trim().to_lowercase()))
+        .filter(typed(email))
         .select((StaffRow::as_select(), provider_staff::password_hash))
         .first(conn)
         .optional()?;
@@ -125,7 +133,7 @@ pub fn find_for_sign_in(
 /// case), without the password hash: the command line's lookups.
 pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option<StaffMember>> {
     let row: Option<StaffRow> = provider_staff::table
-        .filter(lower(provider_staff::email).eq(email.trim().to_lowercase()))
+        .filter(typed(email))
         .select(StaffRow::as_select())
         .first(conn)
         .optional()?;
