@@ -42,20 +42,25 @@ fn addr_of(base: &str) -> SocketAddr {
 }
 
 /// Appends `n` records to the tenant's log in one statement (each about
-/// 450 bytes of CSV), a second apart, all before the test's clock.
+/// 450 bytes of CSV), a second apart, all before the test's clock. The
+/// seeding may take longer than the pool's statement timeout on a busy
+/// machine: it is set-up, not what a test measures.
 fn seed_bulk(app: &TestApp, tenant: TenantId, n: i64) {
-    diesel::sql_query(
-        "INSERT INTO audit_records \
+    let mut conn = app.conn();
+    db::with_statement_timeout(&mut conn, StdDuration::from_secs(120), |conn| {
+        diesel::sql_query(
+            "INSERT INTO audit_records \
            (tenant_id, occurred_at, actor_id, actor_name, ip, activity, item, parameters) \
          SELECT $1, $2 - make_interval(secs => g), 'seed', 'Seed User', '10.1.1.1', \
                 'UserLoggedIn', 'item-' || g, \
                 jsonb_build_object('Comment', repeat('x', 250), 'N', g) \
          FROM generate_series(1, $3) AS g",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(tenant)
-    .bind::<diesel::sql_types::Timestamptz, _>(app.clock_now())
-    .bind::<diesel::sql_types::BigInt, _>(n)
-    .execute(&mut app.conn())
+        )
+        .bind::<diesel::sql_types::Uuid, _>(tenant)
+        .bind::<diesel::sql_types::Timestamptz, _>(app.clock_now())
+        .bind::<diesel::sql_types::BigInt, _>(n)
+        .execute(conn)
+    })
     .expect("seeded");
 }
 

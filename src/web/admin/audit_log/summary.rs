@@ -114,7 +114,9 @@ pub(super) fn summary(raw: &str) -> String {
             &mut text,
             pairs.iter().map(|(k, v)| match v {
                 Plain::Text(s) => (*k, Shown::Text(s)),
-                other => (*k, Shown::Other(other)),
+                Plain::Bool(b) => (*k, Shown::Text(if *b { "true" } else { "false" })),
+                Plain::Null => (*k, Shown::Text("null")),
+                Plain::Int(n) => (*k, Shown::Other(n)),
             }),
         );
     } else {
@@ -131,13 +133,27 @@ pub(super) fn summary(raw: &str) -> String {
             }
         }
     }
-    match text.char_indices().nth(SHOWN) {
-        Some((end, _)) => {
+    match cut_at(&text) {
+        Some(end) => {
             text.truncate(end);
             text.push('…');
             text
         }
         None => text,
+    }
+}
+
+/// Where `text` is cut to its first [`SHOWN`] characters, if it is longer.
+/// Found without walking the characters where the bytes tell: a text of
+/// no more bytes than that is not cut, and an ASCII text is cut at that
+/// byte (walking the characters was a fifth of a summary's instructions).
+fn cut_at(text: &str) -> Option<usize> {
+    if text.len() <= SHOWN {
+        None
+    } else if text.is_ascii() {
+        Some(SHOWN)
+    } else {
+        text.char_indices().nth(SHOWN).map(|(end, _)| end)
     }
 }
 

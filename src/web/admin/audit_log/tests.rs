@@ -117,6 +117,26 @@ fn plain_parameters_are_read_borrowed_and_the_rest_refused() {
     );
 }
 
+/// A summary is cut after its 160th character, also where the bytes
+/// alone decide (no more than 160 of them, or all ASCII) and where a
+/// character takes more than one byte.
+#[test]
+fn the_summary_is_cut_after_its_160th_character() {
+    let cut = |value: &str| summary(&serde_json::json!({ "k": value }).to_string());
+    // "k: " and 157 more characters: 160 in all, not cut.
+    assert_eq!(cut(&"a".repeat(157)), format!("k: {}", "a".repeat(157)));
+    assert_eq!(cut(&"a".repeat(158)), format!("k: {}…", "a".repeat(157)));
+    assert_eq!(cut(&"a".repeat(400)), format!("k: {}…", "a".repeat(157)));
+    // 160 characters in more bytes than that: not cut.
+    assert_eq!(cut(&"é".repeat(157)), format!("k: {}", "é".repeat(157)));
+    assert_eq!(cut(&"é".repeat(158)), format!("k: {}…", "é".repeat(157)));
+    let mixed = format!("{}é{}", "a".repeat(100), "b".repeat(100));
+    assert_eq!(
+        cut(&mixed),
+        format!("k: {}é{}…", "a".repeat(100), "b".repeat(56))
+    );
+}
+
 proptest! {
     // Failures print their minimal input; nothing is written to disk.
     #![proptest_config(ProptestConfig {
