@@ -22,10 +22,12 @@
 //! The signed-in principal comes in the same statement: the store keeps
 //! the account's id beside the state (`principal_id`), the portal gives
 //! it a [`PrincipalLoader`] that reads the session joined with its
-//! account, and [`SessionStore::load`] hands the principal's row to the
-//! request in the state under [`LOADED`] (never stored: `save` and
-//! `update` drop it). In a page view the connection then serves the
-//! page's own queries (`crate::db::one_checkout`).
+//! account, and [`SessionStore::load`] hands the account to the request
+//! as the portal's own type ([`handed_over`]), not through the session's
+//! state: that is JSON text, and writing the account into it and reading
+//! it back was a thirtieth of an Audit page's instructions. In a page view
+//! the connection then serves the page's own queries
+//! (`crate::db::one_checkout`).
 
 use std::collections::HashMap;
 
@@ -46,23 +48,19 @@ use crate::{
     },
     schema::web_sessions as ws,
 };
+use hand_over::{HANDED, HandOver};
+pub use hand_over::{Handed, hand_over_scope, handed_over, handed_over_zone};
 
 type State = HashMap<String, String>;
 
-/// The state key under which [`PgSessionStore::load`] hands over the
-/// principal it loaded: a JSON pair of the id it was loaded for and the
-/// row (`null` when the account is gone).
-pub const LOADED: &str = "\u{1}loaded";
-
 /// How a portal loads its signed-in principal: the state key that holds
 /// the principal's id, and the function that reads a live session with
-/// its principal's row as JSON, in one statement (`None`: no live session;
-/// a `None` row: none signed in, or the account is gone).
+/// its principal in one statement (`None`: no live session; a `None`
+/// principal: none signed in, or the account is gone).
 #[derive(Clone, Copy)]
 pub struct PrincipalLoader {
     pub key: &'static str,
-    pub load:
-        fn(&mut PgConnection, &Lookup<'_>) -> QueryResult<Option<WithPrincipal<serde_json::Value>>>,
+    pub load: fn(&mut PgConnection, &Lookup<'_>) -> QueryResult<Option<WithPrincipal<Handed>>>,
 }
 
 /// The state key of a session that could not be read because the
@@ -100,7 +98,7 @@ impl PgSessionStore {
         }
     }
 
-    /// Loads the signed-in principal with the session (see [`LOADED`]).
+    /// Loads the signed-in principal with the session (see [`handed_over`]).
     pub fn with_principal(mut self, loader: PrincipalLoader) -> Self {
         self.principal = Some(loader);
         self
@@ -136,15 +134,15 @@ impl PgSessionStore {
         Ok(())
     }
 
-    /// The session's state with the principal's row added (one statement
-    /// with a loader), moving the idle deadline when it is a minute or
-    /// more behind; `None` when there is no live session under `hash`.
+    /// The session's state with its principal (one statement with a
+    /// loader), moving the idle deadline when it is a minute or more
+    /// behind; `None` when there is no live session under `hash`.
     fn read(
         &self,
         conn: &mut PgConnection,
         hash: &[u8],
         now: DateTime<Utc>,
-    ) -> QueryResult<Option<serde_json::Value>> {
+    ) -> QueryResult<Option<(serde_json::Value, Option<HandOver>)>> {
         let realm = self.realm.as_db();
         let lookup = Lookup {
             key_hash: hash,
@@ -160,21 +158,17 @@ impl PgSessionStore {
                 .optional()?
                 .map(|stored| (stored, None)),
         };
-        let Some(((mut state, created, expires, principal), row)) = found else {
+        let Some(((state, created, expires, principal), account)) = found else {
             return Ok(None);
         };
         let due = (now + self.idle).min(created + self.absolute);
         if due - expires >= EXTEND_EVERY {
             extend(conn, hash, realm, None, now, self.idle, self.absolute)?;
         }
-        if let Some(id) = principal.filter(|_| self.principal.is_some()) {
-            let row = row.unwrap_or(serde_json::Value::Null);
-            let pair = serde_json::json!([id, row]).to_string();
-            if let Some(map) = state.as_object_mut() {
-                map.insert(LOADED.to_owned(), serde_json::Value::String(pair));
-            }
-        }
-        Ok(Some(state))
+        let handed = principal
+            .filter(|_| self.principal.is_some())
+            .map(|id| HandOver { id, account });
+        Ok(Some((state, handed)))
     }
 
     /// The account `state` is signed in as, kept beside it so a read can
@@ -218,12 +212,6 @@ fn extend(
 
 /// A session's new state, and the account it is signed in as.
 type NewState = (serde_json::Value, Option<uuid::Uuid>);
-
-/// `state` without what [`PgSessionStore::load`] added to it.
-fn without_loaded(mut state: State) -> State {
-    state.remove(LOADED);
-    state
-}
 
 fn key_hash(key: &SessionKey) -> Vec<u8> {
     crate::digest::sha256(key.as_ref().as_bytes())
@@ -294,13 +282,20 @@ impl SessionStore for PgSessionStore {
             }
             Err(e) => return Err(LoadError::Other(e.into())),
         };
-        state
-            .map(|v| serde_json::from_value(v).map_err(|e| LoadError::Deserialization(e.into())))
-            .transpose()
+        let Some((state, handed)) = state else {
+            return Ok(None);
+        };
+        if handed.is_some() {
+            // Outside a hand-over scope the account is dropped here, and
+            // whoever needs it reads it again.
+            let _ = HANDED.try_with(|room| *room.borrow_mut() = handed);
+        }
+        serde_json::from_value(state)
+            .map(Some)
+            .map_err(|e| LoadError::Deserialization(e.into()))
     }
 
     async fn save(&self, state: State, _ttl: &CookieDuration) -> Result<SessionKey, SaveError> {
-        let state = without_loaded(state);
         if let Some(key) = anonymous_key(&state, self.clock.now()) {
             return Ok(key);
         }
@@ -341,7 +336,6 @@ impl SessionStore for PgSessionStore {
                 SaveError::Other(e) => UpdateError::Other(e),
             });
         }
-        let state = without_loaded(state);
         let principal = self.principal_of(&state);
         let state =
             serde_json::to_value(state).map_err(|e| UpdateError::Serialization(e.into()))?;
@@ -406,5 +400,6 @@ pub fn prune(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> 
     }
 }
 
+mod hand_over;
 #[cfg(test)]
 mod tests;

@@ -37,34 +37,11 @@ impl PortalSession {
         Ok(self.0.get::<Uuid>(Self::PRINCIPAL)?)
     }
 
-    /// The principal the session store loaded with the session, if it
-    /// loaded the one `id` names (`Some(None)`: that account is gone).
-    fn loaded<P: Principal>(&self, id: Uuid) -> Option<Option<P>> {
-        use crate::auth::session_store::LOADED;
-        let (loaded_id, row) = self
-            .0
-            .get::<(Uuid, Option<Loaded<P>>)>(LOADED)
-            .ok()
-            .flatten()?;
-        (loaded_id == id).then_some(row.map(|l| l.principal))
-    }
-
     /// The time zone of the signed-in account, as the session store loaded
     /// it with the session; `None` when nobody is signed in.
     pub fn loaded_zone(&self) -> Option<crate::i18n::Tz> {
-        use crate::auth::session_store::LOADED;
-        #[derive(Deserialize)]
-        struct ZoneOnly {
-            time_zone: String,
-        }
         let id = self.principal().ok().flatten()?;
-        let (loaded_id, row) = self
-            .0
-            .get::<(Uuid, Option<ZoneOnly>)>(LOADED)
-            .ok()
-            .flatten()?;
-        let row = row.filter(|_| loaded_id == id)?;
-        Some(crate::i18n::reader_zone(Some(&row.time_zone), None))
+        crate::auth::session_store::handed_over_zone(id)
     }
 
     /// Starts a signed-in session under a fresh session id (no fixation) with
@@ -219,9 +196,9 @@ impl FromRequest for PortalSession {
 /// database on every request (so a deleted account or a changed role takes
 /// effect at once). The session stores the bare id; each portal's principal
 /// gives it its type. The session store loads it in the same pool checkout
-/// as the session ([`principal_loader`]); it travels to the extractor as
-/// JSON.
-pub trait Principal: Sized + Send + serde::Serialize + DeserializeOwned + 'static {
+/// as the session ([`principal_loader`]) and hands it to the extractor as
+/// it is (`session_store::handed_over`).
+pub trait Principal: Sized + Send + Clone + 'static {
     /// The realm its preferences (mail language, time zone) are kept under.
     const REALM: &'static str;
 
@@ -239,41 +216,30 @@ pub trait Principal: Sized + Send + serde::Serialize + DeserializeOwned + 'stati
 /// A stored session, with its account and the account's time zone.
 pub type SessionWith<P> = crate::db::sessions::WithPrincipal<(P, crate::i18n::Tz)>;
 
-/// What the session store hands a request for its signed-in account: the
-/// account, and the time zone it reads times in (picked up by the `Tr`
-/// extractor, [`super::reader`], so every page shows times in it).
-#[derive(serde::Serialize, Deserialize)]
-struct Loaded<P> {
-    principal: P,
-    time_zone: String,
-}
-
 /// `P::load_session`, as the session store calls it (see
-/// [`crate::auth::session_store::PrincipalLoader`]).
-fn load_json<P: Principal>(
+/// [`crate::auth::session_store::PrincipalLoader`]): the account boxed,
+/// with the time zone it reads times in (picked up by the `Tr` extractor,
+/// [`super::reader`], so every page shows times in it).
+fn load_handed<P: Principal>(
     conn: &mut diesel::PgConnection,
     session: &crate::db::sessions::Lookup<'_>,
-) -> diesel::QueryResult<Option<crate::db::sessions::WithPrincipal<serde_json::Value>>> {
-    let Some((stored, found)) = P::load_session(conn, session)? else {
-        return Ok(None);
-    };
-    let loaded = found
-        .map(|(principal, zone)| {
-            serde_json::to_value(Loaded {
-                principal,
-                time_zone: zone.name().to_owned(),
-            })
-        })
-        .transpose()
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    Ok(Some((stored, loaded)))
+) -> diesel::QueryResult<
+    Option<crate::db::sessions::WithPrincipal<crate::auth::session_store::Handed>>,
+> {
+    Ok(P::load_session(conn, session)?.map(|(stored, found)| {
+        let handed = found.map(|(principal, zone)| {
+            let principal: Box<dyn std::any::Any + Send> = Box::new(principal);
+            (principal, zone)
+        });
+        (stored, handed)
+    }))
 }
 
 /// The loader of a portal's principal for its session store.
 pub fn principal_loader<P: Principal>() -> crate::auth::session_store::PrincipalLoader {
     crate::auth::session_store::PrincipalLoader {
         key: PortalSession::PRINCIPAL,
-        load: load_json::<P>,
+        load: load_handed::<P>,
     }
 }
 
@@ -290,7 +256,7 @@ impl<P: Principal> FromRequest for SignedIn<P> {
         Box::pin(async move {
             let session = PortalSession::from_request(&req);
             let id = session.principal()?.ok_or(AppError::SignInRequired)?;
-            let found = match session.loaded::<P>(id) {
+            let found = match crate::auth::session_store::handed_over::<P>(id) {
                 Some(found) => found,
                 None => {
                     let state = req

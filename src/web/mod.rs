@@ -147,16 +147,21 @@ pub async fn same_origin<B: MessageBody>(
 }
 
 /// Runs a request without a body in a [`db::one_checkout::scope`]: its
-/// session read and its page's queries share one pool checkout.
+/// session read and its page's queries share one pool checkout. Every
+/// request gets a [`crate::auth::session_store::hand_over_scope`]: the
+/// session store hands the signed-in account to its extractors there.
 pub async fn one_checkout<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<B>, actix_web::Error> {
-    if db::one_checkout::suits(req.method()) {
-        db::one_checkout::scope(next.call(req)).await
-    } else {
-        next.call(req).await
-    }
+    let request = async move {
+        if db::one_checkout::suits(req.method()) {
+            db::one_checkout::scope(next.call(req)).await
+        } else {
+            next.call(req).await
+        }
+    };
+    crate::auth::session_store::hand_over_scope(request).await
 }
 
 fn is_same_origin(req: &HttpRequest) -> bool {

@@ -1,6 +1,7 @@
 //! The session store's keys and deadlines, without a database.
 
 use super::*;
+use crate::i18n::Tz;
 
 fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_772_441_000 + secs, 0).expect("valid")
@@ -54,4 +55,34 @@ fn malformed_anonymous_keys_carry_nothing_and_stored_keys_are_not_anonymous() {
     let stored = SessionKey::try_from(token::random_token()).expect("key");
     assert_eq!(anonymous_state(&stored, at(0), hours), None);
     assert!(!is_anonymous(&stored));
+}
+
+/// The account read with the session is handed over only inside the
+/// request's scope, only for the id it was read for, and only as the type
+/// it was read as; an account that is gone is handed over as gone.
+#[tokio::test]
+async fn the_account_is_handed_over_only_for_its_id_and_type() {
+    let (id, other) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let hand = |account: Option<Handed>| {
+        HANDED.with(|room| *room.borrow_mut() = Some(HandOver { id, account }));
+    };
+    assert_eq!(handed_over::<String>(id), None, "outside a scope");
+    hand_over_scope(async {
+        assert_eq!(handed_over::<String>(id), None, "nothing read yet");
+        hand(Some((
+            Box::new("someone".to_owned()),
+            Tz::Europe__Amsterdam,
+        )));
+        assert_eq!(handed_over::<String>(id), Some(Some("someone".to_owned())));
+        // Asked again (a handler may extract it twice): still there.
+        assert_eq!(handed_over::<String>(id), Some(Some("someone".to_owned())));
+        assert_eq!(handed_over_zone(id), Some(Tz::Europe__Amsterdam));
+        assert_eq!(handed_over::<String>(other), None, "another account");
+        assert_eq!(handed_over_zone(other), None);
+        assert_eq!(handed_over::<u32>(id), None, "another type");
+        hand(None);
+        assert_eq!(handed_over::<String>(id), Some(None), "the account is gone");
+        assert_eq!(handed_over_zone(id), None);
+    })
+    .await;
 }
