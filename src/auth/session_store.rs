@@ -285,11 +285,10 @@ impl SessionStore for PgSessionStore {
         let Some((state, handed)) = state else {
             return Ok(None);
         };
-        if handed.is_some() {
-            // Outside a hand-over scope the account is dropped here, and
-            // whoever needs it reads it again.
-            let _ = HANDED.try_with(|room| *room.borrow_mut() = handed);
-        }
+        // What this read found replaces whatever the room held, also when
+        // it found no account. Outside a hand-over scope the account is
+        // dropped here, and whoever needs it reads it again.
+        let _ = HANDED.try_with(|room| *room.borrow_mut() = handed);
         serde_json::from_value(state)
             .map(Some)
             .map_err(|e| LoadError::Deserialization(e.into()))

@@ -85,4 +85,32 @@ async fn the_account_is_handed_over_only_for_its_id_and_type() {
         assert_eq!(handed_over_zone(id), None);
     })
     .await;
+    assert_eq!(handed_over::<String>(id), None, "after the request");
+}
+
+/// Requests in progress at once on one worker each see their own account
+/// only, however their polls interleave.
+#[tokio::test]
+async fn requests_at_once_see_only_their_own_account() {
+    let request = |name: &'static str| async move {
+        let id = uuid::Uuid::new_v4();
+        hand_over_scope(async move {
+            tokio::task::yield_now().await;
+            let account: Handed = (Box::new(name.to_owned()), Tz::UTC);
+            HANDED.with(|room| {
+                *room.borrow_mut() = Some(HandOver {
+                    id,
+                    account: Some(account),
+                })
+            });
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+                assert_eq!(handed_over::<String>(id), Some(Some(name.to_owned())));
+            }
+            id
+        })
+        .await
+    };
+    let (a, b) = tokio::join!(request("a"), request("b"));
+    assert_ne!(a, b);
 }
