@@ -18,19 +18,6 @@ pub(super) enum Plain<'a> {
     Null,
 }
 
-impl std::fmt::Display for Plain<'_> {
-    /// As `serde_json::Value` displays it (a string without its quotes, as
-    /// the summary shows strings).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Plain::Text(s) => f.write_str(s),
-            Plain::Int(n) => write!(f, "{n}"),
-            Plain::Bool(b) => write!(f, "{b}"),
-            Plain::Null => f.write_str("null"),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for Plain<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Visitor;
